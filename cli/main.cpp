@@ -1,0 +1,81 @@
+// The `profile` executable: dispatches to the stage commands, or runs the all-in-one pipeline
+// when the first argument is not a subcommand (`profile -a -g 60s > out.svg`).
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "collector_command.h"
+#include "commands.h"
+#include "folder_command.h"
+#include "prof/common/cli_support.h"
+#include "renderer_command.h"
+#include "symbolizer_command.h"
+
+#ifndef PROF_VERSION
+#define PROF_VERSION "0.0.0"
+#endif
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"record", prof::collector::record_command, "sample with perf_event_open -> perf.data"},
+    {"symbolize", prof::symbolizer::symbolize_command,
+     "perf.data -> perf script text (or --folded)"},
+    {"fold", prof::folder::fold_command, "perf script text -> folded stacks"},
+    {"render", prof::renderer::render_command, "folded stacks -> interactive SVG flame graph"},
+    {"report", prof::app::report_command, "perf.data -> SVG (symbolize + fold + render)"},
+    {"diff", prof::renderer::diff_command, "two folded files -> differential folded file"},
+    {"top", prof::app::top_command, "hottest functions, overall and per CPU"},
+    {"list", prof::collector::list_command, "events available on this machine"},
+};
+
+void print_help(std::ostream& out) {
+  out << "profile " PROF_VERSION " — a Linux CPU profiler and flame-graph toolkit\n\n"
+         "Usage:\n"
+         "  profile [record options] [DURATION] [-- CMD ARGS...] [render options] > out.svg\n"
+         "  profile SUBCOMMAND [options]\n\n"
+         "Examples:\n"
+         "  profile -a -g 60s > out.svg          every CPU, call graphs, 60 seconds\n"
+         "  profile -g -- ./myprog arg > out.svg  one command, until it exits\n"
+         "  perf script | profile fold | profile render > out.svg\n\n"
+         "Subcommands:\n";
+  for (const auto& s : kSubcommands) {
+    out << "  " << s.name;
+    for (std::size_t i = std::strlen(s.name); i < 11; ++i) out << ' ';
+    out << s.summary << '\n';
+  }
+  out << "\n'profile SUBCOMMAND --help' describes each one; 'profile --help-record' the all-in-one "
+         "options.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  if (argc >= 2) {
+    std::string_view first = argv[1];
+    if (first == "--help" || first == "-h" || first == "help") {
+      print_help(std::cout);
+      return prof::cli::kExitOk;
+    }
+    if (first == "--version" || first == "-V") {
+      std::cout << "profile " PROF_VERSION "\n";
+      return prof::cli::kExitOk;
+    }
+    for (const auto& s : kSubcommands) {
+      if (first == s.name) return s.run(argc - 1, argv + 1);
+    }
+    // Not a subcommand: options, a duration (`10s`, `500ms`, `5`) or `--` go to the pipeline.
+    bool looks_like_duration = !first.empty() && first[0] >= '0' && first[0] <= '9';
+    if (first[0] != '-' && !looks_like_duration) {
+      return prof::cli::usage_error("unknown subcommand '" + std::string(first) + "'", "");
+    }
+  }
+  return prof::app::pipeline_command(argc, argv);
+}

@@ -1,0 +1,47 @@
+// Helpers shared by the stage commands (tool/<stage>_command.cpp) and cli/: exit codes, the
+// one-line error format, and Boost.program_options parsing that turns every option error into
+// `profile: error: ...` with exit status 2.
+//
+//   namespace po = boost::program_options;
+//   po::options_description opts("profile fold options");
+//   opts.add_options()("help,h", "show this help");
+//   po::variables_map vm;
+//   if (auto rc = prof::cli::parse(argc, argv, opts, pos, vm, "fold")) return *rc;
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "prof/common/result.h"
+
+namespace prof::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints `profile: error: MESSAGE` and returns the exit status for the error's code.
+int report_error(const Error& e, std::ostream& err = std::cerr);
+// Prints `profile: error: MESSAGE (see 'profile SUBCOMMAND --help')` and returns 2.
+int usage_error(std::string_view message, std::string_view subcommand,
+                std::ostream& err = std::cerr);
+// Prints `profile: warning: MESSAGE`.
+void print_warning(std::string_view message, std::ostream& err = std::cerr);
+void print_notice(std::string_view message, std::ostream& err = std::cerr);
+
+// Parses argv[1..] (argv[0], the subcommand name, is skipped). Returns an exit status when the caller
+// should return at once (an option error -> 2 with a one-line message), std::nullopt to continue.
+// Unknown options are errors; `--` ends option parsing (positional args after it are kept).
+std::optional<int> parse(int argc, char** argv,
+                         const boost::program_options::options_description& opts,
+                         const boost::program_options::positional_options_description& pos,
+                         boost::program_options::variables_map& vm, std::string_view subcommand);
+
+// Placeholder for a subcommand whose stage has not landed yet: accepts --help, rejects unknown
+// options like any command, otherwise exits 1 saying it is not implemented.
+int unimplemented_command(int argc, char** argv, std::string_view subcommand);
+
+}  // namespace prof::cli

@@ -1,0 +1,251 @@
+// perf.data: the capture format between the collector and the symbolizer, shared with perf,
+// hotspot and anything else that reads `perf record` output.
+//
+// Follows the kernel ABI (<linux/perf_event.h>, `man 2 perf_event_open`) and perf's
+// tools/perf/Documentation/perf.data-file-format.txt; facts measured against perf 6.1 are in
+// ../shared/docs/reference/kernel-and-libdw.md (section 1).
+//
+// Pipeline position: prof::common. The collector writes with PerfDataWriter; the symbolizer and
+// `profile symbolize` read with PerfDataReader. Both file mode (seekable, header + attrs + data +
+// feature table) and pipe mode (`-o -`, everything as records) are supported.
+//
+//   auto r = prof::perf::PerfDataReader::open("perf.data");
+//   if (!r) die(r.error().message);
+//   prof::perf::Record rec;
+//   while (true) {
+//     auto more = (*r)->next(rec);
+//     if (!more) die(more.error().message);   // names the byte offset of the bad record
+//     if (!*more) break;
+//     if (rec.type == PERF_RECORD_SAMPLE) {
+//       auto s = (*r)->parse_sample(rec);     // decoded with the record's own attr
+//       ...
+//     }
+//   }
+#pragma once
+
+#include <linux/perf_event.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "prof/common/result.h"
+#include "prof/common/warnings.h"
+
+namespace prof::perf {
+
+// perf's user-space record types (tools/lib/perf/include/perf/event.h), numbered from 64.
+enum UserRecordType : std::uint32_t {
+  PERF_RECORD_HEADER_ATTR = 64,
+  PERF_RECORD_HEADER_EVENT_TYPE = 65,
+  PERF_RECORD_HEADER_TRACING_DATA = 66,
+  PERF_RECORD_HEADER_BUILD_ID = 67,
+  PERF_RECORD_FINISHED_ROUND = 68,
+  PERF_RECORD_ID_INDEX = 69,
+  PERF_RECORD_AUXTRACE_INFO = 70,
+  PERF_RECORD_AUXTRACE = 71,
+  PERF_RECORD_AUXTRACE_ERROR = 72,
+  PERF_RECORD_THREAD_MAP = 73,
+  PERF_RECORD_CPU_MAP = 74,
+  PERF_RECORD_STAT_CONFIG = 75,
+  PERF_RECORD_STAT = 76,
+  PERF_RECORD_STAT_ROUND = 77,
+  PERF_RECORD_EVENT_UPDATE = 78,
+  PERF_RECORD_TIME_CONV = 79,
+  PERF_RECORD_HEADER_FEATURE = 80,
+  PERF_RECORD_COMPRESSED = 81,
+  PERF_RECORD_FINISHED_INIT = 82,
+};
+
+// perf.data feature bits (tools/perf/util/header.h, HEADER_*).
+enum Feature : int {
+  HEADER_TRACING_DATA = 1,
+  HEADER_BUILD_ID = 2,
+  HEADER_HOSTNAME = 3,
+  HEADER_OSRELEASE = 4,
+  HEADER_VERSION = 5,
+  HEADER_ARCH = 6,
+  HEADER_NRCPUS = 7,
+  HEADER_CPUDESC = 8,
+  HEADER_CPUID = 9,
+  HEADER_TOTAL_MEM = 10,
+  HEADER_CMDLINE = 11,
+  HEADER_EVENT_DESC = 12,
+  HEADER_SAMPLE_TIME = 21,
+  HEADER_COMPRESSED = 27,
+  HEADER_DIR_FORMAT = 24,
+  HEADER_LAST_FEATURE = 32,
+};
+
+// The largest attr we write (PERF_ATTR_SIZE_VER7): perf 6.1 refuses larger ones.
+inline constexpr std::uint32_t kWriteAttrSize = 128;
+
+// One event of the capture: its attr, the kernel ids of its fds (PERF_EVENT_IOC_ID), its name.
+struct EventAttr {
+  perf_event_attr attr{};         // zero-extended if the file's attr was shorter
+  std::vector<std::uint64_t> ids;
+  std::string name;               // from EVENT_DESC / HEADER_EVENT_DESC if present, else ""
+};
+
+// Header-level metadata (file header + features, or pipe-mode HEADER_* records).
+struct Features {
+  std::optional<std::string> hostname, osrelease, version, arch, cpudesc;
+  std::optional<std::uint32_t> nr_cpus_online, nr_cpus_available;
+  std::vector<std::string> cmdline;
+  std::optional<std::uint64_t> sample_time_first, sample_time_last;
+};
+
+// A record as stored: header fields plus its bytes (header included). `bytes` points into the
+// reader's buffer and stays valid until the next call to next().
+struct Record {
+  std::uint32_t type = 0;
+  std::uint16_t misc = 0;
+  std::uint64_t file_offset = 0;            // byte offset of the record in the file/stream
+  std::span<const std::uint8_t> bytes;      // whole record, header included
+};
+
+// The sample_id_all trailer / identifying fields of a non-sample record.
+struct SampleId {
+  std::uint32_t pid = 0, tid = 0;
+  std::uint64_t time = 0, id = 0, stream_id = 0;
+  std::uint32_t cpu = 0;
+};
+
+// A decoded PERF_RECORD_SAMPLE. Spans point into the Record's bytes.
+struct Sample {
+  std::size_t attr_index = 0;               // index into PerfDataReader::attrs()
+  std::uint64_t sample_type = 0;            // what is present
+  std::uint64_t ip = 0, time = 0, addr = 0, id = 0, stream_id = 0, period = 1;
+  std::uint32_t pid = 0, tid = 0, cpu = 0;
+  std::uint16_t misc = 0;                   // PERF_RECORD_MISC_* (cpumode)
+  std::vector<std::uint64_t> callchain;     // includes PERF_CONTEXT_* markers, as the kernel wrote
+  std::uint64_t regs_user_abi = 0;          // PERF_SAMPLE_REGS_ABI_*; 0 = none
+  std::vector<std::uint64_t> regs_user;     // in bit order of attr.sample_regs_user
+  std::span<const std::uint8_t> stack_user; // the copied bytes (size), of which dyn_size valid
+  std::uint64_t stack_user_dyn_size = 0;
+  std::span<const std::uint8_t> raw;        // PERF_SAMPLE_RAW (tracepoint payload)
+};
+
+// PERF_RECORD_MMAP / MMAP2.
+struct Mmap {
+  bool is_mmap2 = false;
+  std::uint16_t misc = 0;
+  std::uint32_t pid = 0, tid = 0;
+  std::uint64_t start = 0, len = 0, pgoff = 0;
+  std::uint32_t maj = 0, min = 0, prot = 0, flags = 0;
+  std::uint64_t ino = 0, ino_generation = 0;
+  std::vector<std::uint8_t> build_id;       // when misc has PERF_RECORD_MISC_MMAP_BUILD_ID
+  std::string filename;
+  SampleId sid;
+};
+
+struct Comm {
+  std::uint32_t pid = 0, tid = 0;
+  std::string comm;
+  bool exec = false;                        // PERF_RECORD_MISC_COMM_EXEC
+  SampleId sid;
+};
+
+// PERF_RECORD_FORK / EXIT.
+struct Task {
+  std::uint32_t pid = 0, ppid = 0, tid = 0, ptid = 0;
+  std::uint64_t time = 0;
+  SampleId sid;
+};
+
+struct Lost {
+  std::uint64_t id = 0, lost = 0;
+  SampleId sid;
+};
+
+class PerfDataReader {
+ public:
+  // path "-" reads pipe-mode data from stdin. Rejects byte-swapped, compressed (perf -z) and
+  // directory-format captures with a message that says so.
+  static Result<std::unique_ptr<PerfDataReader>> open(const std::string& path,
+                                                      WarningSink* warnings = nullptr);
+  // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
+  static Result<std::unique_ptr<PerfDataReader>> from_memory(std::string data, std::string name,
+                                                             WarningSink* warnings = nullptr);
+  virtual ~PerfDataReader() = default;
+
+  bool pipe_mode() const;
+  const std::vector<EventAttr>& attrs() const;   // in pipe mode grows as HEADER_ATTRs arrive
+  const Features& features() const;              // in pipe mode filled as HEADER_FEATUREs arrive
+
+  // Next record in file order; false at the end. A truncated or corrupt record is an Error naming
+  // its byte offset. (A file whose writer died is read up to data.size / the last whole record.)
+  // HEADER_ATTR / HEADER_FEATURE records are consumed into attrs()/features() and also returned.
+  Result<bool> next(Record& out);
+
+  // Decoders; each checks every length against the record size.
+  Result<Sample> parse_sample(const Record& r) const;
+  Result<Mmap> parse_mmap(const Record& r) const;   // MMAP or MMAP2
+  Result<Comm> parse_comm(const Record& r) const;
+  Result<Task> parse_task(const Record& r) const;   // FORK or EXIT
+  Result<Lost> parse_lost(const Record& r) const;
+  // Which attr a record belongs to (via IDENTIFIER/ID); 0 when there is only one attr.
+  std::size_t attr_index_of(const Record& r) const;
+
+ protected:
+  PerfDataReader() = default;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  friend struct ReaderAccess;
+};
+
+// Writes perf.data. In file mode the data size in the header is updated on every flush(), so a
+// writer that dies mid-capture leaves a file readable up to its last flush (perf does not do this).
+class PerfDataWriter {
+ public:
+  struct Options {
+    bool pipe_mode = false;     // header of 16 bytes, attrs/features as records
+    Features features;          // written as HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CMDLINE
+  };
+  // Creates/truncates `path` ("-" = stdout, which forces pipe mode if stdout is not seekable).
+  static Result<std::unique_ptr<PerfDataWriter>> create(const std::string& path,
+                                                        std::vector<EventAttr> attrs,
+                                                        Options options);
+  // Writes to an already-open fd (not closed by the writer).
+  static Result<std::unique_ptr<PerfDataWriter>> create_fd(int fd, std::string name,
+                                                           std::vector<EventAttr> attrs,
+                                                           Options options);
+  virtual ~PerfDataWriter() = default;
+
+  // Appends one record (header included, size as in its header). Buffered.
+  Result<void> write(std::span<const std::uint8_t> record);
+  // Writes a PERF_RECORD_FINISHED_ROUND (call after each full drain of all ring buffers).
+  Result<void> finished_round();
+  // Pushes buffered bytes to the file and, in file mode, patches the header's data size.
+  Result<void> flush();
+  // Flushes, writes the feature section (incl. EVENT_DESC) and the final header. Idempotent.
+  Result<void> finish();
+
+  std::uint64_t bytes_written() const;
+
+ protected:
+  PerfDataWriter() = default;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Builders for records the collector synthesizes from /proc (sample_id_all trailer appended
+// according to `attr` when attr.sample_id_all is set). Output is a complete, 8-aligned record.
+std::vector<std::uint8_t> make_comm(const perf_event_attr& attr, std::uint32_t pid,
+                                    std::uint32_t tid, std::string_view comm, bool exec = false);
+std::vector<std::uint8_t> make_mmap2(const perf_event_attr& attr, const Mmap& m);
+std::vector<std::uint8_t> make_task(const perf_event_attr& attr, std::uint32_t type /*FORK|EXIT*/,
+                                    const Task& t);
+std::vector<std::uint8_t> make_kernel_mmap(const perf_event_attr& attr, std::uint64_t start,
+                                           std::uint64_t len, std::uint64_t pgoff,
+                                           std::string_view filename = "[kernel.kallsyms]_text");
+
+}  // namespace prof::perf

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that profile's build and tests need (idempotent), then
+# configures and builds into ./build. Run as root (or with sudo available).
+#   scripts/setup.sh            install + build (RelWithDebInfo)
+#   PROF_SKIP_APT=1 scripts/setup.sh   build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config
+  libpfm4-dev libboost-program-options-dev libboost-iostreams-dev libdw-dev libelf-dev
+  libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests: reference perf, compressors, XML checker, headless browser, clang for fuzzing
+  linux-perf gzip bzip2 xz-utils zstd libxml2-utils chromium clang libclang-rt-14-dev
+  python3 binutils util-linux procps
+)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+if [ "${PROF_SKIP_APT:-0}" != 1 ]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
