@@ -1,0 +1,261 @@
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "fold_engine.h"
+#include "prof/folder/folder.h"
+
+namespace prof::folder {
+namespace {
+
+using detail::Diag;
+using detail::FoldEngine;
+
+std::string located(const std::string& name, std::uint64_t line, const std::string& text) {
+  return "'" + name + "': line " + std::to_string(line) + ": " + text;
+}
+
+// Hands diagnostics to the sink, in input order, with absolute line numbers. `event_seen`
+// keeps the event-filter note to one even when several threads each met a dropped event.
+void replay(const std::vector<Diag>& diags, std::uint64_t line_base, const std::string& name,
+            WarningSink* sink, bool& event_seen) {
+  if (sink == nullptr) return;
+  for (const Diag& d : diags) {
+    if (d.kind == kWarnEventFilter) {
+      if (event_seen) continue;
+      event_seen = true;
+    }
+    std::string msg = located(name, line_base + d.line, d.text);
+    for (std::uint64_t i = 0; i < d.count; ++i) sink->warn(d.kind, msg);
+  }
+}
+
+Error strict_error(const Diag& d, std::uint64_t line_base, const std::string& name) {
+  return Error{Errc::kParse, located(name, line_base + d.line, d.text) + " (--strict)"};
+}
+
+// Where the last blank line of `s` ends (a sample boundary), or npos. A blank line is "\n\n"
+// or, for CRLF input, "\n\r\n".
+std::size_t last_boundary(std::string_view s) {
+  std::size_t i = s.size();
+  while (i >= 2) {
+    auto* p = static_cast<const char*>(memrchr(s.data(), '\n', i));
+    if (p == nullptr) return std::string_view::npos;
+    std::size_t k = static_cast<std::size_t>(p - s.data());
+    if (k >= 1 && s[k - 1] == '\n') return k + 1;
+    if (k >= 2 && s[k - 1] == '\r' && s[k - 2] == '\n') return k + 1;
+    i = k;
+  }
+  return std::string_view::npos;
+}
+
+constexpr std::size_t kReadSize = 1 << 20;       // single thread: one read, one feed
+constexpr std::size_t kBlockSize = 4 << 20;      // threads: bytes per block handed out
+
+struct Block {
+  std::uint64_t seq = 0;
+  std::string data;
+  std::string event;  // the defaulted event filter, once known
+};
+
+struct BlockResult {
+  bool done = false;
+  std::uint64_t lines = 0;
+  std::vector<Diag> diags;
+  std::optional<Diag> error;
+};
+
+Result<FoldedCounts> fold_single(InputFile& input, const Options& opt, WarningSink* sink,
+                                 FoldStats* stats) {
+  FoldEngine engine(opt);
+  std::string buf(kReadSize, '\0');
+  bool event_seen = false;
+  for (;;) {
+    auto n = input.read(buf.data(), buf.size());
+    if (!n) return n.error();
+    bool ok = *n == 0 ? engine.finish() : engine.feed(std::string_view(buf.data(), *n));
+    if (!ok) return strict_error(*engine.strict_error(), 0, opt.input_name);
+    replay(engine.take_diags(), 0, opt.input_name, sink, event_seen);
+    if (*n == 0) break;
+  }
+  if (stats != nullptr) *stats = engine.stats();
+  return std::move(engine.counts());
+}
+
+class ParallelFold {
+ public:
+  ParallelFold(const Options& opt, unsigned threads) : opt_(opt), threads_(threads) {}
+
+  Result<FoldedCounts> run(InputFile& input, WarningSink* sink, FoldStats* stats) {
+    std::vector<std::thread> workers;
+    std::vector<FoldEngine> engines;
+    engines.reserve(threads_);
+    for (unsigned i = 0; i < threads_; ++i) engines.emplace_back(opt_);
+    for (unsigned i = 0; i < threads_; ++i)
+      workers.emplace_back([this, &engines, i] { work(engines[i]); });
+    auto read = produce(input);
+    close();
+    for (auto& t : workers) t.join();
+    if (!read) return read.error();
+
+    // Results in input order: line numbers, warnings and the first strict error are the same
+    // for every thread count.
+    std::uint64_t base = 0;
+    bool event_seen = false;
+    for (const BlockResult& r : results_) {
+      if (r.error) return strict_error(*r.error, base, opt_.input_name);
+      replay(r.diags, base, opt_.input_name, sink, event_seen);
+      base += r.lines;
+    }
+    FoldedCounts total;
+    FoldStats all;
+    bool saturated = false;
+    for (auto& e : engines) {
+      saturated |= !total.merge(std::move(e.counts()));
+      all.add(e.stats());
+    }
+    if (saturated && sink != nullptr)
+      sink->warn(kWarnCountOverflow, opt_.input_name + ": a stack's count passed 2^64-1");
+    if (!event_.empty()) all.event = event_;
+    if (stats != nullptr) *stats = all;
+    return total;
+  }
+
+ private:
+  Result<void> produce(InputFile& input) {
+    std::string pending;
+    std::uint64_t seq = 0;
+    for (;;) {
+      // Fill a whole block: pipes hand out 64 KiB at a time.
+      std::size_t old = pending.size();
+      pending.resize(old + kBlockSize);
+      std::size_t got = 0;
+      bool eof = false;
+      while (got < kBlockSize) {
+        auto n = input.read(pending.data() + old + got, kBlockSize - got);
+        if (!n) return n.error();
+        if (*n == 0) {
+          eof = true;
+          break;
+        }
+        got += *n;
+      }
+      pending.resize(old + got);
+      std::size_t cut = eof ? pending.size() : last_boundary(pending);
+      if (cut == std::string_view::npos) continue;
+      Block b;
+      b.seq = seq++;
+      b.data.assign(pending, 0, cut);
+      pending.erase(0, cut);
+      if (opt_.event_filter.empty() && event_.empty()) {
+        if (auto ev = detail::first_event(b.data)) event_ = *ev;
+      }
+      b.event = event_;
+      if (!push(std::move(b))) return ok();  // a worker hit a strict error
+      if (eof) return ok();
+    }
+  }
+
+  bool push(Block b) {
+    std::unique_lock lock(mu_);
+    can_push_.wait(lock, [&] { return queue_.size() < 2 * threads_ || stop_; });
+    if (stop_) return false;
+    results_.emplace_back();
+    queue_.push_back(std::move(b));
+    can_pop_.notify_one();
+    return true;
+  }
+
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    can_pop_.notify_all();
+  }
+
+  void work(FoldEngine& engine) {
+    for (;;) {
+      Block b;
+      {
+        std::unique_lock lock(mu_);
+        can_pop_.wait(lock, [&] { return !queue_.empty() || closed_ || stop_; });
+        if (stop_ || queue_.empty()) return;
+        b = std::move(queue_.front());
+        queue_.pop_front();
+        can_push_.notify_one();
+      }
+      if (!b.event.empty()) engine.preset_event_filter(b.event);
+      engine.begin_block();
+      bool ok = engine.feed(b.data) && engine.finish();
+      BlockResult r;
+      r.done = true;
+      r.lines = engine.block_lines();
+      r.diags = engine.take_diags();
+      if (!ok) r.error = engine.strict_error();
+      std::lock_guard lock(mu_);
+      results_[b.seq] = std::move(r);
+      if (!ok) {
+        stop_ = true;
+        can_push_.notify_all();
+        can_pop_.notify_all();
+        return;
+      }
+    }
+  }
+
+  const Options& opt_;
+  unsigned threads_;
+  std::string event_;
+  std::mutex mu_;
+  std::condition_variable can_push_, can_pop_;
+  std::deque<Block> queue_;
+  std::deque<BlockResult> results_;
+  bool closed_ = false;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+Folder::Folder(Options options, WarningSink* warnings)
+    : engine_(std::make_unique<detail::FoldEngine>(options)),
+      warnings_(warnings),
+      name_(options.input_name) {}
+Folder::~Folder() = default;
+Folder::Folder(Folder&&) noexcept = default;
+Folder& Folder::operator=(Folder&&) noexcept = default;
+
+void Folder::add(const StackSampleView& sample) {
+  engine_->add_sample(sample);
+  flush();
+}
+
+Result<void> Folder::feed(std::string_view bytes) {
+  if (!engine_->feed(bytes)) return strict_error(*engine_->strict_error(), 0, name_);
+  flush();
+  return ok();
+}
+
+Result<void> Folder::finish() {
+  if (!engine_->finish()) return strict_error(*engine_->strict_error(), 0, name_);
+  flush();
+  return ok();
+}
+
+void Folder::flush() { replay(engine_->take_diags(), 0, name_, warnings_, event_seen_); }
+
+const FoldedCounts& Folder::counts() const { return engine_->counts(); }
+FoldedCounts Folder::take_counts() { return std::move(engine_->counts()); }
+const FoldStats& Folder::stats() const { return engine_->stats(); }
+
+Result<FoldedCounts> fold_input(InputFile& input, const Options& options, WarningSink* warnings,
+                                unsigned threads, FoldStats* stats) {
+  Options opt = options;
+  if (opt.input_name.empty() || opt.input_name == "<input>") opt.input_name = input.name();
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 1) return fold_single(input, opt, warnings, stats);
+  return ParallelFold(opt, threads).run(input, warnings, stats);
+}
+
+}  // namespace prof::folder

@@ -1,0 +1,173 @@
+// Private: the hash tables of the folding hot path. Open addressing over flat arrays, keys in
+// arenas: no allocation per line or per sample, one probe sequence per lookup.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prof::folder::detail {
+
+// A fast hash for byte strings: four independent 8-byte lanes, then one lane for the tail.
+inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
+  constexpr std::uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xbf58476d1ce4e5b9ULL,
+                          k3 = 0x94d049bb133111ebULL;
+  auto load = [](const char* q) {
+    std::uint64_t v;
+    std::memcpy(&v, q, 8);
+    return v;
+  };
+  auto mix = [](std::uint64_t h, std::uint64_t v) {
+    h = (h ^ v) * k2;
+    return h ^ (h >> 32);
+  };
+  auto rotl = [](std::uint64_t v, int r) { return (v << r) | (v >> (64 - r)); };
+  std::uint64_t h = k1 ^ n;
+  if (n >= 32) {
+    std::uint64_t a = h, b = k2, c = k3, d = k1 + k3;
+    do {
+      a = mix(a, load(p));
+      b = mix(b, load(p + 8));
+      c = mix(c, load(p + 16));
+      d = mix(d, load(p + 24));
+      p += 32;
+      n -= 32;
+    } while (n >= 32);
+    h = a ^ rotl(b, 17) ^ rotl(c, 31) ^ rotl(d, 47);
+  }
+  while (n >= 8) {
+    h = mix(h, load(p));
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = mix(h, v ^ (static_cast<std::uint64_t>(n) << 59));
+  }
+  h ^= h >> 31;
+  h *= k3;
+  return h ^ (h >> 29);
+}
+
+inline std::uint64_t hash_bytes(std::string_view s) { return hash_bytes(s.data(), s.size()); }
+
+// hash -> 32-bit value; the caller compares keys. Hash 0 marks a free slot, so stored hashes
+// have their low bit set.
+class FlatIndex {
+ public:
+  static std::uint64_t tag(std::uint64_t h) { return h | 1; }
+
+  // The value stored under a hash for which eq(value) holds, or null.
+  template <typename Eq>
+  const std::uint32_t* find(std::uint64_t h, Eq eq) const {
+    if (slots_.empty()) return nullptr;
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.hash == 0) return nullptr;
+      if (s.hash == h && eq(s.value)) return &s.value;
+    }
+  }
+  void insert(std::uint64_t h, std::uint32_t value) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    place(h, value);
+    ++size_;
+  }
+  void clear() {
+    slots_.clear();
+    size_ = 0;
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t value = 0;
+  };
+  void place(std::uint64_t h, std::uint32_t value) {
+    std::size_t mask = slots_.size() - 1;
+    std::size_t i = h & mask;
+    while (slots_[i].hash != 0) i = (i + 1) & mask;
+    slots_[i] = Slot{h, value};
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    for (const Slot& s : old)
+      if (s.hash != 0) place(s.hash, s.value);
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
+// Frame names (and process frames) -> dense ids. Never shrinks: every name in it is part of a
+// counted stack, so its size is bounded by the output.
+class Interner {
+ public:
+  std::uint32_t intern(std::string_view s) {
+    std::uint64_t h = FlatIndex::tag(hash_bytes(s));
+    if (const auto* id = index_.find(h, [&](std::uint32_t v) { return name(v) == s; })) return *id;
+    auto id = static_cast<std::uint32_t>(names_.size());
+    names_.push_back({arena_.size(), s.size()});
+    arena_.append(s);
+    index_.insert(h, id);
+    return id;
+  }
+  std::string_view name(std::uint32_t id) const {
+    return std::string_view(arena_).substr(names_[id].first, names_[id].second);
+  }
+
+ private:
+  FlatIndex index_;
+  std::string arena_;
+  std::vector<std::pair<std::size_t, std::size_t>> names_;
+};
+
+// Stacks as id sequences (root first) -> summed weight.
+class StackTable {
+ public:
+  // Returns false when the sum saturated at UINT64_MAX.
+  bool add(std::span<const std::uint32_t> ids, std::uint64_t weight) {
+    const char* bytes = reinterpret_cast<const char*>(ids.data());
+    std::uint64_t h = FlatIndex::tag(hash_bytes(bytes, ids.size_bytes()));
+    auto same = [&](std::uint32_t e) {
+      const Entry& en = entries_[e];
+      return en.len == ids.size() &&
+             std::memcmp(ids_.data() + en.offset, ids.data(), ids.size_bytes()) == 0;
+    };
+    if (const auto* e = index_.find(h, same)) {
+      Entry& en = entries_[*e];
+      if (__builtin_add_overflow(en.count, weight, &en.count)) {
+        en.count = ~std::uint64_t{0};
+        return false;
+      }
+      return true;
+    }
+    index_.insert(h, static_cast<std::uint32_t>(entries_.size()));
+    entries_.push_back({ids_.size(), ids.size(), weight});
+    ids_.insert(ids_.end(), ids.begin(), ids.end());
+    return true;
+  }
+  std::size_t size() const { return entries_.size(); }
+  template <typename Fn>  // fn(std::span<const uint32_t> ids, uint64_t count)
+  void for_each(Fn fn) const {
+    for (const Entry& e : entries_)
+      fn(std::span<const std::uint32_t>(ids_.data() + e.offset, e.len), e.count);
+  }
+
+ private:
+  struct Entry {
+    std::size_t offset;
+    std::size_t len;
+    std::uint64_t count;
+  };
+  FlatIndex index_;
+  std::vector<std::uint32_t> ids_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace prof::folder::detail
