@@ -74,8 +74,8 @@ std::optional<FoldedLine> parse_folded_line(std::string_view line) {
 
 FoldedData parse_folded(std::string text, WarningSink* warnings, std::string_view source) {
   FoldedData d;
-  d.text = std::move(text);
-  std::string_view all(d.text);
+  d.text = std::make_unique<const std::string>(std::move(text));
+  std::string_view all(*d.text);
   std::uint64_t line_no = 0;
   std::size_t pos = 0;
   d.lines.reserve(all.size() / 64 + 1);

@@ -62,9 +62,12 @@ Palette resolve(Palette p, std::string_view name) {
       if (ends_with(name, "_[i]")) return Palette::kAqua;
       std::string_view n = name;
       if (!n.empty() && n.front() == 'L') n.remove_prefix(1);
-      for (std::string_view pkg : {"java/", "javax/", "jdk/", "net/", "org/", "com/", "io/",
-                                   "sun/"}) {
-        if (n.substr(0, pkg.size()) == pkg) return Palette::kGreen;
+      // flamegraph.pl accepts only "pkg/" (JVM internal names); async-profiler writes "pkg.",
+      // which inferno colours green too.
+      for (std::string_view pkg : {"java", "javax", "jdk", "net", "org", "com", "io", "sun"}) {
+        if (n.size() > pkg.size() && n.substr(0, pkg.size()) == pkg &&
+            (n[pkg.size()] == '/' || n[pkg.size()] == '.'))
+          return Palette::kGreen;
       }
       if (contains(name, ":::")) return Palette::kGreen;
       if (contains(name, "::")) return Palette::kYellow;

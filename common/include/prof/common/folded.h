@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,9 +46,10 @@ std::optional<FoldedLine> parse_folded_line(std::string_view line);
 // True for a comment line ("# ..." or a lone "#").
 bool is_folded_comment(std::string_view line);
 
-// A whole folded input, owning its text.
+// A whole folded input, owning its text. The text sits behind a pointer so that the lines' views
+// stay valid when FoldedData is moved (a moved short std::string would take its bytes along).
 struct FoldedData {
-  std::string text;
+  std::unique_ptr<const std::string> text;
   std::vector<FoldedLine> lines;       // valid lines, in input order
   std::uint64_t invalid_lines = 0;     // lines that did not parse (empty lines included)
   std::uint64_t comment_lines = 0;
