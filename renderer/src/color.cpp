@@ -1,5 +1,6 @@
 #include "color.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -166,6 +167,8 @@ Rgb palette_color(Palette palette, ColorMode mode, std::string_view name, double
 
 Rgb delta_color(double delta, double max_delta, bool negate) {
   if (negate) delta = -delta;
+  // The root's inclusive delta may exceed the scale (which leaves the root out): saturate.
+  delta = std::clamp(delta, -max_delta, max_delta);
   if (delta > 0) {
     int k = static_cast<int>(210 * (max_delta - delta) / max_delta);
     return {255, k, k};

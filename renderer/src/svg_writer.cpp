@@ -86,6 +86,50 @@ void attr_general(std::string& out, std::string_view name, double v) {
   out.push_back('"');
 }
 
+bool is_xml_name(std::string_view n) {
+  if (n.empty()) return false;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && ((c >= '0' && c <= '9') || c == '-' || c == '.'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// --nameattr g_extra / a_extra hold raw attribute text (`stroke="green" rel="external"`);
+// flamegraph.pl pastes it in verbatim. We re-parse it into name="value" pairs and escape the
+// values, so a nameattr file cannot break the document.
+void append_extra_attributes(std::string& out, std::string_view extra) {
+  std::size_t p = 0;
+  while (p < extra.size()) {
+    std::size_t eq = extra.find('=', p);
+    if (eq == std::string_view::npos) break;
+    std::string_view name = extra.substr(p, eq - p);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (eq + 1 >= extra.size()) break;
+    char quote = extra[eq + 1];
+    std::size_t vbegin, vend;
+    if (quote == '"' || quote == '\'') {
+      vbegin = eq + 2;
+      vend = extra.find(quote, vbegin);
+      if (vend == std::string_view::npos) vend = extra.size();
+      p = vend + 1;
+    } else {
+      vbegin = eq + 1;
+      vend = extra.find(' ', vbegin);
+      if (vend == std::string_view::npos) vend = extra.size();
+      p = vend;
+    }
+    // Names we write ourselves would be duplicate attributes (not well-formed XML).
+    bool reserved = name == "id" || name == "class" || name == "xlink:href" ||
+                    name == "target" || name == "xmlns" || name.substr(0, 6) == "xmlns:";
+    if (is_xml_name(name) && !reserved)
+      attr(out, name, extra.substr(vbegin, vend - vbegin));
+  }
+}
+
 bool is_generic_family(std::string_view f) {
   for (std::string_view g : {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"})
     if (f == g) return true;
@@ -359,6 +403,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     if (na) {
       for (const auto& [k, v] : na->attrs) {
         if (k == "id" || k == "class") attr(out, k, v);
+        if (k == (href.empty() ? "g_extra" : "a_extra")) append_extra_attributes(out, v);
       }
     }
     out.push_back('>');
