@@ -143,7 +143,7 @@ def wait_ready(cdp, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if cdp.eval("typeof fg === 'object' && fg !== null && fg.nodes.length > 0 && "
-                    "location.protocol === 'file:'"):
+                    "location.protocol === 'file:' && typeof fg_stale === 'undefined'"):
             return True
         time.sleep(0.05)
     return False
@@ -263,9 +263,9 @@ def run(profile, out_dir, chrome):
         # A shared URL restores zoom and search.
         ev = cdp.eval("(function(){var n=fg.nodes.filter(function(n){return n.name==='ast'})[0];"
                       "return [n.x, n.y];})()")
+        cdp.eval("window.fg_stale = true")  # marks the old document until the reload lands
         cdp.send("Page.navigate", {"url": url + "#x=%s&y=%s&s=lex" % (ev[0], ev[1])})
         cdp.send("Page.reload")
-        time.sleep(0.2)
         check(wait_ready(cdp), "viewer initialised after reload")
         st = cdp.eval("fg_state()")
         check(st["zoomed"] == "ast" and st["term"] == "lex", "state restored from URL: %s" % st)
