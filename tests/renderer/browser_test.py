@@ -264,8 +264,8 @@ def run(profile, out_dir, chrome):
         ev = cdp.eval("(function(){var n=fg.nodes.filter(function(n){return n.name==='ast'})[0];"
                       "return [n.x, n.y];})()")
         cdp.eval("window.fg_stale = true")  # marks the old document until the reload lands
-        cdp.send("Page.navigate", {"url": url + "#x=%s&y=%s&s=lex" % (ev[0], ev[1])})
-        cdp.send("Page.reload")
+        # A new query string makes this a real load, not a same-document fragment change.
+        cdp.send("Page.navigate", {"url": url + "?shared#x=%s&y=%s&s=lex" % (ev[0], ev[1])})
         check(wait_ready(cdp), "viewer initialised after reload")
         st = cdp.eval("fg_state()")
         check(st["zoomed"] == "ast" and st["term"] == "lex", "state restored from URL: %s" % st)
