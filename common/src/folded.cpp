@@ -113,8 +113,24 @@ FoldedData parse_folded(std::string text, WarningSink* warnings, std::string_vie
   return d;
 }
 
+Result<std::string> read_whole(InputFile& in) {
+  // Reads straight into the growing string (no bounce buffer): folded files reach 100s of MB.
+  std::string text;
+  std::size_t used = 0;
+  text.resize(std::size_t{1} << 20);
+  for (;;) {
+    if (used == text.size()) text.resize(text.size() * 2);
+    auto n = in.read(text.data() + used, text.size() - used);
+    if (!n) return n.error();
+    if (*n == 0) break;
+    used += *n;
+  }
+  text.resize(used);
+  return text;
+}
+
 Result<FoldedData> read_folded(InputFile& in, WarningSink* warnings) {
-  auto text = in.read_all();
+  auto text = read_whole(in);
   if (!text) return text.error();
   return parse_folded(std::move(*text), warnings, in.name());
 }

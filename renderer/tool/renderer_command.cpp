@@ -40,9 +40,13 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
   for (const std::string& f : files) {
     auto in = InputFile::open(f);
     if (!in) return Error{in.error().code, "'" + f + "': " + in.error().message};
-    auto body = (*in)->read_all();
+    auto body = read_whole(**in);
     if (!body) return Error{body.error().code, "'" + f + "': " + body.error().message};
-    text += *body;
+    if (text.empty()) {
+      text = std::move(*body);
+    } else {
+      text += *body;
+    }
     if (!text.empty() && text.back() != '\n') text.push_back('\n');
     if (!names.empty()) names += ", ";
     names += (*in)->name();

@@ -60,6 +60,8 @@ struct FoldedData {
 // Parses `text` (takes ownership). `source` names the input in warnings ("" = none).
 FoldedData parse_folded(std::string text, WarningSink* warnings = nullptr,
                         std::string_view source = {});
+// Reads all of an input (decompressing as needed) into one string.
+Result<std::string> read_whole(InputFile& in);
 // Reads (decompressing as needed) and parses an input file.
 Result<FoldedData> read_folded(InputFile& in, WarningSink* warnings = nullptr);
 
