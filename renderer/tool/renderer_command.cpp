@@ -1,15 +1,288 @@
 #include "renderer_command.h"
 
+// g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
+// typed_value<std::vector<std::string>>::notify (a false positive in the library header).
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+
 #include "prof/common/cli_support.h"
+#include "prof/common/folded.h"
+#include "prof/common/input.h"
+#include "prof/renderer/renderer.h"
 
 namespace prof::renderer {
+namespace {
+
+namespace po = boost::program_options;
+
+void print_warnings(const WarningSink& sink) {
+  for (const auto& k : sink.kinds()) {
+    std::string msg = k.first_message;
+    if (k.count > 1) msg += " (" + std::to_string(k.count) + " times)";
+    cli::print_warning(msg);
+  }
+}
+
+// Reads and concatenates the inputs (flamegraph.pl reads all files named, or stdin).
+Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSink& sink) {
+  std::string text;
+  std::string names;
+  for (const std::string& f : files) {
+    auto in = InputFile::open(f);
+    if (!in) return Error{in.error().code, "'" + f + "': " + in.error().message};
+    auto body = read_whole(**in);
+    if (!body) return Error{body.error().code, "'" + f + "': " + body.error().message};
+    if (text.empty()) {
+      text = std::move(*body);
+    } else {
+      text += *body;
+    }
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    if (!names.empty()) names += ", ";
+    names += (*in)->name();
+  }
+  return parse_folded(std::move(text), &sink, files.size() == 1 ? names : std::string("input"));
+}
+
+bool write_stdout(const std::string& s) {
+  std::size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(STDOUT_FILENO, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+int output(const std::string& s) {
+  if (!write_stdout(s))
+    return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed: " +
+                                                  std::string(std::strerror(errno))});
+  return cli::kExitOk;
+}
+
+bool valid_color(const std::string& c) {
+  static const std::regex re("#[0-9a-fA-F]{6}|rgb\\(\\d{1,3},\\d{1,3},\\d{1,3}\\)");
+  return std::regex_match(c, re);
+}
+
+}  // namespace
 
 int render_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "render");
+  po::options_description opts(
+      "Usage: profile render [FILE|-]... [options] > out.svg\n\n"
+      "Draws an interactive SVG flame graph from folded stacks (\"a;b;c 123\" lines; plain, gz,\n"
+      "bz2, xz or zst). Two count columns (profile diff output) draw a differential graph.\n\n"
+      "Options (flamegraph.pl's names, meanings and defaults)");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("title", po::value<std::string>(), "title text (default \"Flame Graph\", \"Icicle Graph\" "
+       "with --inverted, \"Flame Chart\" with --flamechart)")
+      ("subtitle", po::value<std::string>(), "second title line (default none)")
+      ("width", po::value<int>(), "image width in px (default: fluid, fills the browser window)")
+      ("height", po::value<int>()->default_value(16), "frame height in px")
+      ("minwidth", po::value<std::string>()->default_value("0.1"),
+       "omit frames narrower than this many px, or percent of the total with a trailing %")
+      ("fonttype", po::value<std::string>()->default_value("Verdana"), "font family")
+      ("fontsize", po::value<double>()->default_value(12), "font size")
+      ("fontwidth", po::value<double>()->default_value(0.59), "average glyph width / font size")
+      ("countname", po::value<std::string>()->default_value("samples"), "count unit in tooltips")
+      ("nametype", po::value<std::string>()->default_value("Function:"),
+       "prefix of the details line")
+      ("colors,c", po::value<std::string>()->default_value("hot"),
+       "palette: hot mem io wakeup chain java js perl red green blue aqua yellow purple orange")
+      ("bgcolors", po::value<std::string>(),
+       "background: yellow blue green grey or #rrggbb (default by palette)")
+      ("hash", "colour by name hash (flamegraph.pl --hash)")
+      ("random", "random colours (output differs between runs)")
+      ("cp", "consistent palette: read and update ./palette.map")
+      ("reverse", "reverse each stack (leaf becomes root)")
+      ("inverted,i", "icicle graph (root at the top)")
+      ("flamechart", "keep input order as a time axis")
+      ("negate", "swap the differential colours and delta sign")
+      ("factor", po::value<double>()->default_value(1), "multiply displayed counts")
+      ("notes", po::value<std::string>()->default_value(""), "text for an XML comment")
+      ("total", po::value<double>(), "count of the full width (default: sum of counts)")
+      ("nameattr", po::value<std::string>(), "file of per-function SVG attributes")
+      ("search-color", po::value<std::string>()->default_value("rgb(230,0,230)"),
+       "fill of search matches (#rrggbb or rgb(r,g,b))")
+      ("truncate-text-right", "shorten long labels at the end, keeping the start (default)")
+      ("truncate-text-left", "shorten long labels at the start, keeping the end")
+      ("diff-self", "differential: colour only frames opened by a line, by that line's delta "
+       "(flamegraph.pl); default colours every frame by its own inclusive delta")
+      ("no-javascript", "leave out the interactive script")
+      ("pretty", "one element per line, indented (for diffable output)");
+  po::options_description all;
+  all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "render")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+
+  Options o;
+  if (vm.count("title")) o.title = vm["title"].as<std::string>();
+  if (vm.count("subtitle")) o.subtitle = vm["subtitle"].as<std::string>();
+  if (vm.count("width")) {
+    int w = vm["width"].as<int>();
+    if (w < 40 || w > 1000000) return cli::usage_error("--width must be 40..1000000", "render");
+    o.width = w;
+  }
+  o.frame_height = vm["height"].as<int>();
+  if (o.frame_height < 2 || o.frame_height > 1000)
+    return cli::usage_error("--height must be 2..1000", "render");
+  {
+    std::string mw = vm["minwidth"].as<std::string>();
+    static const std::regex re("[0-9.]+%?");
+    if (!std::regex_match(mw, re))
+      return cli::usage_error("--minwidth '" + mw + "': expected NUM or NUM%", "render");
+    o.min_width_percent = mw.back() == '%';
+    if (o.min_width_percent) mw.pop_back();
+    try {
+      o.min_width = std::stod(mw);
+    } catch (...) {
+      return cli::usage_error("--minwidth '" + mw + "': not a number", "render");
+    }
+  }
+  o.font_type = vm["fonttype"].as<std::string>();
+  o.font_size = vm["fontsize"].as<double>();
+  o.font_width = vm["fontwidth"].as<double>();
+  if (!(o.font_size > 0 && o.font_size < 1000) || !(o.font_width > 0 && o.font_width < 100))
+    return cli::usage_error("--fontsize and --fontwidth must be positive", "render");
+  o.count_name = vm["countname"].as<std::string>();
+  o.name_type = vm["nametype"].as<std::string>();
+  auto palette = parse_palette(vm["colors"].as<std::string>());
+  if (!palette)
+    return cli::usage_error("--colors '" + vm["colors"].as<std::string>() + "': unknown palette",
+                            "render");
+  o.palette = *palette;
+  if (vm.count("bgcolors")) {
+    o.bg_colors = vm["bgcolors"].as<std::string>();
+    static const std::regex re("yellow|blue|green|grey|#[0-9a-fA-F]{6}");
+    if (!std::regex_match(o.bg_colors, re))
+      return cli::usage_error("--bgcolors '" + o.bg_colors +
+                                  "': expected yellow, blue, green, grey or #rrggbb",
+                              "render");
+  }
+  if (vm.count("hash") && vm.count("random"))
+    return cli::usage_error("--hash and --random exclude each other", "render");
+  if (vm.count("hash")) o.color_mode = ColorMode::kHash;
+  if (vm.count("random")) o.color_mode = ColorMode::kRandom;
+  o.reverse = vm.count("reverse") > 0;
+  o.inverted = vm.count("inverted") > 0;
+  o.flamechart = vm.count("flamechart") > 0;
+  o.negate = vm.count("negate") > 0;
+  o.factor = vm["factor"].as<double>();
+  if (!(o.factor > 0)) return cli::usage_error("--factor must be positive", "render");
+  o.notes = vm["notes"].as<std::string>();
+  if (vm.count("total")) o.total = vm["total"].as<double>();
+  o.search_color = vm["search-color"].as<std::string>();
+  if (!valid_color(o.search_color))
+    return cli::usage_error("--search-color '" + o.search_color +
+                                "': expected #rrggbb or rgb(r,g,b)",
+                            "render");
+  if (vm.count("truncate-text-left") && vm.count("truncate-text-right"))
+    return cli::usage_error("--truncate-text-left and --truncate-text-right exclude each other",
+                            "render");
+  o.truncate_text_left = vm.count("truncate-text-left") > 0;
+  o.javascript = vm.count("no-javascript") == 0;
+  o.pretty = vm.count("pretty") > 0;
+  if (vm.count("diff-self")) o.diff_coloring = DiffColoring::kSelf;
+
+  WarningSink sink;
+  if (vm.count("nameattr")) {
+    std::string path = vm["nameattr"].as<std::string>();
+    auto in = InputFile::open(path);
+    if (!in) return cli::report_error(Error{in.error().code, "'" + path + "': " +
+                                                                 in.error().message});
+    auto body = (*in)->read_all();
+    if (!body) return cli::report_error(body.error());
+    o.name_attributes = parse_name_attributes(*body, &sink);
+  }
+  std::map<std::string, std::string> palette_map;
+  const std::string palette_file = "palette.map";
+  if (vm.count("cp")) {
+    std::ifstream pf(palette_file, std::ios::binary);
+    if (pf) {
+      std::stringstream ss;
+      ss << pf.rdbuf();
+      palette_map = parse_palette_map(ss.str(), &sink);
+    }
+    o.palette_map = &palette_map;
+  }
+
+  std::vector<std::string> files = vm.count("input") ? vm["input"].as<std::vector<std::string>>()
+                                                     : std::vector<std::string>{"-"};
+  auto data = read_inputs(files, sink);
+  if (!data) return cli::report_error(data.error());
+  std::string svg;
+  auto stats = render(data->lines, o, svg, &sink);
+  print_warnings(sink);
+  if (!stats) {
+    std::string msg = "ERROR: No valid input provided to profile render.";
+    write_error_svg(o, msg, svg);
+    (void)write_stdout(svg);
+    std::string where = files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input";
+    return cli::report_error(Error{stats.error().code, "'" + where + "': " +
+                                                           stats.error().message +
+                                                           " (expected lines 'a;b;c COUNT')"});
+  }
+  if (vm.count("cp")) {
+    std::ofstream pf(palette_file, std::ios::binary | std::ios::trunc);
+    pf << format_palette_map(palette_map);
+    if (!pf)
+      return cli::report_error(Error{Errc::kIo, "'" + palette_file + "': cannot write palette"});
+  }
+  return output(svg);
 }
 
 int diff_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "diff");
+  po::options_description opts(
+      "Usage: profile diff [options] BEFORE AFTER > diff.folded\n\n"
+      "Joins two folded files into \"STACK BEFORE AFTER\" lines (difffolded.pl), sorted by stack;\n"
+      "'profile render' draws them red (grew) and blue (shrank).\n\nOptions");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("normalize,n", "scale BEFORE counts to AFTER's total (default off)")
+      ("strip-hex,s", "replace hex addresses (0x1f3a -> 0x...) so they merge (default off)");
+  po::options_description all;
+  all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "diff")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+  std::vector<std::string> files =
+      vm.count("input") ? vm["input"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (files.size() != 2) return cli::usage_error("expected two folded files: BEFORE AFTER", "diff");
+  WarningSink sink;
+  auto before = read_inputs({files[0]}, sink);
+  if (!before) return cli::report_error(before.error());
+  auto after = read_inputs({files[1]}, sink);
+  if (!after) return cli::report_error(after.error());
+  DiffOptions d;
+  d.normalize = vm.count("normalize") > 0;
+  d.strip_hex = vm.count("strip-hex") > 0;
+  std::string out = diff_folded(*before, *after, d);
+  print_warnings(sink);
+  return output(out);
 }
 
 }  // namespace prof::renderer

@@ -1,0 +1,294 @@
+// profile's flame graph viewer (written for this project). Configuration comes from fg_config,
+// which the renderer writes just before this script. Every frame is a <g> (or <a> for
+// --nameattr links) holding <title>, a <rect> with fg:x / fg:w (start and width in counts), and
+// an optional <text> label. Positions are recomputed from those counts, never from rounded
+// pixels, so zoom and the Matched figure are exact.
+"use strict";
+var fg = null;
+
+function fg_el(id) { return document.getElementById(id); }
+
+function init(evt) {
+  var c = fg_config;
+  fg = {
+    svg: document.documentElement, frames: fg_el("frames"), details: fg_el("details"),
+    unzoombtn: fg_el("unzoom"), searchbtn: fg_el("search"), icbtn: fg_el("ignorecase"),
+    matchedtxt: fg_el("matched"), nodes: [], root: null, zoomed: null, term: "",
+    ignorecase: false, charpx: c.fontsize * c.fontwidth, width: 0
+  };
+  var groups = fg.frames.children;
+  var rooty = c.inverted ? Infinity : -Infinity;
+  for (var i = 0; i < groups.length; i++) {
+    var g = groups[i];
+    var rect = g.getElementsByTagName("rect")[0];
+    if (!rect) continue;
+    var title = g.getElementsByTagName("title")[0];
+    var tip = title ? title.textContent : "";
+    var paren = tip.lastIndexOf(" (");
+    var n = {
+      g: g, rect: rect, text: g.getElementsByTagName("text")[0] || null, tip: tip,
+      name: paren >= 0 ? tip.substring(0, paren) : tip,
+      x: +rect.getAttribute("fg:x"), w: +rect.getAttribute("fg:w"),
+      y: +rect.getAttribute("y"), h: +rect.getAttribute("height"),
+      fill: rect.getAttribute("fill"), depth: 0, label: null
+    };
+    if (c.inverted ? n.y < rooty : n.y > rooty) { rooty = n.y; fg.root = n; }
+    g.fg_node = n;
+    fg.nodes.push(n);
+  }
+  var rowh = fg.nodes.length ? fg.nodes[0].h + 1 : 1;
+  for (var j = 0; j < fg.nodes.length; j++)
+    fg.nodes[j].depth = Math.round(Math.abs(fg.nodes[j].y - rooty) / rowh);
+  if (fg.root) fg.root.name = "all";
+
+  fg.frames.addEventListener("click", on_frame_click);
+  fg.frames.addEventListener("mouseover", function (e) {
+    var n = node_of(e.target);
+    if (n) set_details(c.nametype + " " + n.tip);
+  });
+  fg.frames.addEventListener("mouseout", function (e) {
+    if (node_of(e.target)) set_details(" ");
+  });
+  fg.unzoombtn.addEventListener("click", function () { unzoom(); save_state(); });
+  fg.searchbtn.addEventListener("click", function () {
+    if (fg.term) reset_search(); else search_prompt();
+    save_state();
+  });
+  fg.icbtn.addEventListener("click", function () { toggle_ignorecase(); });
+  window.addEventListener("keydown", on_key);
+  if (c.fluid) window.addEventListener("resize", function () { fit_width(); relayout(); });
+  fit_width();
+  restore_state();
+}
+
+function node_of(el) {
+  while (el && el !== fg.frames) {
+    if (el.fg_node) return el.fg_node;
+    el = el.parentNode;
+  }
+  return null;
+}
+
+function set_details(s) { fg.details.textContent = s; }
+
+// Fluid drawings fill the window: move the right-hand controls and resize the frame area.
+function fit_width() {
+  var c = fg_config;
+  var w = c.fluid ? fg.svg.getBoundingClientRect().width : +fg.svg.getAttribute("width");
+  if (!(w > 0)) w = 1200;
+  fg.width = w - 2 * c.xpad;
+  if (!c.fluid) return;
+  fg.frames.setAttribute("width", fg.width);
+  fg.searchbtn.setAttribute("x", w - c.xpad - 100);
+  fg.icbtn.setAttribute("x", w - c.xpad - 16);
+  fg.matchedtxt.setAttribute("x", w - c.xpad - 100);
+  var title = fg_el("title"), sub = fg_el("subtitle");
+  if (title) title.setAttribute("x", w / 2);
+  if (sub) sub.setAttribute("x", w / 2);
+}
+
+function on_frame_click(e) {
+  var n = node_of(e.target);
+  if (!n) return;
+  // --nameattr links are followed; Ctrl-click zooms instead.
+  if (n.g.tagName === "a" && !e.ctrlKey) return;
+  e.preventDefault();
+  if (n === fg.root || n === fg.zoomed) { if (n === fg.root) unzoom(); }
+  else zoom(n);
+  save_state();
+}
+
+function on_key(e) {
+  var k = e.key;
+  if ((e.ctrlKey && (k === "f" || k === "F")) || k === "F3") {
+    e.preventDefault();
+    search_prompt();
+    save_state();
+  } else if (e.ctrlKey && (k === "i" || k === "I")) {
+    e.preventDefault();
+    toggle_ignorecase();
+  } else if (k === "Escape") {
+    unzoom();
+    reset_search();
+    save_state();
+  }
+}
+
+// Fits a label arithmetically (average glyph width), so relayout stays fast with many frames.
+function fit_label(name, px) {
+  var chars = Math.floor(px / fg.charpx);
+  if (chars < 3) return "";
+  var cps = Array.from(name);
+  if (cps.length <= chars) return name;
+  if (fg_config.truncate_left) return ".." + cps.slice(cps.length - (chars - 2)).join("");
+  return cps.slice(0, chars - 2).join("") + "..";
+}
+
+// Positions a frame at fraction fx of the frame area with width fraction fw.
+function place(n, fx, fw) {
+  var c = fg_config, r = n.rect;
+  var label = n === fg.root ? "" : fit_label(n.name, fw * fg.width);
+  if (c.fluid) {
+    r.setAttribute("x", (fx * 100).toFixed(4) + "%");
+    r.setAttribute("width", (fw * 100).toFixed(4) + "%");
+  } else {
+    r.setAttribute("x", (c.xpad + fx * fg.width).toFixed(1));
+    r.setAttribute("width", (fw * fg.width).toFixed(1));
+  }
+  if (label && !n.text) {
+    n.text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    n.text.setAttribute("y", 3 + n.y + n.h / 2);
+    if (c.fluid) n.text.setAttribute("dx", "3");
+    n.g.appendChild(n.text);
+  }
+  if (n.text) {
+    n.text.setAttribute("x", c.fluid ? (fx * 100).toFixed(4) + "%"
+                                     : (c.xpad + fx * fg.width + 3).toFixed(2));
+    if (n.label !== label) { n.text.textContent = label; n.label = label; }
+  }
+}
+
+function show(n, cls) {
+  var g = n.g;
+  if (cls) g.setAttribute("class", cls); else if (g.hasAttribute("class")) g.removeAttribute("class");
+}
+
+// Lays every frame out for the current zoom target (the root when not zoomed).
+function relayout() {
+  var z = fg.zoomed || fg.root;
+  if (!z) return;
+  var zs = z.x, zw = z.w, ze = z.x + z.w, eps = 1e-9 * Math.max(1, fg.root.w);
+  for (var i = 0; i < fg.nodes.length; i++) {
+    var n = fg.nodes[i];
+    if (n.depth < z.depth) {
+      // Root side: ancestors of the target span the whole width, dimmed; the rest is hidden.
+      if (n.x <= zs + eps && n.x + n.w >= ze - eps) { show(n, "parent"); place(n, 0, 1); }
+      else show(n, "hide");
+    } else if (n.depth === z.depth) {
+      if (n === z) { show(n, z === fg.root ? "" : ""); place(n, 0, 1); }
+      else show(n, "hide");
+    } else if (n.x >= zs - eps && n.x < ze - eps || (n.w === 0 && n.x >= zs && n.x <= ze)) {
+      show(n, "");
+      place(n, (n.x - zs) / zw, n.w / zw);
+    } else {
+      show(n, "hide");
+    }
+  }
+  if (z === fg.root) fg.unzoombtn.setAttribute("class", "hide");
+  else fg.unzoombtn.removeAttribute("class");
+  update_matched();
+}
+
+function zoom(n) { fg.zoomed = n; relayout(); }
+function unzoom() { fg.zoomed = null; relayout(); }
+
+function search_prompt() {
+  var term = prompt("Enter a search term (regular expression; 'ic' toggles case):", fg.term || "");
+  if (term !== null) search(term);
+}
+
+function toggle_ignorecase() {
+  fg.ignorecase = !fg.ignorecase;
+  fg.icbtn.setAttribute("class", fg.ignorecase ? "show" : "");
+  if (fg.term) search(fg.term);
+  save_state();
+}
+
+function reset_search() {
+  fg.term = "";
+  for (var i = 0; i < fg.nodes.length; i++) {
+    var n = fg.nodes[i];
+    if (n.matched) { n.rect.setAttribute("fill", n.fill); n.matched = false; }
+  }
+  fg.searchbtn.removeAttribute("class");
+  fg.matchedtxt.setAttribute("class", "hide");
+  fg.matchedtxt.textContent = " ";
+}
+
+// Searches frame names (not the count text of tooltips) with a JavaScript regular expression.
+function search(term) {
+  if (!term) { reset_search(); return; }
+  var re;
+  try { re = new RegExp(term, fg.ignorecase ? "i" : ""); }
+  catch (err) { fg.matchedtxt.textContent = "Invalid regex"; fg.matchedtxt.removeAttribute("class"); return; }
+  fg.term = term;
+  for (var i = 0; i < fg.nodes.length; i++) {
+    var n = fg.nodes[i];
+    var m = re.test(n.name);
+    if (m !== !!n.matched) {
+      n.rect.setAttribute("fill", m ? fg_config.searchcolor : n.fill);
+      n.matched = m;
+    }
+  }
+  fg.searchbtn.setAttribute("class", "show");
+  fg.searchbtn.textContent = "Reset Search";
+  update_matched();
+}
+
+// Share of the zoomed frame's counts whose stacks contain a match: the union of the matched
+// frames' intervals, so a match nested in another match is counted once.
+function matched_fraction() {
+  var z = fg.zoomed || fg.root;
+  var zs = z.x, ze = z.x + z.w, iv = [];
+  for (var i = 0; i < fg.nodes.length; i++) {
+    var n = fg.nodes[i];
+    if (!n.matched) continue;
+    var s = Math.max(n.x, zs), e = Math.min(n.x + n.w, ze);
+    if (e > s) iv.push([s, e]);
+  }
+  iv.sort(function (a, b) { return a[0] - b[0]; });
+  var total = 0, cs = -Infinity, ce = -Infinity;
+  for (var j = 0; j < iv.length; j++) {
+    if (iv[j][0] > ce) { if (ce > cs) total += ce - cs; cs = iv[j][0]; ce = iv[j][1]; }
+    else if (iv[j][1] > ce) ce = iv[j][1];
+  }
+  if (ce > cs) total += ce - cs;
+  return z.w > 0 ? total / z.w : 0;
+}
+
+function update_matched() {
+  if (!fg.term) {
+    if (fg.searchbtn.textContent !== "Search") fg.searchbtn.textContent = "Search";
+    return;
+  }
+  var pct = 100 * matched_fraction();
+  var s = pct === 100 ? "100" : pct.toFixed(1);
+  fg.matchedtxt.textContent = "Matched: " + s + "%";
+  fg.matchedtxt.removeAttribute("class");
+}
+
+// View state lives in the URL fragment: #x=<fg:x>&y=<y>&s=<regex>&ic=1, so a zoomed or searched
+// view can be shared by copying the address.
+function save_state() {
+  var p = [];
+  if (fg.zoomed) p.push("x=" + fg.zoomed.x, "y=" + fg.zoomed.y);
+  if (fg.term) p.push("s=" + encodeURIComponent(fg.term));
+  if (fg.ignorecase) p.push("ic=1");
+  var url = location.href.split("#")[0] + (p.length ? "#" + p.join("&") : "");
+  try { history.replaceState(null, "", url); } catch (err) { /* file: in some browsers */ }
+}
+
+function restore_state() {
+  var h = location.hash.replace(/^#/, ""), p = {};
+  if (h) h.split("&").forEach(function (kv) {
+    var i = kv.indexOf("=");
+    if (i > 0) p[kv.substring(0, i)] = decodeURIComponent(kv.substring(i + 1));
+  });
+  if (p.ic === "1") { fg.ignorecase = true; fg.icbtn.setAttribute("class", "show"); }
+  var target = null;
+  if (p.x !== undefined && p.y !== undefined) {
+    for (var i = 0; i < fg.nodes.length; i++) {
+      var n = fg.nodes[i];
+      if (n.x === +p.x && n.y === +p.y) { target = n; break; }
+    }
+  }
+  fg.zoomed = target && target !== fg.root ? target : null;
+  if (p.s) search(p.s);
+  relayout();
+}
+
+// For tests and other scripts: the state of the view.
+function fg_state() {
+  return { zoomed: fg.zoomed ? fg.zoomed.name : null, term: fg.term,
+           matched: fg.term ? 100 * matched_fraction() : null };
+}

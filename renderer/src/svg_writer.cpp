@@ -1,0 +1,516 @@
+// SVG output. Geometry and text follow flamegraph.pl (flamegraph-behaviour.md 2.4, 2.5, 2.7) so that
+// conformance tests can compare frames; the markup is leaner (no empty <text>, rx/ry in CSS).
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "color.h"
+#include "embedded_assets.h"
+#include "prof/renderer/renderer.h"
+#include "text.h"
+
+namespace prof::renderer {
+namespace {
+
+using detail::append_fixed;
+using detail::append_general;
+using detail::append_xml;
+
+constexpr double kXpad = 10;
+constexpr double kFramePad = 1;
+
+struct Geometry {
+  double image_width;
+  double image_height;
+  double ypad1, ypad2, ypad3;
+  bool fluid;
+};
+
+Geometry geometry(const Layout& layout, const Options& opt) {
+  Geometry g;
+  g.fluid = !opt.width.has_value();
+  g.image_width = opt.width ? *opt.width : 1200;
+  g.ypad1 = opt.font_size * 3;
+  g.ypad2 = opt.font_size * 2 + 10;
+  g.ypad3 = opt.subtitle.empty() ? 0 : opt.font_size * 2;
+  g.image_height = (layout.depth_max + 1.0) * opt.frame_height + g.ypad1 + g.ypad2 + g.ypad3;
+  return g;
+}
+
+std::string_view default_title(const Options& opt) {
+  if (!opt.title.empty()) return opt.title;
+  if (opt.flamechart) return "Flame Chart";
+  return opt.inverted ? "Icicle Graph" : "Flame Graph";
+}
+
+// Line structure: compact output puts a newline after each top-level element and each frame;
+// --pretty indents every element on its own line.
+class Writer {
+ public:
+  Writer(std::string& out, bool pretty) : out_(out), pretty_(pretty) {}
+  void nl(int indent) {
+    if (pretty_) {
+      out_.push_back('\n');
+      out_.append(static_cast<std::size_t>(indent) * 2, ' ');
+    }
+  }
+  void line_end() { out_.push_back('\n'); }
+  std::string& out() { return out_; }
+
+ private:
+  std::string& out_;
+  bool pretty_;
+};
+
+void attr(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back(' ');
+  out.append(name);
+  out += "=\"";
+  append_xml(out, value);
+  out.push_back('"');
+}
+void attr_fixed(std::string& out, std::string_view name, double v, int decimals,
+                std::string_view suffix = {}) {
+  out.push_back(' ');
+  out.append(name);
+  out += "=\"";
+  append_fixed(out, v, decimals);
+  out.append(suffix);
+  out.push_back('"');
+}
+void attr_general(std::string& out, std::string_view name, double v) {
+  out.push_back(' ');
+  out.append(name);
+  out += "=\"";
+  append_general(out, v);
+  out.push_back('"');
+}
+
+bool is_xml_name(std::string_view n) {
+  if (n.empty()) return false;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && ((c >= '0' && c <= '9') || c == '-' || c == '.'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// --nameattr g_extra / a_extra hold raw attribute text (`stroke="green" rel="external"`);
+// flamegraph.pl pastes it in verbatim. We re-parse it into name="value" pairs and escape the
+// values, so a nameattr file cannot break the document.
+void append_extra_attributes(std::string& out, std::string_view extra) {
+  std::size_t p = 0;
+  while (p < extra.size()) {
+    std::size_t eq = extra.find('=', p);
+    if (eq == std::string_view::npos) break;
+    std::string_view name = extra.substr(p, eq - p);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (eq + 1 >= extra.size()) break;
+    char quote = extra[eq + 1];
+    std::size_t vbegin, vend;
+    if (quote == '"' || quote == '\'') {
+      vbegin = eq + 2;
+      vend = extra.find(quote, vbegin);
+      if (vend == std::string_view::npos) vend = extra.size();
+      p = vend + 1;
+    } else {
+      vbegin = eq + 1;
+      vend = extra.find(' ', vbegin);
+      if (vend == std::string_view::npos) vend = extra.size();
+      p = vend;
+    }
+    // Names we write ourselves would be duplicate attributes (not well-formed XML).
+    bool reserved = name == "id" || name == "class" || name == "xlink:href" ||
+                    name == "target" || name == "xmlns" || name.substr(0, 6) == "xmlns:";
+    if (is_xml_name(name) && !reserved)
+      attr(out, name, extra.substr(vbegin, vend - vbegin));
+  }
+}
+
+bool is_generic_family(std::string_view f) {
+  for (std::string_view g : {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"})
+    if (f == g) return true;
+  return false;
+}
+
+// A CSS font-family value: a generic family as is, anything else as a quoted CSS string.
+std::string css_font_family(std::string_view font) {
+  if (is_generic_family(font)) return std::string(font);
+  std::string s = "\"";
+  for (char c : font) {
+    if (c == '"' || c == '\\') {
+      s.push_back('\\');
+      s.push_back(c);
+    } else if (c == '\n' || c == '\r') {
+      s += "\\a ";
+    } else {
+      s.push_back(c);
+    }
+  }
+  s += "\"";
+  return s;
+}
+
+void write_style(Writer& w, const Options& opt) {
+  std::string css = "text { font-family:";
+  css += css_font_family(opt.font_type);
+  css += "; font-size:";
+  append_general(css, opt.font_size);
+  css += "px; fill:rgb(0,0,0); }\n#title { text-anchor:middle; font-size:";
+  append_general(css, opt.font_size + 5);
+  css += "px; }\n";
+  css.append(detail::kFlamegraphCss);
+  auto& out = w.out();
+  out += "<style type=\"text/css\">";
+  append_xml(out, css);
+  out += "</style>";
+  w.line_end();
+}
+
+void write_script(Writer& w, const Options& opt, const Layout& layout, const Geometry& g) {
+  auto& out = w.out();
+  out += "<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = {nametype: \"";
+  detail::append_js_string(out, opt.name_type);
+  out += "\", countname: \"";
+  detail::append_js_string(out, opt.count_name);
+  out += "\", searchcolor: \"";
+  detail::append_js_string(out, opt.search_color);
+  out += "\", fontsize: ";
+  append_general(out, opt.font_size);
+  out += ", fontwidth: ";
+  append_general(out, opt.font_width);
+  out += ", xpad: 10, inverted: ";
+  out += opt.inverted ? "true" : "false";
+  out += ", fluid: ";
+  out += g.fluid ? "true" : "false";
+  out += ", truncate_left: ";
+  out += opt.truncate_text_left ? "true" : "false";
+  out += ", factor: ";
+  append_general(out, opt.factor);
+  out += ", timemax: ";
+  append_general(out, layout.time_max);
+  out += "};\n";
+  if (opt.javascript) out.append(detail::kFlamegraphJs);
+  out += "]]></script>";
+  w.line_end();
+}
+
+void write_text(Writer& w, std::string_view id, std::string_view x, double y,
+                std::string_view content, std::string_view extra = {}) {
+  auto& out = w.out();
+  out += "<text id=\"";
+  out.append(id);
+  out += "\" x=\"";
+  out.append(x);
+  out += "\"";
+  attr_general(out, "y", y);
+  out.append(extra);
+  out.push_back('>');
+  append_xml(out, content);
+  out += "</text>";
+  w.line_end();
+}
+
+std::string fixed2(double v) {
+  std::string s;
+  append_fixed(s, v, 2);
+  return s;
+}
+
+double random01() {
+  static thread_local std::mt19937_64 gen{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0, 1)(gen);
+}
+
+detail::Rgb frame_color(const Frame& f, const Layout& layout, const Options& opt,
+                        std::string& scratch) {
+  if (f.name == "--") return {160, 160, 160};
+  if (f.name == "-") return {200, 200, 200};
+  if (layout.differential && f.has_delta) return detail::delta_color(f.delta, layout.max_delta,
+                                                                     opt.negate);
+  if (opt.palette_map) {
+    scratch.assign(f.name);
+    auto it = opt.palette_map->find(scratch);
+    if (it != opt.palette_map->end()) {
+      detail::Rgb c;
+      if (std::sscanf(it->second.c_str(), "rgb(%d,%d,%d)", &c.r, &c.g, &c.b) == 3) return c;
+    }
+    detail::Rgb c = detail::palette_color(opt.palette, opt.color_mode, f.name, random01);
+    std::string v;
+    detail::append_rgb(v, c);
+    (*opt.palette_map)[scratch] = v;
+    return c;
+  }
+  return detail::palette_color(opt.palette, opt.color_mode, f.name, random01);
+}
+
+}  // namespace
+
+void write_error_svg(const Options& opt, std::string_view message, std::string& out) {
+  double width = opt.width ? *opt.width : 1200;
+  double height = opt.font_size * 5;
+  Writer w(out, opt.pretty);
+  out += "<?xml version=\"1.0\" standalone=\"no\"?>\n";
+  out += "<svg version=\"1.1\"";
+  attr_general(out, "width", width);
+  attr_general(out, "height", height);
+  out += " viewBox=\"0 0 ";
+  append_general(out, width);
+  out.push_back(' ');
+  append_general(out, height);
+  out += "\" xmlns=\"http://www.w3.org/2000/svg\">";
+  w.line_end();
+  out += "<text";
+  attr_fixed(out, "x", std::floor(width / 2), 2);
+  attr_general(out, "y", opt.font_size * 2);
+  out += " text-anchor=\"middle\" font-family=\"";
+  append_xml(out, opt.font_type);
+  out += "\"";
+  attr_general(out, "font-size", opt.font_size);
+  out.push_back('>');
+  append_xml(out, message);
+  out += "</text>";
+  w.line_end();
+  out += "</svg>\n";
+}
+
+void write_svg(const Layout& layout, const Options& opt, std::string& out) {
+  const Geometry g = geometry(layout, opt);
+  Writer w(out, opt.pretty);
+  out.reserve(out.size() + 4096 + layout.frames.size() * 170);
+
+  out += "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+         "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
+         "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n";
+  out += "<svg version=\"1.1\"";
+  if (g.fluid) {
+    out += " width=\"100%\"";
+  } else {
+    attr_general(out, "width", g.image_width);
+  }
+  attr_general(out, "height", g.image_height);
+  if (opt.javascript) out += " onload=\"init(evt)\"";
+  if (!g.fluid) {
+    out += " viewBox=\"0 0 ";
+    append_general(out, g.image_width);
+    out.push_back(' ');
+    append_general(out, g.image_height);
+    out += "\"";
+  }
+  out += " xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\""
+         " xmlns:fg=\"urn:x-profile:flamegraph\">";
+  w.line_end();
+  out += "<!-- Flame graph drawn by profile render: click a frame to zoom, Ctrl-F to search. -->";
+  w.line_end();
+  {
+    // An XML comment may not contain "--" nor end with "-".
+    std::string notes;
+    append_xml(notes, opt.notes);
+    for (std::size_t p; (p = notes.find("--")) != std::string::npos;) notes.replace(p, 2, "- -");
+    out += "<!-- NOTES: ";
+    out += notes;
+    out += " -->";
+    w.line_end();
+  }
+  std::string top, bottom;
+  if (!detail::background_stops(opt.bg_colors, opt.palette, top, bottom)) {
+    detail::background_stops("", opt.palette, top, bottom);
+  }
+  out += "<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
+         "<stop stop-color=\"";
+  out += top;
+  out += "\" offset=\"5%\"/><stop stop-color=\"";
+  out += bottom;
+  out += "\" offset=\"95%\"/></linearGradient></defs>";
+  w.line_end();
+  write_style(w, opt);
+  write_script(w, opt, layout, g);
+
+  out += "<rect x=\"0\" y=\"0\" width=\"100%\"";
+  attr_general(out, "height", g.image_height);
+  out += " fill=\"url(#background)\"/>";
+  w.line_end();
+
+  const double W = g.image_width;
+  write_text(w, "title", g.fluid ? "50%" : fixed2(std::floor(W / 2)), opt.font_size * 2,
+             default_title(opt));
+  if (!opt.subtitle.empty())
+    write_text(w, "subtitle", g.fluid ? "50%" : fixed2(std::floor(W / 2)), opt.font_size * 4,
+               opt.subtitle);
+  const double details_y = g.image_height - g.ypad2 / 2;
+  write_text(w, "details", fixed2(kXpad), details_y, " ");
+  write_text(w, "unzoom", fixed2(kXpad), opt.font_size * 2, "Reset Zoom", " class=\"hide\"");
+  write_text(w, "search", fixed2(W - kXpad - 100), opt.font_size * 2, "Search");
+  write_text(w, "ignorecase", fixed2(W - kXpad - 16), opt.font_size * 2, "ic");
+  write_text(w, "matched", fixed2(W - kXpad - 100), details_y, " ");
+
+  if (g.fluid) {
+    out += "<svg id=\"frames\" x=\"10\"";
+    attr_general(out, "width", W - 2 * kXpad);
+    out += " overflow=\"visible\">";
+  } else {
+    out += "<g id=\"frames\">";
+  }
+  w.line_end();
+
+  const double width_per_time = (W - 2 * kXpad) / layout.time_max;
+  const double char_px = opt.font_size * opt.font_width;
+  const double total_scaled = layout.time_max * opt.factor;
+  std::string scratch;
+  std::string label;
+  for (const Frame& f : layout.frames) {
+    const bool root = f.depth == 0;
+    const double x1 = kXpad + f.start * width_per_time;
+    const double x2 = kXpad + f.end * width_per_time;
+    double y1, y2;
+    if (opt.inverted) {
+      y1 = g.ypad1 + g.ypad3 + f.depth * opt.frame_height;
+      y2 = g.ypad1 + g.ypad3 + (f.depth + 1) * opt.frame_height - kFramePad;
+    } else {
+      y1 = g.image_height - g.ypad2 - (f.depth + 1) * opt.frame_height + kFramePad;
+      y2 = g.image_height - g.ypad2 - f.depth * opt.frame_height;
+    }
+
+    const NameAttributes* na = nullptr;
+    if (!opt.name_attributes.empty()) {
+      scratch.assign(f.name);
+      auto it = opt.name_attributes.find(scratch);
+      if (it != opt.name_attributes.end()) na = &it->second;
+    }
+    std::string_view href, title_override;
+    bool has_title = false;
+    if (na) {
+      for (const auto& [k, v] : na->attrs) {
+        if (k == "href") href = v;
+        if (k == "title") title_override = v, has_title = true;
+      }
+    }
+
+    // <g> (or <a> for --nameattr href)
+    if (!href.empty()) {
+      out += "<a";
+      attr(out, "xlink:href", href);
+      std::string_view target = "_top";
+      for (const auto& [k, v] : na->attrs)
+        if (k == "target") target = v;
+      attr(out, "target", target);
+    } else {
+      out += "<g";
+    }
+    if (na) {
+      for (const auto& [k, v] : na->attrs) {
+        if (k == "id" || k == "class") attr(out, k, v);
+        if (k == (href.empty() ? "g_extra" : "a_extra")) append_extra_attributes(out, v);
+      }
+    }
+    out.push_back('>');
+
+    w.nl(1);
+    out += "<title>";
+    if (has_title) {
+      append_xml(out, title_override);
+    } else {
+      const double count = (f.end - f.start) * opt.factor;
+      const double shown = detail::round_as_printed(count, 0);
+      if (root) {
+        out += "all";
+      } else {
+        append_xml(out, detail::strip_annotation(f.name));
+      }
+      out += " (";
+      detail::append_count_commas(out, count);
+      out.push_back(' ');
+      append_xml(out, opt.count_name);
+      out += ", ";
+      if (root) {
+        out += "100";
+      } else {
+        append_fixed(out, 100 * shown / total_scaled, 2);
+      }
+      out += "%";
+      if (!root && layout.differential && f.has_delta) {
+        double d = opt.negate ? -f.delta : f.delta;
+        out += "; ";
+        if (d > 0) out.push_back('+');
+        append_fixed(out, 100 * d / total_scaled, 2);
+        out += "%";
+      }
+      out += ")";
+    }
+    out += "</title>";
+
+    w.nl(1);
+    out += "<rect";
+    if (g.fluid) {
+      attr_fixed(out, "x", 100 * f.start / layout.time_max, 4, "%");
+    } else {
+      attr_fixed(out, "x", x1, 1);
+    }
+    attr_general(out, "y", y1);
+    if (g.fluid) {
+      attr_fixed(out, "width", 100 * (f.end - f.start) / layout.time_max, 4, "%");
+    } else {
+      attr_fixed(out, "width",
+                 detail::round_as_printed(x2, 1) - detail::round_as_printed(x1, 1), 1);
+    }
+    attr_fixed(out, "height", y2 - y1, 1);
+    out += " fill=\"";
+    detail::append_rgb(out, frame_color(f, layout, opt, scratch));
+    out += "\"";
+    attr_general(out, "fg:x", f.start);
+    attr_general(out, "fg:w", f.end - f.start);
+    out += "/>";
+
+    if (!root) {
+      const double chars = std::floor((x2 - x1) / char_px);
+      label = detail::fit_label(detail::strip_annotation(f.name),
+                                chars > 0 ? static_cast<std::size_t>(chars) : 0,
+                                opt.truncate_text_left);
+      if (!label.empty()) {
+        w.nl(1);
+        out += "<text";
+        if (g.fluid) {
+          attr_fixed(out, "x", 100 * f.start / layout.time_max, 4, "%");
+          out += " dx=\"3\"";
+        } else {
+          attr_fixed(out, "x", x1 + 3, 2);
+        }
+        attr_general(out, "y", 3 + (y1 + y2) / 2);
+        out.push_back('>');
+        append_xml(out, label);
+        out += "</text>";
+      }
+    }
+    w.nl(0);
+    out += href.empty() ? "</g>" : "</a>";
+    w.line_end();
+  }
+  out += g.fluid ? "</svg>" : "</g>";
+  w.line_end();
+  out += "</svg>\n";
+}
+
+Result<RenderStats> render(std::span<const FoldedLine> lines, const Options& options,
+                           std::string& out, WarningSink* warnings) {
+  auto layout = build_layout(lines, options, warnings);
+  if (!layout) return layout.error();
+  write_svg(*layout, options, out);
+  RenderStats s;
+  s.frames_drawn = layout->frames.size();
+  s.frames_pruned = layout->frames_pruned;
+  s.total = layout->total;
+  return s;
+}
+
+Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks,
+                           const Options& options, std::string& out, WarningSink* warnings) {
+  std::string text;
+  for (const auto& [stack, count] : stacks) append_folded_line(text, stack, count);
+  FoldedData data = parse_folded(std::move(text), warnings, "in-memory stacks");
+  return render(data.lines, options, out, warnings);
+}
+
+}  // namespace prof::renderer

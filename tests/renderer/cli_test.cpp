@@ -1,0 +1,130 @@
+// `profile render` and `profile diff` end to end: golden files, errors, compressed input, --cp.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "svg_frames.h"
+#include "test_support.h"
+
+namespace prof::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> read_args(const std::string& path) {
+  std::vector<std::string> args;
+  std::istringstream in(read_file(path));
+  for (std::string l; std::getline(in, l);) args.push_back(l);
+  return args;
+}
+
+// tests/golden/renderer/CASE.{in,args,expected}; a mismatch writes CASE.actual here (the build
+// tree); PROF_UPDATE_GOLDEN=1 rewrites the expected file instead.
+TEST(RenderCli, GoldenFiles) {
+  std::string dir = source_dir() + "/tests/golden/renderer";
+  int cases = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".in") continue;
+    ++cases;
+    std::string base = e.path().parent_path() / e.path().stem();
+    std::string name = e.path().stem();
+    std::vector<std::string> args{"render"};
+    for (auto& a : read_args(base + ".args")) args.push_back(a);
+    args.push_back(e.path());
+    RunResult r = run_profile(args);
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_EQ(xml_wellformed_errors(r.out), "") << name;
+    if (env_flag("PROF_UPDATE_GOLDEN")) {
+      write_file(base + ".expected", r.out);
+      continue;
+    }
+    std::string expected = fs::exists(base + ".expected") ? read_file(base + ".expected") : "";
+    if (r.out != expected) {
+      write_file(name + ".actual", r.out);
+      ADD_FAILURE() << name << ": output differs from " << base << ".expected; see "
+                    << (fs::current_path() / (name + ".actual")).string();
+    }
+  }
+  EXPECT_GE(cases, 4);
+}
+
+TEST(RenderCli, MissingFileIsOneLineError) {
+  RunResult r = run_profile({"render", "/nonexistent/x.folded"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("profile: error: '/nonexistent/x.folded': ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+TEST(RenderCli, EmptyInputGivesErrorSvgAndExit1) {
+  RunResult r = run_profile({"render"}, "");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(xml_wellformed_errors(r.out), "");
+  EXPECT_NE(r.out.find("ERROR: No valid input"), std::string::npos);
+  EXPECT_NE(r.err.find("no stack counts found"), std::string::npos);
+}
+
+TEST(RenderCli, BadOptionsAreUsageErrors) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"render", "--colors", "nope"},
+           {"render", "--minwidth", "x%"},
+           {"render", "--bgcolors", "#12345"},
+           {"render", "--search-color", "red\"/>"},
+           {"render", "--bogus"},
+           {"diff", "only-one"}}) {
+    RunResult r = run_profile(args, "a 1\n");
+    EXPECT_EQ(r.exit_code, 2) << args[1];
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err.rfind("profile: error: ", 0), 0u) << r.err;
+  }
+}
+
+TEST(RenderCli, InvalidLinesWarnOnceAndRenderTheRest) {
+  PROF_REQUIRE_PEERS(peers);
+  RunResult r = run_profile({"render", peers + "/inferno-tests/flamegraph/bad-lines/bad-lines.txt"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("profile: warning: "), std::string::npos);
+  EXPECT_NE(r.out.find("noploop"), std::string::npos);
+}
+
+TEST(RenderCli, CompressedInput) {
+  TempDir t;
+  write_file(t.file("in.folded"), "main;f 3\nmain;g 4\n");
+  ASSERT_EQ(run({"gzip", "-k", t.file("in.folded")}).exit_code, 0);
+  RunResult plain = run_profile({"render", t.file("in.folded")});
+  RunResult gz = run_profile({"render", t.file("in.folded.gz")});
+  EXPECT_EQ(gz.exit_code, 0) << gz.err;
+  EXPECT_EQ(plain.out, gz.out);
+}
+
+TEST(RenderCli, ConsistentPaletteFileIsReadAndRewrittenSorted) {
+  TempDir t;
+  write_file(t.file("palette.map"), "main->rgb(1,2,3)\n");
+  write_file(t.file("in.folded"), "main;zeta 3\nmain;alpha 4\n");
+  RunResult r = run({"sh", "-c", "cd '" + t.path() + "' && '" + profile_binary() +
+                                     "' render --cp in.folded"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("fill=\"rgb(1,2,3)\""), std::string::npos);
+  std::string map = read_file(t.file("palette.map"));
+  EXPECT_EQ(map.rfind("->rgb(213,39,9)\nalpha->", 0), 0u) << map;
+  EXPECT_NE(map.find("\nmain->rgb(1,2,3)\nzeta->"), std::string::npos) << map;
+}
+
+TEST(DiffCli, WritesSortedTwoColumnFolded) {
+  TempDir t;
+  write_file(t.file("a"), "m;f 0x1f 2\nm;g 1\n");
+  write_file(t.file("b"), "m;f 0xab 3\nm;h 5\n");
+  RunResult r = run_profile({"diff", "-s", t.file("a"), t.file("b")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "m;f 0x... 2 3\nm;g 1 0\nm;h 0 5\n");
+  RunResult svg = run_profile({"render", "-"}, r.out);
+  EXPECT_EQ(svg.exit_code, 0);
+  EXPECT_NE(svg.out.find("m;f") == std::string::npos ? svg.out.find("0x...") : 0,
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace prof::test

@@ -1,0 +1,275 @@
+// prof::renderer and the folded format: parsing rules, escaping, colours, layout quirks,
+// differential colouring, the in-memory entry point and `profile diff`.
+#include "prof/renderer/renderer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "prof/common/folded.h"
+#include "svg_frames.h"
+#include "test_support.h"
+
+namespace prof::test {
+namespace {
+
+using renderer::Options;
+
+std::string render_text(const std::string& folded, Options opt = {}) {
+  FoldedData d = parse_folded(folded);
+  std::string out;
+  auto r = renderer::render(d.lines, opt, out);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  return out;
+}
+
+const SvgFrame* find_frame(const std::vector<SvgFrame>& frames, const std::string& name,
+                           int nth = 0) {
+  for (const auto& f : frames) {
+    if (f.title.rfind(name + " (", 0) == 0 && nth-- == 0) return &f;
+  }
+  return nullptr;
+}
+
+TEST(Folded, StackIsGreedyAndCountFollowsOneSpace) {
+  auto l = parse_folded_line("a;b  5");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->stack, "a;b ");  // flamegraph.pl keeps the extra space in the leaf name
+  EXPECT_EQ(l->count(), 5);
+  EXPECT_FALSE(l->differential);
+}
+
+TEST(Folded, TwoColumnsAreBeforeAndAfter) {
+  auto l = parse_folded_line("main;f 3 7");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->stack, "main;f");
+  EXPECT_EQ(l->count1, 3);
+  EXPECT_EQ(l->count2, 7);
+  EXPECT_TRUE(l->differential);
+}
+
+TEST(Folded, FractionalCountsAndTheirLimits) {
+  EXPECT_EQ(parse_folded_line("a 1.25")->count(), 1.25);
+  EXPECT_EQ(parse_folded_line("a 12.")->count(), 12);
+  EXPECT_FALSE(parse_folded_line("a .5"));
+  EXPECT_FALSE(parse_folded_line("a -1"));
+  EXPECT_FALSE(parse_folded_line("a 1e5"));
+  EXPECT_FALSE(parse_folded_line("a"));
+  EXPECT_FALSE(parse_folded_line(""));
+  EXPECT_EQ(parse_folded_line("a;b 7\r")->count(), 7);  // CRLF tolerated
+}
+
+TEST(Folded, CommentsAndInvalidLinesAreCountedApart) {
+  WarningSink sink;
+  FoldedData d = parse_folded("# austin: 3.3\nmain;f 3\nbad line\n\nmain 1\n", &sink, "in");
+  EXPECT_EQ(d.lines.size(), 2u);
+  EXPECT_EQ(d.comment_lines, 1u);
+  EXPECT_EQ(d.invalid_lines, 2u);
+  ASSERT_EQ(sink.kinds().size(), 1u);
+  EXPECT_NE(sink.kinds()[0].first_message.find("in:3"), std::string::npos);
+}
+
+TEST(Folded, WriterUsesPerlNumberFormat) {
+  std::string out;
+  append_folded_line(out, "a;b", 3);
+  append_folded_line(out, "c", 7.5, 0.1);
+  EXPECT_EQ(out, "a;b 3\nc 7.5 0.1\n");
+}
+
+TEST(Render, HostileNamesStayText) {
+  const std::string evil = "</text><script>alert(1)</script>";
+  Options opt;
+  opt.title = "t <b>&\"'</title>";
+  opt.subtitle = "]]> <!-- x";
+  opt.notes = "a -- b <c> -";
+  opt.name_type = "N\"';</script>]]>\\";
+  opt.count_name = "s<\"";
+  opt.font_type = "F\"; } text { fill:red";
+  std::string svg = render_text("main;" + evil + ";x\xff\x01y 5\nmain;ok 3\n", opt);
+  EXPECT_EQ(xml_wellformed_errors(svg), "");
+  EXPECT_EQ(svg.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(svg.find("<b>"), std::string::npos);
+  auto frames = svg_frames(svg);
+  ASSERT_NE(find_frame(frames, evil), nullptr);  // the name survives as text
+  // Invalid UTF-8 and control characters become U+FFFD.
+  EXPECT_NE(find_frame(frames, "x\xEF\xBF\xBD\xEF\xBF\xBDy"), nullptr);
+}
+
+TEST(Render, ScriptConfigEscapesStrings) {
+  Options opt;
+  opt.name_type = "a\"b</script>]]>";
+  std::string svg = render_text("a 1\n", opt);
+  std::size_t cfg = svg.find("var fg_config");
+  ASSERT_NE(cfg, std::string::npos);
+  std::string line = svg.substr(cfg, svg.find('\n', cfg) - cfg);
+  EXPECT_NE(line.find("nametype: \"a\\u0022b\\u003c/script\\u003e\\u005d\\u005d\\u003e\""),
+            std::string::npos)
+      << line;
+}
+
+TEST(Render, DefaultColoursAreFlamegraphPlNameSeeded) {
+  Options opt;
+  auto frames = svg_frames(render_text("read;c 5\n", opt));
+  EXPECT_EQ(find_frame(frames, "all")->rect.at("fill"), "rgb(213,39,9)");
+  EXPECT_EQ(find_frame(frames, "read")->rect.at("fill"), "rgb(252,216,51)");
+  opt.color_mode = renderer::ColorMode::kHash;
+  frames = svg_frames(render_text("read;c 5\n", opt));
+  EXPECT_EQ(find_frame(frames, "all")->rect.at("fill"), "rgb(255,230,55)");
+  EXPECT_EQ(find_frame(frames, "c")->rect.at("fill"), "rgb(230,115,27)");
+}
+
+TEST(Render, SameInputSameBytes) {
+  const std::string in = "a;b;c 5\na;d 3\nx 1\n";
+  EXPECT_EQ(render_text(in), render_text(in));
+}
+
+TEST(Render, OnlyAdjacentSortedLinesMerge) {
+  // Sorted as whole lines, "a;b 1" < "a;b2 3" < "a;b;c 1": b is drawn twice (flamegraph.pl).
+  Options opt;
+  opt.width = 1200;
+  auto frames = svg_frames(render_text("a;b;c 1\na;b2 3\na;b 1\n", opt));
+  const SvgFrame* b0 = find_frame(frames, "b", 0);
+  const SvgFrame* b1 = find_frame(frames, "b", 1);
+  ASSERT_TRUE(b0 && b1);
+  std::vector<std::string> xs{b0->rect.at("x"), b1->rect.at("x")};
+  std::sort(xs.begin(), xs.end());
+  EXPECT_EQ(xs, (std::vector<std::string>{"10.0", "954.0"}));
+}
+
+TEST(Render, NarrowFramesArePrunedBeforeLayout) {
+  Options opt;
+  opt.width = 1200;
+  std::string in = "main;big 100000\nmain;tiny 1\n";
+  auto frames = svg_frames(render_text(in, opt));
+  EXPECT_EQ(find_frame(frames, "tiny"), nullptr);  // 0.0118 px < 0.1 px
+  opt.min_width = 0;
+  frames = svg_frames(render_text(in, opt));
+  EXPECT_NE(find_frame(frames, "tiny"), nullptr);
+  FoldedData d = parse_folded(in);
+  auto layout = renderer::build_layout(d.lines, Options{});
+  ASSERT_TRUE(layout);
+  EXPECT_EQ(layout->frames_pruned, 1u);
+}
+
+TEST(Render, DifferentialColoursAncestorsByTheirOwnDelta) {
+  // a grows by 4 in total (b +4, c 0): a is red, c white, and the tooltip shows a's delta.
+  std::string in = "a;b 1 5\na;c 2 2\n";
+  auto frames = svg_frames(render_text(in));
+  const SvgFrame* a = find_frame(frames, "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->rect.at("fill"), "rgb(255,0,0)");
+  EXPECT_EQ(find_frame(frames, "c")->rect.at("fill"), "rgb(255,255,255)");
+  EXPECT_NE(a->title.find("; +57.14%"), std::string::npos) << a->title;
+  // flamegraph.pl's behaviour on request: only the opened leaf carries the delta.
+  Options self;
+  self.diff_coloring = renderer::DiffColoring::kSelf;
+  frames = svg_frames(render_text(in, self));
+  EXPECT_EQ(find_frame(frames, "a")->rect.at("fill"), "rgb(255,255,255)");
+  EXPECT_EQ(find_frame(frames, "b")->rect.at("fill"), "rgb(255,0,0)");
+  Options neg;
+  neg.negate = true;
+  frames = svg_frames(render_text(in, neg));
+  EXPECT_EQ(find_frame(frames, "a")->rect.at("fill"), "rgb(0,0,255)");
+}
+
+TEST(Render, InMemoryMapMatchesText) {
+  std::unordered_map<std::string, double> stacks{{"main;f;g", 5}, {"main;h", 2}, {"x", 1}};
+  std::string text = "x 1\nmain;h 2\nmain;f;g 5\n";
+  std::string from_map;
+  ASSERT_TRUE(renderer::render(stacks, Options{}, from_map));
+  EXPECT_EQ(from_map, render_text(text));
+}
+
+TEST(Render, NoCountsIsAnError) {
+  FoldedData d = parse_folded("garbage\n");
+  std::string out;
+  auto r = renderer::render(d.lines, Options{}, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kNoData);
+}
+
+TEST(Render, NameAttributesAreEscapedAttributes) {
+  WarningSink sink;
+  Options opt;
+  opt.name_attributes = renderer::parse_name_attributes(
+      "main\tclass=c\"x\ttitle=T<\thref=http://e/?a=1&b=2\tg_extra=onclick=\"x\" "
+      "bad<name=\"1\"\ta_extra=rel=\"ext\"\n"
+      "nottab\n",
+      &sink);
+  EXPECT_EQ(sink.count("nameattr-invalid-line"), 1u);
+  std::string svg = render_text("main;f 3\n", opt);
+  EXPECT_EQ(xml_wellformed_errors(svg), "");
+  auto frames = svg_frames(svg);
+  const SvgFrame* m = nullptr;
+  for (const auto& f : frames)
+    if (f.title == "T<") m = &f;
+  ASSERT_NE(m, nullptr);
+  EXPECT_NE(m->group_open.find("xlink:href=\"http://e/?a=1&amp;b=2\""), std::string::npos);
+  EXPECT_NE(m->group_open.find("rel=\"ext\""), std::string::npos);
+  EXPECT_EQ(m->group_open.find("bad<name"), std::string::npos);
+}
+
+TEST(Render, PaletteMapKeepsAndAddsColours) {
+  std::map<std::string, std::string> map{{"main", "rgb(1,2,3)"}};
+  Options opt;
+  opt.palette_map = &map;
+  auto frames = svg_frames(render_text("main;f 3\n", opt));
+  EXPECT_EQ(find_frame(frames, "main")->rect.at("fill"), "rgb(1,2,3)");
+  EXPECT_EQ(map.at("f"), find_frame(frames, "f")->rect.at("fill"));
+  EXPECT_EQ(map.count(""), 1u);  // the root, as flamegraph.pl stores it
+  WarningSink sink;
+  auto parsed = renderer::parse_palette_map(
+      renderer::format_palette_map(map) + "junk\nx->rgb(1,2)\n", &sink);
+  EXPECT_EQ(parsed, map);
+  EXPECT_EQ(sink.count("palette-invalid-line"), 1u);
+}
+
+std::vector<std::string> sorted_lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+FoldedData load(const std::string& path) { return parse_folded(read_file(path)); }
+
+TEST(Diff, MatchesDifffoldedResults) {
+  PROF_REQUIRE_PEERS(peers);
+  std::string d = peers + "/inferno-tests/diff-folded/";
+  FoldedData before = load(d + "before.txt"), after = load(d + "after.txt");
+  renderer::DiffOptions o;
+  EXPECT_EQ(sorted_lines(renderer::diff_folded(before, after, o)),
+            sorted_lines(read_file(d + "results/default.txt")));
+  o.normalize = true;
+  EXPECT_EQ(sorted_lines(renderer::diff_folded(before, after, o)),
+            sorted_lines(read_file(d + "results/normalize.txt")));
+  o = {};
+  o.strip_hex = true;
+  EXPECT_EQ(sorted_lines(renderer::diff_folded(before, after, o)),
+            sorted_lines(read_file(d + "results/strip_hex.txt")));
+}
+
+TEST(Diff, OutputIsSortedByStack) {
+  FoldedData a = parse_folded("z 1\na;b 2\n"), b = parse_folded("m 3\na;b 1\n");
+  EXPECT_EQ(renderer::diff_folded(a, b, {}), "a;b 2 1\nm 0 3\nz 1 0\n");
+}
+
+TEST(Diff, FractionalCountsAreKept) {
+  // inferno truncates fractional counts (results/fractionals.txt); we keep them exactly and
+  // otherwise agree with it.
+  PROF_REQUIRE_PEERS(peers);
+  std::string d = peers + "/inferno-tests/diff-folded/";
+  std::string ours = renderer::diff_folded(load(d + "before_fractionals.txt"),
+                                           load(d + "after.txt"), {});
+  EXPECT_NE(ours.find("dd;[unknown];read 14.2343983248723 "), std::string::npos);
+  std::string truncated;
+  for (const FoldedLine& l : parse_folded(ours).lines)
+    append_folded_line(truncated, l.stack, static_cast<double>(static_cast<long long>(l.count1)),
+                       l.count2);
+  EXPECT_EQ(sorted_lines(truncated), sorted_lines(read_file(d + "results/fractionals.txt")));
+}
+
+}  // namespace
+}  // namespace prof::test
