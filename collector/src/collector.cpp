@@ -407,6 +407,9 @@ Result<void> Collector::Impl::build_attrs() {
       a.comm_exec = 1;
       a.task = 1;
       a.build_id = options.build_ids ? 1 : 0;
+      // DWARF unwinders read .eh_frame_hdr from non-executable segments: record those too,
+      // as perf does in this mode.
+      a.mmap_data = options.call_graph == CallGraph::kDwarf ? 1 : 0;
     }
     perf::EventAttr ea;
     ea.attr = a;

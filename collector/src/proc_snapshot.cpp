@@ -111,8 +111,8 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
     std::string line;
     while (std::getline(maps, line)) {
       auto m = parse_maps_line(line);
-      // Only executable mappings, as the kernel reports them without attr.mmap_data.
-      if (!m || !(m->prot & PROT_EXEC)) continue;
+      // As the kernel reports them: executable mappings, and the rest with attr.mmap_data.
+      if (!m || (!(m->prot & PROT_EXEC) && !attr.mmap_data)) continue;
       perf::Mmap mm;
       mm.is_mmap2 = true;
       mm.misc = PERF_RECORD_MISC_USER;

@@ -139,6 +139,7 @@ struct Output {
 }  // namespace
 
 int record_command(int argc, char** argv) {
+  const int full_argc = argc;  // for the CMDLINE feature, command included
   std::vector<std::string> command = split_command(argc, argv);
   po::options_description opts(
       "Usage: profile record [options] [DURATION] [-- CMD ARGS...]\n\n"
@@ -270,7 +271,7 @@ int record_command(int argc, char** argv) {
   }
   perf::PerfDataWriter::Options wopt;
   wopt.pipe_mode = out.path == "-";
-  wopt.features = host_features(argc, argv);
+  wopt.features = host_features(full_argc, argv);
   auto writer = perf::PerfDataWriter::create_fd(out.fd, out.path, (*collector)->attrs(), wopt);
   if (!writer) {
     out.discard();

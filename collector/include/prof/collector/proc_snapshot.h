@@ -48,8 +48,10 @@ struct SnapshotStats {
 
 // Synthesizes COMM/FORK/MMAP2 records (trailer laid out per `attr`, which must be the attr of
 // the event that carries sideband records) for the processes in `pids`, or for every process
-// when `pids` is empty. Processes that exit while being read are skipped silently; unreadable
-// ones are reported to `warnings` (kind "proc-unreadable").
+// when `pids` is empty. Executable mappings only, unless attr.mmap_data is set (DWARF mode: the
+// unwinder reads .eh_frame_hdr from read-only segments), as the kernel does. Processes that exit
+// while being read are skipped silently; unreadable ones are reported to `warnings` (kind
+// "proc-unreadable").
 Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
                                            const std::vector<pid_t>& pids, const RecordFn& emit,
                                            WarningSink* warnings = nullptr);
