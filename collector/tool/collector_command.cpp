@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -81,18 +80,10 @@ Result<void> parse_call_graph(const std::string& mode, Options& opt) {
   return Error{Errc::kUsage, "--call-graph '" + mode + "': expected fp or dwarf[,SIZE]"};
 }
 
-perf::Features host_features(int argc, char** argv) {
+// The writer fills hostname, release, arch and CPU counts from this system; the command line
+// is ours to give.
+perf::Features capture_features(int argc, char** argv) {
   perf::Features f;
-  utsname u{};
-  if (uname(&u) == 0) {
-    f.hostname = u.nodename;
-    f.osrelease = u.release;
-    f.arch = u.machine;
-  }
-  f.version = "profile";
-  long online = sysconf(_SC_NPROCESSORS_ONLN), conf = sysconf(_SC_NPROCESSORS_CONF);
-  if (online > 0) f.nr_cpus_online = static_cast<std::uint32_t>(online);
-  if (conf > 0) f.nr_cpus_available = static_cast<std::uint32_t>(conf);
   f.cmdline.push_back("profile");
   for (int i = 0; i < argc; ++i) f.cmdline.emplace_back(argv[i]);
   return f;
@@ -271,7 +262,7 @@ int record_command(int argc, char** argv) {
   }
   perf::PerfDataWriter::Options wopt;
   wopt.pipe_mode = out.path == "-";
-  wopt.features = host_features(full_argc, argv);
+  wopt.features = capture_features(full_argc, argv);
   auto writer = perf::PerfDataWriter::create_fd(out.fd, out.path, (*collector)->attrs(), wopt);
   if (!writer) {
     out.discard();
