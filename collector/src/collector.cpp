@@ -468,6 +468,19 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
       events[ev].attr = a;
       continue;
     }
+    // kernel.perf_event_paranoid >= 2 keeps unprivileged users out of the kernel, but still
+    // lets them sample their own processes in user space: do that, as perf does (evsel__fallback).
+    if ((err == EACCES || err == EPERM) && per_task() && !a.exclude_kernel &&
+        std::atoi(read_sysctl("/proc/sys/kernel/perf_event_paranoid").c_str()) >= 2) {
+      a.exclude_kernel = 1;
+      a.exclude_hv = 1;
+      warn("event-fallback", "kernel.perf_event_paranoid=" +
+                                 read_sysctl("/proc/sys/kernel/perf_event_paranoid") +
+                                 " hides the kernel from this user: sampling '" +
+                                 events[ev].name + "' in user space only");
+      events[ev].attr = a;
+      continue;
+    }
     if (err == ESRCH && options.target == Target::kPids) return false;
     return open_error(err, events[ev].name, where);
   }
@@ -638,7 +651,7 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
       ++stats.records;
       return sink.on_record(rec);
     };
-    PROF_TRY(synthesize_kernel_mmap(side, emit, m.warnings));
+    if (!side.exclude_kernel) PROF_TRY(synthesize_kernel_mmap(side, emit, m.warnings));
     std::vector<pid_t> pids;
     bool want = true;
     switch (m.options.target) {
