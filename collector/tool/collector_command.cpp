@@ -1,15 +1,359 @@
 #include "collector_command.h"
 
+// g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
+// typed_value<std::string>::notify (a false positive in the library's inlined code).
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "prof/collector/collector.h"
+#include "prof/collector/events.h"
+#include "prof/collector/parse.h"
 #include "prof/common/cli_support.h"
+#include "prof/common/perf_data.h"
 
 namespace prof::collector {
+namespace {
+
+namespace po = boost::program_options;
+
+// The signal handler's only way to the capture: request_stop() is async-signal-safe.
+std::atomic<Collector*> g_active{nullptr};
+
+extern "C" void on_stop_signal(int) {
+  if (Collector* c = g_active.load()) c->request_stop();
+}
+
+// SIGINT/SIGTERM end the capture cleanly; no SA_RESTART so epoll_wait wakes at once. SIGPIPE is
+// ignored so that a closed pipe (`-o - | head`) is a write error we report, not a silent death.
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+// Splits argv at the first "--": what follows is the command to profile.
+std::vector<std::string> split_command(int& argc, char** argv) {
+  std::vector<std::string> cmd;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      for (int j = i + 1; j < argc; ++j) cmd.emplace_back(argv[j]);
+      argc = i;
+      break;
+    }
+  }
+  return cmd;
+}
+
+Result<void> parse_call_graph(const std::string& mode, Options& opt) {
+  if (mode == "fp") {
+    opt.call_graph = CallGraph::kFramePointer;
+    return ok();
+  }
+  if (mode == "dwarf" || mode.rfind("dwarf,", 0) == 0) {
+    opt.call_graph = CallGraph::kDwarf;
+    if (mode.size() > 6) {
+      std::string size = mode.substr(6);
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(size.c_str(), &end, 10);
+      if (size.empty() || *end != '\0' || v == 0 || v > 65528)
+        return Error{Errc::kUsage, "--call-graph dwarf," + size +
+                                       ": the stack size must be 8 to 65528 bytes"};
+      opt.dwarf_stack_size = static_cast<std::uint32_t>(v);
+    }
+    return ok();
+  }
+  return Error{Errc::kUsage, "--call-graph '" + mode + "': expected fp or dwarf[,SIZE]"};
+}
+
+// The writer fills hostname, release, arch and CPU counts from this system; the command line
+// is ours to give.
+perf::Features capture_features(int argc, char** argv) {
+  perf::Features f;
+  f.cmdline.push_back("profile");
+  for (int i = 0; i < argc; ++i) f.cmdline.emplace_back(argv[i]);
+  return f;
+}
+
+std::string human_bytes(std::uint64_t b) {
+  std::ostringstream ss;
+  ss << std::fixed << std::setprecision(2);
+  if (b >= (1u << 20)) ss << static_cast<double>(b) / (1 << 20) << " MB";
+  else ss << static_cast<double>(b) / 1024 << " kB";
+  return ss.str();
+}
+
+// The output: created before any event is opened so an unwritable path fails fast; removed again
+// when the capture fails before writing anything useful.
+struct Output {
+  std::string path;   // "-" = stdout
+  int fd = -1;
+  bool created = false;
+
+  Result<void> open_file() {
+    if (path == "-") {
+      if (isatty(STDOUT_FILENO))
+        return Error{Errc::kUsage, "'-': refusing to write binary perf.data to a terminal; "
+                                   "redirect stdout or use -o FILE"};
+      fd = STDOUT_FILENO;
+      return ok();
+    }
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(errno)};
+    created = true;
+    return ok();
+  }
+  void discard() {
+    if (created) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      created = false;
+    }
+  }
+};
+
+}  // namespace
 
 int record_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "record");
+  const int full_argc = argc;  // for the CMDLINE feature, command included
+  std::vector<std::string> command = split_command(argc, argv);
+  po::options_description opts(
+      "Usage: profile record [options] [DURATION] [-- CMD ARGS...]\n\n"
+      "Samples with perf_event_open and writes perf.data (read it with 'profile report',\n"
+      "'profile symbolize', 'perf script' or hotspot). DURATION: 60s, 500ms, 2m, or seconds;\n"
+      "without it, until CMD exits or Ctrl-C. Default target: all CPUs; with -- CMD and no\n"
+      "-a/-C/-G, only CMD and its children (with -a/-C/-G, CMD just bounds the capture).\n\n"
+      "Options");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("output,o", po::value<std::string>()->default_value("perf.data"),
+       "output file; '-' writes pipe-mode perf.data to stdout")
+      ("all-cpus,a", "sample every CPU (the default target)")
+      ("cpu,C", po::value<std::string>(), "only these CPUs, e.g. 0,2-3")
+      ("pid,p", po::value<std::string>(), "these processes (with their threads and children)")
+      ("tid,t", po::value<std::string>(), "these threads only")
+      ("cgroup,G", po::value<std::string>(),
+       "tasks in this cgroup v2 directory (absolute, or relative to the cgroup2 mount)")
+      ("freq,F", po::value<std::uint64_t>()->default_value(99), "samples per second per CPU")
+      ("count,c", po::value<std::uint64_t>(), "sample every N events instead of -F")
+      ("event,e", po::value<std::vector<std::string>>(),
+       "event to sample, repeatable (default: cycles, or cpu-clock without a hardware PMU); "
+       "see 'profile list'")
+      (",g", "frame-pointer call graphs (kernel and user)")
+      ("call-graph", po::value<std::string>(),
+       "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)")
+      ("user-stacks,U", "user-space stacks only")
+      ("kernel-stacks,K", "kernel stacks only")
+      ("mmap-pages,m", po::value<std::size_t>(),
+       "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")
+      ("no-buildid", "do not ask the kernel for build ids in MMAP2 records (default: ask)")
+      ("quiet,q", "print nothing but errors");
+  po::options_description all;
+  all.add(opts).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
+  po::positional_options_description pos;
+  pos.add("duration", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "record")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+  const bool quiet = vm.count("quiet") > 0;
+
+  Options opt;
+  StopCondition stop;
+  if (vm.count("duration")) {
+    const auto& words = vm["duration"].as<std::vector<std::string>>();
+    if (words.size() > 1)
+      return cli::usage_error("unexpected argument '" + words[1] +
+                                  "' (a command to profile goes after '--')",
+                              "record");
+    auto d = parse_duration(words[0]);
+    if (!d) return cli::usage_error(d.error().message, "record");
+    stop.duration = *d;
+  }
+  int targets = (vm.count("pid") ? 1 : 0) + (vm.count("tid") ? 1 : 0) +
+                (vm.count("cgroup") ? 1 : 0);
+  if (targets > 1) return cli::usage_error("choose one target: -p, -t or -G", "record");
+  if (!command.empty() && (vm.count("pid") || vm.count("tid")))
+    return cli::usage_error("a command after '--' cannot be combined with -p or -t", "record");
+  if (vm.count("cpu")) {
+    auto c = parse_cpu_list(vm["cpu"].as<std::string>());
+    if (!c) return cli::usage_error(c.error().message, "record");
+    opt.cpus = *c;
+    opt.target = Target::kCpus;
+  }
+  if (vm.count("pid") || vm.count("tid")) {
+    bool threads = vm.count("tid") > 0;
+    auto p = parse_pid_list(vm[threads ? "tid" : "pid"].as<std::string>());
+    if (!p) return cli::usage_error(p.error().message, "record");
+    opt.pids = *p;
+    opt.target = threads ? Target::kTids : Target::kPids;
+  }
+  if (vm.count("cgroup")) {
+    opt.cgroup = vm["cgroup"].as<std::string>();
+    opt.target = Target::kCgroup;
+  }
+  if (!command.empty()) {
+    // With -a, -C or -G the command only bounds the capture, as in `perf record -a -- sleep 5`.
+    opt.command = command;
+    if (!vm.count("all-cpus") && !vm.count("cpu") && !vm.count("cgroup"))
+      opt.target = Target::kCommand;
+  }
+  opt.frequency = vm["freq"].as<std::uint64_t>();
+  if (vm.count("count")) {
+    opt.period = vm["count"].as<std::uint64_t>();
+    if (opt.period == 0) return cli::usage_error("-c must be at least 1", "record");
+  }
+  if (vm.count("event")) opt.events = vm["event"].as<std::vector<std::string>>();
+  if (vm.count("-g")) opt.call_graph = CallGraph::kFramePointer;
+  if (vm.count("call-graph")) {
+    auto r = parse_call_graph(vm["call-graph"].as<std::string>(), opt);
+    if (!r) return cli::usage_error(r.error().message, "record");
+  }
+  if (vm.count("user-stacks") && vm.count("kernel-stacks"))
+    return cli::usage_error("-U and -K exclude each other", "record");
+  if (vm.count("user-stacks")) opt.stack_scope = StackScope::kUserOnly;
+  if (vm.count("kernel-stacks")) opt.stack_scope = StackScope::kKernelOnly;
+  if (vm.count("mmap-pages")) opt.mmap_pages = vm["mmap-pages"].as<std::size_t>();
+  if (opt.mmap_pages == 0 && vm.count("mmap-pages"))
+    return cli::usage_error("-m must be a power of two, at least 1", "record");
+  opt.build_ids = vm.count("no-buildid") == 0;
+
+  // Notices about the setup are printed at once; warnings that may repeat (one per unreadable
+  // process) are summarized at the end, once per kind.
+  WarningSink warnings([quiet](std::string_view kind, std::string_view message) {
+    if (!quiet && (kind == "event-fallback" || kind == "frequency-clamped"))
+      cli::print_notice(message);
+  });
+  auto print_deferred_warnings = [&] {
+    if (quiet) return;
+    for (const auto& k : warnings.kinds()) {
+      if (k.kind == "event-fallback" || k.kind == "frequency-clamped") continue;
+      std::string more =
+          k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more like it)" : "";
+      cli::print_warning(k.first_message + more);
+    }
+  };
+
+  Output out;
+  out.path = vm["output"].as<std::string>();
+  if (auto r = out.open_file(); !r) return cli::report_error(r.error());
+
+  auto collector = Collector::open(opt, &warnings);
+  if (!collector) {
+    out.discard();
+    return cli::report_error(collector.error());
+  }
+  perf::PerfDataWriter::Options wopt;
+  wopt.pipe_mode = out.path == "-";
+  wopt.features = capture_features(full_argc, argv);
+  auto writer = perf::PerfDataWriter::create_fd(out.fd, out.path, (*collector)->attrs(), wopt);
+  if (!writer) {
+    out.discard();
+    return cli::report_error(writer.error());
+  }
+
+  g_active.store(collector->get());
+  install_signal_handlers();
+  PerfDataSink sink(**writer);
+  auto stats = (*collector)->run(stop, sink);
+  g_active.store(nullptr);
+  auto finished = (*writer)->finish();
+  if (out.created) ::close(out.fd);
+  if (!stats || !finished) {
+    const Error& e = !stats ? stats.error() : finished.error();
+    std::string where = out.path == "-" ? "the output stream" : "'" + out.path + "'";
+    if (out.path != "-" && (*writer)->bytes_written() == 0) {
+      ::unlink(out.path.c_str());
+      return cli::report_error(e);
+    }
+    return cli::report_error(Error{e.code, e.message + " (" + where + " is incomplete: it holds "
+                                               "what was captured up to here)"});
+  }
+  print_deferred_warnings();
+  if (!quiet) {
+    for (const auto& c : stats->per_cpu) {
+      if (c.lost > 0)
+        cli::print_warning("lost " + std::to_string(c.lost) + " of " +
+                           std::to_string(c.lost + c.samples) + " samples on CPU " +
+                           std::to_string(c.cpu) + ": use -m or lower -F");
+      if (c.throttled > 0)
+        cli::print_warning("CPU " + std::to_string(c.cpu) + ": the kernel throttled sampling " +
+                           std::to_string(c.throttled) +
+                           " times (kernel.perf_cpu_time_max_percent): lower -F");
+    }
+    if (stats->command_status && WIFEXITED(*stats->command_status) &&
+        WEXITSTATUS(*stats->command_status) != 0)
+      cli::print_notice("the command exited with status " +
+                        std::to_string(WEXITSTATUS(*stats->command_status)));
+    std::string dest = out.path == "-" ? "stdout" : "'" + out.path + "'";
+    cli::print_notice("captured " + std::to_string(stats->samples) + " samples (" +
+                      human_bytes((*writer)->bytes_written()) + ") to " + dest);
+  }
+  return cli::kExitOk;
 }
 
 int list_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "list");
+  po::options_description opts(
+      "Usage: profile list [FILTER]\n\n"
+      "Events for -e: what libpfm4 knows for the PMUs present here (marked by whether this\n"
+      "kernel opens them) and the tracepoints tracefs offers. FILTER keeps names containing "
+      "it.\n\nOptions");
+  opts.add_options()("help,h", "show this help")(
+      "all", "also list events this kernel cannot open (default: available ones only)");
+  po::options_description all;
+  all.add(opts).add_options()("filter", po::value<std::string>(), "filter");
+  po::positional_options_description pos;
+  pos.add("filter", 1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "list")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+  auto events = list_events(vm.count("filter") ? vm["filter"].as<std::string>() : "");
+  if (!events) return cli::report_error(events.error());
+  const bool show_all = vm.count("all") > 0;
+  std::string group;
+  std::size_t hidden = 0;
+  for (const auto& e : *events) {
+    if (!e.available && !show_all) {
+      ++hidden;
+      continue;
+    }
+    if (e.pmu != group) {
+      group = e.pmu;
+      std::cout << (group == "tracepoint" ? "\nTracepoints (tracefs):\n"
+                                          : "\n" + group + " (libpfm4):\n");
+    }
+    std::cout << "  " << std::left << std::setw(40) << e.name;
+    if (!e.available) std::cout << " [not supported here]";
+    if (!e.description.empty()) std::cout << ' ' << e.description;
+    std::cout << '\n';
+  }
+  if (tracefs_events_dir().empty())
+    std::cout << "\nTracepoints: tracefs is not mounted (mount -t tracefs nodev "
+                 "/sys/kernel/tracing to use them)\n";
+  if (hidden > 0)
+    std::cout << '\n' << hidden << " more events are known to libpfm4 but this kernel cannot "
+              << "open them (no hardware PMU?); 'profile list --all' shows them\n";
+  return cli::kExitOk;
 }
 
 }  // namespace prof::collector

@@ -1,10 +1,181 @@
-// prof::collector — collector: samples with perf_event_open and writes perf.data.
-// (Skeleton: the stage's public API lands with its issue.)
+// prof::collector — the sampler: opens perf_event_open(2) events for a target (all CPUs, a CPU
+// list, processes, threads, a command it starts, a cgroup), drains one mmap ring per CPU through
+// epoll, and hands every raw kernel record — plus a synthesized /proc snapshot and the kernel
+// MMAP — to a RecordSink. `profile record` plugs in a PerfDataSink (perf.data file or pipe); the
+// all-in-one `profile` command plugs in its own sink that interns stacks while sampling.
+//
+// Pipeline position: first stage. Kernel facts it relies on (no-PMU fallback, inherit + mmap,
+// ring protocol, sample_stack_user limits) are in ../shared/docs/reference/kernel-and-libdw.md
+// sections 2 and 3.
+//
+//   prof::collector::Options opt;
+//   opt.target = prof::collector::Target::kAllCpus;
+//   opt.call_graph = prof::collector::CallGraph::kFramePointer;
+//   prof::WarningSink warnings;
+//   auto c = prof::collector::Collector::open(opt, &warnings);
+//   if (!c) die(c.error().message);                  // says what to do (paranoid, ulimit -n...)
+//   auto w = prof::perf::PerfDataWriter::create("perf.data", (*c)->attrs(), {});
+//   prof::collector::PerfDataSink sink(**w);
+//   prof::collector::StopCondition stop;
+//   stop.duration = std::chrono::seconds(10);
+//   auto stats = (*c)->run(stop, sink);               // (*c)->request_stop() ends it early
 #pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "prof/common/perf_data.h"
+#include "prof/common/result.h"
+#include "prof/common/warnings.h"
 
 namespace prof::collector {
 
 // Version of the stage library's API, bumped on incompatible changes.
-inline constexpr int kApiVersion = 0;
+inline constexpr int kApiVersion = 1;
+
+enum class Target {
+  kAllCpus,   // -a: every online CPU, every task (the default)
+  kCpus,      // -C LIST: only Options::cpus
+  kPids,      // -p PID,...: these processes, their threads and future children
+  kTids,      // -t TID,...: these threads only
+  kCommand,   // -- CMD ARGS: a child started by the collector, enabled at exec, children followed
+  kCgroup,    // -G PATH: tasks in one cgroup v2 directory, on every (or Options::cpus) CPU
+};
+
+enum class CallGraph {
+  kNone,          // samples carry only the IP
+  kFramePointer,  // -g: kernel-walked frame-pointer callchains (kernel and user)
+  kDwarf,         // --call-graph dwarf: kernel callchain + user registers and a stack copy
+};
+
+enum class StackScope {
+  kBoth,          // default
+  kUserOnly,      // -U: exclude_callchain_kernel
+  kKernelOnly,    // -K: exclude_callchain_user (and no user stack copy)
+};
+
+struct Options {
+  Target target = Target::kAllCpus;
+  std::vector<int> cpus;              // kCpus: required; other targets: restricts CPUs if given
+  std::vector<pid_t> pids;            // kPids / kTids
+  // kCommand: the profiled command's argv (looked up in PATH). With kAllCpus, kCpus or kCgroup
+  // a command is the workload: started when sampling starts, its exit ends the capture
+  // (`perf record -a -- sleep 5`). Not allowed with kPids/kTids. Default: none.
+  std::vector<std::string> command;
+  std::string cgroup;                 // kCgroup: absolute path or relative to the cgroup2 mount
+  // -e words; empty = the default event, `cycles`, which quietly falls back to a software clock
+  // where there is no hardware PMU (an explicit `-e cycles` falls back with a notice).
+  std::vector<std::string> events;
+  std::uint64_t frequency = 99;       // -F: samples per second per CPU (ignored if period set)
+  std::uint64_t period = 0;           // -c: events per sample; 0 = use frequency
+  CallGraph call_graph = CallGraph::kNone;
+  std::uint32_t dwarf_stack_size = 8192;  // bytes of user stack per sample (rounded up to 8;
+                                          // at most 65528: the record size field is 16 bits)
+  StackScope stack_scope = StackScope::kBoth;
+  std::size_t mmap_pages = 0;         // -m: data pages per CPU ring (power of two);
+                                      // 0 = 128 (512 KiB), or 512 with kDwarf
+  bool build_ids = true;              // ask the kernel to put build ids in MMAP2 (Linux 5.12+;
+                                      // silently off where the kernel refuses it)
+  bool synthesize = true;             // emit the /proc snapshot and kernel MMAP at start
+};
+
+// When run() stops. It always also stops on request_stop() (e.g. from SIGINT), when the command
+// (Options::command) exits, and for kPids/kTids when every target has exited.
+struct StopCondition {
+  std::optional<std::chrono::nanoseconds> duration;  // none = until request_stop()/target exit
+};
+
+// Receives the capture. Called only from the thread inside run().
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  // Once, before any record: the events as they will be written (kernel ids filled in).
+  virtual Result<void> on_start(const std::vector<perf::EventAttr>& attrs) {
+    (void)attrs;
+    return ok();
+  }
+  // One complete record, header included, exactly as the kernel wrote it (or as synthesized).
+  // The span is valid only during the call. Its PERF_RECORD_* type is in the header.
+  virtual Result<void> on_record(std::span<const std::uint8_t> record) = 0;
+  // After each full drain of all rings (perf's FINISHED_ROUND: no reordering across it).
+  virtual Result<void> on_round_end() { return ok(); }
+};
+
+// A RecordSink that writes perf.data through PerfDataWriter (records + FINISHED_ROUND; the caller
+// calls finish()).
+class PerfDataSink : public RecordSink {
+ public:
+  explicit PerfDataSink(perf::PerfDataWriter& writer) : writer_(writer) {}
+  Result<void> on_record(std::span<const std::uint8_t> record) override;
+  Result<void> on_round_end() override;
+
+ private:
+  perf::PerfDataWriter& writer_;
+};
+
+struct CpuStats {
+  int cpu = 0;
+  std::uint64_t samples = 0;     // PERF_RECORD_SAMPLE received from this CPU's ring
+  std::uint64_t lost = 0;        // samples the kernel dropped (PERF_RECORD_LOST) for a full ring
+  std::uint64_t throttled = 0;   // PERF_RECORD_THROTTLE: the kernel lowered the rate
+};
+
+struct RunStats {
+  std::vector<CpuStats> per_cpu;
+  std::uint64_t samples = 0, lost = 0, throttled = 0;
+  std::uint64_t records = 0;            // everything handed to the sink, synthesized included
+  std::uint64_t wrapped_records = 0;    // records that wrapped the end of a ring
+  std::optional<int> command_status;    // Target::kCommand: wait status of the command
+  bool stopped_by_request = false;      // request_stop() ended the capture
+};
+
+// Progress for a terminal countdown; called from run() about every 250 ms.
+struct Progress {
+  std::chrono::nanoseconds elapsed{0};
+  std::uint64_t samples = 0, lost = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+class Collector {
+ public:
+  // Resolves events, starts the command (held before exec) and opens every event and ring.
+  // Errors say what to do: kPermission names kernel.perf_event_paranoid and CAP_PERFMON, EMFILE
+  // names `ulimit -n`, a missing PID or an unknown event say so. Soft news (cycles fell back to
+  // cpu-clock, -F was clamped to perf_event_max_sample_rate) goes to `warnings` with kinds
+  // "event-fallback" and "frequency-clamped".
+  static Result<std::unique_ptr<Collector>> open(const Options& options,
+                                                 WarningSink* warnings = nullptr);
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // The events as written to perf.data: attr (sample_type etc.), kernel ids, the user's name.
+  const std::vector<perf::EventAttr>& attrs() const;
+  // CPUs that have a ring, in ring order.
+  const std::vector<int>& cpus() const;
+  // Target::kCommand: the child's pid (it waits for run() before exec), else -1.
+  pid_t command_pid() const;
+
+  // Enables the events (releases the command), emits the /proc snapshot, then drains the rings
+  // into `sink` until `stop` is met; then disables the events and drains what is left. An error
+  // from the sink ends the capture and is returned. Call once.
+  Result<RunStats> run(const StopCondition& stop, RecordSink& sink, ProgressFn progress = {});
+
+  // Ends run() soon after. Async-signal-safe (writes to an eventfd); may be called before run().
+  void request_stop() noexcept;
+
+ private:
+  Collector();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace prof::collector

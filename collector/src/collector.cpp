@@ -1,0 +1,741 @@
+#include "prof/collector/collector.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "prof/collector/events.h"
+#include "prof/collector/parse.h"
+#include "prof/collector/proc_snapshot.h"
+#include "prof/collector/ring_buffer.h"
+#include "sys.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL  // include/uapi/linux/pidfd.h (Linux 6.9)
+#endif
+
+namespace prof::collector {
+
+Result<void> PerfDataSink::on_record(std::span<const std::uint8_t> record) {
+  return writer_.write(record);
+}
+
+Result<void> PerfDataSink::on_round_end() { return writer_.finished_round(); }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kDefaultPages = 128;        // 512 KiB per CPU, perf's default for root
+constexpr std::size_t kDefaultDwarfPages = 512;   // stack copies are ~8 KiB per sample
+constexpr std::uint32_t kMaxStackUser = 65528;    // u16 record size minus header and fields
+constexpr auto kPollInterval = std::chrono::milliseconds(250);
+
+// epoll tags: ring indexes are small; these sit far above them.
+constexpr std::uint64_t kStopTag = 1ULL << 62;
+constexpr std::uint64_t kChildTag = kStopTag + 1;
+constexpr std::uint64_t kTargetTag = 1ULL << 61;
+
+// Registers perf copies for DWARF unwinding (tools/perf/arch/*/include/perf_regs.h).
+#if defined(__x86_64__)
+constexpr std::uint64_t kUserRegsMask = 0xff0fff;   // AX..SS minus segment regs, R8..R15
+#elif defined(__aarch64__)
+constexpr std::uint64_t kUserRegsMask = (1ULL << 33) - 1;  // X0..X30, SP, PC
+#else
+constexpr std::uint64_t kUserRegsMask = 0;
+#endif
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string read_sysctl(const char* path) {
+  auto v = sys::read_small_file(path);
+  if (!v) return "?";
+  while (!v->empty() && (v->back() == '\n' || v->back() == ' ')) v->pop_back();
+  return *v;
+}
+
+// Turns a failed perf_event_open into a message that says what to do.
+Error open_error(int err, const std::string& event, const std::string& where) {
+  std::string head = "cannot open event '" + event + "' " + where + ": " + errno_text(err);
+  switch (err) {
+    case EACCES:
+    case EPERM:
+      return Error{Errc::kPermission,
+                   head + " — kernel.perf_event_paranoid is " +
+                       read_sysctl("/proc/sys/kernel/perf_event_paranoid") +
+                       ": run as root, give the binary CAP_PERFMON (setcap cap_perfmon+ep), or "
+                       "lower it (sysctl kernel.perf_event_paranoid=-1)"};
+    case EMFILE:
+    case ENFILE: {
+      rlimit rl{};
+      getrlimit(RLIMIT_NOFILE, &rl);
+      return Error{Errc::kIo, head + " — out of file descriptors (one per event, CPU and thread;"
+                                     " the limit is " + std::to_string(rl.rlim_cur) +
+                                     "): raise it with 'ulimit -n' or profile fewer CPUs/threads"};
+    }
+    case ESRCH:
+      return Error{Errc::kNotFound, head + " — the process is gone"};
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+    case EOPNOTSUPP:
+      return Error{Errc::kNotFound, head + " — this machine does not support the event (no "
+                                           "hardware PMU in a VM?): run 'profile list' to see "
+                                           "the events available here"};
+    case EOVERFLOW:
+      return Error{Errc::kUsage, head + " — callchain deeper than kernel.perf_event_max_stack (" +
+                                     read_sysctl("/proc/sys/kernel/perf_event_max_stack") + ")"};
+    case EBUSY:
+      return Error{Errc::kIo, head + " — the PMU is in use by another tool"};
+    case EINVAL:
+      return Error{Errc::kUsage,
+                   head + " — the kernel refused these settings (sampling rate above "
+                          "kernel.perf_event_max_sample_rate=" +
+                       read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate") +
+                       "? an option this kernel lacks?)"};
+    default:
+      return Error{Errc::kIo, head};
+  }
+}
+
+// The cgroup v2 mount point (from /proc/mounts), or "".
+std::string cgroup2_root() {
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "cgroup2") return dir;
+  }
+  return "";
+}
+
+std::vector<pid_t> threads_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    pid_t t = static_cast<pid_t>(std::atoi(e.path().filename().c_str()));
+    if (t > 0) out.push_back(t);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The thread-group id of `tid` (from /proc/TID/status "Tgid:"), or -1.
+pid_t tgid_of(pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Tgid:", 0) == 0) return static_cast<pid_t>(std::atoi(line.c_str() + 5));
+  }
+  return -1;
+}
+
+int pidfd_open(pid_t pid, unsigned flags) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, flags));
+}
+
+// One opened event fd.
+struct EventFd {
+  sys::Fd fd;
+  std::size_t event = 0;
+};
+
+struct Ring {
+  int cpu = 0;
+  int fd = -1;   // the fd whose mapping this is (others SET_OUTPUT into it)
+  RingBuffer buffer;
+  CpuStats stats;
+  explicit Ring(RingBuffer b) : buffer(std::move(b)) {}
+};
+
+}  // namespace
+
+struct Collector::Impl {
+  Options options;
+  WarningSink* warnings = nullptr;
+  std::vector<ResolvedEvent> events;
+  std::vector<perf::EventAttr> attrs;
+  std::vector<int> cpus;
+  std::vector<pid_t> tasks;          // pid argument per fd (-1 = all tasks on the CPU)
+  std::vector<EventFd> fds;
+  std::vector<Ring> rings;
+  sys::Fd epoll, stop_fd, cgroup_fd;
+  std::vector<sys::Fd> target_pidfds;
+  pid_t child = -1;
+  sys::Fd child_go, child_err, child_pidfd;
+  bool child_reaped = false;
+  int child_status = 0;
+  bool ran = false;
+
+  ~Impl() {
+    if (child > 0 && !child_reaped) {
+      // Never released (open failed, or run() was not called): it must not exec.
+      kill(child, SIGKILL);
+      waitpid(child, nullptr, 0);
+    }
+  }
+
+  void warn(std::string_view kind, const std::string& msg) {
+    if (warnings) warnings->warn(kind, msg);
+  }
+
+  bool per_task() const {
+    return options.target == Target::kPids || options.target == Target::kTids ||
+           options.target == Target::kCommand;
+  }
+
+  Result<void> check_options();
+  Result<void> start_command();
+  Result<void> resolve_tasks();
+  Result<void> build_attrs();
+  Result<void> open_all();
+  // false: the task exited before it could be opened (ESRCH).
+  Result<bool> open_one(std::size_t ev, int cpu, pid_t task, std::size_t& ring_index);
+  Result<void> drain_all(RecordSink& sink, RunStats& stats);
+};
+
+Result<void> Collector::Impl::check_options() {
+  auto online = online_cpus();
+  if (!online) return online.error();
+  if (options.target == Target::kCpus && options.cpus.empty())
+    return Error{Errc::kUsage, "empty CPU list: name at least one CPU (e.g. -C 0,2-3)"};
+  if (options.cpus.empty()) {
+    cpus = *online;
+  } else {
+    for (int c : options.cpus) {
+      if (!std::binary_search(online->begin(), online->end(), c))
+        return Error{Errc::kUsage, "CPU " + std::to_string(c) + " is not online (online: " +
+                                       read_sysctl("/sys/devices/system/cpu/online") + ")"};
+    }
+    cpus = options.cpus;
+    std::sort(cpus.begin(), cpus.end());
+    cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  }
+  if ((options.target == Target::kPids || options.target == Target::kTids) && options.pids.empty())
+    return Error{Errc::kUsage, "no process or thread id given"};
+  if (options.target == Target::kCommand && options.command.empty())
+    return Error{Errc::kUsage, "no command given after '--'"};
+  if ((options.target == Target::kPids || options.target == Target::kTids) &&
+      !options.command.empty())
+    return Error{Errc::kUsage, "a command cannot be combined with -p or -t"};
+  if (options.period == 0 && options.frequency == 0)
+    return Error{Errc::kUsage, "the sampling frequency must be at least 1 Hz"};
+  if (options.period == 0) {
+    std::string max_s = read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate");
+    std::uint64_t max_rate = std::strtoull(max_s.c_str(), nullptr, 10);
+    if (max_rate > 0 && options.frequency > max_rate) {
+      warn("frequency-clamped", "-F " + std::to_string(options.frequency) +
+                                    " is above kernel.perf_event_max_sample_rate; using " +
+                                    std::to_string(max_rate) + " Hz");
+      options.frequency = max_rate;
+    }
+  }
+  if (options.call_graph == CallGraph::kDwarf) {
+    if (kUserRegsMask == 0)
+      return Error{Errc::kUnsupported, "--call-graph dwarf is not supported on this architecture"};
+    std::uint64_t size = (std::uint64_t{options.dwarf_stack_size} + 7) & ~std::uint64_t{7};
+    if (size == 0 || size > kMaxStackUser)
+      return Error{Errc::kUsage, "dwarf stack size " + std::to_string(options.dwarf_stack_size) +
+                                     " is out of range (8 to 65528 bytes)"};
+    options.dwarf_stack_size = static_cast<std::uint32_t>(size);
+  }
+  std::size_t pages = options.mmap_pages;
+  if (pages == 0)
+    pages = options.call_graph == CallGraph::kDwarf ? kDefaultDwarfPages : kDefaultPages;
+  if ((pages & (pages - 1)) != 0)
+    return Error{Errc::kUsage, "-m " + std::to_string(pages) +
+                                   ": the ring size must be a power of two pages (e.g. 128)"};
+  options.mmap_pages = pages;
+  return ok();
+}
+
+// Forks the command held on a pipe: events are opened on its pid with enable_on_exec, then
+// run() lets it exec, so the capture starts exactly at exec (perf's workload does the same).
+Result<void> Collector::Impl::start_command() {
+  int go[2], err[2];
+  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    return Error{Errc::kIo, "pipe: " + errno_text(errno)};
+  std::vector<char*> argv;
+  for (auto& a : options.command) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    for (int f : {go[0], go[1], err[0], err[1]}) close(f);
+    return Error{Errc::kIo, "fork: " + errno_text(e)};
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls from here on.
+    close(go[1]);
+    close(err[0]);
+    char byte = 0;
+    if (read(go[0], &byte, 1) != 1) _exit(127);  // the collector gave up before run()
+    execvp(argv[0], argv.data());
+    int e = errno;
+    ssize_t w = write(err[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+  }
+  close(go[0]);
+  close(err[1]);
+  child = pid;
+  child_go.reset(go[1]);
+  child_err.reset(err[0]);
+  child_pidfd.reset(pidfd_open(pid, 0));
+  if (options.target == Target::kCommand) tasks = {pid};
+  return ok();
+}
+
+Result<void> Collector::Impl::resolve_tasks() {
+  // With -a, -C or -G a command is only the workload that bounds the capture.
+  if (options.target != Target::kCommand && !options.command.empty()) PROF_TRY(start_command());
+  switch (options.target) {
+    case Target::kAllCpus:
+    case Target::kCpus:
+      tasks = {-1};
+      return ok();
+    case Target::kCgroup: {
+      std::string path = options.cgroup;
+      if (path.empty()) return Error{Errc::kUsage, "-G needs a cgroup path"};
+      if (path.front() != '/' || !std::filesystem::is_directory(path)) {
+        std::string root = cgroup2_root();
+        if (root.empty())
+          return Error{Errc::kNotFound, "'" + options.cgroup + "': no cgroup v2 hierarchy is mounted"};
+        std::string rel = path.front() == '/' ? path.substr(1) : path;
+        path = root + "/" + rel;
+      }
+      int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return Error{Errc::kNotFound, "cgroup '" + options.cgroup + "' (" + path +
+                                          "): " + errno_text(errno)};
+      cgroup_fd.reset(fd);
+      tasks = {fd};
+      return ok();
+    }
+    case Target::kPids:
+      for (pid_t p : options.pids) {
+        auto t = threads_of(p);
+        if (t.empty())
+          return Error{Errc::kNotFound,
+                       "process " + std::to_string(p) + " does not exist (no /proc/" +
+                           std::to_string(p) + ")"};
+        tasks.insert(tasks.end(), t.begin(), t.end());
+        int pfd = pidfd_open(p, 0);
+        if (pfd >= 0) target_pidfds.emplace_back(pfd);
+      }
+      return ok();
+    case Target::kTids:
+      for (pid_t t : options.pids) {
+        if (tgid_of(t) < 0)
+          return Error{Errc::kNotFound, "thread " + std::to_string(t) + " does not exist"};
+        tasks.push_back(t);
+        int pfd = pidfd_open(t, PIDFD_THREAD);
+        if (pfd >= 0) target_pidfds.emplace_back(pfd);
+      }
+      return ok();
+    case Target::kCommand:
+      return start_command();
+  }
+  return ok();
+}
+
+Result<void> Collector::Impl::build_attrs() {
+  std::vector<std::string> names = options.events;
+  bool default_event = names.empty();
+  if (default_event) names = {"cycles"};
+  for (const auto& n : names) {
+    auto ev = resolve_event(n);
+    if (!ev) return ev.error();
+    events.push_back(std::move(*ev));
+  }
+  const std::uint64_t ring_bytes = options.mmap_pages * static_cast<std::uint64_t>(
+                                                            sysconf(_SC_PAGESIZE));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    perf_event_attr& a = events[i].attr;
+    a.size = sizeof(perf_event_attr);
+    a.disabled = 1;
+    a.sample_id_all = 1;
+    // IDENTIFIER always: readers map every record to its event without guessing, and several
+    // events (or a later one) need it anyway (perf refuses mixed files without it).
+    a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+                    PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD;
+    if (options.call_graph != CallGraph::kNone) a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+    if (options.stack_scope == StackScope::kUserOnly) a.exclude_callchain_kernel = 1;
+    if (options.stack_scope == StackScope::kKernelOnly) a.exclude_callchain_user = 1;
+    if (options.call_graph == CallGraph::kDwarf) {
+      // The kernel walks only its own frames; user frames come from the stack copy.
+      a.exclude_callchain_user = 1;
+      if (options.stack_scope != StackScope::kKernelOnly) {
+        a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+        a.sample_regs_user = kUserRegsMask;
+        a.sample_stack_user = options.dwarf_stack_size;
+      }
+      if (options.stack_scope == StackScope::kUserOnly) a.sample_type &= ~PERF_SAMPLE_CALLCHAIN;
+    }
+    if (options.period != 0) {
+      a.freq = 0;
+      a.sample_period = options.period;
+    } else if (events[i].tracepoint) {
+      a.freq = 0;
+      a.sample_period = 1;  // every hit, as perf samples tracepoints
+    } else if (!events[i].own_rate) {
+      a.freq = 1;
+      a.sample_freq = options.frequency;
+    }
+    a.inherit = options.target == Target::kPids || options.target == Target::kCommand;
+    a.enable_on_exec = options.target == Target::kCommand;
+    // Wake us when a quarter of the ring is full; run() also drains every kPollInterval.
+    a.watermark = 1;
+    a.wakeup_watermark = static_cast<std::uint32_t>(ring_bytes / 4);
+    if (i == 0) {
+      // Sideband (mmaps, comm, fork/exit) rides on the first event's fds only.
+      a.mmap = 1;
+      a.mmap2 = 1;
+      a.comm = 1;
+      a.comm_exec = 1;
+      a.task = 1;
+      a.build_id = options.build_ids ? 1 : 0;
+      // DWARF unwinders read .eh_frame_hdr from non-executable segments: record those too,
+      // as perf does in this mode.
+      a.mmap_data = options.call_graph == CallGraph::kDwarf ? 1 : 0;
+    }
+    perf::EventAttr ea;
+    ea.attr = a;
+    ea.name = events[i].name;
+    attrs.push_back(std::move(ea));
+  }
+  return ok();
+}
+
+Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
+                                       std::size_t& ring_index) {
+  unsigned long flags = PERF_FLAG_FD_CLOEXEC;
+  if (options.target == Target::kCgroup) flags |= PERF_FLAG_PID_CGROUP;
+  std::string where = "on CPU " + std::to_string(cpu);
+  if (per_task()) where += " for task " + std::to_string(task);
+  while (true) {
+    perf_event_attr& a = attrs[ev].attr;
+    int fd = sys::perf_event_open(a, task, cpu, -1, flags);
+    if (fd >= 0) {
+      EventFd efd{sys::Fd(fd), ev};
+      if (ring_index == rings.size()) {
+        auto rb = RingBuffer::map(fd, options.mmap_pages);
+        if (!rb) return rb.error().with_context("CPU " + std::to_string(cpu));
+        rings.emplace_back(std::move(*rb));
+        rings.back().cpu = cpu;
+        rings.back().fd = fd;
+        rings.back().stats.cpu = cpu;
+      } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, rings[ring_index].fd) != 0) {
+        return Error{Errc::kIo, "PERF_EVENT_IOC_SET_OUTPUT " + where + ": " + errno_text(errno)};
+      }
+      std::uint64_t id = 0;
+      if (ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0)
+        return Error{Errc::kIo, "PERF_EVENT_IOC_ID " + where + ": " + errno_text(errno)};
+      attrs[ev].ids.push_back(id);
+      fds.push_back(std::move(efd));
+      return true;
+    }
+    int err = errno;
+    // Kernels before 5.12 do not know attr.build_id; plain MMAP2 (maj/min/ino) is still fine.
+    if (err == EINVAL && a.build_id) {
+      a.build_id = 0;
+      continue;
+    }
+    // No hardware PMU (VMs): cycles becomes the matching software clock, as perf does
+    // (util/evsel.c evsel__fallback).
+    if ((err == ENOENT || err == ENXIO || err == ENODEV || err == EOPNOTSUPP) &&
+        events[ev].is_cycles()) {
+      const bool task_clock = per_task();
+      a.type = PERF_TYPE_SOFTWARE;
+      a.config = task_clock ? PERF_COUNT_SW_TASK_CLOCK : PERF_COUNT_SW_CPU_CLOCK;
+      std::string fallback = task_clock ? "task-clock" : "cpu-clock";
+      if (!options.events.empty())
+        warn("event-fallback", "'" + events[ev].name + "' is not available here (no hardware "
+                               "PMU): sampling " + fallback + " instead");
+      events[ev].name = attrs[ev].name = fallback;
+      events[ev].attr = a;
+      continue;
+    }
+    // kernel.perf_event_paranoid >= 2 keeps unprivileged users out of the kernel, but still
+    // lets them sample their own processes in user space: do that, as perf does (evsel__fallback).
+    if ((err == EACCES || err == EPERM) && per_task() && !a.exclude_kernel &&
+        std::atoi(read_sysctl("/proc/sys/kernel/perf_event_paranoid").c_str()) >= 2) {
+      a.exclude_kernel = 1;
+      a.exclude_hv = 1;
+      warn("event-fallback", "kernel.perf_event_paranoid=" +
+                                 read_sysctl("/proc/sys/kernel/perf_event_paranoid") +
+                                 " hides the kernel from this user: sampling '" +
+                                 events[ev].name + "' in user space only");
+      events[ev].attr = a;
+      continue;
+    }
+    if (err == ESRCH && options.target == Target::kPids) return false;
+    return open_error(err, events[ev].name, where);
+  }
+}
+
+Result<void> Collector::Impl::open_all() {
+  // perf raises the soft fd limit when it runs out; one fd per event x CPU x thread adds up.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  for (int cpu : cpus) {
+    std::size_t ring_index = rings.size();
+    for (std::size_t ev = 0; ev < attrs.size(); ++ev) {
+      std::size_t opened = 0;
+      for (pid_t task : tasks) {
+        auto r = open_one(ev, cpu, task, ring_index);
+        if (!r) return r.error();
+        // A thread of a -p target may exit between listing and opening.
+        if (*r) ++opened;
+      }
+      if (opened == 0)
+        return Error{Errc::kNotFound, "every target process exited before it could be opened"};
+    }
+  }
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return Error{Errc::kIo, "epoll_create1: " + errno_text(errno)};
+  epoll.reset(ep);
+  stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_fd.valid()) return Error{Errc::kIo, "eventfd: " + errno_text(errno)};
+  auto add = [&](int fd, std::uint64_t tag) -> Result<void> {
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = tag;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0)
+      return Error{Errc::kIo, "epoll_ctl: " + errno_text(errno)};
+    return ok();
+  };
+  for (std::size_t i = 0; i < rings.size(); ++i) PROF_TRY(add(rings[i].fd, i));
+  PROF_TRY(add(stop_fd.get(), kStopTag));
+  if (child_pidfd.valid()) PROF_TRY(add(child_pidfd.get(), kChildTag));
+  for (std::size_t i = 0; i < target_pidfds.size(); ++i)
+    PROF_TRY(add(target_pidfds[i].get(), kTargetTag + i));
+  return ok();
+}
+
+Result<void> Collector::Impl::drain_all(RecordSink& sink, RunStats& stats) {
+  std::uint64_t total = 0;
+  for (auto& ring : rings) {
+    bool sink_failed = false;
+    auto n = ring.buffer.drain([&](std::span<const std::uint8_t> rec) -> Result<void> {
+      perf_event_header h;
+      std::memcpy(&h, rec.data(), sizeof h);
+      switch (h.type) {
+        case PERF_RECORD_SAMPLE:
+          ++ring.stats.samples;
+          break;
+        case PERF_RECORD_LOST:
+          // struct { header; u64 id; u64 lost; sample_id } (perf_event_open(2)).
+          if (rec.size() >= sizeof h + 16) {
+            std::uint64_t lost = 0;
+            std::memcpy(&lost, rec.data() + sizeof h + 8, sizeof lost);
+            ring.stats.lost += lost;
+          }
+          break;
+        case PERF_RECORD_THROTTLE:
+          ++ring.stats.throttled;
+          break;
+        default:
+          break;
+      }
+      auto r = sink.on_record(rec);
+      if (!r) sink_failed = true;
+      return r;
+    });
+    if (!n) {
+      if (sink_failed) return n.error();
+      warn("ring-corrupt", "CPU " + std::to_string(ring.cpu) + ": " + n.error().message);
+      continue;
+    }
+    total += *n;
+  }
+  stats.records += total;
+  if (total == 0) return ok();
+  return sink.on_round_end();
+}
+
+Collector::Collector() : impl_(std::make_unique<Impl>()) {}
+Collector::~Collector() = default;
+
+Result<std::unique_ptr<Collector>> Collector::open(const Options& options,
+                                                   WarningSink* warnings) {
+  std::unique_ptr<Collector> c(new Collector());
+  Impl& m = *c->impl_;
+  m.options = options;
+  m.warnings = warnings;
+  PROF_TRY(m.check_options());
+  PROF_TRY(m.build_attrs());   // before any fork: a bad event must not start the command
+  PROF_TRY(m.resolve_tasks());
+  PROF_TRY(m.open_all());
+  return c;
+}
+
+const std::vector<perf::EventAttr>& Collector::attrs() const { return impl_->attrs; }
+const std::vector<int>& Collector::cpus() const { return impl_->cpus; }
+pid_t Collector::command_pid() const { return impl_->child; }
+
+void Collector::request_stop() noexcept {
+  if (!impl_->stop_fd.valid()) return;
+  std::uint64_t one = 1;
+  ssize_t w = write(impl_->stop_fd.get(), &one, sizeof one);
+  (void)w;
+}
+
+Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
+                                ProgressFn progress) {
+  Impl& m = *impl_;
+  if (m.ran) return Error{Errc::kInternal, "Collector::run called twice"};
+  m.ran = true;
+  RunStats stats;
+  PROF_TRY(sink.on_start(m.attrs));
+
+  auto reap_child = [&](int options) {
+    if (m.child <= 0 || m.child_reaped) return;
+    int status = 0;
+    pid_t r;
+    do {
+      r = waitpid(m.child, &status, options);
+    } while (r < 0 && errno == EINTR);
+    if (r == m.child) {
+      m.child_reaped = true;
+      m.child_status = status;
+      stats.command_status = status;
+    }
+  };
+
+  if (m.options.target != Target::kCommand) {
+    for (auto& f : m.fds) {
+      if (ioctl(f.fd.get(), PERF_EVENT_IOC_ENABLE, 0) != 0)
+        return Error{Errc::kIo, "PERF_EVENT_IOC_ENABLE: " + errno_text(errno)};
+    }
+  }
+  if (m.child > 0) {
+    char go = 1;
+    if (write(m.child_go.get(), &go, 1) != 1)
+      return Error{Errc::kIo, "cannot start the command: " + errno_text(errno)};
+    m.child_go.reset();
+    // The error pipe closes on a successful exec (O_CLOEXEC) or carries execvp's errno.
+    int child_errno = 0;
+    ssize_t got;
+    do {
+      got = read(m.child_err.get(), &child_errno, sizeof child_errno);
+    } while (got < 0 && errno == EINTR);
+    m.child_err.reset();
+    if (got == static_cast<ssize_t>(sizeof child_errno)) {
+      reap_child(0);
+      return Error{child_errno == ENOENT ? Errc::kNotFound : Errc::kIo,
+                   "cannot run '" + m.options.command[0] + "': " + errno_text(child_errno)};
+    }
+  }
+  const auto start = Clock::now();
+
+  if (m.options.synthesize) {
+    // Enabled first, then the snapshot: a mapping made meanwhile is in both, never in neither.
+    const perf_event_attr& side = m.attrs[0].attr;
+    RecordFn emit = [&](std::span<const std::uint8_t> rec) {
+      ++stats.records;
+      return sink.on_record(rec);
+    };
+    if (!side.exclude_kernel) PROF_TRY(synthesize_kernel_mmap(side, emit, m.warnings));
+    std::vector<pid_t> pids;
+    bool want = true;
+    switch (m.options.target) {
+      case Target::kPids:
+        pids = m.options.pids;
+        break;
+      case Target::kTids:
+        for (pid_t t : m.options.pids) {
+          pid_t g = tgid_of(t);
+          if (g > 0) pids.push_back(g);
+        }
+        want = !pids.empty();
+        break;
+      case Target::kCommand:
+        want = false;  // it exec'd under our events: the kernel reports its COMM and mmaps
+        break;
+      default:
+        break;         // everything
+    }
+    if (want) {
+      auto st = synthesize_processes(side, pids, emit, m.warnings);
+      if (!st) return st.error();
+    }
+    PROF_TRY(sink.on_round_end());
+  }
+
+  const auto deadline =
+      stop.duration ? start + *stop.duration : Clock::time_point::max();
+  std::size_t targets_left = m.target_pidfds.size();
+  auto last_progress = start;
+  bool done = false;
+  epoll_event evs[32];
+  while (!done) {
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    auto wait = std::min<Clock::duration>(kPollInterval, deadline - now);
+    int timeout_ms = static_cast<int>(
+        std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    int n = epoll_wait(m.epoll.get(), evs, 32, timeout_ms);
+    if (n < 0 && errno != EINTR) return Error{Errc::kIo, "epoll_wait: " + errno_text(errno)};
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t tag = evs[i].data.u64;
+      if (tag == kStopTag) {
+        stats.stopped_by_request = true;
+        done = true;
+      } else if (tag == kChildTag) {
+        reap_child(WNOHANG);
+        done = true;
+      } else if (tag >= kTargetTag) {
+        int fd = m.target_pidfds[tag - kTargetTag].get();
+        epoll_ctl(m.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+        if (--targets_left == 0) done = true;
+      } else if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
+        // Every task of a per-task ring is gone; its last records are drained below.
+        epoll_ctl(m.epoll.get(), EPOLL_CTL_DEL, m.rings[tag].fd, nullptr);
+      }
+    }
+    PROF_TRY(m.drain_all(sink, stats));
+    if (progress && Clock::now() - last_progress >= kPollInterval) {
+      last_progress = Clock::now();
+      Progress p;
+      p.elapsed = last_progress - start;
+      for (const auto& r : m.rings) {
+        p.samples += r.stats.samples;
+        p.lost += r.stats.lost;
+      }
+      progress(p);
+    }
+  }
+  for (auto& f : m.fds) ioctl(f.fd.get(), PERF_EVENT_IOC_DISABLE, 0);
+  PROF_TRY(m.drain_all(sink, stats));
+  if (m.child > 0 && !m.child_reaped) {
+    // Duration over or stopped by request: end the command as perf ends its workload.
+    kill(m.child, SIGTERM);
+    reap_child(0);
+  }
+  for (const auto& r : m.rings) {
+    stats.per_cpu.push_back(r.stats);
+    stats.samples += r.stats.samples;
+    stats.lost += r.stats.lost;
+    stats.throttled += r.stats.throttled;
+    stats.wrapped_records += r.buffer.wrapped_records();
+  }
+  return stats;
+}
+
+}  // namespace prof::collector

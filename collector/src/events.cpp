@@ -1,0 +1,202 @@
+#include "prof/collector/events.h"
+
+// libpfm4 carries its own copy of the perf_event ABI; with <linux/perf_event.h> included first
+// (via events.h) that copy stands down and both agree on perf_event_attr.
+#include <perfmon/pfmlib_perf_event.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "sys.h"
+
+namespace prof::collector {
+namespace sys {
+
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace sys
+
+namespace {
+
+Result<void> init_pfm() {
+  static std::once_flag once;
+  static int rc = PFM_SUCCESS;
+  std::call_once(once, [] { rc = pfm_initialize(); });
+  if (rc != PFM_SUCCESS)
+    return Error{Errc::kInternal, std::string("libpfm4 initialization failed: ") + pfm_strerror(rc)};
+  return ok();
+}
+
+std::string list_hint() { return "run 'profile list' to see the events available here"; }
+
+bool is_dir(const std::string& p) {
+  std::error_code ec;
+  return std::filesystem::is_directory(p, ec);
+}
+
+// `sys:name` with one colon: libpfm4 uses `pmu::event` and `event:modifier`, so a single colon
+// is ambiguous; tracefs decides.
+bool looks_like_tracepoint(std::string_view name, std::string_view& sys_part,
+                           std::string_view& event_part) {
+  auto colon = name.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= name.size()) return false;
+  if (name.find(':', colon + 1) != std::string_view::npos) return false;
+  sys_part = name.substr(0, colon);
+  event_part = name.substr(colon + 1);
+  return sys_part.find('/') == std::string_view::npos &&
+         event_part.find('/') == std::string_view::npos && event_part.find('=') == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string tracefs_events_dir() {
+  for (const char* d : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"}) {
+    if (is_dir(d)) return d;
+  }
+  // A tracefs mounted somewhere else (proc(5): /proc/mounts fields are "dev dir type ...").
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "tracefs" && is_dir(dir + "/events")) return dir + "/events";
+  }
+  return "";
+}
+
+Result<ResolvedEvent> resolve_event(std::string_view name) {
+  if (name.empty()) return Error{Errc::kUsage, "empty event name: " + list_hint()};
+  ResolvedEvent ev;
+  ev.name = std::string(name);
+  ev.attr.size = sizeof(perf_event_attr);
+
+  std::string_view sys_part, event_part;
+  bool tp_shape = looks_like_tracepoint(name, sys_part, event_part);
+  std::string events_dir = tp_shape ? tracefs_events_dir() : std::string();
+  if (tp_shape && !events_dir.empty()) {
+    std::string id_path =
+        events_dir + "/" + std::string(sys_part) + "/" + std::string(event_part) + "/id";
+    if (auto id = sys::read_small_file(id_path)) {
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(id->c_str(), &end, 10);
+      if (end == id->c_str())
+        return Error{Errc::kParse, id_path + ": not a tracepoint id: '" + *id + "'"};
+      ev.attr.type = PERF_TYPE_TRACEPOINT;
+      ev.attr.config = v;
+      ev.tracepoint = true;
+      return ev;
+    }
+  }
+
+  PROF_TRY(init_pfm());
+  pfm_perf_encode_arg_t arg;
+  std::memset(&arg, 0, sizeof arg);
+  arg.attr = &ev.attr;
+  arg.size = sizeof arg;
+  std::string str(name);
+  // PFM_OS_PERF_EVENT_EXT: also decodes :period= / :freq= (plain PFM_OS_PERF_EVENT refuses them).
+  int rc = pfm_get_os_event_encoding(str.c_str(), PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT,
+                                     &arg);
+  if (rc != PFM_SUCCESS) {
+    std::string why = pfm_strerror(rc);
+    if (tp_shape && events_dir.empty())
+      return Error{Errc::kNotFound,
+                   "unknown event '" + str + "' (" + why +
+                       "); if it is a tracepoint, tracefs is not mounted: mount it with "
+                       "'mount -t tracefs nodev /sys/kernel/tracing'; " + list_hint()};
+    if (tp_shape)
+      return Error{Errc::kNotFound, "unknown event '" + str + "': no tracepoint " + events_dir +
+                                        "/" + std::string(sys_part) + "/" +
+                                        std::string(event_part) + " and libpfm4 says: " + why +
+                                        "; " + list_hint()};
+    return Error{Errc::kNotFound, "unknown event '" + str + "' (libpfm4: " + why + "); " +
+                                      list_hint()};
+  }
+  ev.attr.size = sizeof(perf_event_attr);
+  ev.own_rate = ev.attr.sample_period != 0;   // sample_freq shares the union
+  return ev;
+}
+
+Result<std::vector<ListedEvent>> list_events(std::string_view filter) {
+  PROF_TRY(init_pfm());
+  std::vector<ListedEvent> out;
+  auto lower = [](std::string s) {
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  };
+  const std::string lfilter = lower(std::string(filter));
+  // libpfm4 matches names case-insensitively, so the filter does too.
+  auto keep = [&](const std::string& n) {
+    return lfilter.empty() || lower(n).find(lfilter) != std::string::npos;
+  };
+  // pfm_for_all_pmus() increments an enum, which C++ refuses; walk the ids as ints.
+  for (int p = PFM_PMU_NONE; p < PFM_PMU_MAX; ++p) {
+    pfm_pmu_info_t pinfo;
+    std::memset(&pinfo, 0, sizeof pinfo);
+    pinfo.size = sizeof pinfo;
+    if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(p), &pinfo) != PFM_SUCCESS || !pinfo.is_present)
+      continue;
+    for (int idx = pinfo.first_event; idx != -1; idx = pfm_get_event_next(idx)) {
+      pfm_event_info_t einfo;
+      std::memset(&einfo, 0, sizeof einfo);
+      einfo.size = sizeof einfo;
+      if (pfm_get_event_info(idx, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS) continue;
+      ListedEvent le;
+      le.pmu = pinfo.name ? pinfo.name : "";
+      le.name = le.pmu + "::" + (einfo.name ? einfo.name : "");
+      // The generic table's names, lower-cased, are what users type (`cpu-clock`, as in perf).
+      if (le.pmu == "perf") le.name = lower(einfo.name ? einfo.name : "");
+      if (!keep(le.name)) continue;
+      le.description = einfo.desc ? einfo.desc : "";
+      if (lower(le.description) == le.name) le.description.clear();
+      auto ev = resolve_event(le.name);
+      if (ev) {
+        // A counting (non-sampling) event on ourselves is enough to learn whether the kernel
+        // has this event at all; it is closed at once.
+        perf_event_attr attr = ev->attr;
+        attr.disabled = 1;
+        int fd = sys::perf_event_open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+        if (fd >= 0) {
+          le.available = true;
+          ::close(fd);
+        }
+      }
+      out.push_back(std::move(le));
+    }
+  }
+  std::string dir = tracefs_events_dir();
+  if (!dir.empty()) {
+    std::vector<ListedEvent> tps;
+    std::error_code ec;
+    for (const auto& sys_entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (!sys_entry.is_directory(ec)) continue;
+      std::error_code ec2;
+      for (const auto& ev_entry : std::filesystem::directory_iterator(sys_entry.path(), ec2)) {
+        if (!std::filesystem::exists(ev_entry.path() / "id", ec2)) continue;
+        ListedEvent le;
+        le.pmu = "tracepoint";
+        le.name = sys_entry.path().filename().string() + ":" + ev_entry.path().filename().string();
+        if (!keep(le.name)) continue;
+        le.available = true;
+        tps.push_back(std::move(le));
+      }
+    }
+    std::sort(tps.begin(), tps.end(),
+              [](const ListedEvent& a, const ListedEvent& b) { return a.name < b.name; });
+    out.insert(out.end(), std::make_move_iterator(tps.begin()), std::make_move_iterator(tps.end()));
+  }
+  return out;
+}
+
+}  // namespace prof::collector

@@ -1,0 +1,82 @@
+#include "prof/collector/events.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+using prof::collector::resolve_event;
+
+TEST(ResolveEvent, SoftwareEventsThroughLibpfm) {
+  auto ev = resolve_event("cpu-clock");
+  ASSERT_TRUE(ev) << ev.error().message;
+  EXPECT_EQ(ev->attr.type, PERF_TYPE_SOFTWARE);
+  EXPECT_EQ(ev->attr.config, PERF_COUNT_SW_CPU_CLOCK);
+  EXPECT_EQ(ev->name, "cpu-clock");
+  EXPECT_FALSE(ev->tracepoint);
+  EXPECT_FALSE(ev->own_rate);
+  auto tc = resolve_event("task-clock");
+  ASSERT_TRUE(tc);
+  EXPECT_EQ(tc->attr.config, PERF_COUNT_SW_TASK_CLOCK);
+}
+
+TEST(ResolveEvent, HardwareEventsAndModifiers) {
+  auto cyc = resolve_event("cycles");
+  ASSERT_TRUE(cyc) << cyc.error().message;
+  EXPECT_TRUE(cyc->is_cycles());
+  auto ins = resolve_event("instructions:u");
+  ASSERT_TRUE(ins) << ins.error().message;
+  EXPECT_EQ(ins->attr.type, PERF_TYPE_HARDWARE);
+  EXPECT_EQ(ins->attr.config, PERF_COUNT_HW_INSTRUCTIONS);
+  EXPECT_EQ(ins->attr.exclude_kernel, 1u);
+  EXPECT_EQ(ins->attr.exclude_user, 0u);
+  EXPECT_FALSE(ins->is_cycles());
+  auto raw = resolve_event("r003c");
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_EQ(raw->attr.type, PERF_TYPE_RAW);
+  EXPECT_EQ(raw->attr.config, 0x3cu);
+}
+
+TEST(ResolveEvent, PeriodModifierSetsOwnRate) {
+  auto ev = resolve_event("cpu-clock:period=100000");
+  ASSERT_TRUE(ev) << ev.error().message;
+  EXPECT_TRUE(ev->own_rate);
+  EXPECT_EQ(ev->attr.sample_period, 100000u);
+}
+
+TEST(ResolveEvent, UnknownEventSaysHowToList) {
+  auto ev = resolve_event("no_such_event_xyz");
+  ASSERT_FALSE(ev);
+  EXPECT_EQ(ev.error().code, prof::Errc::kNotFound);
+  EXPECT_NE(ev.error().message.find("no_such_event_xyz"), std::string::npos);
+  EXPECT_NE(ev.error().message.find("profile list"), std::string::npos);
+  EXPECT_FALSE(resolve_event(""));
+}
+
+TEST(ResolveEvent, TracepointFromTracefsOrAClearError) {
+  std::string dir = prof::collector::tracefs_events_dir();
+  auto ev = resolve_event("sched:sched_switch");
+  if (dir.empty()) {
+    // The machine this project builds on has no tracefs mounted; the error must say so.
+    ASSERT_FALSE(ev);
+    EXPECT_NE(ev.error().message.find("tracefs"), std::string::npos) << ev.error().message;
+    return;
+  }
+  ASSERT_TRUE(ev) << ev.error().message;
+  EXPECT_TRUE(ev->tracepoint);
+  EXPECT_EQ(ev->attr.type, PERF_TYPE_TRACEPOINT);
+  EXPECT_GT(ev->attr.config, 0u);
+  auto missing = resolve_event("sched:no_such_tracepoint");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("no tracepoint"), std::string::npos);
+}
+
+TEST(ListEvents, OffersSoftwareClocksAsAvailable) {
+  auto list = prof::collector::list_events("clock");
+  ASSERT_TRUE(list) << list.error().message;
+  bool cpu_clock = false;
+  for (const auto& e : *list) {
+    EXPECT_NE(e.name.find("clock"), std::string::npos) << e.name;
+    if (e.name == "cpu-clock") cpu_clock = e.available;
+  }
+  EXPECT_TRUE(cpu_clock) << "cpu-clock should open on any Linux";
+}

@@ -1,0 +1,152 @@
+#include "live_support.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <sstream>
+#include <thread>
+
+#include "prof/common/perf_data.h"
+
+namespace prof::test::live {
+
+RunResult perf_script(const std::string& file) {
+  return run({"perf", "script", "-i", file, "-F", "comm,pid,tid,cpu,event,ip,sym,dso"});
+}
+
+std::vector<ScriptSample> parse_script(const std::string& text) {
+  std::vector<ScriptSample> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line[0] != ' ' && line[0] != '\t') {
+      // "fx_spin 18600/18600 [000] task-clock: "; comm may hold spaces, so parse from the right.
+      ScriptSample s;
+      auto lb = line.rfind(" [");
+      auto rb = line.find("] ", lb == std::string::npos ? 0 : lb);
+      if (lb == std::string::npos || rb == std::string::npos) continue;
+      s.cpu = std::atoi(line.c_str() + lb + 2);
+      std::string ev = line.substr(rb + 2);
+      while (!ev.empty() && (ev.back() == ' ' || ev.back() == ':')) ev.pop_back();
+      while (!ev.empty() && ev.front() == ' ') ev.erase(0, 1);  // perf pads names to align
+      s.event = ev;
+      std::string head = line.substr(0, lb);
+      auto sp = head.rfind(' ');
+      std::string ids = head.substr(sp + 1);
+      s.comm = head.substr(0, sp);
+      auto slash = ids.find('/');
+      s.pid = std::atoi(ids.c_str());
+      s.tid = slash == std::string::npos ? s.pid : std::atoi(ids.c_str() + slash + 1);
+      out.push_back(std::move(s));
+      continue;
+    }
+    if (out.empty()) continue;
+    // "\t            11bd spin_here (/path/fx_spin)"
+    std::istringstream fl(line);
+    ScriptFrame f;
+    std::string addr;
+    fl >> addr;
+    f.addr = std::strtoull(addr.c_str(), nullptr, 16);
+    std::string rest;
+    std::getline(fl, rest);
+    auto lp = rest.rfind(" (");
+    f.sym = rest.substr(1, lp == std::string::npos ? std::string::npos : lp - 1);
+    if (lp != std::string::npos) f.dso = rest.substr(lp + 2, rest.size() - lp - 3);
+    out.back().frames.push_back(std::move(f));
+  }
+  return out;
+}
+
+Census census(const std::string& file) {
+  Census c;
+  auto r = prof::perf::PerfDataReader::open(file);
+  if (!r) {
+    c.error = r.error().message;
+    return c;
+  }
+  prof::perf::Record rec;
+  while (true) {
+    auto more = (*r)->next(rec);
+    if (!more) {
+      c.error = more.error().message;
+      return c;
+    }
+    if (!*more) break;
+    ++c.by_type[rec.type];
+    if (rec.type == PERF_RECORD_SAMPLE) {
+      auto s = (*r)->parse_sample(rec);
+      if (!s) {
+        c.error = s.error().message;
+        return c;
+      }
+      ++c.samples;
+      ++c.samples_by_event[(*r)->attrs()[s->attr_index].name];
+      ++c.samples_by_cpu[static_cast<int>(s->cpu)];
+      ++c.samples_by_pid[static_cast<pid_t>(s->pid)];
+    } else if (rec.type == PERF_RECORD_LOST) {
+      auto l = (*r)->parse_lost(rec);
+      if (l) c.lost += l->lost;
+    } else if (rec.type == PERF_RECORD_COMM) {
+      auto cm = (*r)->parse_comm(rec);
+      if (cm) c.comms.push_back(cm->comm);
+    } else if (rec.type == PERF_RECORD_MMAP2 || rec.type == PERF_RECORD_MMAP) {
+      auto m = (*r)->parse_mmap(rec);
+      if (m) c.mmap_files.push_back(m->filename);
+    }
+  }
+  return c;
+}
+
+std::pair<std::uint64_t, std::uint64_t> nm_range(const std::string& elf, const std::string& fn) {
+  RunResult r = run({"nm", "-S", elf});
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fl(line);
+    std::string addr, size, type, name;
+    if (!(fl >> addr >> size >> type >> name) || name != fn) continue;
+    std::uint64_t a = std::strtoull(addr.c_str(), nullptr, 16);
+    return {a, a + std::strtoull(size.c_str(), nullptr, 16)};
+  }
+  return {0, 0};
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path,
+            const std::string& err_path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(127);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1000;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace prof::test::live
