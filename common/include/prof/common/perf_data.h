@@ -12,15 +12,22 @@
 //   auto r = prof::perf::PerfDataReader::open("perf.data");
 //   if (!r) die(r.error().message);
 //   prof::perf::Record rec;
+//   prof::perf::Sample s;                      // reused: no allocation per sample once warm
 //   while (true) {
 //     auto more = (*r)->next(rec);
 //     if (!more) die(more.error().message);   // names the byte offset of the bad record
 //     if (!*more) break;
 //     if (rec.type == PERF_RECORD_SAMPLE) {
-//       auto s = (*r)->parse_sample(rec);     // decoded with the record's own attr
+//       auto ok = (*r)->parse_sample(rec, s); // decoded with the record's own attr
 //       ...
 //     }
 //   }
+//
+//   // Writing (the collector): attrs first, then raw records as they come off the rings.
+//   auto w = prof::perf::PerfDataWriter::create("perf.data", {{attr, ids, "cpu-clock"}}, {});
+//   (*w)->write(prof::perf::make_comm(attr, pid, tid, "myprog"));
+//   (*w)->flush();     // the file is now readable by perf up to here, even if we die
+//   (*w)->finish();    // feature section + final header
 #pragma once
 
 #include <linux/perf_event.h>
@@ -31,6 +38,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prof/common/result.h"
@@ -99,6 +107,10 @@ struct Features {
   std::optional<std::uint64_t> sample_time_first, sample_time_last;
 };
 
+// Fills the features the writer always records (hostname, osrelease, version, arch from
+// uname(2); NRCPUS from sysconf) where `f` leaves them unset. cmdline is left as given.
+Features with_system_features(Features f);
+
 // A record as stored: header fields plus its bytes (header included). `bytes` points into the
 // reader's buffer and stays valid until the next call to next().
 struct Record {
@@ -127,7 +139,9 @@ struct Sample {
   std::vector<std::uint64_t> regs_user;     // in bit order of attr.sample_regs_user
   std::span<const std::uint8_t> stack_user; // the copied bytes (size), of which dyn_size valid
   std::uint64_t stack_user_dyn_size = 0;
-  std::span<const std::uint8_t> raw;        // PERF_SAMPLE_RAW (tracepoint payload)
+  std::span<const std::uint8_t> raw;        // PERF_SAMPLE_RAW (tracepoint payload, padded)
+  std::uint64_t weight = 0;                 // PERF_SAMPLE_WEIGHT / WEIGHT_STRUCT (raw u64)
+  std::uint64_t data_src = 0, phys_addr = 0, cgroup = 0;
 };
 
 // PERF_RECORD_MMAP / MMAP2.
@@ -171,7 +185,7 @@ class PerfDataReader {
   // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
   static Result<std::unique_ptr<PerfDataReader>> from_memory(std::string data, std::string name,
                                                              WarningSink* warnings = nullptr);
-  virtual ~PerfDataReader() = default;
+  virtual ~PerfDataReader();
 
   bool pipe_mode() const;
   const std::vector<EventAttr>& attrs() const;   // in pipe mode grows as HEADER_ATTRs arrive
@@ -184,12 +198,20 @@ class PerfDataReader {
 
   // Decoders; each checks every length against the record size.
   Result<Sample> parse_sample(const Record& r) const;
+  // Same, into `out`, reusing its vectors' capacity (the fast path for large captures).
+  Result<void> parse_sample(const Record& r, Sample& out) const;
+  // The sample_id_all trailer of a non-sample kernel record (zeros where absent).
+  Result<SampleId> parse_sample_id(const Record& r) const;
   Result<Mmap> parse_mmap(const Record& r) const;   // MMAP or MMAP2
   Result<Comm> parse_comm(const Record& r) const;
   Result<Task> parse_task(const Record& r) const;   // FORK or EXIT
   Result<Lost> parse_lost(const Record& r) const;
-  // Which attr a record belongs to (via IDENTIFIER/ID); 0 when there is only one attr.
+  // Which attr a record belongs to (via IDENTIFIER/ID); 0 when there is only one attr, and for
+  // an id no attr claims (perf gives synthesized records id 0 and treats them the same way).
   std::size_t attr_index_of(const Record& r) const;
+
+  // Byte offset where the records start (after the file header / pipe header).
+  std::uint64_t data_offset() const;
 
  protected:
   PerfDataReader() = default;
@@ -205,9 +227,16 @@ class PerfDataReader {
 class PerfDataWriter {
  public:
   struct Options {
-    bool pipe_mode = false;     // header of 16 bytes, attrs/features as records
-    Features features;          // written as HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CMDLINE
+    bool pipe_mode = false;     // default off: header of 16 bytes, attrs/features as records
+    // Written as HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CMDLINE (+ EVENT_DESC from the
+    // attrs); unset ones are filled from this system (with_system_features). Default: all unset.
+    Features features;
+    // Buffered bytes that trigger an automatic flush (default 1 MiB).
+    std::size_t buffer_bytes = std::size_t{1} << 20;
   };
+  // With more than one attr every attr must have PERF_SAMPLE_IDENTIFIER in sample_type (perf
+  // refuses the file otherwise): create() returns an Errc::kUsage error. Attrs are written
+  // with size 128 (kWriteAttrSize).
   // Creates/truncates `path` ("-" = stdout, which forces pipe mode if stdout is not seekable).
   static Result<std::unique_ptr<PerfDataWriter>> create(const std::string& path,
                                                         std::vector<EventAttr> attrs,
@@ -216,7 +245,8 @@ class PerfDataWriter {
   static Result<std::unique_ptr<PerfDataWriter>> create_fd(int fd, std::string name,
                                                            std::vector<EventAttr> attrs,
                                                            Options options);
-  virtual ~PerfDataWriter() = default;
+  // Calls finish() if it was not called (errors are lost then: call finish() yourself).
+  virtual ~PerfDataWriter();
 
   // Appends one record (header included, size as in its header). Buffered.
   Result<void> write(std::span<const std::uint8_t> record);
@@ -247,5 +277,11 @@ std::vector<std::uint8_t> make_task(const perf_event_attr& attr, std::uint32_t t
 std::vector<std::uint8_t> make_kernel_mmap(const perf_event_attr& attr, std::uint64_t start,
                                            std::uint64_t len, std::uint64_t pgoff,
                                            std::string_view filename = "[kernel.kallsyms]_text");
+std::vector<std::uint8_t> make_lost(const perf_event_attr& attr, const Lost& l);
+// Encodes `s` as the kernel would for attr.sample_type (perf_event_open(2) order). Fields the
+// Sample does not carry (READ, BRANCH_STACK, TRANSACTION, REGS_INTR, page sizes, AUX) are
+// written empty/zero. Errors when the record would exceed the 64 KiB a record size can express
+// or regs_user does not match attr.sample_regs_user.
+Result<std::vector<std::uint8_t>> make_sample(const perf_event_attr& attr, const Sample& s);
 
 }  // namespace prof::perf

@@ -1,0 +1,861 @@
+// perf.data reader: file mode (mmap'd) and pipe mode (mmap'd when a regular file, else read in
+// large blocks). Layouts: tools/perf/Documentation/perf.data-file-format.txt, `man 2
+// perf_event_open`; what perf 6.1 writes in practice: reference/kernel-and-libdw.md section 1.
+//
+// Every field is fetched with memcpy and every length checked against the bytes that exist,
+// because pipe-mode perf output is not 8-aligned and because the input may be truncated or
+// damaged: errors name the byte offset, truncation of the final record is a warning.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include "perf_data_internal.h"
+#include "prof/common/perf_data.h"
+
+namespace prof::perf {
+
+using namespace internal;  // NOLINT(google-build-using-namespace): the file's own byte helpers
+
+namespace {
+
+constexpr std::uint64_t kNoEnd = std::numeric_limits<std::uint64_t>::max();
+constexpr std::size_t kStreamChunk = std::size_t{1} << 20;
+
+std::string hex(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+// Reads fixed-size fields from a byte range with bounds checks. `base` is the range's offset
+// in the file so that errors can name where the bad byte is.
+class Cursor {
+ public:
+  Cursor(const std::uint8_t* p, std::size_t n, std::uint64_t base) : p_(p), n_(n), base_(base) {}
+
+  std::size_t pos() const { return pos_; }
+  std::size_t left() const { return n_ - pos_; }
+  std::uint64_t offset() const { return base_ + pos_; }
+  const std::uint8_t* here() const { return p_ + pos_; }
+
+  template <typename T>
+  bool get(T& v) {
+    if (left() < sizeof(T)) return false;
+    v = load<T>(p_ + pos_);
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool skip(std::uint64_t n) {
+    if (left() < n) return false;
+    pos_ += static_cast<std::size_t>(n);
+    return true;
+  }
+  // `count` items of `each` bytes, overflow-safe.
+  bool fits(std::uint64_t count, std::size_t each) const { return count <= left() / each; }
+  // perf's feature string: u32 length, then that many bytes, NUL-padded.
+  bool get_string(std::string& s) {
+    std::uint32_t len = 0;
+    if (!get(len) || left() < len) return false;
+    const auto* b = reinterpret_cast<const char*>(p_ + pos_);
+    s.assign(b, strnlen(b, len));
+    pos_ += len;
+    return true;
+  }
+
+ private:
+  const std::uint8_t* p_;
+  std::size_t n_;
+  std::uint64_t base_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+struct PerfDataReader::Impl {
+  std::string name;
+  WarningSink* warnings = nullptr;
+
+  // Image source: the whole input in memory (mmap or an owned string).
+  std::string owned;
+  void* map = nullptr;
+  std::size_t map_len = 0;
+  const std::uint8_t* img = nullptr;
+  std::uint64_t img_size = 0;
+
+  // Stream source (a pipe): a window [sbase, sbase + sbuf.size()) of the stream.
+  int fd = -1;
+  bool own_fd = false;
+  bool stream = false;
+  std::vector<std::uint8_t> sbuf;
+  std::uint64_t sbase = 0;
+  bool seof = false;
+
+  bool pipe = false;
+  std::uint64_t data_begin = 0, data_end = kNoEnd, pos = 0;
+  bool done = false;
+
+  std::vector<EventAttr> attrs;
+  Features features;
+  std::unordered_map<std::uint64_t, std::size_t> id_to_attr;
+  int id_pos = -1;   // see internal::sample_id_pos
+  int is_pos = -1;   // see internal::trailer_id_pos
+
+  ~Impl() {
+    if (map) ::munmap(map, map_len);
+    if (own_fd && fd >= 0) ::close(fd);
+  }
+
+  Error parse_error(std::uint64_t offset, const std::string& what) const {
+    return Error{Errc::kParse, "'" + name + "': byte offset " + std::to_string(offset) + ": " +
+                                   what};
+  }
+  Error unsupported(const std::string& what) const {
+    return Error{Errc::kUnsupported, "'" + name + "': " + what};
+  }
+  void warn(std::string_view kind, const std::string& what) const {
+    if (warnings) warnings->warn(kind, "'" + name + "': " + what);
+  }
+
+  // Pointer to `n` bytes at stream offset `off` (>= every earlier request's offset in stream
+  // mode), or nullptr with `*avail` set to how many exist when the input ends first.
+  Result<const std::uint8_t*> fetch(std::uint64_t off, std::size_t n, std::size_t* avail) {
+    if (!stream) {
+      const std::uint64_t have = off <= img_size ? img_size - off : 0;
+      if (have < n) {
+        *avail = static_cast<std::size_t>(have);
+        return static_cast<const std::uint8_t*>(nullptr);
+      }
+      return img + off;
+    }
+    if (off < sbase) return Error{Errc::kInternal, "'" + name + "': stream read went backwards"};
+    if (off + n > sbase + sbuf.size()) {
+      // Keep only what is still needed, then read big blocks until `n` bytes are there.
+      const std::size_t drop = static_cast<std::size_t>(std::min<std::uint64_t>(
+          off - sbase, sbuf.size()));
+      sbuf.erase(sbuf.begin(), sbuf.begin() + static_cast<std::ptrdiff_t>(drop));
+      sbase += drop;
+      while (!seof && off + n > sbase + sbuf.size()) {
+        const std::size_t at = sbuf.size();
+        sbuf.resize(at + kStreamChunk);
+        const ssize_t got = ::read(fd, sbuf.data() + at, kStreamChunk);
+        if (got < 0) {
+          sbuf.resize(at);
+          if (errno == EINTR) continue;
+          return Error{Errc::kIo, "'" + name + "': read failed: " + std::strerror(errno)};
+        }
+        sbuf.resize(at + static_cast<std::size_t>(got));
+        if (got == 0) seof = true;
+      }
+      if (off + n > sbase + sbuf.size()) {
+        *avail = static_cast<std::size_t>(sbase + sbuf.size() - std::min(off, sbase + sbuf.size()));
+        return static_cast<const std::uint8_t*>(nullptr);
+      }
+    }
+    return sbuf.data() + (off - sbase);
+  }
+
+  void rebuild_id_index() {
+    id_to_attr.clear();
+    for (std::size_t i = 0; i < attrs.size(); ++i)
+      for (auto id : attrs[i].ids) id_to_attr.emplace(id, i);
+    if (attrs.empty()) return;
+    const auto t0 = attrs[0].attr.sample_type;
+    id_pos = sample_id_pos(t0);
+    is_pos = trailer_id_pos(t0);
+    for (const auto& ea : attrs) {
+      if (sample_id_pos(ea.attr.sample_type) != id_pos ||
+          trailer_id_pos(ea.attr.sample_type) != is_pos) {
+        warn("perf-data-id-layout",
+             "events disagree on where the sample id is (no PERF_SAMPLE_IDENTIFIER): records "
+             "may be attributed to the wrong event");
+        break;
+      }
+    }
+  }
+
+  // Attaches EVENT_DESC / EVENT_UPDATE names to attrs: by id where ids exist, else by index.
+  void set_name(std::size_t index, const std::vector<std::uint64_t>& ids, std::string n) {
+    if (!ids.empty()) {
+      auto it = id_to_attr.find(ids.front());
+      if (it != id_to_attr.end()) {
+        attrs[it->second].name = std::move(n);
+        return;
+      }
+    }
+    if (index < attrs.size()) attrs[index].name = std::move(n);
+  }
+
+  // One feature body (file section or pipe HEADER_FEATURE payload). Formats: header.c
+  // write_*/process_* functions.
+  Result<void> parse_feature(int feat, const std::uint8_t* p, std::size_t n,
+                             std::uint64_t offset) {
+    Cursor c(p, n, offset);
+    auto bad = [&](const char* what) {
+      return parse_error(c.offset(), std::string("feature ") + std::to_string(feat) + " (" +
+                                         what + ") is cut short");
+    };
+    auto string_feature = [&](std::optional<std::string>& dst, const char* what) -> Result<void> {
+      std::string s;
+      if (!c.get_string(s)) return bad(what);
+      dst = std::move(s);
+      return ok();
+    };
+    switch (feat) {
+      case HEADER_HOSTNAME: return string_feature(features.hostname, "HOSTNAME");
+      case HEADER_OSRELEASE: return string_feature(features.osrelease, "OSRELEASE");
+      case HEADER_VERSION: return string_feature(features.version, "VERSION");
+      case HEADER_ARCH: return string_feature(features.arch, "ARCH");
+      case HEADER_CPUDESC: return string_feature(features.cpudesc, "CPUDESC");
+      case HEADER_NRCPUS: {
+        std::uint32_t avail = 0, online = 0;
+        if (!c.get(avail) || !c.get(online)) return bad("NRCPUS");
+        features.nr_cpus_available = avail;
+        features.nr_cpus_online = online;
+        return ok();
+      }
+      case HEADER_CMDLINE: {
+        std::uint32_t nr = 0;
+        if (!c.get(nr) || !c.fits(nr, 4)) return bad("CMDLINE");
+        std::vector<std::string> args(nr);
+        for (auto& a : args)
+          if (!c.get_string(a)) return bad("CMDLINE");
+        features.cmdline = std::move(args);
+        return ok();
+      }
+      case HEADER_SAMPLE_TIME: {
+        std::uint64_t first = 0, last = 0;
+        if (!c.get(first) || !c.get(last)) return bad("SAMPLE_TIME");
+        features.sample_time_first = first;
+        features.sample_time_last = last;
+        return ok();
+      }
+      case HEADER_EVENT_DESC: {
+        std::uint32_t nr = 0, attr_size = 0;
+        if (!c.get(nr) || !c.get(attr_size)) return bad("EVENT_DESC");
+        for (std::uint32_t i = 0; i < nr; ++i) {
+          std::uint32_t nr_ids = 0;
+          std::string event_name;
+          if (!c.skip(attr_size) || !c.get(nr_ids) || !c.get_string(event_name) ||
+              !c.fits(nr_ids, 8))
+            return bad("EVENT_DESC");
+          std::vector<std::uint64_t> ids(nr_ids);
+          for (auto& id : ids) c.get(id);
+          set_name(i, ids, std::move(event_name));
+        }
+        return ok();
+      }
+      default:
+        return ok();  // features we do not use are skipped
+    }
+  }
+
+  // Reads one attr of `attr_bytes` bytes (>= PERF_ATTR_SIZE_VER0), zero-extending older ones.
+  static perf_event_attr load_attr(const std::uint8_t* p, std::size_t attr_bytes) {
+    perf_event_attr a{};
+    std::memcpy(&a, p, std::min(attr_bytes, sizeof a));
+    return a;
+  }
+
+  Result<void> check_magic(const std::uint8_t* p) const {
+    const auto magic = load<std::uint64_t>(p);
+    if (magic == kMagic) return ok();
+    if (magic == kMagicSwapped)
+      return unsupported("perf.data from a machine of the other byte order is not supported");
+    if (std::memcmp(p, kMagicV1.data(), kMagicV1.size()) == 0)
+      return unsupported("legacy (version 1, 'PERFFILE') perf.data is not supported");
+    return parse_error(0, "not a perf.data file (bad magic " + hex(magic) + ")");
+  }
+
+  Result<void> open_file_mode() {
+    if (img_size < kFileHeaderSize)
+      return parse_error(img_size, "file is " + std::to_string(img_size) +
+                                       " bytes, shorter than the 104-byte perf.data header");
+    const std::uint8_t* h = img;
+    const auto attr_entry = load<std::uint64_t>(h + kOffAttrSize);
+    const auto attrs_off = load<std::uint64_t>(h + kOffAttrs);
+    const auto attrs_size = load<std::uint64_t>(h + kOffAttrs + 8);
+    const auto data_off = load<std::uint64_t>(h + kOffData);
+    const auto data_size = load<std::uint64_t>(h + kOffDataSize);
+    std::uint64_t feat_bits[4];
+    std::memcpy(feat_bits, h + kOffFeatures, sizeof feat_bits);
+    auto has_feat = [&](int f) { return (feat_bits[f / 64] >> (f % 64)) & 1; };
+
+    if (has_feat(HEADER_DIR_FORMAT))
+      return unsupported(
+          "directory-format perf.data (perf record --threads) is not supported: convert it "
+          "with 'perf inject -i DIR -o FILE'");
+    if (has_feat(HEADER_COMPRESSED))
+      return unsupported(
+          "compressed perf.data (perf record -z) is not supported: decompress it with "
+          "'perf inject -i IN -o OUT' or record without -z");
+    if (attr_entry < PERF_ATTR_SIZE_VER0 + kFileSectionSize || attr_entry > 65536)
+      return parse_error(kOffAttrSize, "attr entry size " + std::to_string(attr_entry) +
+                                           " is not a valid perf_event_attr size");
+    auto in_file = [&](std::uint64_t off, std::uint64_t size) {
+      return off <= img_size && size <= img_size - off;
+    };
+    if (!in_file(attrs_off, attrs_size))
+      return parse_error(kOffAttrs, "attrs section [" + std::to_string(attrs_off) + ", +" +
+                                        std::to_string(attrs_size) + ") lies outside the " +
+                                        std::to_string(img_size) + "-byte file");
+    if (attrs_size % attr_entry != 0)
+      warn("perf-data-attrs", "attrs section size is not a multiple of the attr entry size");
+    const std::size_t attr_bytes = static_cast<std::size_t>(attr_entry - kFileSectionSize);
+    for (std::uint64_t i = 0; i < attrs_size / attr_entry; ++i) {
+      const std::uint64_t at = attrs_off + i * attr_entry;
+      EventAttr ea;
+      ea.attr = load_attr(img + at, attr_bytes);
+      const auto ids_off = load<std::uint64_t>(img + at + attr_bytes);
+      const auto ids_size = load<std::uint64_t>(img + at + attr_bytes + 8);
+      if (!in_file(ids_off, ids_size) || ids_size % 8 != 0)
+        return parse_error(at + attr_bytes, "id array of event " + std::to_string(i) +
+                                                " lies outside the file or is misaligned");
+      ea.ids.resize(static_cast<std::size_t>(ids_size / 8));
+      std::memcpy(ea.ids.data(), img + ids_off, static_cast<std::size_t>(ids_size));
+      attrs.push_back(std::move(ea));
+    }
+    if (attrs.empty()) return parse_error(kOffAttrs, "file has no event attrs");
+    rebuild_id_index();
+
+    if (data_off > img_size)
+      return parse_error(kOffData, "data section starts at byte " + std::to_string(data_off) +
+                                       ", past the end of the " + std::to_string(img_size) +
+                                       "-byte file");
+    data_begin = data_off;
+    if (data_size == 0) {
+      // perf record patches data.size only at exit: a capture whose writer died reads 0 here.
+      warn("perf-data-unfinished",
+           "header data size is 0 (the writer did not finish); reading records up to the end "
+           "of the file");
+      data_end = img_size;
+    } else if (data_size > img_size - data_off) {
+      warn("perf-data-truncated",
+           "header says the data ends at byte " + std::to_string(data_off + data_size) +
+               " but the file has " + std::to_string(img_size) +
+               " bytes (truncated?): reading what is there");
+      data_end = img_size;
+    } else {
+      data_end = data_off + data_size;
+      read_feature_table(feat_bits);
+    }
+    return ok();
+  }
+
+  // File mode: the feature section table sits right after the data, one {offset, size} per
+  // set bit in ascending order (perf_header__process_sections).
+  void read_feature_table(const std::uint64_t (&bits)[4]) {
+    std::uint64_t at = data_end;
+    for (int f = 1; f < 256; ++f) {
+      if (!((bits[f / 64] >> (f % 64)) & 1)) continue;
+      if (img_size - at < kFileSectionSize) {
+        warn("perf-data-features", "feature table at byte " + std::to_string(at) +
+                                       " is cut short: header features ignored");
+        return;
+      }
+      const auto off = load<std::uint64_t>(img + at);
+      const auto size = load<std::uint64_t>(img + at + 8);
+      if (off > img_size || size > img_size - off) {
+        warn("perf-data-features", "feature " + std::to_string(f) + " (table entry at byte " +
+                                       std::to_string(at) + ") lies outside the file");
+      } else if (auto r = parse_feature(f, img + off, static_cast<std::size_t>(size), off); !r) {
+        warn("perf-data-features", r.error().message);
+      }
+      at += kFileSectionSize;
+    }
+  }
+
+  Result<void> open() {
+    std::size_t avail = 0;
+    PD_TRY_ASSIGN(const std::uint8_t* h, fetch(0, kPipeHeaderSize, &avail));
+    if (!h)
+      return parse_error(avail, "input is " + std::to_string(avail) +
+                                    " bytes, too short to be perf.data");
+    PROF_TRY(check_magic(h));
+    const auto header_size = load<std::uint64_t>(h + 8);
+    if (header_size == kPipeHeaderSize) {
+      pipe = true;
+      data_begin = kPipeHeaderSize;
+      data_end = stream ? kNoEnd : img_size;
+    } else if (header_size < kFileHeaderSize) {
+      return parse_error(8, "header size " + std::to_string(header_size) +
+                                " is neither 16 (pipe mode) nor 104 (file mode)");
+    } else if (stream) {
+      return unsupported(
+          "file-mode perf.data cannot be read from a pipe: pass the file name instead");
+    } else {
+      PROF_TRY(open_file_mode());
+    }
+    pos = data_begin;
+    return ok();
+  }
+
+  // Pipe mode HEADER_ATTR: perf_event_header, attr (attr.size bytes), then the u64 ids.
+  Result<void> take_header_attr(const Record& r) {
+    Cursor c(r.bytes.data(), r.bytes.size(), r.file_offset);
+    c.skip(kRecordHeaderSize);
+    std::uint32_t attr_size = 0;
+    if (c.left() >= 8) attr_size = load<std::uint32_t>(c.here() + 4);  // perf_event_attr.size
+    if (attr_size == 0) attr_size = PERF_ATTR_SIZE_VER0;
+    if (attr_size < PERF_ATTR_SIZE_VER0 || !c.fits(1, attr_size))
+      return parse_error(r.file_offset, "HEADER_ATTR record of " +
+                                            std::to_string(r.bytes.size()) +
+                                            " bytes holds no valid attr (size " +
+                                            std::to_string(attr_size) + ")");
+    EventAttr ea;
+    ea.attr = load_attr(c.here(), attr_size);
+    c.skip(attr_size);
+    ea.ids.resize(c.left() / 8);
+    for (auto& id : ea.ids) c.get(id);
+    attrs.push_back(std::move(ea));
+    rebuild_id_index();
+    return ok();
+  }
+
+  void take_header_feature(const Record& r) {
+    if (r.bytes.size() < kRecordHeaderSize + 8) {
+      warn("perf-data-features", "HEADER_FEATURE record at byte " +
+                                     std::to_string(r.file_offset) + " is too short");
+      return;
+    }
+    const auto feat = load<std::uint64_t>(r.bytes.data() + kRecordHeaderSize);
+    const std::size_t body = kRecordHeaderSize + 8;
+    if (feat == HEADER_COMPRESSED) return;  // the COMPRESSED records themselves are refused
+    if (feat >= 256) return;
+    if (auto res = parse_feature(static_cast<int>(feat), r.bytes.data() + body,
+                                 r.bytes.size() - body, r.file_offset + body);
+        !res)
+      warn("perf-data-features", res.error().message);
+  }
+
+  // PERF_RECORD_EVENT_UPDATE: u64 type, u64 id, then for NAME a NUL-terminated string.
+  void take_event_update(const Record& r) {
+    Cursor c(r.bytes.data(), r.bytes.size(), r.file_offset);
+    std::uint64_t type = 0, id = 0;
+    if (!c.skip(kRecordHeaderSize) || !c.get(type) || !c.get(id) || type != kEventUpdateName)
+      return;
+    const auto* s = reinterpret_cast<const char*>(c.here());
+    set_name(attrs.size(), {id}, std::string(s, strnlen(s, c.left())));
+  }
+
+  Result<bool> next(Record& out) {
+    if (done) return false;
+    while (true) {
+      if (pos >= data_end) {
+        done = true;
+        return false;
+      }
+      std::size_t avail = 0;
+      PD_TRY_ASSIGN(const std::uint8_t* h, fetch(pos, kRecordHeaderSize, &avail));
+      if (!h) {
+        done = true;
+        if (avail > 0)
+          warn("perf-data-truncated", "input ends inside a record header at byte " +
+                                          std::to_string(pos) + ": read stops there");
+        return false;
+      }
+      const auto type = load<std::uint32_t>(h);
+      const auto misc = load<std::uint16_t>(h + 4);
+      const auto size = load<std::uint16_t>(h + 6);
+      if (size < kRecordHeaderSize) {
+        done = true;
+        return parse_error(pos, "record (type " + std::to_string(type) + ") has size " +
+                                    std::to_string(size) +
+                                    ", less than its 8-byte header: the data is corrupt");
+      }
+      const std::uint64_t room = data_end - pos;
+      const std::uint8_t* rec = nullptr;
+      if (size <= room) {
+        PD_TRY_ASSIGN(rec, fetch(pos, size, &avail));
+      }
+      if (!rec) {
+        done = true;
+        warn("perf-data-truncated",
+             "record (type " + std::to_string(type) + ", " + std::to_string(size) +
+                 " bytes) at byte " + std::to_string(pos) +
+                 " is cut short by the end of the data: read stops there");
+        return false;
+      }
+      out.type = type;
+      out.misc = misc;
+      out.file_offset = pos;
+      out.bytes = {rec, size};
+      pos += size;
+      switch (type) {
+        case PERF_RECORD_COMPRESSED:
+        case kRecordCompressed2:
+          done = true;
+          return Error{Errc::kUnsupported,
+                       "'" + name + "': byte offset " + std::to_string(out.file_offset) +
+                           ": compressed records (perf record -z) are not supported: decompress "
+                           "with 'perf inject -i IN -o OUT' or record without -z"};
+        case PERF_RECORD_HEADER_ATTR:
+          PROF_TRY(take_header_attr(out));
+          break;
+        case PERF_RECORD_HEADER_FEATURE:
+          take_header_feature(out);
+          break;
+        case PERF_RECORD_EVENT_UPDATE:
+          take_event_update(out);
+          break;
+        default:
+          break;
+      }
+      return true;
+    }
+  }
+
+  std::size_t attr_index_of(const Record& r) const {
+    if (attrs.size() <= 1) return 0;
+    std::size_t at = 0;
+    if (r.type == PERF_RECORD_SAMPLE) {
+      if (id_pos < 0) return 0;
+      at = kRecordHeaderSize + 8 * static_cast<std::size_t>(id_pos);
+      if (at + 8 > r.bytes.size()) return 0;
+    } else if (r.type < PERF_RECORD_HEADER_ATTR && attrs[0].attr.sample_id_all) {
+      if (is_pos < 0 || r.bytes.size() < kRecordHeaderSize + 8 * static_cast<std::size_t>(is_pos))
+        return 0;
+      at = r.bytes.size() - 8 * static_cast<std::size_t>(is_pos);
+    } else {
+      return 0;
+    }
+    auto it = id_to_attr.find(load<std::uint64_t>(r.bytes.data() + at));
+    return it == id_to_attr.end() ? 0 : it->second;
+  }
+
+  Result<const perf_event_attr*> attr_for(const Record& r) const {
+    if (attrs.empty())
+      return parse_error(r.file_offset, "record before any event attr (HEADER_ATTR) was seen");
+    return &attrs[attr_index_of(r)].attr;
+  }
+
+  Result<void> parse_sample(const Record& r, Sample& s) const {
+    const std::size_t index = attr_index_of(r);
+    PD_TRY_ASSIGN(const perf_event_attr* attr, attr_for(r));
+    const auto t = attr->sample_type;
+    s.attr_index = index;
+    s.sample_type = t;
+    s.misc = r.misc;
+    s.ip = s.time = s.addr = s.id = s.stream_id = 0;
+    s.period = 1;
+    s.pid = s.tid = s.cpu = 0;
+    s.callchain.clear();
+    s.regs_user_abi = 0;
+    s.regs_user.clear();
+    s.stack_user = {};
+    s.stack_user_dyn_size = 0;
+    s.raw = {};
+    s.weight = s.data_src = s.phys_addr = s.cgroup = 0;
+
+    Cursor c(r.bytes.data(), r.bytes.size(), r.file_offset);
+    c.skip(kRecordHeaderSize);
+    auto cut = [&](const char* field) {
+      return parse_error(c.offset(), "sample record of " + std::to_string(r.bytes.size()) +
+                                         " bytes at byte " + std::to_string(r.file_offset) +
+                                         " is too short for " + field);
+    };
+    std::uint32_t u32_pad = 0;
+    std::uint64_t skipped = 0;
+    if ((t & PERF_SAMPLE_IDENTIFIER) && !c.get(s.id)) return cut("IDENTIFIER");
+    if ((t & PERF_SAMPLE_IP) && !c.get(s.ip)) return cut("IP");
+    if ((t & PERF_SAMPLE_TID) && !(c.get(s.pid) && c.get(s.tid))) return cut("TID");
+    if ((t & PERF_SAMPLE_TIME) && !c.get(s.time)) return cut("TIME");
+    if ((t & PERF_SAMPLE_ADDR) && !c.get(s.addr)) return cut("ADDR");
+    if ((t & PERF_SAMPLE_ID) && !c.get(s.id)) return cut("ID");
+    if ((t & PERF_SAMPLE_STREAM_ID) && !c.get(s.stream_id)) return cut("STREAM_ID");
+    if ((t & PERF_SAMPLE_CPU) && !(c.get(s.cpu) && c.get(u32_pad))) return cut("CPU");
+    if ((t & PERF_SAMPLE_PERIOD) && !c.get(s.period)) return cut("PERIOD");
+    if (t & PERF_SAMPLE_READ) {
+      const auto f = attr->read_format;
+      const int times = std::popcount(f & (PERF_FORMAT_TOTAL_TIME_ENABLED |
+                                           PERF_FORMAT_TOTAL_TIME_RUNNING));
+      const int per_value = 1 + std::popcount(f & (PERF_FORMAT_ID | PERF_FORMAT_LOST));
+      if (f & PERF_FORMAT_GROUP) {
+        std::uint64_t nr = 0;
+        if (!c.get(nr) || !c.skip(8 * static_cast<std::uint64_t>(times)) ||
+            !c.fits(nr, 8 * static_cast<std::size_t>(per_value)) ||
+            !c.skip(nr * 8 * static_cast<std::uint64_t>(per_value)))
+          return cut("READ (group)");
+      } else if (!c.skip(8 * static_cast<std::uint64_t>(per_value + times))) {
+        return cut("READ");
+      }
+    }
+    if (t & PERF_SAMPLE_CALLCHAIN) {
+      std::uint64_t nr = 0;
+      if (!c.get(nr) || !c.fits(nr, 8)) return cut("CALLCHAIN");
+      s.callchain.resize(static_cast<std::size_t>(nr));
+      std::memcpy(s.callchain.data(), c.here(), static_cast<std::size_t>(nr) * 8);
+      c.skip(nr * 8);
+    }
+    if (t & PERF_SAMPLE_RAW) {
+      std::uint32_t size = 0;
+      if (!c.get(size) || c.left() < size) return cut("RAW");
+      s.raw = {c.here(), size};
+      c.skip(size);
+    }
+    if (t & PERF_SAMPLE_BRANCH_STACK) {
+      // { u64 nr; [u64 hw_idx]; { u64 from, to, flags } lbr[nr] }
+      std::uint64_t nr = 0;
+      if (!c.get(nr)) return cut("BRANCH_STACK");
+      if ((attr->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX) && !c.skip(8))
+        return cut("BRANCH_STACK");
+      if (!c.fits(nr, 24) || !c.skip(nr * 24)) return cut("BRANCH_STACK");
+    }
+    if (t & PERF_SAMPLE_REGS_USER) {
+      if (!c.get(s.regs_user_abi)) return cut("REGS_USER");
+      if (s.regs_user_abi != 0) {
+        const auto n = static_cast<std::size_t>(std::popcount(attr->sample_regs_user));
+        if (!c.fits(n, 8)) return cut("REGS_USER");
+        s.regs_user.resize(n);
+        std::memcpy(s.regs_user.data(), c.here(), n * 8);
+        c.skip(n * 8);
+      }
+    }
+    if (t & PERF_SAMPLE_STACK_USER) {
+      std::uint64_t size = 0;
+      if (!c.get(size) || c.left() < size) return cut("STACK_USER");
+      s.stack_user = {c.here(), static_cast<std::size_t>(size)};
+      c.skip(size);
+      if (size != 0) {
+        if (!c.get(s.stack_user_dyn_size)) return cut("STACK_USER dyn_size");
+        // Consumers index stack_user with dyn_size: never let it exceed the copied bytes.
+        s.stack_user_dyn_size = std::min(s.stack_user_dyn_size, size);
+      }
+    }
+    if ((t & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) && !c.get(s.weight))
+      return cut("WEIGHT");
+    if ((t & PERF_SAMPLE_DATA_SRC) && !c.get(s.data_src)) return cut("DATA_SRC");
+    if ((t & PERF_SAMPLE_TRANSACTION) && !c.get(skipped)) return cut("TRANSACTION");
+    if (t & PERF_SAMPLE_REGS_INTR) {
+      std::uint64_t abi = 0;
+      if (!c.get(abi)) return cut("REGS_INTR");
+      if (abi != 0 && !c.skip(8 * static_cast<std::uint64_t>(
+                                      std::popcount(attr->sample_regs_intr))))
+        return cut("REGS_INTR");
+    }
+    if ((t & PERF_SAMPLE_PHYS_ADDR) && !c.get(s.phys_addr)) return cut("PHYS_ADDR");
+    if ((t & PERF_SAMPLE_CGROUP) && !c.get(s.cgroup)) return cut("CGROUP");
+    if ((t & PERF_SAMPLE_DATA_PAGE_SIZE) && !c.get(skipped)) return cut("DATA_PAGE_SIZE");
+    if ((t & PERF_SAMPLE_CODE_PAGE_SIZE) && !c.get(skipped)) return cut("CODE_PAGE_SIZE");
+    if (t & PERF_SAMPLE_AUX) {
+      std::uint64_t size = 0;
+      if (!c.get(size) || !c.skip(size)) return cut("AUX");
+    }
+    return ok();
+  }
+
+  // The sample_id_all trailer of a kernel record and where the record's body ends.
+  struct Trailer {
+    SampleId sid;
+    std::size_t body_end = 0;
+  };
+  Result<Trailer> trailer(const Record& r, std::size_t min_body, const char* what) const {
+    PD_TRY_ASSIGN(const perf_event_attr* attr, attr_for(r));
+    Trailer out;
+    const std::size_t tsize = sample_id_size(*attr);
+    if (r.bytes.size() < min_body + tsize)
+      return parse_error(r.file_offset, std::string(what) + " record of " +
+                                            std::to_string(r.bytes.size()) +
+                                            " bytes is too short for its fields");
+    out.body_end = r.bytes.size() - tsize;
+    if (tsize == 0) return out;
+    Cursor c(r.bytes.data() + out.body_end, tsize, r.file_offset + out.body_end);
+    const auto t = attr->sample_type;
+    std::uint32_t pad = 0;
+    if (t & PERF_SAMPLE_TID) {
+      c.get(out.sid.pid);
+      c.get(out.sid.tid);
+    }
+    if (t & PERF_SAMPLE_TIME) c.get(out.sid.time);
+    if (t & PERF_SAMPLE_ID) c.get(out.sid.id);
+    if (t & PERF_SAMPLE_STREAM_ID) c.get(out.sid.stream_id);
+    if (t & PERF_SAMPLE_CPU) {
+      c.get(out.sid.cpu);
+      c.get(pad);
+    }
+    if (t & PERF_SAMPLE_IDENTIFIER) c.get(out.sid.id);
+    return out;
+  }
+
+  // A NUL-terminated name in [from, to) of the record (kernel pads it to 8 with NULs).
+  static std::string c_string(const Record& r, std::size_t from, std::size_t to) {
+    const auto* s = reinterpret_cast<const char*>(r.bytes.data() + from);
+    return std::string(s, strnlen(s, to - from));
+  }
+
+  Error wrong_type(const Record& r, const char* want) const {
+    return Error{Errc::kInternal, "'" + name + "': byte offset " +
+                                      std::to_string(r.file_offset) + ": record of type " +
+                                      std::to_string(r.type) + " is not " + want};
+  }
+};
+
+// ---- PerfDataReader ----
+
+PerfDataReader::~PerfDataReader() = default;
+
+Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& path,
+                                                             WarningSink* warnings) {
+  std::unique_ptr<PerfDataReader> r(new PerfDataReader());
+  r->impl_ = std::make_unique<Impl>();
+  auto& im = *r->impl_;
+  im.name = path;
+  im.warnings = warnings;
+  if (path == "-") {
+    im.fd = STDIN_FILENO;
+  } else {
+    im.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (im.fd < 0)
+      return Error{errno == ENOENT ? Errc::kNotFound : Errc::kIo,
+                   "'" + path + "': cannot open: " + std::strerror(errno)};
+    im.own_fd = true;
+  }
+  struct stat st {};
+  if (::fstat(im.fd, &st) != 0)
+    return Error{Errc::kIo, "'" + path + "': cannot stat: " + std::strerror(errno)};
+  if (S_ISDIR(st.st_mode))
+    return im.unsupported(
+        "is a directory: directory-format perf.data (perf record --threads) is not supported; "
+        "convert it with 'perf inject -i DIR -o FILE'");
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    im.map_len = static_cast<std::size_t>(st.st_size);
+    im.map = ::mmap(nullptr, im.map_len, PROT_READ, MAP_PRIVATE, im.fd, 0);
+    if (im.map == MAP_FAILED) {
+      im.map = nullptr;
+      return Error{Errc::kIo, "'" + path + "': cannot map: " + std::strerror(errno)};
+    }
+    ::madvise(im.map, im.map_len, MADV_SEQUENTIAL);
+    im.img = static_cast<const std::uint8_t*>(im.map);
+    im.img_size = im.map_len;
+  } else if (S_ISREG(st.st_mode)) {
+    im.img = reinterpret_cast<const std::uint8_t*>(im.owned.data());
+    im.img_size = 0;
+  } else {
+    im.stream = true;
+    im.sbuf.reserve(kStreamChunk * 2);
+  }
+  PROF_TRY(im.open());
+  return r;
+}
+
+Result<std::unique_ptr<PerfDataReader>> PerfDataReader::from_memory(std::string data,
+                                                                    std::string name,
+                                                                    WarningSink* warnings) {
+  std::unique_ptr<PerfDataReader> r(new PerfDataReader());
+  r->impl_ = std::make_unique<Impl>();
+  auto& im = *r->impl_;
+  im.name = std::move(name);
+  im.warnings = warnings;
+  im.owned = std::move(data);
+  im.img = reinterpret_cast<const std::uint8_t*>(im.owned.data());
+  im.img_size = im.owned.size();
+  PROF_TRY(im.open());
+  return r;
+}
+
+bool PerfDataReader::pipe_mode() const { return impl_->pipe; }
+const std::vector<EventAttr>& PerfDataReader::attrs() const { return impl_->attrs; }
+const Features& PerfDataReader::features() const { return impl_->features; }
+std::uint64_t PerfDataReader::data_offset() const { return impl_->data_begin; }
+Result<bool> PerfDataReader::next(Record& out) { return impl_->next(out); }
+std::size_t PerfDataReader::attr_index_of(const Record& r) const {
+  return impl_->attr_index_of(r);
+}
+
+Result<void> PerfDataReader::parse_sample(const Record& r, Sample& out) const {
+  if (r.type != PERF_RECORD_SAMPLE) return impl_->wrong_type(r, "SAMPLE");
+  return impl_->parse_sample(r, out);
+}
+
+Result<Sample> PerfDataReader::parse_sample(const Record& r) const {
+  Sample s;
+  PROF_TRY(parse_sample(r, s));
+  return s;
+}
+
+Result<SampleId> PerfDataReader::parse_sample_id(const Record& r) const {
+  if (r.type == PERF_RECORD_SAMPLE || r.type >= PERF_RECORD_HEADER_ATTR)
+    return impl_->wrong_type(r, "a kernel side-band record");
+  PD_TRY_ASSIGN(auto t, impl_->trailer(r, kRecordHeaderSize, "side-band"));
+  return t.sid;
+}
+
+Result<Mmap> PerfDataReader::parse_mmap(const Record& r) const {
+  if (r.type != PERF_RECORD_MMAP && r.type != PERF_RECORD_MMAP2)
+    return impl_->wrong_type(r, "MMAP or MMAP2");
+  Mmap m;
+  m.is_mmap2 = r.type == PERF_RECORD_MMAP2;
+  m.misc = r.misc;
+  // MMAP: pid, tid, addr, len, pgoff, filename. MMAP2 adds maj/min/ino/ino_generation (or
+  // build_id_size + build_id[20] with PERF_RECORD_MISC_MMAP_BUILD_ID), prot and flags.
+  const std::size_t name_at = m.is_mmap2 ? 72 : 40;
+  PD_TRY_ASSIGN(auto t, impl_->trailer(r, name_at, m.is_mmap2 ? "MMAP2" : "MMAP"));
+  const std::uint8_t* p = r.bytes.data();
+  m.pid = load<std::uint32_t>(p + 8);
+  m.tid = load<std::uint32_t>(p + 12);
+  m.start = load<std::uint64_t>(p + 16);
+  m.len = load<std::uint64_t>(p + 24);
+  m.pgoff = load<std::uint64_t>(p + 32);
+  if (m.is_mmap2) {
+    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+      const std::size_t n = std::min<std::size_t>(p[40], 20);
+      m.build_id.assign(p + 44, p + 44 + n);
+    } else {
+      m.maj = load<std::uint32_t>(p + 40);
+      m.min = load<std::uint32_t>(p + 44);
+      m.ino = load<std::uint64_t>(p + 48);
+      m.ino_generation = load<std::uint64_t>(p + 56);
+    }
+    m.prot = load<std::uint32_t>(p + 64);
+    m.flags = load<std::uint32_t>(p + 68);
+  }
+  m.filename = Impl::c_string(r, name_at, t.body_end);
+  m.sid = t.sid;
+  return m;
+}
+
+Result<Comm> PerfDataReader::parse_comm(const Record& r) const {
+  if (r.type != PERF_RECORD_COMM) return impl_->wrong_type(r, "COMM");
+  PD_TRY_ASSIGN(auto t, impl_->trailer(r, 16, "COMM"));
+  Comm c;
+  c.pid = load<std::uint32_t>(r.bytes.data() + 8);
+  c.tid = load<std::uint32_t>(r.bytes.data() + 12);
+  c.comm = Impl::c_string(r, 16, t.body_end);
+  c.exec = (r.misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
+  c.sid = t.sid;
+  return c;
+}
+
+Result<Task> PerfDataReader::parse_task(const Record& r) const {
+  if (r.type != PERF_RECORD_FORK && r.type != PERF_RECORD_EXIT)
+    return impl_->wrong_type(r, "FORK or EXIT");
+  PD_TRY_ASSIGN(auto t, impl_->trailer(r, 32, "FORK/EXIT"));
+  const std::uint8_t* p = r.bytes.data();
+  Task k;
+  k.pid = load<std::uint32_t>(p + 8);
+  k.ppid = load<std::uint32_t>(p + 12);
+  k.tid = load<std::uint32_t>(p + 16);
+  k.ptid = load<std::uint32_t>(p + 20);
+  k.time = load<std::uint64_t>(p + 24);
+  k.sid = t.sid;
+  return k;
+}
+
+Result<Lost> PerfDataReader::parse_lost(const Record& r) const {
+  if (r.type != PERF_RECORD_LOST) return impl_->wrong_type(r, "LOST");
+  PD_TRY_ASSIGN(auto t, impl_->trailer(r, 24, "LOST"));
+  Lost l;
+  l.id = load<std::uint64_t>(r.bytes.data() + 8);
+  l.lost = load<std::uint64_t>(r.bytes.data() + 16);
+  l.sid = t.sid;
+  return l;
+}
+
+}  // namespace prof::perf
