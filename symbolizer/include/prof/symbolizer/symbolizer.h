@@ -1,10 +1,127 @@
-// prof::symbolizer — symbolizer: perf.data -> perf script text or folded stacks.
-// (Skeleton: the stage's public API lands with its issue.)
+// prof::symbolizer — turns the raw stacks of a perf.data capture into named frames.
+//
+// Pipeline position: perf.data (collector or `perf record`) -> **symbolizer** -> folder. Inside
+// one process the symbolizer hands prof::StackSampleView (leaf first) to the folder; `profile
+// symbolize` prints the same samples as `perf script` text (write_perf_script).
+//
+// How it works: records are fed in time order (symbolize_perf_data does this); MMAP/MMAP2, COMM,
+// FORK and EXIT build one address space per process; each sample's callchain is translated at
+// once, against the maps of that moment, into locations — (kernel, address), (mapped object,
+// file offset), (perf map, address) or (nothing, address) — which are interned, so a location
+// seen a million times is one entry. resolve() then symbolizes every distinct location exactly
+// once, in parallel over mapped objects (one libdw handle per object and thread: libdw is not
+// thread-safe), and for_each_sample() replays the samples with their names.
+// Nothing here is an error for one frame: an unresolved address is data — `[unknown]` for the
+// symbol, the mapped file (or `[unknown]`) for the module — and is counted in the Summary.
+//
+//   prof::symbolizer::Symbolizer sym({.inline_frames = true});
+//   auto reader = prof::perf::PerfDataReader::open("perf.data");
+//   if (auto r = prof::symbolizer::symbolize_perf_data(**reader, sym); !r) die(r.error());
+//   sym.for_each_sample([&](const prof::StackSampleView& s) { folder.add(s); });
+//   // or: prof::symbolizer::write_perf_script(std::cout, s, {});
 #pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "prof/common/perf_data.h"
+#include "prof/common/result.h"
+#include "prof/common/stack.h"
+#include "prof/common/warnings.h"
 
 namespace prof::symbolizer {
 
-// Version of the stage library's API, bumped on incompatible changes.
-inline constexpr int kApiVersion = 0;
+inline constexpr int kApiVersion = 1;
+
+struct Options {
+  // Kernel symbols: "/proc/kallsyms" by default; a saved copy for another machine's capture;
+  // "" to leave kernel frames unresolved.
+  std::string kallsyms = "/proc/kallsyms";
+  // Root under which recorded paths (binaries, debug files, /tmp/perf-PID.map) are looked up;
+  // default "" (the paths as recorded, on this machine).
+  std::string symfs;
+  bool inline_frames = false;      // expand DWARF inline chains (perf script --inline); off
+  bool srcline = false;            // source file:line per frame (perf script -F +srcline); off
+  bool srcline_full_path = false;  // full path in srclines instead of the base name; off
+  bool demangle = true;            // C++/Rust demangling; on
+  bool demangle_params = false;    // C++ names with parameter lists; off (perf script's form)
+  // Open binaries of live processes through /proc/PID/root (containers) and
+  // /proc/PID/map_files (deleted files) when their maps are added; on. Off for offline use.
+  bool use_proc = true;
+  unsigned threads = 0;            // resolver threads; 0 = one per online CPU
+  std::size_t max_stack = 127;     // frames kept per sample (perf's default --max-stack)
+};
+
+// Counts for the end-of-run summary (`profile symbolize` prints it on stderr).
+struct Summary {
+  std::uint64_t samples = 0;
+  std::uint64_t frames = 0;             // printed frames, inlined ones included
+  std::uint64_t kernel_frames = 0;
+  std::uint64_t inlined_frames = 0;
+  std::uint64_t unmapped_frames = 0;    // no mapping covered the address: [unknown] ([unknown])
+  std::uint64_t unresolved_frames = 0;  // mapped, but no symbol: [unknown] (module)
+  std::uint64_t locations = 0;          // distinct locations resolved
+  std::uint64_t objects = 0;            // distinct mapped objects opened
+  std::uint64_t missing_objects = 0;    // objects that could not be opened or parsed
+  std::uint64_t lost_samples = 0;       // from PERF_RECORD_LOST
+  std::uint64_t bad_records = 0;        // records that did not decode (skipped)
+};
+
+class Symbolizer {
+ public:
+  explicit Symbolizer(Options options = {}, WarningSink* warnings = nullptr);
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // Sideband, in time order.
+  void add_mmap(const perf::Mmap& m);
+  void add_comm(const perf::Comm& c);
+  void add_fork(const perf::Task& t);
+  void add_exit(const perf::Task& t);
+  void add_lost(std::uint64_t lost);
+  void add_bad_record();
+
+  // Stores a sample; its frames are translated against the current maps. `event` is copied.
+  void add_sample(const perf::Sample& s, std::string_view event);
+
+  // Symbolizes every distinct location not yet resolved. Call before for_each_sample; calling
+  // again after more samples resolves only the new locations.
+  void resolve();
+
+  // Visits the stored samples in the order they were added (time order). Views stay valid
+  // during the callback only.
+  void for_each_sample(const std::function<void(const StackSampleView&)>& visit) const;
+  // Drops stored samples (resolved locations and maps stay), for streaming use.
+  void clear_samples();
+
+  Summary summary() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads every record of `reader`, feeds them to `symbolizer` in time order (perf's ordering),
+// then resolves. Corrupt single records are skipped and counted; an unreadable stream is an Error.
+Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbolizer);
+
+// The event name perf prints for an attr without a recorded name ("cpu-clock", "cycles", ...).
+std::string default_event_name(const perf_event_attr& attr);
+
+struct ScriptFormat {
+  bool pid = true;      // "comm pid/tid" (perf script -F +pid); false: "comm tid" (perf default)
+  bool srcline = false; // a "  file.c:12" line under each frame
+};
+
+// One sample as `perf script` prints it: header line, one "\t ADDR SYM+0xOFF (MODULE)" line per
+// frame, then a blank line.
+void write_perf_script(std::ostream& out, const StackSampleView& sample, const ScriptFormat& fmt);
+// The same, appended to a string (the fast path `profile symbolize` uses).
+void append_perf_script(std::string& out, const StackSampleView& sample, const ScriptFormat& fmt);
 
 }  // namespace prof::symbolizer

@@ -1,0 +1,47 @@
+// Kernel symbol table from /proc/kallsyms (or a saved copy, for captures from another machine).
+//
+// Pipeline position: prof::symbolizer, resolves the kernel part of every callchain. Built once,
+// sorted, looked up by binary search. Only text symbols (t/T/w/W) are kept, as perf does; where
+// several share an address the one perf would print is chosen (see symbol_choice.h). A symbol
+// ends where the next one starts; the last one of the kernel or of a module ends one page after
+// its start rounded up (perf's symbols__fixup_end).
+//
+//   auto t = prof::symbolizer::KallsymsTable::load("/proc/kallsyms");
+//   if (const auto* s = t->find(0xffffffff81b955cd)) std::cout << s->name << "+" << ...;
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prof/common/result.h"
+
+namespace prof::symbolizer {
+
+struct KernelSymbol {
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;     // exclusive
+  std::string name;
+  std::string module;        // "" for the kernel image, else the module name without brackets
+};
+
+class KallsymsTable {
+ public:
+  // Reads and parses a kallsyms file. An empty or all-zero table (kptr_restrict) is an Error
+  // of kind kPermission with a hint, since every kernel frame would be [unknown].
+  static Result<KallsymsTable> load(const std::string& path);
+  // Parses kallsyms text; lines that do not parse are skipped and counted.
+  static KallsymsTable parse(std::string_view text);
+
+  const KernelSymbol* find(std::uint64_t address) const;
+  std::size_t size() const { return symbols_.size(); }
+  std::size_t skipped_lines() const { return skipped_; }
+  bool empty() const { return symbols_.empty(); }
+
+ private:
+  std::vector<KernelSymbol> symbols_;
+  std::size_t skipped_ = 0;
+};
+
+}  // namespace prof::symbolizer

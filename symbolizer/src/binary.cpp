@@ -1,0 +1,587 @@
+#include "prof/symbolizer/binary.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "prof/symbolizer/demangle.h"
+#include "range_lookup.h"
+#include "symbol_choice.h"
+
+namespace prof::symbolizer {
+namespace {
+
+void init_libelf() {
+  static std::once_flag once;
+  std::call_once(once, [] { elf_version(EV_CURRENT); });
+}
+
+// An open ELF: the fd must outlive the Elf handle (libelf reads lazily from it).
+struct ElfFile {
+  int fd = -1;
+  Elf* elf = nullptr;
+  std::string image;  // backing store for in-memory objects
+
+  ElfFile() = default;
+  ElfFile(const ElfFile&) = delete;
+  ElfFile& operator=(const ElfFile&) = delete;
+  ~ElfFile() {
+    if (elf) elf_end(elf);
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+Result<std::unique_ptr<ElfFile>> open_elf(const std::string& path) {
+  init_libelf();
+  auto f = std::make_unique<ElfFile>();
+  f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  // ELF_C_READ (not _MMAP): a file truncated or rewritten under us must not SIGBUS.
+  f->elf = elf_begin(f->fd, ELF_C_READ, nullptr);
+  if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
+    return Error{Errc::kParse, "'" + path + "': not an ELF file (" + elf_errmsg(-1) + ")"};
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(f->elf, &eh))
+    return Error{Errc::kParse, "'" + path + "': bad ELF header (" + elf_errmsg(-1) + ")"};
+  return f;
+}
+
+Elf_Scn* find_section(Elf* elf, std::string_view name, GElf_Shdr& shdr_out) {
+  std::size_t shstrndx;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return nullptr;
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    const char* n = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (n && name == n) {
+      shdr_out = sh;
+      return scn;
+    }
+  }
+  return nullptr;
+}
+
+Elf_Scn* find_section_type(Elf* elf, std::uint32_t type, GElf_Shdr& shdr_out) {
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) && sh.sh_type == type) {
+      shdr_out = sh;
+      return scn;
+    }
+  }
+  return nullptr;
+}
+
+std::string to_hex(const std::uint8_t* p, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    s += kDigits[p[i] >> 4];
+    s += kDigits[p[i] & 15];
+  }
+  return s;
+}
+
+std::string read_build_id(Elf* elf) {
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data || !data->d_buf) continue;
+    std::size_t off = 0, name_off, desc_off;
+    GElf_Nhdr nh;
+    while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+      const char* base = static_cast<const char*>(data->d_buf);
+      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+          std::memcmp(base + name_off, "GNU", 4) == 0 && nh.n_descsz > 0)
+        return to_hex(reinterpret_cast<const std::uint8_t*>(base + desc_off), nh.n_descsz);
+    }
+  }
+  return "";
+}
+
+std::string read_debuglink(Elf* elf) {
+  GElf_Shdr sh;
+  Elf_Scn* scn = find_section(elf, ".gnu_debuglink", sh);
+  if (!scn) return "";
+  Elf_Data* data = elf_getdata(scn, nullptr);
+  if (!data || !data->d_buf || data->d_size == 0) return "";
+  const char* p = static_cast<const char*>(data->d_buf);
+  return std::string(p, strnlen(p, data->d_size));
+}
+
+bool has_section(Elf* elf, std::string_view name) {
+  GElf_Shdr sh;
+  Elf_Scn* scn = find_section(elf, name, sh);
+  return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
+}
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string basename_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+// Strips the --symfs root from a path we opened, so debug directories are derived from the
+// path the object had on the recording machine.
+std::string logical_path(const std::string& path, const std::string& symfs) {
+  if (!symfs.empty() && path.compare(0, symfs.size(), symfs) == 0) return path.substr(symfs.size());
+  return path;
+}
+
+struct Segment {
+  FileOffset offset;
+  std::uint64_t filesz;
+  ElfAddr vaddr;
+};
+
+struct CuRange {
+  ElfAddr lo, hi;
+  std::size_t cu;
+};
+
+struct SubRange {
+  ElfAddr lo, hi;
+  Dwarf_Die die;
+};
+
+struct CuInfo {
+  Dwarf_Die die;
+  bool subs_loaded = false;
+  std::vector<SubRange> subs;
+};
+
+bool die_has_pc_attrs(Dwarf_Die* die) {
+  return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
+}
+
+template <typename F>
+void for_each_range(Dwarf_Die* die, F&& f) {
+  Dwarf_Addr base, lo, hi;
+  for (ptrdiff_t off = 0; (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0;)
+    if (hi > lo) f(lo, hi);
+}
+
+}  // namespace
+
+struct Binary::Impl {
+  std::string path;
+  BinaryOptions options;
+  std::unique_ptr<ElfFile> main;
+  std::unique_ptr<ElfFile> debug;      // separate debug file, when found
+  std::string debug_path;
+  std::string build_id;
+  std::vector<Segment> segments;
+  std::vector<ElfSymbol> symbols;
+
+  bool dwarf_tried = false;
+  Dwarf* dwarf = nullptr;
+  std::vector<CuInfo> cus;
+  std::vector<CuRange> cu_ranges;
+  std::uint64_t dwarf_misses = 0;
+
+  ~Impl() {
+    if (dwarf) dwarf_end(dwarf);
+  }
+
+  void load_segments() {
+    std::size_t n = 0;
+    if (elf_getphdrnum(main->elf, &n) != 0) return;
+    for (std::size_t i = 0; i < n; ++i) {
+      GElf_Phdr ph;
+      if (!gelf_getphdr(main->elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD) continue;
+      segments.push_back(Segment{ph.p_offset, ph.p_filesz, ph.p_vaddr});
+    }
+  }
+
+  // The separate debug file, by build-id first, then by .gnu_debuglink; it must carry the
+  // same build-id as the object when both have one (a stale debug file gives wrong answers).
+  void find_debug_file(const std::string& debuglink) {
+    const std::string& symfs = options.symfs;
+    std::vector<std::string> candidates;
+    if (build_id.size() > 2)
+      candidates.push_back(symfs + "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" +
+                           build_id.substr(2) + ".debug");
+    if (!debuglink.empty()) {
+      std::string dir = dir_of(path);
+      std::string logical_dir = dir_of(logical_path(path, symfs));
+      candidates.push_back(dir + "/" + debuglink);
+      candidates.push_back(dir + "/.debug/" + debuglink);
+      candidates.push_back(symfs + "/usr/lib/debug" + logical_dir + "/" + debuglink);
+    }
+    for (const auto& c : candidates) {
+      if (c == path || !file_exists(c)) continue;
+      auto f = open_elf(c);
+      if (!f) continue;
+      std::string id = read_build_id((*f)->elf);
+      if (!build_id.empty() && !id.empty() && id != build_id) continue;
+      debug = std::move(*f);
+      debug_path = c;
+      return;
+    }
+  }
+
+  void load_symbols_from(Elf* elf, std::uint32_t type) {
+    GElf_Shdr symsh;
+    Elf_Scn* symscn = find_section_type(elf, type, symsh);
+    if (!symscn) return;
+    Elf_Data* data = elf_getdata(symscn, nullptr);
+    if (!data || symsh.sh_entsize == 0) return;
+    std::size_t count = symsh.sh_size / symsh.sh_entsize;
+    struct Candidate {
+      ElfSymbol sym;
+      std::uint64_t size;
+      detail::Binding binding;
+    };
+    std::vector<Candidate> cands;
+    cands.reserve(count);
+    std::vector<int> exec_cache;  // per section index: -1 unknown, 0 no, 1 yes
+    for (std::size_t i = 0; i < count; ++i) {
+      GElf_Sym sym;
+      if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
+      int t = GELF_ST_TYPE(sym.st_info);
+      if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_name == 0 ||
+          sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
+        continue;
+      // perf keeps functions of executable sections only (elf_sec__filter).
+      if (sym.st_shndx >= exec_cache.size()) exec_cache.resize(sym.st_shndx + 1, -1);
+      int& ex = exec_cache[sym.st_shndx];
+      if (ex < 0) {
+        GElf_Shdr sh;
+        Elf_Scn* scn = elf_getscn(elf, sym.st_shndx);
+        ex = (scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR)) ? 1 : 0;
+      }
+      if (!ex) continue;
+      const char* name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+      if (!name || !*name) continue;
+      int b = GELF_ST_BIND(sym.st_info);
+      cands.push_back(Candidate{ElfSymbol{sym.st_value, sym.st_value + sym.st_size, name},
+                                sym.st_size,
+                                b == STB_WEAK     ? detail::Binding::kWeak
+                                : b == STB_GLOBAL ? detail::Binding::kGlobal
+                                                  : detail::Binding::kLocal});
+    }
+    std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+      return a.sym.start < b.sym.start;
+    });
+    symbols.reserve(cands.size());
+    for (std::size_t i = 0; i < cands.size();) {
+      std::size_t best = i, j = i + 1;
+      for (; j < cands.size() && cands[j].sym.start == cands[i].sym.start; ++j) {
+        const auto& b = cands[best];
+        const auto& c = cands[j];
+        if (!detail::prefer_symbol({b.sym.name, b.size, b.binding}, {c.sym.name, c.size, c.binding}))
+          best = j;
+      }
+      symbols.push_back(std::move(cands[best].sym));
+      i = j;
+    }
+    // Zero-sized symbols (hand-written assembly) extend to the next one (perf's fixup_end).
+    for (std::size_t i = 0; i < symbols.size(); ++i) {
+      auto& s = symbols[i];
+      if (s.end == s.start)
+        s.end = i + 1 < symbols.size() ? symbols[i + 1].start
+                                       : ((s.start + 4095) & ~ElfAddr{4095}) + 4096;
+    }
+  }
+
+  void load_symbols() {
+    // .symtab from the object, else from its debug file, else the dynamic symbols: perf's
+    // preference too (dso__load picks the first source with a full symbol table).
+    if (find_symtab(main->elf)) {
+      load_symbols_from(main->elf, SHT_SYMTAB);
+    } else if (debug && find_symtab(debug->elf)) {
+      load_symbols_from(debug->elf, SHT_SYMTAB);
+    }
+    if (symbols.empty()) load_symbols_from(main->elf, SHT_DYNSYM);
+  }
+
+  static bool find_symtab(Elf* elf) {
+    GElf_Shdr sh;
+    return find_section_type(elf, SHT_SYMTAB, sh) != nullptr;
+  }
+
+  void load_dwarf() {
+    dwarf_tried = true;
+    Elf* src = nullptr;
+    if (main->fd >= 0 && has_section(main->elf, ".debug_info")) src = main->elf;
+    else if (debug && has_section(debug->elf, ".debug_info")) src = debug->elf;
+    if (!src) return;
+    dwarf = dwarf_begin_elf(src, DWARF_C_READ, nullptr);
+    if (!dwarf) return;
+    // Our own CU range index: libdw 0.188's dwarf_addrdie needs .debug_aranges, which clang
+    // does not emit (reference/kernel-and-libdw.md section 4).
+    Dwarf_CU* cu = nullptr;
+    Dwarf_Die cudie, subdie;
+    std::uint8_t unit_type;
+    Dwarf_Half version;
+    while (dwarf_get_units(dwarf, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
+      Dwarf_Die die;
+      if (unit_type == DW_UT_compile || unit_type == DW_UT_partial) die = cudie;
+      else if (unit_type == DW_UT_skeleton && dwarf_tag(&subdie) == DW_TAG_compile_unit) die = subdie;
+      else continue;
+      std::size_t index = cus.size();
+      cus.push_back(CuInfo{die, false, {}});
+      for_each_range(&cudie, [&](ElfAddr lo, ElfAddr hi) {
+        cu_ranges.push_back(CuRange{lo, hi, index});
+      });
+    }
+    std::sort(cu_ranges.begin(), cu_ranges.end(),
+              [](const CuRange& a, const CuRange& b) { return a.lo < b.lo; });
+  }
+
+  CuInfo* find_cu(ElfAddr addr) {
+    if (!dwarf_tried) load_dwarf();
+    auto it = std::upper_bound(cu_ranges.begin(), cu_ranges.end(), addr,
+                               [](ElfAddr a, const CuRange& r) { return a < r.lo; });
+    // Ranges of different CUs do not overlap in practice, but a CU's own ranges may be
+    // interleaved with others', so look back a little.
+    for (int n = 0; it != cu_ranges.begin() && n < 8; ++n) {
+      --it;
+      if (addr >= it->lo && addr < it->hi) return &cus[it->cu];
+    }
+    return nullptr;
+  }
+
+  static void collect_subprograms(Dwarf_Die* parent, std::vector<SubRange>& out, int depth) {
+    if (depth > 64) return;
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return;
+    do {
+      int tag = dwarf_tag(&child);
+      switch (tag) {
+        case DW_TAG_subprogram:
+          for_each_range(&child, [&](ElfAddr lo, ElfAddr hi) {
+            out.push_back(SubRange{lo, hi, child});
+          });
+          collect_subprograms(&child, out, depth + 1);  // nested functions
+          break;
+        case DW_TAG_namespace:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+        case DW_TAG_union_type:
+        case DW_TAG_module:
+          collect_subprograms(&child, out, depth + 1);
+          break;
+        default:
+          break;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+  }
+
+  const SubRange* find_subprogram(CuInfo& cu, ElfAddr addr) {
+    if (!cu.subs_loaded) {
+      cu.subs_loaded = true;
+      collect_subprograms(&cu.die, cu.subs, 0);
+      std::sort(cu.subs.begin(), cu.subs.end(),
+                [](const SubRange& a, const SubRange& b) { return a.lo < b.lo; });
+    }
+    auto it = std::upper_bound(cu.subs.begin(), cu.subs.end(), addr,
+                               [](ElfAddr a, const SubRange& r) { return a < r.lo; });
+    // The innermost (latest-starting) range that contains addr: nested functions lie inside
+    // their parent's range.
+    for (int n = 0; it != cu.subs.begin() && n < 16; ++n) {
+      --it;
+      if (addr >= it->lo && addr < it->hi) return &*it;
+    }
+    return nullptr;
+  }
+
+  // Descends from a subprogram to the innermost inlined call containing addr. Blocks without
+  // pc attributes may still hold inlined calls (GCC emits such), so they are searched too.
+  static bool inline_chain(Dwarf_Die* parent, ElfAddr addr, std::vector<Dwarf_Die>& chain,
+                           int depth) {
+    if (depth > 128) return false;
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return false;
+    do {
+      int tag = dwarf_tag(&child);
+      if (tag == DW_TAG_inlined_subroutine) {
+        if (dwarf_haspc(&child, addr) > 0) {
+          chain.push_back(child);
+          inline_chain(&child, addr, chain, depth + 1);
+          return true;
+        }
+      } else if (tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
+                 tag == DW_TAG_catch_block) {
+        if (dwarf_haspc(&child, addr) > 0) {
+          inline_chain(&child, addr, chain, depth + 1);
+          return true;
+        }
+        if (!die_has_pc_attrs(&child) && inline_chain(&child, addr, chain, depth + 1))
+          return true;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+  }
+
+  std::string die_name(Dwarf_Die* die) const {
+    Dwarf_Attribute attr;
+    for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+      if (dwarf_attr_integrate(die, at, &attr)) {
+        if (const char* s = dwarf_formstring(&attr))
+          return options.demangle ? demangle(s, options.demangle_params) : std::string(s);
+      }
+    }
+    if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+      if (const char* s = dwarf_formstring(&attr)) return s;
+    return "";
+  }
+
+  std::string format_srcline(const char* file, int line, const LookupOptions& o) const {
+    if (!file || line <= 0) return "";
+    std::string f = o.srcline_full_path ? std::string(file) : basename_of(file);
+    return f + ":" + std::to_string(line);
+  }
+
+  std::string call_site(CuInfo& cu, Dwarf_Die* inlined, const LookupOptions& o) {
+    Dwarf_Attribute attr;
+    Dwarf_Word file_idx = 0, line = 0;
+    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &file_idx) != 0)
+      return "";
+    if (!dwarf_attr(inlined, DW_AT_call_line, &attr) || dwarf_formudata(&attr, &line) != 0)
+      return "";
+    Dwarf_Files* files;
+    std::size_t nfiles;
+    if (dwarf_getsrcfiles(&cu.die, &files, &nfiles) != 0 || file_idx >= nfiles) return "";
+    return format_srcline(dwarf_filesrc(files, file_idx, nullptr, nullptr),
+                          static_cast<int>(line), o);
+  }
+
+  std::string line_of(CuInfo& cu, ElfAddr addr, const LookupOptions& o) {
+    Dwarf_Line* l = dwarf_getsrc_die(&cu.die, addr);
+    if (!l) {
+      ++dwarf_misses;
+      return "";
+    }
+    int lineno = 0;
+    dwarf_lineno(l, &lineno);
+    return format_srcline(dwarf_linesrc(l, nullptr, nullptr), lineno, o);
+  }
+};
+
+Binary::Binary(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Binary::~Binary() = default;
+
+Result<std::unique_ptr<Binary>> Binary::open(const std::string& path, const BinaryOptions& options) {
+  auto f = open_elf(path);
+  if (!f) return f.error();
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  impl->main = std::move(*f);
+  impl->build_id = read_build_id(impl->main->elf);
+  impl->load_segments();
+  impl->find_debug_file(read_debuglink(impl->main->elf));
+  impl->load_symbols();
+  return std::unique_ptr<Binary>(new Binary(std::move(impl)));
+}
+
+Result<std::unique_ptr<Binary>> Binary::from_image(std::string image, std::string name,
+                                                   const BinaryOptions& options) {
+  init_libelf();
+  auto impl = std::make_unique<Impl>();
+  impl->path = std::move(name);
+  impl->options = options;
+  impl->main = std::make_unique<ElfFile>();
+  impl->main->image = std::move(image);
+  impl->main->elf = elf_memory(impl->main->image.data(), impl->main->image.size());
+  GElf_Ehdr eh;
+  if (!impl->main->elf || elf_kind(impl->main->elf) != ELF_K_ELF ||
+      !gelf_getehdr(impl->main->elf, &eh))
+    return Error{Errc::kParse, "'" + impl->path + "': not an ELF image"};
+  impl->build_id = read_build_id(impl->main->elf);
+  impl->load_segments();
+  impl->load_symbols();
+  impl->dwarf_tried = true;  // the vdso ships no DWARF
+  return std::unique_ptr<Binary>(new Binary(std::move(impl)));
+}
+
+const std::string& Binary::path() const { return impl_->path; }
+const std::string& Binary::build_id() const { return impl_->build_id; }
+const std::string& Binary::debug_file() const { return impl_->debug_path; }
+std::size_t Binary::symbol_count() const { return impl_->symbols.size(); }
+std::uint64_t Binary::dwarf_misses() const { return impl_->dwarf_misses; }
+
+bool Binary::has_dwarf() {
+  if (!impl_->dwarf_tried) impl_->load_dwarf();
+  return impl_->dwarf != nullptr;
+}
+
+std::optional<ElfAddr> Binary::file_offset_to_elf(FileOffset offset) const {
+  for (const auto& s : impl_->segments)
+    if (offset >= s.offset && offset < s.offset + s.filesz) return offset - s.offset + s.vaddr;
+  return std::nullopt;
+}
+
+const ElfSymbol* Binary::find_symbol(ElfAddr address) const {
+  return detail::find_covering(impl_->symbols, address);
+}
+
+void Binary::symbolize(ElfAddr address, const LookupOptions& options,
+                       std::vector<SymbolizedFrame>& out) {
+  SymbolizedFrame base;
+  if (const ElfSymbol* s = find_symbol(address)) {
+    base.symbol = impl_->options.demangle
+                      ? demangle(s->name, impl_->options.demangle_params)
+                      : s->name;
+    base.offset = address - s->start;
+  }
+  if (!options.inline_frames && !options.srcline) {
+    out.push_back(std::move(base));
+    return;
+  }
+  CuInfo* cu = impl_->find_cu(address);
+  if (!cu) {
+    if (impl_->dwarf) ++impl_->dwarf_misses;
+    out.push_back(std::move(base));
+    return;
+  }
+  std::vector<Dwarf_Die> chain;
+  if (options.inline_frames) {
+    if (const auto* sub = impl_->find_subprogram(*cu, address)) {
+      Dwarf_Die d = sub->die;
+      Impl::inline_chain(&d, address, chain, 0);
+    }
+  }
+  if (chain.empty()) {
+    if (options.srcline) base.srcline = impl_->line_of(*cu, address, options);
+    out.push_back(std::move(base));
+    return;
+  }
+  // Innermost first, as perf script prints a callchain; each inlined frame's source line is
+  // where the next-inner call sits, the innermost one's is the address's own line.
+  for (std::size_t i = chain.size(); i-- > 0;) {
+    SymbolizedFrame f;
+    f.symbol = impl_->die_name(&chain[i]);
+    f.offset = base.offset;
+    f.inlined = true;
+    if (options.srcline)
+      f.srcline = i + 1 == chain.size() ? impl_->line_of(*cu, address, options)
+                                        : impl_->call_site(*cu, &chain[i + 1], options);
+    out.push_back(std::move(f));
+  }
+  if (options.srcline) base.srcline = impl_->call_site(*cu, &chain[0], options);
+  out.push_back(std::move(base));
+}
+
+}  // namespace prof::symbolizer

@@ -1,0 +1,118 @@
+#include "prof/symbolizer/kallsyms.h"
+
+#include <algorithm>
+
+#include "symbol_choice.h"
+#include "range_lookup.h"
+#include "text_util.h"
+
+namespace prof::symbolizer {
+namespace {
+
+bool parse_hex(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 16) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return false;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+detail::Binding binding_of(char type) {
+  if (type == 'W' || type == 'w') return detail::Binding::kWeak;
+  return (type >= 'A' && type <= 'Z') ? detail::Binding::kGlobal : detail::Binding::kLocal;
+}
+
+struct Parsed {
+  KernelSymbol sym;
+  detail::Binding binding;
+};
+
+}  // namespace
+
+KallsymsTable KallsymsTable::parse(std::string_view text) {
+  KallsymsTable t;
+  std::vector<Parsed> parsed;
+  parsed.reserve(text.size() / 40);
+  while (!text.empty()) {
+    std::string_view line = detail::next_line(text);
+    if (line.empty()) continue;
+    // "ffffffff81000000 T _text" or "ffffffffc0a01000 t foo\t[module]"
+    std::size_t sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos || sp1 + 3 > line.size() || line[sp1 + 2] != ' ') {
+      ++t.skipped_;
+      continue;
+    }
+    std::uint64_t addr;
+    if (!parse_hex(line.substr(0, sp1), addr)) {
+      ++t.skipped_;
+      continue;
+    }
+    char type = line[sp1 + 1];
+    // perf keeps only text symbols for the kernel map (map__process_kallsym_symbol).
+    if (type != 't' && type != 'T' && type != 'w' && type != 'W') continue;
+    std::string_view rest = line.substr(sp1 + 3);
+    std::string_view module;
+    if (std::size_t tab = rest.find('\t'); tab != std::string_view::npos) {
+      module = rest.substr(tab + 1);
+      rest = rest.substr(0, tab);
+      if (module.size() >= 2 && module.front() == '[' && module.back() == ']')
+        module = module.substr(1, module.size() - 2);
+    }
+    if (rest.empty()) {
+      ++t.skipped_;
+      continue;
+    }
+    parsed.push_back(Parsed{KernelSymbol{addr, addr, std::string(rest), std::string(module)},
+                            binding_of(type)});
+  }
+  std::stable_sort(parsed.begin(), parsed.end(),
+                   [](const Parsed& a, const Parsed& b) { return a.sym.start < b.sym.start; });
+  t.symbols_.reserve(parsed.size());
+  for (std::size_t i = 0; i < parsed.size();) {
+    std::size_t best = i, j = i + 1;
+    for (; j < parsed.size() && parsed[j].sym.start == parsed[i].sym.start; ++j) {
+      const auto& b = parsed[best];
+      const auto& c = parsed[j];
+      if (!detail::prefer_symbol({b.sym.name, 0, b.binding}, {c.sym.name, 0, c.binding})) best = j;
+    }
+    t.symbols_.push_back(std::move(parsed[best].sym));
+    i = j;
+  }
+  // Zero addresses mean kptr_restrict hid them: nothing can be resolved.
+  if (!t.symbols_.empty() && t.symbols_.back().start == 0) t.symbols_.clear();
+  for (std::size_t i = 0; i < t.symbols_.size(); ++i) {
+    auto& s = t.symbols_[i];
+    bool last_of_image =
+        i + 1 == t.symbols_.size() || t.symbols_[i + 1].module != s.module;
+    if (last_of_image)
+      s.end = ((s.start + 4095) & ~std::uint64_t{4095}) + 4096;
+    else
+      s.end = t.symbols_[i + 1].start;
+  }
+  return t;
+}
+
+Result<KallsymsTable> KallsymsTable::load(const std::string& path) {
+  auto text = detail::read_whole_file(path);
+  if (!text) return text.error();
+  KallsymsTable t = parse(*text);
+  if (t.empty())
+    return Error{Errc::kPermission,
+                 "'" + path + "': no kernel symbol addresses (all zero or none): kernel frames "
+                              "would be [unknown]; run as root or set "
+                              "/proc/sys/kernel/kptr_restrict to 0, or pass --kallsyms FILE"};
+  return t;
+}
+
+const KernelSymbol* KallsymsTable::find(std::uint64_t address) const {
+  return detail::find_covering(symbols_, address);
+}
+
+}  // namespace prof::symbolizer

@@ -1,0 +1,89 @@
+// Feeding a perf.data stream to the Symbolizer (kept apart from symbolizer.cpp so that users of
+// the Symbolizer alone, such as the all-in-one pipeline fed from the collector, do not link the
+// perf.data reader).
+#include <algorithm>
+#include <variant>
+
+#include "prof/symbolizer/symbolizer.h"
+
+namespace prof::symbolizer {
+
+Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbolizer) {
+  // perf script orders events by time across CPUs (ordered_events); the data section holds
+  // them per ring buffer drain. We sort sideband and samples together by timestamp when every
+  // record carries one (sample_id_all), else keep file order.
+  using Event = std::variant<perf::Mmap, perf::Comm, perf::Task, perf::Sample>;
+  struct Timed {
+    std::uint64_t time;
+    std::uint32_t type;
+    Event ev;
+  };
+  std::vector<Timed> events;
+  std::vector<std::string> event_names;
+  perf::Record rec;
+  while (true) {
+    auto more = reader.next(rec);
+    if (!more) return more.error();
+    if (!*more) break;
+    // Decoded records are queued with their timestamp; one that does not decode is counted.
+    auto queue = [&](auto parsed, auto time_of) {
+      if (!parsed) {
+        symbolizer.add_bad_record();
+        return;
+      }
+      std::uint64_t t = time_of(*parsed);
+      events.push_back(Timed{t, rec.type, std::move(*parsed)});
+    };
+    switch (rec.type) {
+      case PERF_RECORD_MMAP:
+      case PERF_RECORD_MMAP2:
+        queue(reader.parse_mmap(rec), [](const perf::Mmap& m) { return m.sid.time; });
+        break;
+      case PERF_RECORD_COMM:
+        queue(reader.parse_comm(rec), [](const perf::Comm& c) { return c.sid.time; });
+        break;
+      case PERF_RECORD_FORK:
+      case PERF_RECORD_EXIT:
+        queue(reader.parse_task(rec), [](const perf::Task& t) { return t.time; });
+        break;
+      case PERF_RECORD_LOST: {
+        auto l = reader.parse_lost(rec);
+        if (l) symbolizer.add_lost(l->lost);
+        else symbolizer.add_bad_record();
+        break;
+      }
+      case PERF_RECORD_SAMPLE:
+        queue(reader.parse_sample(rec), [](const perf::Sample& s) { return s.time; });
+        break;
+      default:
+        break;
+    }
+  }
+  const auto& attrs = reader.attrs();
+  bool all_timed = !attrs.empty();
+  for (const auto& a : attrs)
+    if (!a.attr.sample_id_all || !(a.attr.sample_type & PERF_SAMPLE_TIME)) all_timed = false;
+  if (all_timed)
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Timed& a, const Timed& b) { return a.time < b.time; });
+  for (const auto& a : attrs)
+    event_names.push_back(a.name.empty() ? default_event_name(a.attr) : a.name);
+  for (auto& e : events) {
+    if (auto* m = std::get_if<perf::Mmap>(&e.ev)) {
+      symbolizer.add_mmap(*m);
+    } else if (auto* c = std::get_if<perf::Comm>(&e.ev)) {
+      symbolizer.add_comm(*c);
+    } else if (auto* t = std::get_if<perf::Task>(&e.ev)) {
+      if (e.type == PERF_RECORD_FORK) symbolizer.add_fork(*t);
+      else symbolizer.add_exit(*t);
+    } else if (auto* s = std::get_if<perf::Sample>(&e.ev)) {
+      std::string_view name =
+          s->attr_index < event_names.size() ? std::string_view(event_names[s->attr_index]) : "";
+      symbolizer.add_sample(*s, name);
+    }
+  }
+  symbolizer.resolve();
+  return {};
+}
+
+}  // namespace prof::symbolizer

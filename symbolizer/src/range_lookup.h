@@ -1,0 +1,20 @@
+// The one lookup every symbol table here needs: the entry whose [start, end) covers an address,
+// in a vector sorted by start (kallsyms, ELF symbols, perf maps).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace prof::symbolizer::detail {
+
+template <typename T>
+const T* find_covering(const std::vector<T>& sorted, std::uint64_t address) {
+  auto it = std::upper_bound(sorted.begin(), sorted.end(), address,
+                             [](std::uint64_t a, const T& s) { return a < s.start; });
+  if (it == sorted.begin()) return nullptr;
+  --it;
+  return address < it->end ? &*it : nullptr;
+}
+
+}  // namespace prof::symbolizer::detail

@@ -1,0 +1,764 @@
+#include "prof/symbolizer/symbolizer.h"
+
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "prof/symbolizer/binary.h"
+#include "prof/symbolizer/demangle.h"
+#include "prof/symbolizer/kallsyms.h"
+#include "prof/symbolizer/perf_map.h"
+#include "text_util.h"
+
+namespace prof::symbolizer {
+namespace {
+
+constexpr std::string_view kUnknown = "[unknown]";
+constexpr std::string_view kKernelModule = "[kernel.kallsyms]";
+
+// Interned strings: views into node-based storage stay valid as the set grows.
+class StringPool {
+ public:
+  std::string_view intern(std::string_view s) {
+    auto it = set_.find(s);
+    if (it != set_.end()) return *it;
+    return *set_.emplace(s).first;
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> set_;
+};
+
+// What a runtime address was mapped to when it was sampled.
+enum class ObjectKind : std::uint8_t { kFile, kVdso, kPerfMap, kSpecial };
+
+struct MappedObject {
+  ObjectKind kind = ObjectKind::kFile;
+  std::string name;          // as recorded (what perf prints as the module)
+  std::uint32_t pid = 0;     // the process it was first seen in (for /proc lookups)
+  std::string open_path;     // path to open, decided when the map was added
+  int fd = -1;               // kept open for files of live processes in other namespaces
+  std::uint32_t maj = 0, min = 0;
+  std::uint64_t ino = 0;
+  bool has_ino = false;
+  std::string build_id;      // from MMAP2 with PERF_RECORD_MISC_MMAP_BUILD_ID
+};
+
+struct MapEntry {
+  std::uint64_t start = 0, end = 0, pgoff = 0;
+  std::uint32_t object = 0;
+};
+
+struct Process {
+  std::map<std::uint64_t, MapEntry> maps;  // keyed by start; non-overlapping
+  std::optional<std::uint32_t> perf_map_object;
+};
+
+// A location is what we resolve once: object 0 = unmapped, 1 = kernel, else MappedObject+2.
+constexpr std::uint32_t kNoObject = 0;
+constexpr std::uint32_t kKernelObject = 1;
+constexpr std::uint32_t kFirstMapped = 2;
+
+struct LocationKey {
+  std::uint32_t object;
+  bool caller;          // a return address: DWARF questions use address - 1
+  std::uint64_t addr;   // file offset for files, runtime address otherwise
+  bool operator==(const LocationKey&) const = default;
+};
+struct LocationKeyHash {
+  std::size_t operator()(const LocationKey& k) const {
+    return std::hash<std::uint64_t>{}(k.addr * 0x9e3779b97f4a7c15ull ^ k.object ^
+                                      (std::uint64_t{k.caller} << 63));
+  }
+};
+
+struct Location {
+  LocationKey key;
+  std::uint64_t print_addr;  // what perf prints in the address column
+  std::uint32_t first_frame = 0, frame_count = 0;  // into frames_ once resolved
+  bool resolved = false;
+};
+
+struct StoredSample {
+  std::string_view comm, event;
+  std::int64_t pid, tid;
+  std::int32_t cpu;
+  std::uint64_t time, period;
+  std::uint32_t first_loc, loc_count;
+};
+
+bool is_anon_name(std::string_view n) {
+  return n.substr(0, 6) == "//anon" || n.substr(0, 6) == "[anon:" || n.substr(0, 9) == "/dev/zero" ||
+         n.substr(0, 10) == "/tmp/perf-" || n.substr(0, 8) == "/memfd:" || n.empty();
+}
+
+std::uint64_t inode_of(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+bool other_mount_namespace(std::uint32_t pid) {
+  static const std::uint64_t self = inode_of("/proc/self/ns/mnt");
+  std::uint64_t theirs = inode_of("/proc/" + std::to_string(pid) + "/ns/mnt");
+  return theirs != 0 && self != 0 && theirs != self;
+}
+
+// The pid a process sees for itself (last NStgid entry): JITs in a container name their map
+// file after it.
+std::optional<std::uint32_t> namespaced_pid(std::uint32_t pid) {
+  auto text = detail::read_whole_file("/proc/" + std::to_string(pid) + "/status");
+  if (!text) return std::nullopt;
+  std::string_view t = *text;
+  while (!t.empty()) {
+    std::string_view line = detail::next_line(t);
+    if (line.substr(0, 7) != "NStgid:") continue;
+    auto last = line.find_last_of(" \t");
+    if (last == std::string_view::npos) return std::nullopt;
+    std::uint32_t v = 0;
+    for (char c : line.substr(last + 1)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + static_cast<std::uint32_t>(c - '0');
+    }
+    return v;
+  }
+  return std::nullopt;
+}
+
+// This machine's vdso as an ELF image (perf dumps its own the same way: the vdso of a capture
+// on this kernel is the same object).
+std::optional<std::string> own_vdso_image() {
+  auto base = getauxval(AT_SYSINFO_EHDR);
+  if (!base) return std::nullopt;
+  auto maps = detail::read_whole_file("/proc/self/maps");
+  if (!maps) return std::nullopt;
+  std::string_view t = *maps;
+  while (!t.empty()) {
+    std::string_view line = detail::next_line(t);
+    if (line.find("[vdso]") == std::string_view::npos) continue;
+    std::uint64_t start = 0, end = 0;
+    if (std::sscanf(std::string(line).c_str(), "%" SCNx64 "-%" SCNx64, &start, &end) != 2 ||
+        start != base || end <= start)
+      return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(base), end - start);
+  }
+  return std::nullopt;
+}
+
+std::string basename_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+}  // namespace
+
+struct Symbolizer::Impl {
+  Options options;
+  WarningSink* warnings;
+  StringPool strings;
+  std::vector<MappedObject> objects;
+  std::map<std::tuple<std::string, std::uint32_t, std::uint32_t, std::uint64_t, std::string,
+                      std::uint32_t>,
+           std::uint32_t>
+      object_ids;
+  std::unordered_map<std::uint32_t, Process> processes;
+  std::unordered_map<std::uint32_t, std::string_view> comms;  // by tid
+
+  std::vector<Location> locations;
+  std::unordered_map<LocationKey, std::uint32_t, LocationKeyHash> location_ids;
+  std::size_t first_unresolved = 0;
+  std::vector<FrameView> frames;
+
+  std::vector<StoredSample> samples;
+  std::vector<std::uint32_t> sample_locs;
+  Summary summary;
+
+  std::optional<KallsymsTable> kallsyms;
+  bool kallsyms_tried = false;
+
+  ~Impl() {
+    for (auto& o : objects)
+      if (o.fd >= 0) ::close(o.fd);
+  }
+
+  void warn(std::string_view kind, const std::string& msg) {
+    if (warnings) warnings->warn(kind, msg);
+  }
+
+  std::uint32_t object_for(const perf::Mmap& m, ObjectKind kind, std::string name) {
+    auto key = std::make_tuple(name, m.maj, m.min, m.ino, std::string(m.build_id.begin(),
+                                                                      m.build_id.end()),
+                               kind == ObjectKind::kPerfMap ? m.pid : 0u);
+    auto it = object_ids.find(key);
+    if (it != object_ids.end()) return it->second;
+    MappedObject o;
+    o.kind = kind;
+    o.name = std::move(name);
+    o.pid = m.pid;
+    o.maj = m.maj;
+    o.min = m.min;
+    o.ino = m.ino;
+    o.has_ino = m.is_mmap2 && !(m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID);
+    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+      static constexpr char kDigits[] = "0123456789abcdef";
+      for (auto b : m.build_id) {
+        o.build_id += kDigits[b >> 4];
+        o.build_id += kDigits[b & 15];
+      }
+    }
+    locate(o, m);
+    auto id = static_cast<std::uint32_t>(objects.size() + kFirstMapped);
+    objects.push_back(std::move(o));
+    object_ids.emplace(std::move(key), id);
+    return id;
+  }
+
+  // Decides where an object's bytes will be read from. While the process lives its own view of
+  // the file system is authoritative (containers: /proc/PID/root; deleted or replaced files:
+  // /proc/PID/map_files); we keep an fd so the answer survives the process.
+  void locate(MappedObject& o, const perf::Mmap& m) {
+    if (o.kind == ObjectKind::kPerfMap) {
+      std::uint32_t nspid = o.pid;
+      std::string root;
+      if (options.use_proc && options.symfs.empty()) {
+        if (auto ns = namespaced_pid(o.pid)) nspid = *ns;
+        if (other_mount_namespace(o.pid)) root = "/proc/" + std::to_string(o.pid) + "/root";
+      }
+      o.open_path = (root.empty() ? options.symfs : root) + "/tmp/perf-" +
+                    std::to_string(nspid) + ".map";
+      return;
+    }
+    if (o.kind != ObjectKind::kFile) return;
+    std::string path = o.name;
+    constexpr std::string_view kDeleted = " (deleted)";
+    bool deleted = path.size() > kDeleted.size() &&
+                   path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0;
+    if (deleted) path.resize(path.size() - kDeleted.size());
+    o.open_path = options.symfs + path;
+    if (!options.use_proc || !options.symfs.empty() || m.pid == 0 ||
+        m.pid == static_cast<std::uint32_t>(-1))
+      return;
+    std::string proc = "/proc/" + std::to_string(m.pid);
+    std::string candidate;
+    if (deleted) {
+      char range[64];
+      std::snprintf(range, sizeof range, "/map_files/%" PRIx64 "-%" PRIx64, m.start,
+                    m.start + m.len);
+      candidate = proc + range;
+    } else if (other_mount_namespace(m.pid)) {
+      candidate = proc + "/root" + path;
+    }
+    if (candidate.empty()) return;
+    int fd = ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      o.fd = fd;
+      o.open_path = "/proc/self/fd/" + std::to_string(fd);
+    }
+  }
+
+  void add_mmap(const perf::Mmap& m) {
+    if (m.len == 0 || m.start + m.len < m.start) return;
+    std::uint32_t cpumode = m.misc & PERF_RECORD_MISC_CPUMODE_MASK;
+    // Kernel image and module maps: kernel addresses resolve through kallsyms instead.
+    if (cpumode == PERF_RECORD_MISC_KERNEL || m.pid == static_cast<std::uint32_t>(-1)) return;
+    // Data mappings (perf record -d) carry no code.
+    if (m.is_mmap2 && m.prot != 0 && !(m.prot & 0x4 /*PROT_EXEC*/)) return;
+    ObjectKind kind = ObjectKind::kFile;
+    std::string name = m.filename;
+    if (name == "[vdso]") {
+      kind = ObjectKind::kVdso;
+    } else if (is_anon_name(name)) {
+      kind = ObjectKind::kPerfMap;
+      name = "/tmp/perf-" + std::to_string(m.pid) + ".map";  // what perf prints as the module
+    } else if (name.front() == '[') {
+      kind = ObjectKind::kSpecial;  // [vsyscall], [stack], [heap]: nothing to read
+    }
+    std::uint32_t obj = object_for(m, kind, std::move(name));
+    auto& maps = processes[m.pid].maps;
+    std::uint64_t start = m.start, end = m.start + m.len;
+    // Remove or trim what the new mapping covers (mmap over an existing range replaces it).
+    auto it = maps.lower_bound(start);
+    if (it != maps.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second.end > start) {
+        MapEntry tail = prev->second;
+        prev->second.end = start;
+        if (tail.end > end) {
+          tail.pgoff += end - tail.start;
+          tail.start = end;
+          maps.emplace(end, tail);
+        }
+      }
+    }
+    for (it = maps.lower_bound(start); it != maps.end() && it->first < end;) {
+      if (it->second.end > end) {
+        MapEntry tail = it->second;
+        tail.pgoff += end - tail.start;
+        tail.start = end;
+        it = maps.erase(it);
+        maps.emplace(end, tail);
+        break;
+      }
+      it = maps.erase(it);
+    }
+    maps.emplace(start, MapEntry{start, end, m.pgoff, obj});
+  }
+
+  void add_comm(const perf::Comm& c) {
+    comms[c.tid] = strings.intern(c.comm);
+    // exec replaces the address space; the new image's MMAPs follow the COMM record.
+    if (c.exec && c.pid == c.tid) processes[c.pid].maps.clear();
+  }
+
+  void add_fork(const perf::Task& t) {
+    if (auto it = comms.find(t.ptid); it != comms.end()) comms[t.tid] = it->second;
+    if (t.pid == t.ppid) return;  // a new thread shares its process's maps
+    auto parent = processes.find(t.ppid);
+    Process child;
+    if (parent != processes.end()) child.maps = parent->second.maps;
+    processes[t.pid] = std::move(child);
+  }
+
+  std::uint32_t intern_location(const LocationKey& key, std::uint64_t print_addr) {
+    auto [it, inserted] =
+        location_ids.try_emplace(key, static_cast<std::uint32_t>(locations.size()));
+    if (inserted) locations.push_back(Location{key, print_addr});
+    return it->second;
+  }
+
+  static bool is_kernel_address(std::uint64_t addr) { return addr >= 0xffff800000000000ull; }
+
+  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller) {
+    if (!kernel) {
+      auto p = processes.find(pid);
+      if (p != processes.end()) {
+        auto& maps = p->second.maps;
+        auto it = maps.upper_bound(ip);
+        if (it != maps.begin()) {
+          --it;
+          const MapEntry& e = it->second;
+          if (ip < e.end) {
+            const MappedObject& o = objects[e.object - kFirstMapped];
+            if (o.kind == ObjectKind::kPerfMap || o.kind == ObjectKind::kSpecial)
+              return intern_location({e.object, false, ip}, ip);
+            std::uint64_t off = ip - e.start + e.pgoff;
+            return intern_location({e.object, caller, off}, off);
+          }
+        }
+      }
+      // perf also tries the kernel for user-mode addresses no map covers
+      // (thread__find_map's kernel fallback), e.g. the first entry of a syscall's stack.
+      if (!is_kernel_address(ip)) return intern_location({kNoObject, false, ip}, ip);
+    }
+    return intern_location({kKernelObject, false, ip}, ip);
+  }
+
+  void add_sample(const perf::Sample& s, std::string_view event) {
+    StoredSample st;
+    auto c = comms.find(s.tid);
+    st.comm = c != comms.end() ? c->second : strings.intern(":" + std::to_string(s.tid));
+    st.event = strings.intern(event);
+    st.pid = s.pid;
+    st.tid = s.tid;
+    st.cpu = (s.sample_type & PERF_SAMPLE_CPU) ? static_cast<std::int32_t>(s.cpu) : -1;
+    st.time = s.time;
+    st.period = s.period;
+    st.first_loc = static_cast<std::uint32_t>(sample_locs.size());
+    std::uint32_t cpumode = s.misc & PERF_RECORD_MISC_CPUMODE_MASK;
+    bool kernel = cpumode == PERF_RECORD_MISC_KERNEL || cpumode == PERF_RECORD_MISC_GUEST_KERNEL;
+    std::size_t n = 0;
+    if (!s.callchain.empty()) {
+      for (std::uint64_t ip : s.callchain) {
+        if (ip >= PERF_CONTEXT_MAX) {
+          kernel = ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL;
+          continue;
+        }
+        if (n == options.max_stack) break;
+        sample_locs.push_back(translate(s.pid, ip, kernel, n > 0));
+        ++n;
+      }
+    } else {
+      sample_locs.push_back(translate(s.pid, s.ip, kernel, false));
+      n = 1;
+    }
+    st.loc_count = static_cast<std::uint32_t>(n);
+    samples.push_back(st);
+    ++summary.samples;
+  }
+
+  // ---- resolution ----
+
+  struct Resolved {
+    std::vector<SymbolizedFrame> frames;
+  };
+
+  void resolve() {
+    std::size_t begin = first_unresolved, end = locations.size();
+    if (begin == end) return;
+    std::vector<std::vector<SymbolizedFrame>> out(end - begin);
+    // Group new locations by object.
+    std::map<std::uint32_t, std::vector<std::size_t>> by_object;
+    for (std::size_t i = begin; i < end; ++i) by_object[locations[i].key.object].push_back(i);
+
+    std::vector<std::pair<std::uint32_t, std::vector<std::size_t>>> work;
+    for (auto& [obj, locs] : by_object) {
+      if (obj == kNoObject) {
+        for (std::size_t i : locs) out[i - begin].push_back(SymbolizedFrame{});
+      } else if (obj == kKernelObject) {
+        resolve_kernel(locs, out, begin);
+      } else {
+        work.emplace_back(obj, std::move(locs));
+      }
+    }
+    resolve_objects(work, out, begin);
+    // Merge: intern strings, fill the frame pool.
+    for (std::size_t i = begin; i < end; ++i) {
+      Location& loc = locations[i];
+      loc.first_frame = static_cast<std::uint32_t>(frames.size());
+      std::string_view module = module_of(loc.key.object);
+      for (auto& f : out[i - begin]) {
+        FrameView v;
+        v.address = loc.print_addr;
+        v.symbol = strings.intern(f.symbol);
+        v.symbol_offset = f.offset;
+        v.module = module;
+        v.srcline = strings.intern(f.srcline);
+        v.inlined = f.inlined;
+        frames.push_back(v);
+      }
+      loc.frame_count = static_cast<std::uint32_t>(frames.size()) - loc.first_frame;
+      loc.resolved = true;
+    }
+    summary.locations += end - begin;
+    first_unresolved = end;
+  }
+
+  std::string_view module_of(std::uint32_t obj) {
+    if (obj == kNoObject) return kUnknown;
+    if (obj == kKernelObject) return kKernelModule;
+    return strings.intern(objects[obj - kFirstMapped].name);
+  }
+
+  void resolve_kernel(const std::vector<std::size_t>& locs,
+                      std::vector<std::vector<SymbolizedFrame>>& out, std::size_t begin) {
+    if (!kallsyms_tried) {
+      kallsyms_tried = true;
+      if (!options.kallsyms.empty()) {
+        auto t = KallsymsTable::load(options.kallsyms);
+        if (t) kallsyms = std::move(*t);
+        else warn("kallsyms", t.error().message);
+      }
+    }
+    for (std::size_t i : locs) {
+      SymbolizedFrame f;
+      std::uint64_t addr = locations[i].key.addr;
+      if (kallsyms) {
+        if (const KernelSymbol* s = kallsyms->find(addr)) {
+          f.symbol = s->name;
+          f.offset = addr - s->start;
+        }
+      }
+      out[i - begin].push_back(std::move(f));
+    }
+  }
+
+  // One Binary per distinct file, resolved by one worker thread: libdw handles are never
+  // shared between threads.
+  void resolve_objects(std::vector<std::pair<std::uint32_t, std::vector<std::size_t>>>& work,
+                       std::vector<std::vector<SymbolizedFrame>>& out, std::size_t begin) {
+    // Objects naming the same file (same identity) share one Binary: group them first.
+    std::map<std::string, std::vector<std::size_t>> groups;  // identity -> indexes into work
+    for (std::size_t w = 0; w < work.size(); ++w) {
+      const MappedObject& o = objects[work[w].first - kFirstMapped];
+      std::string id;
+      struct stat st;
+      if (o.kind == ObjectKind::kFile && ::stat(o.open_path.c_str(), &st) == 0) {
+        id = "f:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+             std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + ":" +
+             std::to_string(st.st_mtim.tv_nsec);
+      } else {
+        id = "o:" + std::to_string(work[w].first);
+      }
+      groups[id].push_back(w);
+    }
+    std::vector<std::vector<std::size_t>> jobs;
+    for (auto& [id, ws] : groups) jobs.push_back(std::move(ws));
+    summary.objects += jobs.size();
+
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::uint64_t> missing{0};
+    std::mutex warn_mu;
+    auto worker = [&] {
+      LookupOptions lo{options.inline_frames, options.srcline, options.srcline_full_path};
+      BinaryOptions bo{options.symfs, options.demangle, options.demangle_params};
+      for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+        const MappedObject& first = objects[work[jobs[j].front()].first - kFirstMapped];
+        std::unique_ptr<Binary> bin;
+        std::optional<PerfMap> perf_map;
+        std::string failure;
+        if (first.kind == ObjectKind::kFile) {
+          auto b = Binary::open(first.open_path, bo);
+          if (b) bin = std::move(*b);
+          else failure = b.error().message;
+        } else if (first.kind == ObjectKind::kVdso) {
+          auto image = options.symfs.empty() ? own_vdso_image() : std::nullopt;
+          if (image) {
+            auto b = Binary::from_image(std::move(*image), "[vdso]", bo);
+            if (b) bin = std::move(*b);
+          }
+        } else if (first.kind == ObjectKind::kPerfMap) {
+          auto m = PerfMap::load(first.open_path);
+          if (m) perf_map = std::move(*m);
+        }
+        if (!failure.empty()) {
+          ++missing;
+          std::lock_guard lock(warn_mu);
+          warn("missing-object", failure + ": frames in it print as [unknown] (" + first.name + ")");
+        }
+        if (bin && !first.build_id.empty() && !bin->build_id().empty() &&
+            bin->build_id() != first.build_id) {
+          std::lock_guard lock(warn_mu);
+          warn("build-id-mismatch", "'" + first.open_path + "': build-id " + bin->build_id() +
+                                        " differs from the recorded " + first.build_id +
+                                        "; symbols may be wrong");
+        }
+        for (std::size_t w : jobs[j]) {
+          for (std::size_t i : work[w].second) {
+            auto& result = out[i - begin];
+            const LocationKey& key = locations[i].key;
+            if (bin) {
+              auto elf = bin->file_offset_to_elf(key.addr);
+              if (elf) {
+                bin->symbolize(*elf, lo, result);
+                // Return addresses: the call sits just before; DWARF answers for the call.
+                if (key.caller && (lo.inline_frames || lo.srcline) && *elf > 0)
+                  recheck_caller(*bin, *elf, lo, result);
+              }
+            } else if (perf_map) {
+              if (const PerfMapSymbol* s = perf_map->find(key.addr)) {
+                SymbolizedFrame f;
+                f.symbol = options.demangle ? demangle(s->name, options.demangle_params) : s->name;
+                f.offset = key.addr - s->start;
+                result.push_back(std::move(f));
+              }
+            }
+            if (result.empty()) result.push_back(SymbolizedFrame{});
+          }
+        }
+      }
+    };
+    unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    n = static_cast<unsigned>(std::min<std::size_t>(n, jobs.size()));
+    if (n <= 1) {
+      worker();
+    } else {
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < n; ++t) threads.emplace_back(worker);
+      for (auto& t : threads) t.join();
+    }
+    summary.missing_objects += missing.load();
+  }
+
+  // For a return address the symbol is that of the address itself (as perf prints it), but the
+  // inline chain and line are those of the call instruction, at address - 1.
+  static void recheck_caller(Binary& bin, ElfAddr elf, const LookupOptions& lo,
+                             std::vector<SymbolizedFrame>& result) {
+    if (result.empty() || result.back().symbol.empty()) return;
+    SymbolizedFrame base = result.back();
+    std::vector<SymbolizedFrame> at_call;
+    bin.symbolize(elf - 1, lo, at_call);
+    if (at_call.empty() || at_call.back().symbol != base.symbol) return;
+    for (auto& f : at_call) f.offset = base.offset;
+    result = std::move(at_call);
+  }
+};
+
+Symbolizer::Symbolizer(Options options, WarningSink* warnings) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->warnings = warnings;
+}
+Symbolizer::~Symbolizer() = default;
+
+void Symbolizer::add_mmap(const perf::Mmap& m) { impl_->add_mmap(m); }
+void Symbolizer::add_comm(const perf::Comm& c) { impl_->add_comm(c); }
+void Symbolizer::add_fork(const perf::Task& t) { impl_->add_fork(t); }
+void Symbolizer::add_exit(const perf::Task&) {
+  // The maps stay: samples recorded just before EXIT are flushed after it, and a reused pid
+  // arrives with a FORK that replaces them.
+}
+void Symbolizer::add_lost(std::uint64_t lost) { impl_->summary.lost_samples += lost; }
+void Symbolizer::add_bad_record() { ++impl_->summary.bad_records; }
+void Symbolizer::add_sample(const perf::Sample& s, std::string_view event) {
+  impl_->add_sample(s, event);
+}
+void Symbolizer::resolve() { impl_->resolve(); }
+void Symbolizer::clear_samples() {
+  impl_->samples.clear();
+  impl_->sample_locs.clear();
+}
+
+void Symbolizer::for_each_sample(const std::function<void(const StackSampleView&)>& visit) const {
+  std::vector<FrameView> buf;
+  for (const StoredSample& s : impl_->samples) {
+    buf.clear();
+    for (std::uint32_t i = 0; i < s.loc_count; ++i) {
+      const Location& loc = impl_->locations[impl_->sample_locs[s.first_loc + i]];
+      if (!loc.resolved) {
+        FrameView v;
+        v.address = loc.print_addr;
+        buf.push_back(v);
+        continue;
+      }
+      buf.insert(buf.end(), impl_->frames.begin() + loc.first_frame,
+                 impl_->frames.begin() + loc.first_frame + loc.frame_count);
+    }
+    StackSampleView v;
+    v.comm = s.comm;
+    v.pid = s.pid;
+    v.tid = s.tid;
+    v.cpu = s.cpu;
+    v.time_ns = s.time;
+    v.period = s.period;
+    v.event = s.event;
+    v.frames = buf;
+    visit(v);
+  }
+}
+
+Summary Symbolizer::summary() const {
+  Summary s = impl_->summary;
+  // Frame counts follow what the samples print, inline expansion included.
+  for (const StoredSample& st : impl_->samples) {
+    for (std::uint32_t i = 0; i < st.loc_count; ++i) {
+      const Location& loc = impl_->locations[impl_->sample_locs[st.first_loc + i]];
+      if (!loc.resolved) continue;
+      for (std::uint32_t f = 0; f < loc.frame_count; ++f) {
+        const FrameView& v = impl_->frames[loc.first_frame + f];
+        ++s.frames;
+        if (loc.key.object == kKernelObject) ++s.kernel_frames;
+        if (v.inlined) ++s.inlined_frames;
+        if (v.symbol.empty()) {
+          if (loc.key.object == kNoObject) ++s.unmapped_frames;
+          else ++s.unresolved_frames;
+        }
+      }
+    }
+  }
+  return s;
+}
+
+std::string default_event_name(const perf_event_attr& attr) {
+  static constexpr std::string_view kHw[] = {"cycles", "instructions", "cache-references",
+                                             "cache-misses", "branches", "branch-misses",
+                                             "bus-cycles", "stalled-cycles-frontend",
+                                             "stalled-cycles-backend", "ref-cycles"};
+  static constexpr std::string_view kSw[] = {"cpu-clock", "task-clock", "page-faults",
+                                             "context-switches", "cpu-migrations",
+                                             "minor-faults", "major-faults",
+                                             "alignment-faults", "emulation-faults", "dummy",
+                                             "bpf-output", "cgroup-switches"};
+  if (attr.type == PERF_TYPE_HARDWARE && attr.config < std::size(kHw))
+    return std::string(kHw[attr.config]);
+  if (attr.type == PERF_TYPE_SOFTWARE && attr.config < std::size(kSw))
+    return std::string(kSw[attr.config]);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "raw-%u-0x%llx", attr.type,
+                static_cast<unsigned long long>(attr.config));
+  return buf;
+}
+
+namespace {
+
+void append_hex(std::string& out, std::uint64_t v, int width) {
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  for (int i = n; i < width; ++i) out += ' ';
+  while (n) out += buf[--n];
+}
+
+}  // namespace
+
+void append_perf_script(std::string& out, const StackSampleView& s, const ScriptFormat& fmt) {
+  // Field widths follow perf script's (builtin-script.c perf_sample__fprintf_start): comm
+  // unpadded when a callchain follows, "%5d/%-5d" pid/tid, "[%03d]" cpu, "%5lu.%06lu:" time,
+  // "%10lu" period.
+  char buf[96];
+  out += s.comm;
+  out += ' ';
+  int n;
+  if (fmt.pid)
+    n = std::snprintf(buf, sizeof buf, "%5" PRId64 "/%-5" PRId64 " ", s.pid, s.tid);
+  else
+    n = std::snprintf(buf, sizeof buf, "%5" PRId64 " ", s.tid);
+  out.append(buf, static_cast<std::size_t>(n));
+  if (s.cpu >= 0) {
+    n = std::snprintf(buf, sizeof buf, "[%03d] ", s.cpu);
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  n = std::snprintf(buf, sizeof buf, "%5" PRIu64 ".%06" PRIu64 ": %10" PRIu64 " ",
+                    s.time_ns / std::uint64_t{1000000000}, (s.time_ns % std::uint64_t{1000000000}) / 1000, s.period);
+  out.append(buf, static_cast<std::size_t>(n));
+  out += s.event;
+  out += ": \n";
+  for (const FrameView& f : s.frames) {
+    out += '\t';
+    append_hex(out, f.address, 16);
+    out += ' ';
+    if (f.symbol.empty()) {
+      out += kUnknown;
+    } else {
+      out += f.symbol;
+      out += "+0x";
+      append_hex(out, f.symbol_offset, 0);
+    }
+    if (f.inlined) {
+      out += " (inlined)";
+    } else {
+      out += " (";
+      out += f.module.empty() ? kUnknown : f.module;
+      out += ')';
+    }
+    if (fmt.srcline) {
+      out += "\n  ";
+      if (!f.srcline.empty()) {
+        out += f.srcline;
+      } else {
+        out += basename_of(f.module.empty() ? kUnknown : f.module);
+        out += '[';
+        append_hex(out, f.address, 0);
+        out += ']';
+      }
+    }
+    out += '\n';
+  }
+  out += '\n';
+}
+
+void write_perf_script(std::ostream& out, const StackSampleView& sample, const ScriptFormat& fmt) {
+  std::string text;
+  append_perf_script(text, sample, fmt);
+  out << text;
+}
+
+}  // namespace prof::symbolizer

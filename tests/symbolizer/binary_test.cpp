@@ -1,0 +1,273 @@
+#include "prof/symbolizer/binary.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "prof/symbolizer/demangle.h"
+#include "sym_test_util.h"
+#include "test_support.h"
+
+namespace prof::symbolizer {
+namespace {
+
+using prof::test::fixture;
+
+std::unique_ptr<Binary> open_or_die(const std::string& path) {
+  auto b = Binary::open(path, {});
+  EXPECT_TRUE(b) << (b ? "" : b.error().message);
+  return b ? std::move(*b) : nullptr;
+}
+
+std::string name_at(Binary& bin, ElfAddr a) {
+  std::vector<SymbolizedFrame> f;
+  bin.symbolize(a, {}, f);
+  return f.empty() ? "<none>" : f.back().symbol;
+}
+
+// Every function nm lists (with a size) is found by its start and middle address, under its own
+// name or under the alias perf would print for that address.
+void expect_names_match_nm(const std::string& path) {
+  auto bin = open_or_die(path);
+  ASSERT_TRUE(bin);
+  auto syms = test::nm_functions(path);
+  ASSERT_GE(syms.size(), 2u) << path;
+  std::map<std::uint64_t, std::vector<std::string>> by_addr;
+  for (const auto& s : syms) by_addr[s.address].push_back(s.name);
+  for (const auto& s : syms) {
+    if (s.size == 0) continue;
+    for (std::uint64_t a : {s.address, s.address + s.size / 2, s.address + s.size - 1}) {
+      const ElfSymbol* found = bin->find_symbol(a);
+      ASSERT_NE(found, nullptr) << path << ": " << s.name << " at 0x" << std::hex << a;
+      EXPECT_EQ(found->start, s.address) << s.name;
+      const auto& aliases = by_addr[s.address];
+      EXPECT_NE(std::find(aliases.begin(), aliases.end(), found->name), aliases.end())
+          << path << ": 0x" << std::hex << a << " gave " << found->name << ", nm says " << s.name;
+    }
+  }
+}
+
+TEST(Binary, NamesMatchNmForEveryFixture) {
+  for (const char* f : {"fx_sym_nested_fp", "fx_sym_nested_nofp", "fx_sym_nopie", "fx_sym_inline",
+                        "fx_sym_cxx", "libfxsym.so", "fx_sym_uselib"})
+    expect_names_match_nm(fixture(f));
+}
+
+TEST(Binary, ChosenAddressesGiveExactNames) {
+  auto bin = open_or_die(fixture("fx_sym_nested_fp"));
+  ASSERT_TRUE(bin);
+  auto syms = test::nm_functions(fixture("fx_sym_nested_fp"));
+  for (const char* fn : {"level1", "level2", "level3", "main"}) {
+    const auto s = test::nm_find(syms, fn);
+    ASSERT_TRUE(s) << fn;
+    EXPECT_EQ(name_at(*bin, s->address + 1), fn);
+    std::vector<SymbolizedFrame> frames;
+    bin->symbolize(s->address + 1, {}, frames);
+    EXPECT_EQ(frames.back().offset, 1u);
+  }
+  EXPECT_EQ(bin->build_id().size(), 40u);
+}
+
+TEST(Binary, NonPieSegmentsMapFileOffsets) {
+  auto bin = open_or_die(fixture("fx_sym_nopie"));
+  ASSERT_TRUE(bin);
+  const auto s = test::nm_find(test::nm_functions(fixture("fx_sym_nopie")), "level3");
+  ASSERT_TRUE(s);
+  ASSERT_GE(s->address, 0x400000u);  // really non-PIE
+  // The text segment of a GNU ld non-PIE binary: vaddr 0x401000 holds file offset 0x1000.
+  auto elf = bin->file_offset_to_elf(s->address - 0x400000);
+  ASSERT_TRUE(elf);
+  EXPECT_EQ(*elf, s->address);
+  EXPECT_EQ(name_at(*bin, *elf), "level3");
+  EXPECT_FALSE(bin->file_offset_to_elf(0x7fffffff));
+}
+
+TEST(Binary, CxxNamesAsPerfPrintsThem) {
+  auto bin = open_or_die(fixture("fx_sym_cxx"));
+  ASSERT_TRUE(bin);
+  std::map<std::string, std::string> seen;  // demangled -> mangled
+  for (const auto& s : test::nm_functions(fixture("fx_sym_cxx"))) seen[demangle(s.name)] = s.name;
+  for (const char* expected :
+       {"fx::Accumulator<long>::add", "fx::run_twice<long>", "main::{lambda(long)#1}::operator()",
+        "std::_Function_handler<void (int), main::{lambda(int)#2}>::_M_invoke"}) {
+    ASSERT_TRUE(seen.count(expected)) << expected;
+    const auto s = test::nm_find(test::nm_functions(fixture("fx_sym_cxx")), seen[expected]);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(name_at(*bin, s->address), expected);
+  }
+  auto full = Binary::open(fixture("fx_sym_cxx"), {.symfs = "", .demangle = true, .demangle_params = true});
+  ASSERT_TRUE(full);
+  const auto add = test::nm_find(test::nm_functions(fixture("fx_sym_cxx")), "_ZN2fx11AccumulatorIlE3addEl");
+  ASSERT_TRUE(add);
+  EXPECT_EQ(name_at(**full, add->address), "fx::Accumulator<long>::add(long)");
+}
+
+TEST(Binary, StrippedBinaryUsesDebuglinkFile) {
+  auto stripped = open_or_die(fixture("fx_sym_stripped"));
+  ASSERT_TRUE(stripped);
+  EXPECT_EQ(stripped->debug_file(), fixture("fx_sym_stripped.debug"));
+  // The stripped object itself has no .symtab: the names come from the debug file.
+  EXPECT_EQ(test::nm_functions(fixture("fx_sym_stripped")).size(), 0u);
+  auto syms = test::nm_functions(fixture("fx_sym_nested_fp"));
+  const auto s = test::nm_find(syms, "level3");
+  ASSERT_TRUE(s);
+  std::vector<SymbolizedFrame> frames;
+  stripped->symbolize(s->address + 4, {.inline_frames = true, .srcline = true}, frames);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].symbol, "level3");
+  EXPECT_EQ(frames[0].srcline.substr(0, 13), "sym_nested.c:") << frames[0].srcline;
+  EXPECT_TRUE(stripped->has_dwarf());
+}
+
+struct Addr2lineFrame {
+  std::string function, srcline;
+};
+
+// binutils addr2line -a -f -i: per address, the inline chain innermost first with lines.
+std::map<std::uint64_t, std::vector<Addr2lineFrame>> addr2line(const std::string& bin,
+                                                               const std::vector<std::uint64_t>& addrs) {
+  std::vector<std::string> argv{"addr2line", "-a", "-f", "-i", "-e", bin};
+  for (auto a : addrs) {
+    std::ostringstream h;
+    h << "0x" << std::hex << a;
+    argv.push_back(h.str());
+  }
+  auto r = prof::test::run(argv);
+  std::map<std::uint64_t, std::vector<Addr2lineFrame>> out;
+  std::istringstream in(r.out);
+  std::string line;
+  std::uint64_t cur = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("0x", 0) == 0) {
+      cur = std::stoull(line, nullptr, 16);
+      continue;
+    }
+    std::string where;
+    std::getline(in, where);
+    if (auto d = where.find(" (discriminator"); d != std::string::npos) where.resize(d);
+    if (auto slash = where.rfind('/'); slash != std::string::npos) where = where.substr(slash + 1);
+    out[cur].push_back({line, where});
+  }
+  return out;
+}
+
+TEST(Binary, InlineChainsMatchAddr2line) {
+  std::string path = fixture("fx_sym_inline");
+  auto bin = open_or_die(path);
+  ASSERT_TRUE(bin);
+  const auto outer = test::nm_find(test::nm_functions(path), "outer");
+  ASSERT_TRUE(outer);
+  std::vector<std::uint64_t> addrs;
+  for (std::uint64_t a = outer->address; a < outer->address + outer->size; ++a) addrs.push_back(a);
+  auto peer = addr2line(path, addrs);
+  std::string src = test::fixture_source("sym_inline.c");
+  std::string leaf_line = "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_LEAF_BODY"));
+  std::string mid_line = "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_MID_CALLS_LEAF"));
+  std::string outer_line = "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_OUTER_CALLS_MID"));
+  std::size_t same = 0, full_chain = 0;
+  std::string diffs;
+  for (auto a : addrs) {
+    std::vector<SymbolizedFrame> ours;
+    bin->symbolize(a, {.inline_frames = true, .srcline = true}, ours);
+    const auto& theirs = peer[a];
+    bool equal = ours.size() == theirs.size();
+    for (std::size_t i = 0; equal && i < ours.size(); ++i)
+      equal = ours[i].symbol == theirs[i].function && ours[i].srcline == theirs[i].srcline;
+    if (equal) ++same;
+    else if (diffs.size() < 1500) {
+      std::ostringstream d;
+      d << std::hex << "0x" << a << ": ours";
+      for (auto& f : ours) d << " " << f.symbol << "@" << f.srcline;
+      d << " | addr2line";
+      for (auto& f : theirs) d << " " << f.function << "@" << f.srcline;
+      diffs += d.str() + "\n";
+    }
+    if (ours.size() == 3 && ours[0].symbol == "leaf" && ours[0].inlined &&
+        ours[0].srcline == leaf_line && ours[1].symbol == "mid" && ours[1].inlined &&
+        ours[1].srcline == mid_line && ours[2].symbol == "outer" && !ours[2].inlined &&
+        ours[2].srcline == outer_line && ours[2].offset == a - outer->address)
+      ++full_chain;
+  }
+  EXPECT_GT(full_chain, 0u) << "no address showed leaf <- mid <- outer\n" << diffs;
+  EXPECT_GE(same * 100, addrs.size() * 99) << same << "/" << addrs.size() << "\n" << diffs;
+}
+
+TEST(Binary, SharedLibrarySymbolsAndLines) {
+  std::string path = fixture("libfxsym.so");
+  auto bin = open_or_die(path);
+  ASSERT_TRUE(bin);
+  for (const char* fn : {"lib_inner", "lib_work"}) {
+    const auto s = test::nm_find(test::nm_functions(path), fn);
+    ASSERT_TRUE(s);
+    for (std::uint64_t a = s->address; a < s->address + s->size; ++a) {
+      std::vector<SymbolizedFrame> frames;
+      bin->symbolize(a, {.srcline = true}, frames);
+      ASSERT_EQ(frames.size(), 1u);
+      EXPECT_EQ(frames[0].symbol, fn);
+      auto peer = addr2line(path, {a});
+      ASSERT_EQ(peer[a].size(), 1u);
+      EXPECT_EQ(frames[0].srcline, peer[a][0].srcline) << std::hex << a;
+      EXPECT_EQ(frames[0].srcline.substr(0, 10), "sym_lib.c:");
+    }
+  }
+}
+
+TEST(Binary, MissingAndNonElfFilesAreErrors) {
+  EXPECT_FALSE(Binary::open("/nonexistent/bin", {}));
+  prof::test::TempDir dir;
+  prof::test::write_file(dir.file("text"), "#!/bin/sh\necho not elf\n");
+  auto r = Binary::open(dir.file("text"), {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not an ELF"), std::string::npos);
+}
+
+// Truncated copies of a fixture: opening may fail, but nothing crashes and lookups in what
+// remains answer or say "unknown".
+TEST(Binary, TruncatedElfNeverCrashes) {
+  std::string data = prof::test::read_file(fixture("fx_sym_inline"));
+  prof::test::TempDir dir;
+  const auto outer = test::nm_find(test::nm_functions(fixture("fx_sym_inline")), "outer");
+  ASSERT_TRUE(outer);
+  for (std::size_t cut : {std::size_t{16}, std::size_t{64}, std::size_t{700}, data.size() / 4,
+                          data.size() / 2, data.size() - 100}) {
+    std::string p = dir.file("cut" + std::to_string(cut));
+    prof::test::write_file(p, data.substr(0, cut));
+    auto b = Binary::open(p, {});
+    if (!b) continue;
+    std::vector<SymbolizedFrame> f;
+    for (std::uint64_t a = outer->address; a < outer->address + 32; ++a)
+      (*b)->symbolize(a, {.inline_frames = true, .srcline = true}, f);
+    EXPECT_FALSE(f.empty());
+  }
+}
+
+// .debug_info overwritten with garbage: DWARF answers nothing, ELF names still come through.
+TEST(Binary, CorruptDwarfFallsBackToElfNames) {
+  std::string path = fixture("fx_sym_inline");
+  std::uint64_t off = 0, size = 0;
+  ASSERT_TRUE(test::section_extent(path, ".debug_info", off, size));
+  std::string data = prof::test::read_file(path);
+  ASSERT_LE(off + size, data.size());
+  prof::test::TempDir dir;
+  for (char fill : {'\xff', '\x01'}) {
+    std::string bad = data;
+    for (std::uint64_t i = off + 11; i < off + size; ++i) bad[i] = static_cast<char>(fill ^ (i & 0x3));
+    std::string p = dir.file("bad");
+    prof::test::write_file(p, bad);
+    auto b = Binary::open(p, {});
+    ASSERT_TRUE(b);
+    const auto outer = test::nm_find(test::nm_functions(path), "outer");
+    ASSERT_TRUE(outer);
+    for (std::uint64_t a = outer->address; a < outer->address + outer->size; ++a) {
+      std::vector<SymbolizedFrame> f;
+      (*b)->symbolize(a, {.inline_frames = true, .srcline = true}, f);
+      ASSERT_FALSE(f.empty());
+      EXPECT_EQ(f.back().symbol, "outer");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace prof::symbolizer

@@ -1,0 +1,95 @@
+#include "prof/symbolizer/kallsyms.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test_support.h"
+
+namespace prof::symbolizer {
+namespace {
+
+TEST(Kallsyms, ParsesSortsAndKeepsTextSymbolsOnly) {
+  auto t = KallsymsTable::parse(
+      "ffffffff81000200 T second\n"
+      "ffffffff81000100 t first\n"
+      "ffffffff82000000 D some_data\n"
+      "not a line\n"
+      "ffffffff81000300 T third\n");
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.skipped_lines(), 1u);
+  ASSERT_NE(t.find(0xffffffff81000150), nullptr);
+  EXPECT_EQ(t.find(0xffffffff81000150)->name, "first");
+  EXPECT_EQ(t.find(0xffffffff81000200)->name, "second");
+  EXPECT_EQ(t.find(0xffffffff810001ff)->name, "first");  // ends where the next starts
+  EXPECT_EQ(t.find(0xffffffff810000ff), nullptr);
+  // The last symbol extends to the page after its start, rounded up (perf's fixup_end).
+  EXPECT_EQ(t.find(0xffffffff81001fff)->name, "third");
+  EXPECT_EQ(t.find(0xffffffff81002000), nullptr);
+}
+
+TEST(Kallsyms, AliasesResolveAsPerfChooses) {
+  auto t = KallsymsTable::parse(
+      "ffffffff81000100 t __do_sys_read\n"
+      "ffffffff81000100 T __x64_sys_read\n"   // global beats local
+      "ffffffff81000200 W weak_one\n"
+      "ffffffff81000200 T strong_one\n"       // non-weak beats weak
+      "ffffffff81000300 T __under\n"
+      "ffffffff81000300 T _under\n"           // fewer leading underscores
+      "ffffffff81000400 T short\n"
+      "ffffffff81000400 T longer\n"           // longer name
+      "ffffffff81000500 T first_same\n"
+      "ffffffff81000500 T secnd_same\n");     // tie: the first listed
+  EXPECT_EQ(t.find(0xffffffff81000100)->name, "__x64_sys_read");
+  EXPECT_EQ(t.find(0xffffffff81000200)->name, "strong_one");
+  EXPECT_EQ(t.find(0xffffffff81000300)->name, "_under");
+  EXPECT_EQ(t.find(0xffffffff81000400)->name, "longer");
+  EXPECT_EQ(t.find(0xffffffff81000500)->name, "first_same");
+}
+
+TEST(Kallsyms, ModulesAreNamedAndBounded) {
+  auto t = KallsymsTable::parse(
+      "ffffffff81000000 T _text\n"
+      "ffffffffc0001000 t nft_do_chain\t[nf_tables]\n"
+      "ffffffffc0001100 t nft_other\t[nf_tables]\n");
+  const auto* s = t.find(0xffffffffc0001010);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->name, "nft_do_chain");
+  EXPECT_EQ(s->module, "nf_tables");
+  // The kernel's last symbol does not swallow the gap up to the modules.
+  EXPECT_EQ(t.find(0xffffffff90000000), nullptr);
+}
+
+TEST(Kallsyms, RestrictedTableIsAnError) {
+  prof::test::TempDir dir;
+  prof::test::write_file(dir.file("k"), "0000000000000000 T _text\n0000000000000000 T foo\n");
+  auto t = KallsymsTable::load(dir.file("k"));
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, Errc::kPermission);
+  EXPECT_NE(t.error().message.find("kptr_restrict"), std::string::npos);
+  EXPECT_FALSE(KallsymsTable::load(dir.file("missing")));
+}
+
+// The live table: every text symbol listed resolves to itself or to the alias perf prefers.
+TEST(Kallsyms, LiveProcKallsymsResolvesItsOwnSymbols) {
+  auto t = KallsymsTable::load("/proc/kallsyms");
+  if (!t) GTEST_SKIP() << t.error().message;
+  EXPECT_GT(t->size(), 1000u);
+  std::istringstream in(prof::test::read_file("/proc/kallsyms"));
+  std::string addr, type, name;
+  std::size_t checked = 0, found = 0;
+  std::string line;
+  while (std::getline(in, line) && checked < 20000) {
+    std::istringstream ls(line);
+    if (!(ls >> addr >> type >> name) || (type != "t" && type != "T")) continue;
+    std::uint64_t a = std::stoull(addr, nullptr, 16);
+    const KernelSymbol* s = t->find(a);
+    ++checked;
+    if (s && s->start == a) ++found;
+  }
+  EXPECT_EQ(found, checked);
+}
+
+}  // namespace
+}  // namespace prof::symbolizer
