@@ -119,6 +119,20 @@ TEST(Render, DefaultColoursAreFlamegraphPlNameSeeded) {
   EXPECT_EQ(find_frame(frames, "c")->rect.at("fill"), "rgb(230,115,27)");
 }
 
+TEST(Render, FractionalCountsKeepTheirWidths) {
+  Options opt;
+  opt.width = 1200;
+  auto frames = svg_frames(render_text("a;b 1.5\na;c 2.25\n", opt));
+  const SvgFrame* b = find_frame(frames, "b");
+  const SvgFrame* c = find_frame(frames, "c");
+  ASSERT_TRUE(b && c);
+  EXPECT_EQ(b->rect.at("fg:w"), "1.5");
+  EXPECT_EQ(c->rect.at("fg:x"), "1.5");
+  EXPECT_EQ(c->rect.at("fg:w"), "2.25");
+  EXPECT_EQ(b->title, "b (2 samples, 53.33%)");  // %.0f of 1.5, percent from the rounded count
+  EXPECT_EQ(c->title, "c (2 samples, 53.33%)");
+}
+
 TEST(Render, SameInputSameBytes) {
   const std::string in = "a;b;c 5\na;d 3\nx 1\n";
   EXPECT_EQ(render_text(in), render_text(in));
