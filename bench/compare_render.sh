@@ -42,6 +42,11 @@ frames() {
   grep -o '<title>[^<]*</title><rect x="[^"]*" y="[^"]*" width="[^"]*"' "$1" |
     sed -e 's/&apos;/'"'"'/g' -e 's/&quot;/"/g' | sort
 }
+# Non-empty labels as sorted (x, y, text) records (flamegraph.pl also writes empty ones).
+labels() {
+  grep -o '<text  *x="[^"]*" y="[^"]*" *>[^<]\+</text>' "$1" | sed -E 's/<text +x/<text x/; s/" *>/">/' |
+    sort
+}
 measure() {  # name, output, command...
   local name=$1 out=$2
   shift 2
@@ -65,4 +70,9 @@ if diff <(frames "$work/profile.svg") <(frames "$work/perl.svg") > "$work/frames
 else
   echo "frames: DIFFER ($(grep -c '^[<>]' "$work/frames.diff") lines); first ones:"
   head -6 "$work/frames.diff"
+fi
+if diff <(labels "$work/profile.svg") <(labels "$work/perl.svg") > /dev/null; then
+  echo "labels: identical sets ($(labels "$work/perl.svg" | wc -l))"
+else
+  echo "labels: DIFFER"
 fi

@@ -206,6 +206,7 @@ function reset_search() {
     if (n.matched) { n.rect.setAttribute("fill", n.fill); n.matched = false; }
   }
   fg.searchbtn.removeAttribute("class");
+  fg.searchbtn.textContent = "Search";
   fg.matchedtxt.setAttribute("class", "hide");
   fg.matchedtxt.textContent = " ";
 }

@@ -280,7 +280,9 @@ void write_error_svg(const Options& opt, std::string_view message, std::string& 
 void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   const Geometry g = geometry(layout, opt);
   Writer w(out, opt.pretty);
-  out.reserve(out.size() + 4096 + layout.frames.size() * 170);
+  std::size_t names = 0;
+  for (const Frame& f : layout.frames) names += f.name.size();
+  out.reserve(out.size() + 8192 + layout.frames.size() * 170 + names * 2);
 
   out += "<?xml version=\"1.0\" standalone=\"no\"?>\n"
          "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
@@ -507,10 +509,22 @@ Result<RenderStats> render(std::span<const FoldedLine> lines, const Options& opt
 
 Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks,
                            const Options& options, std::string& out, WarningSink* warnings) {
-  std::string text;
-  for (const auto& [stack, count] : stacks) append_folded_line(text, stack, count);
-  FoldedData data = parse_folded(std::move(text), warnings, "in-memory stacks");
-  return render(data.lines, options, out, warnings);
+  // Lines are built directly (no text round trip), so a frame name that ends in " 123" or holds
+  // a newline stays one frame. The sort key is the line flamegraph.pl would have read.
+  std::size_t size = 0;
+  for (const auto& [stack, count] : stacks) size += stack.size() + 32;
+  std::string keys;
+  keys.reserve(size);  // views into `keys` must not move
+  std::vector<FoldedLine> lines;
+  lines.reserve(stacks.size());
+  for (const auto& [stack, count] : stacks) {
+    std::size_t begin = keys.size();
+    append_folded_line(keys, stack, count);
+    keys.pop_back();  // the newline
+    std::string_view text(keys.data() + begin, keys.size() - begin);
+    lines.push_back({text, text.substr(0, stack.size()), count, count, false});
+  }
+  return render(lines, options, out, warnings);
 }
 
 }  // namespace prof::renderer

@@ -195,6 +195,14 @@ TEST(Render, InMemoryMapMatchesText) {
   EXPECT_EQ(from_map, render_text(text));
 }
 
+TEST(Render, InMemoryNamesAreNotReparsed) {
+  // As text, "f 12 3" would read as a differential line; from the map it is a frame name.
+  std::unordered_map<std::string, double> stacks{{"main;f 12", 3}};
+  std::string out;
+  ASSERT_TRUE(renderer::render(stacks, Options{}, out));
+  EXPECT_NE(find_frame(svg_frames(out), "f 12"), nullptr);
+}
+
 TEST(Render, NoCountsIsAnError) {
   FoldedData d = parse_folded("garbage\n");
   std::string out;
