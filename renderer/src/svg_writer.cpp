@@ -97,10 +97,23 @@ bool is_xml_name(std::string_view n) {
   return true;
 }
 
+using AttrList = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Sets an attribute, the last value of a name winning (so the output never repeats a name).
+void set_attr(AttrList& list, std::string_view name, std::string_view value) {
+  for (auto& [n, v] : list) {
+    if (n == name) {
+      v = value;
+      return;
+    }
+  }
+  list.emplace_back(name, value);
+}
+
 // --nameattr g_extra / a_extra hold raw attribute text (`stroke="green" rel="external"`);
-// flamegraph.pl pastes it in verbatim. We re-parse it into name="value" pairs and escape the
-// values, so a nameattr file cannot break the document.
-void append_extra_attributes(std::string& out, std::string_view extra) {
+// flamegraph.pl pastes it in verbatim. We parse it into name="value" pairs, escaped on output,
+// so a nameattr file cannot break the document; like inferno, a later value of a name wins.
+void parse_extra_attributes(std::string_view extra, AttrList& list) {
   std::size_t p = 0;
   while (p < extra.size()) {
     std::size_t eq = extra.find('=', p);
@@ -122,11 +135,8 @@ void append_extra_attributes(std::string& out, std::string_view extra) {
       if (vend == std::string_view::npos) vend = extra.size();
       p = vend;
     }
-    // Names we write ourselves would be duplicate attributes (not well-formed XML).
-    bool reserved = name == "id" || name == "class" || name == "xlink:href" ||
-                    name == "target" || name == "xmlns" || name.substr(0, 6) == "xmlns:";
-    if (is_xml_name(name) && !reserved)
-      attr(out, name, extra.substr(vbegin, vend - vbegin));
+    bool reserved = name == "xmlns" || name.substr(0, 6) == "xmlns:";
+    if (is_xml_name(name) && !reserved) set_attr(list, name, extra.substr(vbegin, vend - vbegin));
   }
 }
 
@@ -363,6 +373,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   const double total_scaled = layout.time_max * opt.factor;
   std::string scratch;
   std::string label;
+  AttrList attrs;
   for (const Frame& f : layout.frames) {
     const bool root = f.depth == 0;
     const double x1 = kXpad + f.start * width_per_time;
@@ -391,22 +402,21 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
       }
     }
 
-    // <g> (or <a> for --nameattr href)
-    if (!href.empty()) {
-      out += "<a";
-      attr(out, "xlink:href", href);
-      std::string_view target = "_top";
-      for (const auto& [k, v] : na->attrs)
-        if (k == "target") target = v;
-      attr(out, "target", target);
+    // <g>, or <a> for --nameattr href. flamegraph.pl gives a link the group's attributes too.
+    if (na) {
+      attrs.clear();
+      if (!href.empty()) {
+        set_attr(attrs, "xlink:href", href);
+        set_attr(attrs, "target", "_top");
+      }
+      for (const auto& [k, v] : na->attrs) {
+        if (k == "id" || k == "class" || (k == "target" && !href.empty())) set_attr(attrs, k, v);
+        if (k == "g_extra" || (k == "a_extra" && !href.empty())) parse_extra_attributes(v, attrs);
+      }
+      out += href.empty() ? "<g" : "<a";
+      for (const auto& [k, v] : attrs) attr(out, k, v);
     } else {
       out += "<g";
-    }
-    if (na) {
-      for (const auto& [k, v] : na->attrs) {
-        if (k == "id" || k == "class") attr(out, k, v);
-        if (k == (href.empty() ? "g_extra" : "a_extra")) append_extra_attributes(out, v);
-      }
     }
     out.push_back('>');
 

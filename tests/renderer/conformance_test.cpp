@@ -34,7 +34,26 @@ struct Case {
   bool compare_fill;
   Quirk quirk = Quirk::kNone;
   const char* palette_map = nullptr;  // --cp: copied to palette.map in the working directory
+  bool compare_groups = false;        // --nameattr: the <g>/<a> tag and its attributes too
 };
+
+// "<a b="1" c="2">" -> "a b=1 c=2" with attributes sorted (their order is not significant).
+std::string normalized_tag(const std::string& tag) {
+  std::string name = tag.substr(1, tag.find_first_of(" >") - 1);
+  std::vector<std::string> attrs;
+  for (std::size_t p = 0;;) {
+    std::size_t eq = tag.find("=\"", p);
+    if (eq == std::string::npos) break;
+    std::size_t begin = tag.rfind(' ', eq) + 1;
+    std::size_t end = tag.find('"', eq + 2);
+    attrs.push_back(tag.substr(begin, eq - begin) + "=" +
+                    xml_unescape(tag.substr(eq + 2, end - eq - 2)));
+    p = end + 1;
+  }
+  std::sort(attrs.begin(), attrs.end());
+  for (const auto& a : attrs) name += " " + a;
+  return name;
+}
 
 std::string resolve(const std::string& in) {
   if (in.rfind("FG:", 0) == 0) return peer_dir() + "/flamegraph-tests/" + in.substr(3);
@@ -43,7 +62,7 @@ std::string resolve(const std::string& in) {
 
 std::string name_of(const SvgFrame& f) { return f.title.substr(0, f.title.rfind(" (")); }
 
-std::string key(const SvgFrame& f, bool fill, Quirk quirk) {
+std::string key(const SvgFrame& f, bool fill, Quirk quirk, bool groups) {
   auto get = [&](const char* k) {
     auto it = f.rect.find(k);
     return it == f.rect.end() ? std::string("?") : it->second;
@@ -56,6 +75,7 @@ std::string key(const SvgFrame& f, bool fill, Quirk quirk) {
   std::string k = (blank ? "" : name) + " | " + title + " | y=" + get("y") + " x=" + get("fg:x") +
                   " w=" + get("fg:w");
   if (fill && !blank) k += " " + get("fill");
+  if (groups) k += " " + normalized_tag(f.group_open);
   return k;
 }
 
@@ -80,10 +100,10 @@ std::string fmt1(double v) {
 
 // Compares our frames with the expected ones; returns a description of the differences.
 std::string compare(const std::vector<SvgFrame>& ours, const std::vector<SvgFrame>& theirs,
-                    bool fill, Quirk quirk) {
+                    bool fill, Quirk quirk, bool groups) {
   std::multiset<std::string> a, b;
-  for (const auto& f : ours) a.insert(key(f, fill, quirk));
-  for (const auto& f : theirs) b.insert(key(f, fill, quirk));
+  for (const auto& f : ours) a.insert(key(f, fill, quirk, groups));
+  for (const auto& f : theirs) b.insert(key(f, fill, quirk, groups));
   std::vector<std::string> only_ours, only_theirs;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(only_ours));
   std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(only_theirs));
@@ -164,7 +184,7 @@ TEST_P(Conformance, FramesMatchPerlLayout) {
     EXPECT_EQ(root->rect.at("y"), "36");
     theirs = rows_moved_to(std::move(theirs), 36);
   }
-  EXPECT_EQ(compare(ours, theirs, c.compare_fill, c.quirk), "");
+  EXPECT_EQ(compare(ours, theirs, c.compare_fill, c.quirk, c.compare_groups), "");
   expect_perl_pixels(ours);
 }
 
@@ -242,6 +262,21 @@ INSTANTIATE_TEST_SUITE_P(
              "example-perf-stacks/palette.map"},
         // (fractional-samples/*.svg are not compared: inferno truncates fractional counts, while
         // flamegraph.pl and we keep them; renderer_test checks fractional widths.)
+        Case{"nameattr", {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr.txt")}, "nameattr/nameattr.svg", true,
+             Quirk::kNone, nullptr, true},
+        Case{"nameattr_empty_first_line",
+             {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr_empty_first_line.txt")},
+             "nameattr/nameattr.svg", true, Quirk::kNone, nullptr, true},
+        Case{"nameattr_empty_attribute",
+             {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr_empty_attribute.txt")},
+             "nameattr/nameattr.svg", true, Quirk::kNone, nullptr, true},
+        Case{"nameattr_duplicate_attributes",
+             {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr_duplicate_attributes.txt")},
+             "nameattr/nameattr_duplicate_attributes.svg", true, Quirk::kNone, nullptr, true},
         Case{"title_subtitle_count_with_symbols",
              {"differential/perf-cycles-instructions-01-collapsed-all-diff.txt"},
              {"--diff-self", "--countname", "test-samples <& ' \"", "--title", "x"},
