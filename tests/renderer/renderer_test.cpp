@@ -247,6 +247,16 @@ TEST(Render, PaletteMapKeepsAndAddsColours) {
   EXPECT_EQ(sink.count("palette-invalid-line"), 1u);
 }
 
+TEST(Render, InvalidPaletteMapLinesAreCounted) {
+  PROF_REQUIRE_PEERS(peers);
+  WarningSink sink;
+  auto map = renderer::parse_palette_map(
+      read_file(peers + "/inferno-tests/flamegraph/palette-map/palette_invalid.map"), &sink);
+  EXPECT_EQ(map.size(), 4u);
+  ASSERT_EQ(sink.kinds().size(), 1u);
+  EXPECT_EQ(sink.kinds()[0].first_message, "palette map: ignored 5 lines with invalid format");
+}
+
 std::vector<std::string> sorted_lines(const std::string& s) {
   std::vector<std::string> v;
   std::istringstream in(s);
