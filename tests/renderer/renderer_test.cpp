@@ -70,6 +70,13 @@ TEST(Folded, CommentsAndInvalidLinesAreCountedApart) {
   EXPECT_NE(sink.kinds()[0].first_message.find("in:3"), std::string::npos);
 }
 
+TEST(Folded, HugeAndFractionalCountsAreFlagged) {
+  FoldedData d = parse_folded("a 1000000000000000000000000000000\nb 2\n");
+  EXPECT_EQ(d.lines.size(), 2u);
+  EXPECT_FALSE(d.any_fractional);
+  EXPECT_TRUE(parse_folded("a 2.5\n").any_fractional);
+}
+
 TEST(Folded, WriterUsesPerlNumberFormat) {
   std::string out;
   append_folded_line(out, "a;b", 3);
