@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <sstream>
 
 #include "prof/common/folded.h"
@@ -101,6 +102,38 @@ TEST(Render, HostileNamesStayText) {
   ASSERT_NE(find_frame(frames, evil), nullptr);  // the name survives as text
   // Invalid UTF-8 and control characters become U+FFFD.
   EXPECT_NE(find_frame(frames, "x\xEF\xBF\xBD\xEF\xBF\xBDy"), nullptr);
+}
+
+TEST(Render, RandomBytesInNamesAndOptionsGiveWellFormedXml) {
+  std::mt19937 rng(7);
+  auto junk = [&](std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+      char c = static_cast<char>(rng() % 256);
+      if (c == '\n' || c == ';') c = '<';
+      s.push_back(c);
+    }
+    return s;
+  };
+  for (int round = 0; round < 20; ++round) {
+    std::string folded;
+    for (int i = 0; i < 30; ++i)
+      folded += "main;" + junk(1 + rng() % 40) + ";" + junk(1 + rng() % 10) + " " +
+                std::to_string(1 + rng() % 100) + (rng() % 3 ? "" : " 7") + "\n";
+    Options opt;
+    opt.title = junk(20);
+    opt.subtitle = junk(20);
+    opt.notes = junk(20);
+    opt.name_type = junk(10);
+    opt.count_name = junk(10);
+    opt.font_type = junk(10);
+    opt.width = round % 2 ? std::optional<int>(1200) : std::nullopt;
+    opt.name_attributes = renderer::parse_name_attributes("main\tclass=" + junk(10) +
+                                                          "\tg_extra=" + junk(30) + "\thref=" +
+                                                          junk(10), nullptr);
+    std::string svg = render_text(folded, opt);
+    ASSERT_EQ(xml_wellformed_errors(svg), "") << "round " << round;
+  }
 }
 
 TEST(Render, ScriptConfigEscapesStrings) {
