@@ -180,12 +180,10 @@ void write_style(Writer& w, const Options& opt) {
   w.line_end();
 }
 
-void write_script(Writer& w, const Options& opt, const Layout& layout, const Geometry& g) {
+void write_script(Writer& w, const Options& opt, const Geometry& g) {
   auto& out = w.out();
   out += "<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = {nametype: \"";
   detail::append_js_string(out, opt.name_type);
-  out += "\", countname: \"";
-  detail::append_js_string(out, opt.count_name);
   out += "\", searchcolor: \"";
   detail::append_js_string(out, opt.search_color);
   out += "\", fontsize: ";
@@ -198,10 +196,6 @@ void write_script(Writer& w, const Options& opt, const Layout& layout, const Geo
   out += g.fluid ? "true" : "false";
   out += ", truncate_left: ";
   out += opt.truncate_text_left ? "true" : "false";
-  out += ", factor: ";
-  append_general(out, opt.factor);
-  out += ", timemax: ";
-  append_general(out, layout.time_max);
   out += "};\n";
   if (opt.javascript) out.append(detail::kFlamegraphJs);
   out += "]]></script>";
@@ -339,7 +333,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   out += "\" offset=\"95%\"/></linearGradient></defs>";
   w.line_end();
   write_style(w, opt);
-  write_script(w, opt, layout, g);
+  write_script(w, opt, g);
 
   out += "<rect x=\"0\" y=\"0\" width=\"100%\"";
   attr_general(out, "height", g.image_height);
