@@ -8,9 +8,69 @@
 # it with both tools at --width 1200, and prints wall/CPU time, peak RSS, SVG size and frame
 # counts, then checks that both drew the same frames (tooltip, x, y, width as a multiset).
 # Nothing is written inside the repository.
+#
+#   bench/compare_render.sh --sweep /tmp/peers/FlameGraph/flamegraph.pl FOLDED [profile binary]
+#
+# Conformance sweep instead: renders FOLDED with both tools under every palette and the layout
+# options, and reports, per option set, how many frame records (tooltip, x, y, width, height,
+# fill) and labels differ (0 = identical). Ours gets --diff-self (flamegraph.pl's differential
+# colouring), so a two-column input compares too.
 set -euo pipefail
+if [ "${1:-}" = --sweep ]; then
+  perl_fg=${2:?usage: compare_render.sh --sweep PATH/TO/flamegraph.pl FOLDED [profile]}
+  input=${3:?usage: compare_render.sh --sweep PATH/TO/flamegraph.pl FOLDED [profile]}
+  profile=$(realpath "${4:-$(dirname "$0")/../build/cli/profile}")
+  input=$(realpath "$input")
+  work=$(mktemp -d /tmp/prof-compare-render.XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  records() {
+    grep -o '<title>[^<]*</title><rect x="[^"]*" y="[^"]*" width="[^"]*" height="[^"]*" fill="[^"]*"' \
+      "$1" | sed -e 's/&apos;/'"'"'/g' -e 's/&quot;/"/g' | sort
+    grep -o '<text  *x="[^"]*" y="[^"]*" *>[^<]\+</text>' "$1" | sed -E 's/<text +x/<text x/; s/" *>/">/' |
+      sort
+  }
+  status=0
+  while read -r opts; do
+    (cd "$work" && rm -f palette.map && perl "$perl_fg" $opts "$input" > perl.svg 2> /dev/null &&
+      rm -f palette.map &&
+      "$profile" render --width 1200 --diff-self $opts "$input" > ours.svg 2> /dev/null)
+    n=$(diff <(records "$work/perl.svg") <(records "$work/ours.svg") | grep -c '^[<>]' || true)
+    printf '%-32s %5d records, %d differ\n' "[${opts}]" "$(records "$work/perl.svg" | wc -l)" "$n"
+    [ "$n" = 0 ] || status=1
+  done <<'OPTS'
+
+--hash
+--colors mem
+--colors io
+--colors wakeup
+--colors chain
+--colors java
+--colors js
+--colors perl
+--colors red --hash
+--colors green
+--colors blue
+--colors aqua
+--colors yellow
+--colors purple
+--colors orange
+--inverted
+--reverse --hash
+--reverse --inverted
+--flamechart
+--minwidth 2
+--minwidth 1%
+--minwidth 0
+--fontsize 9 --height 12 --fontwidth 0.7
+--factor 2.5
+--total 100000
+--cp
+--negate
+OPTS
+  exit $status
+fi
 perl_fg=${1:?usage: compare_render.sh PATH/TO/flamegraph.pl [profile binary] [MB]}
-profile=${2:-$(dirname "$0")/../build/cli/profile}
+profile=$(realpath "${2:-$(dirname "$0")/../build/cli/profile}")
 mb=${3:-40}
 work=$(mktemp -d /tmp/prof-compare-render.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -221,6 +221,7 @@ TEST(Render, DifferentialColoursAncestorsByTheirOwnDelta) {
   frames = svg_frames(render_text(in, self));
   EXPECT_EQ(find_frame(frames, "a")->rect.at("fill"), "rgb(255,255,255)");
   EXPECT_EQ(find_frame(frames, "b")->rect.at("fill"), "rgb(255,0,0)");
+  EXPECT_EQ(find_frame(frames, "all")->rect.at("fill"), "rgb(255,255,255)");
   Options neg;
   neg.negate = true;
   frames = svg_frames(render_text(in, neg));
