@@ -368,18 +368,29 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   std::string scratch;
   std::string label;
   AttrList attrs;
-  for (const Frame& f : layout.frames) {
-    const bool root = f.depth == 0;
-    const double x1 = kXpad + f.start * width_per_time;
-    const double x2 = kXpad + f.end * width_per_time;
+  // Per-row attribute text (y, height, label y) is the same for every frame of a row.
+  struct Row {
+    std::string y, height, text_y;
+  };
+  std::vector<Row> rows(layout.depth_max + 1);
+  for (std::uint32_t d = 0; d <= layout.depth_max; ++d) {
     double y1, y2;
     if (opt.inverted) {
-      y1 = g.ypad1 + g.ypad3 + f.depth * opt.frame_height;
-      y2 = g.ypad1 + g.ypad3 + (f.depth + 1) * opt.frame_height - kFramePad;
+      y1 = g.ypad1 + g.ypad3 + d * opt.frame_height;
+      y2 = g.ypad1 + g.ypad3 + (d + 1.0) * opt.frame_height - kFramePad;
     } else {
-      y1 = g.image_height - g.ypad2 - (f.depth + 1) * opt.frame_height + kFramePad;
-      y2 = g.image_height - g.ypad2 - f.depth * opt.frame_height;
+      y1 = g.image_height - g.ypad2 - (d + 1.0) * opt.frame_height + kFramePad;
+      y2 = g.image_height - g.ypad2 - d * opt.frame_height;
     }
+    attr_general(rows[d].y, "y", y1);
+    attr_fixed(rows[d].height, "height", y2 - y1, 1);
+    attr_general(rows[d].text_y, "y", 3 + (y1 + y2) / 2);
+  }
+  for (const Frame& f : layout.frames) {
+    const bool root = f.depth == 0;
+    const Row& row = rows[f.depth];
+    const double x1 = kXpad + f.start * width_per_time;
+    const double x2 = kXpad + f.end * width_per_time;
 
     const NameAttributes* na = nullptr;
     if (!opt.name_attributes.empty()) {
@@ -455,14 +466,14 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     } else {
       attr_fixed(out, "x", x1, 1);
     }
-    attr_general(out, "y", y1);
+    out += row.y;
     if (g.fluid) {
       attr_fixed(out, "width", 100 * (f.end - f.start) / layout.time_max, 4, "%");
     } else {
       attr_fixed(out, "width",
                  detail::round_as_printed(x2, 1) - detail::round_as_printed(x1, 1), 1);
     }
-    attr_fixed(out, "height", y2 - y1, 1);
+    out += row.height;
     out += " fill=\"";
     detail::append_rgb(out, frame_color(f, layout, opt, scratch));
     out += "\"";
@@ -484,7 +495,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
         } else {
           attr_fixed(out, "x", x1 + 3, 2);
         }
-        attr_general(out, "y", 3 + (y1 + y2) / 2);
+        out += row.text_y;
         out.push_back('>');
         append_xml(out, label);
         out += "</text>";
