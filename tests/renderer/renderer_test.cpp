@@ -173,6 +173,29 @@ TEST(Render, FractionalCountsKeepTheirWidths) {
   EXPECT_EQ(c->title, "c (2 samples, 53.33%)");
 }
 
+TEST(Render, LabelsShortenAtTheChosenEnd) {
+  Options opt;
+  opt.width = 200;  // 180 px of frames: 25 characters of 7.08 px
+  const std::string name = "std::vector<int>::push_back_with_a_long_tail";
+  auto label = [&](const Options& o) {
+    for (const auto& f : svg_frames(render_text(name + " 1\n", o)))
+      if (f.title.rfind("std::", 0) == 0) return f.label;
+    return std::string("<none>");
+  };
+  EXPECT_EQ(label(opt), "std::vector<int>::push_..");
+  opt.truncate_text_left = true;
+  EXPECT_EQ(label(opt), "..h_back_with_a_long_tail");
+}
+
+TEST(Render, WithoutJavascriptNoViewerCode) {
+  Options opt;
+  opt.javascript = false;
+  std::string svg = render_text("a;b 1\n", opt);
+  EXPECT_EQ(svg.find("onload="), std::string::npos);
+  EXPECT_EQ(svg.find("function init"), std::string::npos);
+  EXPECT_NE(render_text("a;b 1\n").find("function init"), std::string::npos);
+}
+
 TEST(Render, SameInputSameBytes) {
   const std::string in = "a;b;c 5\na;d 3\nx 1\n";
   EXPECT_EQ(render_text(in), render_text(in));
