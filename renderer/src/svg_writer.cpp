@@ -522,8 +522,11 @@ Result<RenderStats> render(std::span<const FoldedLine> lines, const Options& opt
   return s;
 }
 
-Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks,
-                           const Options& options, std::string& out, WarningSink* warnings) {
+namespace {
+
+template <typename Map>
+Result<RenderStats> render_map(const Map& stacks, const Options& options, std::string& out,
+                               WarningSink* warnings) {
   // Lines are built directly (no text round trip), so a frame name that ends in " 123" or holds
   // a newline stays one frame. The sort key is the line flamegraph.pl would have read.
   std::size_t size = 0;
@@ -534,12 +537,25 @@ Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks
   lines.reserve(stacks.size());
   for (const auto& [stack, count] : stacks) {
     std::size_t begin = keys.size();
-    append_folded_line(keys, stack, count);
+    append_folded_line(keys, stack, static_cast<double>(count));
     keys.pop_back();  // the newline
     std::string_view text(keys.data() + begin, keys.size() - begin);
-    lines.push_back({text, text.substr(0, stack.size()), count, count, false});
+    const auto c = static_cast<double>(count);
+    lines.push_back({text, text.substr(0, stack.size()), c, c, false});
   }
   return render(lines, options, out, warnings);
+}
+
+}  // namespace
+
+Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks,
+                           const Options& options, std::string& out, WarningSink* warnings) {
+  return render_map(stacks, options, out, warnings);
+}
+
+Result<RenderStats> render(const std::unordered_map<std::string, std::uint64_t>& stacks,
+                           const Options& options, std::string& out, WarningSink* warnings) {
+  return render_map(stacks, options, out, warnings);
 }
 
 }  // namespace prof::renderer

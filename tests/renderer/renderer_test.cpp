@@ -257,6 +257,10 @@ TEST(Render, InMemoryMapMatchesText) {
   std::string from_map;
   ASSERT_TRUE(renderer::render(stacks, Options{}, from_map));
   EXPECT_EQ(from_map, render_text(text));
+  std::unordered_map<std::string, std::uint64_t> counts{{"main;f;g", 5}, {"main;h", 2}, {"x", 1}};
+  std::string from_counts;
+  ASSERT_TRUE(renderer::render(counts, Options{}, from_counts));
+  EXPECT_EQ(from_counts, from_map);
 }
 
 TEST(Render, InMemoryNamesAreNotReparsed) {
