@@ -215,6 +215,14 @@ def run(profile, out_dir, chrome):
         total = frame(cdp, "all")["fgw"]
         eval_before = frame(cdp, "eval")
         call_before = frame(cdp, "call")
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": call_before["x"],
+                                              "y": call_before["y"]})
+        counts = [int(l.rsplit(" ", 1)[1]) for l in FOLDED.strip().split("\n")]
+        tip = "call (30 samples, %.2f%%)" % (100.0 * 30 / sum(counts))
+        details = cdp.eval("fg_el('details').textContent")
+        check(details == "Function: " + tip, "hover details %r" % details)
+        check(cdp.eval("fg.nodes.filter(function(n){return n.name==='call'})[0]"
+                       ".g.getElementsByTagName('title')[0].textContent") == tip, "tooltip title")
         click(cdp, eval_before["x"], eval_before["y"])
         ev, call, main = frame(cdp, "eval"), frame(cdp, "call"), frame(cdp, "main")
         check(abs(ev["w"] - full) < 0.11, "clicked frame fills the width (%s)" % ev["w"])
