@@ -12,11 +12,12 @@ function(prof_embed_files)
     list(APPEND deps ${path})
   endforeach()
   string(REPLACE ";" "|" files_arg "${ARG_FILES}")
+  list(JOIN deps " " deps_text)
   add_custom_command(
     OUTPUT ${ARG_OUTPUT}
     COMMAND ${CMAKE_COMMAND} -DOUTPUT=${ARG_OUTPUT} -DNAMESPACE=${ARG_NAMESPACE}
             "-DFILES=${files_arg}" -P ${PROF_EMBED_SCRIPT}
     DEPENDS ${deps} ${PROF_EMBED_SCRIPT}
-    COMMENT "Embedding ${deps}"
+    COMMENT "Embedding ${deps_text}"
     VERBATIM)
 endfunction()

@@ -13,6 +13,6 @@ foreach(entry ${files})
   string(APPEND body "extern const std::string_view ${sym}(${sym}_data, ${size});\n")
 endforeach()
 string(APPEND body "}  // namespace ${NAMESPACE}\n")
-file(WRITE ${OUTPUT}.tmp "${body}")
-file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
-file(REMOVE ${OUTPUT}.tmp)
+# Always rewritten: the build runs this only when an asset changed, and an output left older
+# than its inputs would make the rule run on every build.
+file(WRITE ${OUTPUT} "${body}")

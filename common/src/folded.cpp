@@ -1,6 +1,7 @@
 #include "prof/common/folded.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -104,9 +105,8 @@ FoldedData parse_folded(std::string text, WarningSink* warnings, std::string_vie
       continue;
     }
     if (parsed->differential) d.any_differential = true;
-    if (!d.any_fractional &&
-        (parsed->count1 != static_cast<double>(static_cast<std::uint64_t>(parsed->count1)) ||
-         parsed->count2 != static_cast<double>(static_cast<std::uint64_t>(parsed->count2))))
+    // (floor, not an integer cast: counts beyond 2^64 must not overflow a conversion)
+    if (parsed->count1 != std::floor(parsed->count1) || parsed->count2 != std::floor(parsed->count2))
       d.any_fractional = true;
     d.lines.push_back(*parsed);
   }

@@ -20,17 +20,18 @@ function init(evt) {
   var rooty = c.inverted ? Infinity : -Infinity;
   for (var i = 0; i < groups.length; i++) {
     var g = groups[i];
-    var rect = g.getElementsByTagName("rect")[0];
-    if (!rect) continue;
-    var title = g.getElementsByTagName("title")[0];
-    var tip = title ? title.textContent : "";
+    var title = g.firstElementChild;
+    var rect = title ? title.nextElementSibling : null;
+    if (!rect || rect.tagName !== "rect") continue;
+    var tip = title.textContent;
     var paren = tip.lastIndexOf(" (");
     var n = {
-      g: g, rect: rect, text: g.getElementsByTagName("text")[0] || null, tip: tip,
+      g: g, rect: rect, text: rect.nextElementSibling, tip: tip,
       name: paren >= 0 ? tip.substring(0, paren) : tip,
       x: +rect.getAttribute("fg:x"), w: +rect.getAttribute("fg:w"),
       y: +rect.getAttribute("y"), h: +rect.getAttribute("height"),
-      fill: rect.getAttribute("fill"), depth: 0, label: null
+      fill: rect.getAttribute("fill"), depth: 0, label: null, cls: "",
+      fx: -1, fw: -1, fwidth: -1
     };
     if (c.inverted ? n.y < rooty : n.y > rooty) { rooty = n.y; fg.root = n; }
     g.fg_node = n;
@@ -126,6 +127,8 @@ function fit_label(name, px) {
 
 // Positions a frame at fraction fx of the frame area with width fraction fw.
 function place(n, fx, fw) {
+  if (n.fx === fx && n.fw === fw && n.fwidth === fg.width) return;
+  n.fx = fx; n.fw = fw; n.fwidth = fg.width;
   var c = fg_config, r = n.rect;
   var label = n === fg.root ? "" : fit_label(n.name, fw * fg.width);
   if (c.fluid) {
@@ -148,9 +151,11 @@ function place(n, fx, fw) {
   }
 }
 
+// DOM writes are the cost with tens of thousands of frames: only changes are written.
 function show(n, cls) {
-  var g = n.g;
-  if (cls) g.setAttribute("class", cls); else if (g.hasAttribute("class")) g.removeAttribute("class");
+  if (n.cls === cls) return;
+  n.cls = cls;
+  if (cls) n.g.setAttribute("class", cls); else n.g.removeAttribute("class");
 }
 
 // Lays every frame out for the current zoom target (the root when not zoomed).
@@ -165,7 +170,7 @@ function relayout() {
       if (n.x <= zs + eps && n.x + n.w >= ze - eps) { show(n, "parent"); place(n, 0, 1); }
       else show(n, "hide");
     } else if (n.depth === z.depth) {
-      if (n === z) { show(n, z === fg.root ? "" : ""); place(n, 0, 1); }
+      if (n === z) { show(n, ""); place(n, 0, 1); }
       else show(n, "hide");
     } else if (n.x >= zs - eps && n.x < ze - eps || (n.w === 0 && n.x >= zs && n.x <= ze)) {
       show(n, "");
@@ -201,6 +206,7 @@ function reset_search() {
     if (n.matched) { n.rect.setAttribute("fill", n.fill); n.matched = false; }
   }
   fg.searchbtn.removeAttribute("class");
+  fg.searchbtn.textContent = "Search";
   fg.matchedtxt.setAttribute("class", "hide");
   fg.matchedtxt.textContent = " ";
 }

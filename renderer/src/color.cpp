@@ -1,6 +1,7 @@
 #include "color.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <vector>
 
@@ -181,12 +182,17 @@ Rgb delta_color(double delta, double max_delta, bool negate) {
 }
 
 void append_rgb(std::string& out, Rgb c) {
+  auto put = [&out](int v) {
+    char b[16];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    out.append(b, static_cast<std::size_t>(r.ptr - b));
+  };
   out += "rgb(";
-  out += std::to_string(c.r);
+  put(c.r);
   out.push_back(',');
-  out += std::to_string(c.g);
+  put(c.g);
   out.push_back(',');
-  out += std::to_string(c.b);
+  put(c.b);
   out.push_back(')');
 }
 

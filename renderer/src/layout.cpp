@@ -156,6 +156,8 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
     }
   };
   for (const Work& w : work) {
+    // flamegraph.pl opens the root with the first line: a differential one gives it delta 0.
+    if (&w == &work.front() && w.differential && !inclusive) open[0].has_delta = true;
     split_frames(w.stack, frames);
     std::size_t same = 0;
     while (same < frames.size() && same + 1 < open.size() && open[same + 1].name == frames[same])

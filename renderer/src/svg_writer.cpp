@@ -97,10 +97,23 @@ bool is_xml_name(std::string_view n) {
   return true;
 }
 
+using AttrList = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Sets an attribute, the last value of a name winning (so the output never repeats a name).
+void set_attr(AttrList& list, std::string_view name, std::string_view value) {
+  for (auto& [n, v] : list) {
+    if (n == name) {
+      v = value;
+      return;
+    }
+  }
+  list.emplace_back(name, value);
+}
+
 // --nameattr g_extra / a_extra hold raw attribute text (`stroke="green" rel="external"`);
-// flamegraph.pl pastes it in verbatim. We re-parse it into name="value" pairs and escape the
-// values, so a nameattr file cannot break the document.
-void append_extra_attributes(std::string& out, std::string_view extra) {
+// flamegraph.pl pastes it in verbatim. We parse it into name="value" pairs, escaped on output,
+// so a nameattr file cannot break the document; like inferno, a later value of a name wins.
+void parse_extra_attributes(std::string_view extra, AttrList& list) {
   std::size_t p = 0;
   while (p < extra.size()) {
     std::size_t eq = extra.find('=', p);
@@ -122,11 +135,8 @@ void append_extra_attributes(std::string& out, std::string_view extra) {
       if (vend == std::string_view::npos) vend = extra.size();
       p = vend;
     }
-    // Names we write ourselves would be duplicate attributes (not well-formed XML).
-    bool reserved = name == "id" || name == "class" || name == "xlink:href" ||
-                    name == "target" || name == "xmlns" || name.substr(0, 6) == "xmlns:";
-    if (is_xml_name(name) && !reserved)
-      attr(out, name, extra.substr(vbegin, vend - vbegin));
+    bool reserved = name == "xmlns" || name.substr(0, 6) == "xmlns:";
+    if (is_xml_name(name) && !reserved) set_attr(list, name, extra.substr(vbegin, vend - vbegin));
   }
 }
 
@@ -170,12 +180,10 @@ void write_style(Writer& w, const Options& opt) {
   w.line_end();
 }
 
-void write_script(Writer& w, const Options& opt, const Layout& layout, const Geometry& g) {
+void write_script(Writer& w, const Options& opt, const Geometry& g) {
   auto& out = w.out();
   out += "<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = {nametype: \"";
   detail::append_js_string(out, opt.name_type);
-  out += "\", countname: \"";
-  detail::append_js_string(out, opt.count_name);
   out += "\", searchcolor: \"";
   detail::append_js_string(out, opt.search_color);
   out += "\", fontsize: ";
@@ -188,10 +196,6 @@ void write_script(Writer& w, const Options& opt, const Layout& layout, const Geo
   out += g.fluid ? "true" : "false";
   out += ", truncate_left: ";
   out += opt.truncate_text_left ? "true" : "false";
-  out += ", factor: ";
-  append_general(out, opt.factor);
-  out += ", timemax: ";
-  append_general(out, layout.time_max);
   out += "};\n";
   if (opt.javascript) out.append(detail::kFlamegraphJs);
   out += "]]></script>";
@@ -280,7 +284,9 @@ void write_error_svg(const Options& opt, std::string_view message, std::string& 
 void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   const Geometry g = geometry(layout, opt);
   Writer w(out, opt.pretty);
-  out.reserve(out.size() + 4096 + layout.frames.size() * 170);
+  std::size_t names = 0;
+  for (const Frame& f : layout.frames) names += f.name.size();
+  out.reserve(out.size() + 8192 + layout.frames.size() * 170 + names * 2);
 
   out += "<?xml version=\"1.0\" standalone=\"no\"?>\n"
          "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
@@ -327,7 +333,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   out += "\" offset=\"95%\"/></linearGradient></defs>";
   w.line_end();
   write_style(w, opt);
-  write_script(w, opt, layout, g);
+  write_script(w, opt, g);
 
   out += "<rect x=\"0\" y=\"0\" width=\"100%\"";
   attr_general(out, "height", g.image_height);
@@ -361,18 +367,30 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   const double total_scaled = layout.time_max * opt.factor;
   std::string scratch;
   std::string label;
-  for (const Frame& f : layout.frames) {
-    const bool root = f.depth == 0;
-    const double x1 = kXpad + f.start * width_per_time;
-    const double x2 = kXpad + f.end * width_per_time;
+  AttrList attrs;
+  // Per-row attribute text (y, height, label y) is the same for every frame of a row.
+  struct Row {
+    std::string y, height, text_y;
+  };
+  std::vector<Row> rows(layout.depth_max + 1);
+  for (std::uint32_t d = 0; d <= layout.depth_max; ++d) {
     double y1, y2;
     if (opt.inverted) {
-      y1 = g.ypad1 + g.ypad3 + f.depth * opt.frame_height;
-      y2 = g.ypad1 + g.ypad3 + (f.depth + 1) * opt.frame_height - kFramePad;
+      y1 = g.ypad1 + g.ypad3 + d * opt.frame_height;
+      y2 = g.ypad1 + g.ypad3 + (d + 1.0) * opt.frame_height - kFramePad;
     } else {
-      y1 = g.image_height - g.ypad2 - (f.depth + 1) * opt.frame_height + kFramePad;
-      y2 = g.image_height - g.ypad2 - f.depth * opt.frame_height;
+      y1 = g.image_height - g.ypad2 - (d + 1.0) * opt.frame_height + kFramePad;
+      y2 = g.image_height - g.ypad2 - d * opt.frame_height;
     }
+    attr_general(rows[d].y, "y", y1);
+    attr_fixed(rows[d].height, "height", y2 - y1, 1);
+    attr_general(rows[d].text_y, "y", 3 + (y1 + y2) / 2);
+  }
+  for (const Frame& f : layout.frames) {
+    const bool root = f.depth == 0;
+    const Row& row = rows[f.depth];
+    const double x1 = kXpad + f.start * width_per_time;
+    const double x2 = kXpad + f.end * width_per_time;
 
     const NameAttributes* na = nullptr;
     if (!opt.name_attributes.empty()) {
@@ -389,22 +407,21 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
       }
     }
 
-    // <g> (or <a> for --nameattr href)
-    if (!href.empty()) {
-      out += "<a";
-      attr(out, "xlink:href", href);
-      std::string_view target = "_top";
-      for (const auto& [k, v] : na->attrs)
-        if (k == "target") target = v;
-      attr(out, "target", target);
+    // <g>, or <a> for --nameattr href. flamegraph.pl gives a link the group's attributes too.
+    if (na) {
+      attrs.clear();
+      if (!href.empty()) {
+        set_attr(attrs, "xlink:href", href);
+        set_attr(attrs, "target", "_top");
+      }
+      for (const auto& [k, v] : na->attrs) {
+        if (k == "id" || k == "class" || (k == "target" && !href.empty())) set_attr(attrs, k, v);
+        if (k == "g_extra" || (k == "a_extra" && !href.empty())) parse_extra_attributes(v, attrs);
+      }
+      out += href.empty() ? "<g" : "<a";
+      for (const auto& [k, v] : attrs) attr(out, k, v);
     } else {
       out += "<g";
-    }
-    if (na) {
-      for (const auto& [k, v] : na->attrs) {
-        if (k == "id" || k == "class") attr(out, k, v);
-        if (k == (href.empty() ? "g_extra" : "a_extra")) append_extra_attributes(out, v);
-      }
     }
     out.push_back('>');
 
@@ -449,14 +466,14 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     } else {
       attr_fixed(out, "x", x1, 1);
     }
-    attr_general(out, "y", y1);
+    out += row.y;
     if (g.fluid) {
       attr_fixed(out, "width", 100 * (f.end - f.start) / layout.time_max, 4, "%");
     } else {
       attr_fixed(out, "width",
                  detail::round_as_printed(x2, 1) - detail::round_as_printed(x1, 1), 1);
     }
-    attr_fixed(out, "height", y2 - y1, 1);
+    out += row.height;
     out += " fill=\"";
     detail::append_rgb(out, frame_color(f, layout, opt, scratch));
     out += "\"";
@@ -478,7 +495,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
         } else {
           attr_fixed(out, "x", x1 + 3, 2);
         }
-        attr_general(out, "y", 3 + (y1 + y2) / 2);
+        out += row.text_y;
         out.push_back('>');
         append_xml(out, label);
         out += "</text>";
@@ -505,12 +522,40 @@ Result<RenderStats> render(std::span<const FoldedLine> lines, const Options& opt
   return s;
 }
 
+namespace {
+
+template <typename Map>
+Result<RenderStats> render_map(const Map& stacks, const Options& options, std::string& out,
+                               WarningSink* warnings) {
+  // Lines are built directly (no text round trip), so a frame name that ends in " 123" or holds
+  // a newline stays one frame. The sort key is the line flamegraph.pl would have read.
+  std::size_t size = 0;
+  for (const auto& [stack, count] : stacks) size += stack.size() + 32;
+  std::string keys;
+  keys.reserve(size);  // views into `keys` must not move
+  std::vector<FoldedLine> lines;
+  lines.reserve(stacks.size());
+  for (const auto& [stack, count] : stacks) {
+    std::size_t begin = keys.size();
+    append_folded_line(keys, stack, static_cast<double>(count));
+    keys.pop_back();  // the newline
+    std::string_view text(keys.data() + begin, keys.size() - begin);
+    const auto c = static_cast<double>(count);
+    lines.push_back({text, text.substr(0, stack.size()), c, c, false});
+  }
+  return render(lines, options, out, warnings);
+}
+
+}  // namespace
+
 Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks,
                            const Options& options, std::string& out, WarningSink* warnings) {
-  std::string text;
-  for (const auto& [stack, count] : stacks) append_folded_line(text, stack, count);
-  FoldedData data = parse_folded(std::move(text), warnings, "in-memory stacks");
-  return render(data.lines, options, out, warnings);
+  return render_map(stacks, options, out, warnings);
+}
+
+Result<RenderStats> render(const std::unordered_map<std::string, std::uint64_t>& stacks,
+                           const Options& options, std::string& out, WarningSink* warnings) {
+  return render_map(stacks, options, out, warnings);
 }
 
 }  // namespace prof::renderer

@@ -196,6 +196,14 @@ void append_fixed(std::string& out, double v, int decimals) {
 }
 
 void append_general(std::string& out, double v) {
+  // Integers below 10^15 print the same under %.15g as plain integers, and integer formatting
+  // is several times faster than precision formatting (counts and row y values usually are).
+  if (v >= 0 && v < 1e15 && v == std::floor(v)) {
+    char ibuf[24];
+    auto r = std::to_chars(ibuf, ibuf + sizeof ibuf, static_cast<std::uint64_t>(v));
+    out.append(ibuf, static_cast<std::size_t>(r.ptr - ibuf));
+    return;
+  }
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 15);
   if (r.ec != std::errc()) {
@@ -207,7 +215,9 @@ void append_general(std::string& out, double v) {
 
 void append_count_commas(std::string& out, double v) {
   char buf[400];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0);
+  auto r = v >= 0 && v < 1e18 && v == std::floor(v)
+               ? std::to_chars(buf, buf + sizeof buf, static_cast<std::uint64_t>(v))
+               : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0);
   if (r.ec != std::errc()) {
     out += "0";
     return;
@@ -227,6 +237,7 @@ void append_count_commas(std::string& out, double v) {
 }
 
 double round_as_printed(double v, int decimals) {
+  if (decimals == 0 && v == std::floor(v)) return v;  // an integer prints as itself
   char buf[400];
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
   double back = 0;

@@ -1,8 +1,9 @@
-#include "renderer_command.h"
-
 // g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
-// typed_value<std::vector<std::string>>::notify (a false positive in the library header).
+// typed_value<std::vector<std::string>>::notify (a false positive in the library header). The
+// pragma must precede every include of that header.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include "renderer_command.h"
 
 #include <unistd.h>
 
@@ -25,6 +26,17 @@ namespace {
 
 namespace po = boost::program_options;
 
+constexpr const char* kPaletteFile = "palette.map";  // --cp, in the current directory
+
+// `'FILE': what went wrong`; InputFile's messages already start with "FILE: ".
+Error file_error(const std::string& path, const Error& e) {
+  std::string_view what = e.message;
+  for (const std::string& prefix : {path + ": ", std::string("<stdin>: ")}) {
+    if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
+  }
+  return Error{e.code, "'" + path + "': " + std::string(what)};
+}
+
 void print_warnings(const WarningSink& sink) {
   for (const auto& k : sink.kinds()) {
     std::string msg = k.first_message;
@@ -39,9 +51,9 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
   std::string names;
   for (const std::string& f : files) {
     auto in = InputFile::open(f);
-    if (!in) return Error{in.error().code, "'" + f + "': " + in.error().message};
+    if (!in) return file_error(f, in.error());
     auto body = read_whole(**in);
-    if (!body) return Error{body.error().code, "'" + f + "': " + body.error().message};
+    if (!body) return file_error(f, body.error());
     if (text.empty()) {
       text = std::move(*body);
     } else {
@@ -79,14 +91,8 @@ bool valid_color(const std::string& c) {
 
 }  // namespace
 
-int render_command(int argc, char** argv) {
-  po::options_description opts(
-      "Usage: profile render [FILE|-]... [options] > out.svg\n\n"
-      "Draws an interactive SVG flame graph from folded stacks (\"a;b;c 123\" lines; plain, gz,\n"
-      "bz2, xz or zst). Two count columns (profile diff output) draw a differential graph.\n\n"
-      "Options (flamegraph.pl's names, meanings and defaults)");
+void add_render_options(po::options_description& opts) {
   opts.add_options()
-      ("help,h", "show this help")
       ("title", po::value<std::string>(), "title text (default \"Flame Graph\", \"Icicle Graph\" "
        "with --inverted, \"Flame Chart\" with --flamechart)")
       ("subtitle", po::value<std::string>(), "second title line (default none)")
@@ -123,6 +129,115 @@ int render_command(int argc, char** argv) {
        "(flamegraph.pl); default colours every frame by its own inclusive delta")
       ("no-javascript", "leave out the interactive script")
       ("pretty", "one element per line, indented (for diffable output)");
+}
+
+Result<std::unique_ptr<RenderSetup>> render_setup_from(const po::variables_map& vm,
+                                                       WarningSink& sink) {
+  auto usage = [](std::string message) { return Error{Errc::kUsage, std::move(message)}; };
+  auto setup = std::make_unique<RenderSetup>();
+  Options& o = setup->options;
+  if (vm.count("title")) o.title = vm["title"].as<std::string>();
+  if (vm.count("subtitle")) o.subtitle = vm["subtitle"].as<std::string>();
+  if (vm.count("width")) {
+    int w = vm["width"].as<int>();
+    if (w < 40 || w > 1000000) return usage("--width must be 40..1000000");
+    o.width = w;
+  }
+  o.frame_height = vm["height"].as<int>();
+  if (o.frame_height < 2 || o.frame_height > 1000)
+    return usage("--height must be 2..1000");
+  {
+    std::string mw = vm["minwidth"].as<std::string>();
+    static const std::regex re("[0-9.]+%?");
+    if (!std::regex_match(mw, re))
+      return usage("--minwidth '" + mw + "': expected NUM or NUM%");
+    o.min_width_percent = mw.back() == '%';
+    if (o.min_width_percent) mw.pop_back();
+    try {
+      o.min_width = std::stod(mw);
+    } catch (...) {
+      return usage("--minwidth '" + mw + "': not a number");
+    }
+  }
+  o.font_type = vm["fonttype"].as<std::string>();
+  o.font_size = vm["fontsize"].as<double>();
+  o.font_width = vm["fontwidth"].as<double>();
+  if (!(o.font_size > 0 && o.font_size < 1000) || !(o.font_width > 0 && o.font_width < 100))
+    return usage("--fontsize and --fontwidth must be positive");
+  o.count_name = vm["countname"].as<std::string>();
+  o.name_type = vm["nametype"].as<std::string>();
+  auto palette = parse_palette(vm["colors"].as<std::string>());
+  if (!palette)
+    return usage("--colors '" + vm["colors"].as<std::string>() + "': unknown palette");
+  o.palette = *palette;
+  if (vm.count("bgcolors")) {
+    o.bg_colors = vm["bgcolors"].as<std::string>();
+    static const std::regex re("yellow|blue|green|grey|#[0-9a-fA-F]{6}");
+    if (!std::regex_match(o.bg_colors, re))
+      return usage("--bgcolors '" + o.bg_colors +
+                                  "': expected yellow, blue, green, grey or #rrggbb");
+  }
+  if (vm.count("hash") && vm.count("random"))
+    return usage("--hash and --random exclude each other");
+  if (vm.count("hash")) o.color_mode = ColorMode::kHash;
+  if (vm.count("random")) o.color_mode = ColorMode::kRandom;
+  o.reverse = vm.count("reverse") > 0;
+  o.inverted = vm.count("inverted") > 0;
+  o.flamechart = vm.count("flamechart") > 0;
+  o.negate = vm.count("negate") > 0;
+  o.factor = vm["factor"].as<double>();
+  if (!(o.factor > 0)) return usage("--factor must be positive");
+  o.notes = vm["notes"].as<std::string>();
+  if (vm.count("total")) o.total = vm["total"].as<double>();
+  o.search_color = vm["search-color"].as<std::string>();
+  if (!valid_color(o.search_color))
+    return usage("--search-color '" + o.search_color +
+                                "': expected #rrggbb or rgb(r,g,b)");
+  if (vm.count("truncate-text-left") && vm.count("truncate-text-right"))
+    return usage("--truncate-text-left and --truncate-text-right exclude each other");
+  o.truncate_text_left = vm.count("truncate-text-left") > 0;
+  o.javascript = vm.count("no-javascript") == 0;
+  o.pretty = vm.count("pretty") > 0;
+  if (vm.count("diff-self")) o.diff_coloring = DiffColoring::kSelf;
+
+  if (vm.count("nameattr")) {
+    std::string path = vm["nameattr"].as<std::string>();
+    auto in = InputFile::open(path);
+    if (!in) return file_error(path, in.error());
+    auto body = read_whole(**in);
+    if (!body) return file_error(path, body.error());
+    o.name_attributes = parse_name_attributes(*body, &sink);
+  }
+  if (vm.count("cp")) {
+    std::ifstream pf(kPaletteFile, std::ios::binary);
+    if (pf) {
+      std::stringstream ss;
+      ss << pf.rdbuf();
+      setup->palette_map = parse_palette_map(ss.str(), &sink);
+    }
+    o.palette_map = &setup->palette_map;
+    setup->save_palette = true;
+  }
+  return setup;
+
+}
+
+Result<void> save_palette_map(const RenderSetup& setup) {
+  if (!setup.save_palette) return ok();
+  std::ofstream pf(kPaletteFile, std::ios::binary | std::ios::trunc);
+  pf << format_palette_map(setup.palette_map);
+  if (!pf) return Error{Errc::kIo, "'" + std::string(kPaletteFile) + "': cannot write palette"};
+  return ok();
+}
+
+int render_command(int argc, char** argv) {
+  po::options_description opts(
+      "Usage: profile render [FILE|-]... [options] > out.svg\n\n"
+      "Draws an interactive SVG flame graph from folded stacks (\"a;b;c 123\" lines; plain, gz,\n"
+      "bz2, xz or zst). Two count columns (profile diff output) draw a differential graph.\n\n"
+      "Options (flamegraph.pl's names, meanings and defaults)");
+  opts.add_options()("help,h", "show this help");
+  add_render_options(opts);
   po::options_description all;
   all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
   po::positional_options_description pos;
@@ -133,98 +248,13 @@ int render_command(int argc, char** argv) {
     std::cout << opts << '\n';
     return cli::kExitOk;
   }
-
-  Options o;
-  if (vm.count("title")) o.title = vm["title"].as<std::string>();
-  if (vm.count("subtitle")) o.subtitle = vm["subtitle"].as<std::string>();
-  if (vm.count("width")) {
-    int w = vm["width"].as<int>();
-    if (w < 40 || w > 1000000) return cli::usage_error("--width must be 40..1000000", "render");
-    o.width = w;
-  }
-  o.frame_height = vm["height"].as<int>();
-  if (o.frame_height < 2 || o.frame_height > 1000)
-    return cli::usage_error("--height must be 2..1000", "render");
-  {
-    std::string mw = vm["minwidth"].as<std::string>();
-    static const std::regex re("[0-9.]+%?");
-    if (!std::regex_match(mw, re))
-      return cli::usage_error("--minwidth '" + mw + "': expected NUM or NUM%", "render");
-    o.min_width_percent = mw.back() == '%';
-    if (o.min_width_percent) mw.pop_back();
-    try {
-      o.min_width = std::stod(mw);
-    } catch (...) {
-      return cli::usage_error("--minwidth '" + mw + "': not a number", "render");
-    }
-  }
-  o.font_type = vm["fonttype"].as<std::string>();
-  o.font_size = vm["fontsize"].as<double>();
-  o.font_width = vm["fontwidth"].as<double>();
-  if (!(o.font_size > 0 && o.font_size < 1000) || !(o.font_width > 0 && o.font_width < 100))
-    return cli::usage_error("--fontsize and --fontwidth must be positive", "render");
-  o.count_name = vm["countname"].as<std::string>();
-  o.name_type = vm["nametype"].as<std::string>();
-  auto palette = parse_palette(vm["colors"].as<std::string>());
-  if (!palette)
-    return cli::usage_error("--colors '" + vm["colors"].as<std::string>() + "': unknown palette",
-                            "render");
-  o.palette = *palette;
-  if (vm.count("bgcolors")) {
-    o.bg_colors = vm["bgcolors"].as<std::string>();
-    static const std::regex re("yellow|blue|green|grey|#[0-9a-fA-F]{6}");
-    if (!std::regex_match(o.bg_colors, re))
-      return cli::usage_error("--bgcolors '" + o.bg_colors +
-                                  "': expected yellow, blue, green, grey or #rrggbb",
-                              "render");
-  }
-  if (vm.count("hash") && vm.count("random"))
-    return cli::usage_error("--hash and --random exclude each other", "render");
-  if (vm.count("hash")) o.color_mode = ColorMode::kHash;
-  if (vm.count("random")) o.color_mode = ColorMode::kRandom;
-  o.reverse = vm.count("reverse") > 0;
-  o.inverted = vm.count("inverted") > 0;
-  o.flamechart = vm.count("flamechart") > 0;
-  o.negate = vm.count("negate") > 0;
-  o.factor = vm["factor"].as<double>();
-  if (!(o.factor > 0)) return cli::usage_error("--factor must be positive", "render");
-  o.notes = vm["notes"].as<std::string>();
-  if (vm.count("total")) o.total = vm["total"].as<double>();
-  o.search_color = vm["search-color"].as<std::string>();
-  if (!valid_color(o.search_color))
-    return cli::usage_error("--search-color '" + o.search_color +
-                                "': expected #rrggbb or rgb(r,g,b)",
-                            "render");
-  if (vm.count("truncate-text-left") && vm.count("truncate-text-right"))
-    return cli::usage_error("--truncate-text-left and --truncate-text-right exclude each other",
-                            "render");
-  o.truncate_text_left = vm.count("truncate-text-left") > 0;
-  o.javascript = vm.count("no-javascript") == 0;
-  o.pretty = vm.count("pretty") > 0;
-  if (vm.count("diff-self")) o.diff_coloring = DiffColoring::kSelf;
-
   WarningSink sink;
-  if (vm.count("nameattr")) {
-    std::string path = vm["nameattr"].as<std::string>();
-    auto in = InputFile::open(path);
-    if (!in) return cli::report_error(Error{in.error().code, "'" + path + "': " +
-                                                                 in.error().message});
-    auto body = (*in)->read_all();
-    if (!body) return cli::report_error(body.error());
-    o.name_attributes = parse_name_attributes(*body, &sink);
+  auto setup = render_setup_from(vm, sink);
+  if (!setup) {
+    if (setup.error().code == Errc::kUsage) return cli::usage_error(setup.error().message, "render");
+    return cli::report_error(setup.error());
   }
-  std::map<std::string, std::string> palette_map;
-  const std::string palette_file = "palette.map";
-  if (vm.count("cp")) {
-    std::ifstream pf(palette_file, std::ios::binary);
-    if (pf) {
-      std::stringstream ss;
-      ss << pf.rdbuf();
-      palette_map = parse_palette_map(ss.str(), &sink);
-    }
-    o.palette_map = &palette_map;
-  }
-
+  const Options& o = (*setup)->options;
   std::vector<std::string> files = vm.count("input") ? vm["input"].as<std::vector<std::string>>()
                                                      : std::vector<std::string>{"-"};
   auto data = read_inputs(files, sink);
@@ -241,12 +271,7 @@ int render_command(int argc, char** argv) {
                                                            stats.error().message +
                                                            " (expected lines 'a;b;c COUNT')"});
   }
-  if (vm.count("cp")) {
-    std::ofstream pf(palette_file, std::ios::binary | std::ios::trunc);
-    pf << format_palette_map(palette_map);
-    if (!pf)
-      return cli::report_error(Error{Errc::kIo, "'" + palette_file + "': cannot write palette"});
-  }
+  if (auto saved = save_palette_map(**setup); !saved) return cli::report_error(saved.error());
   return output(svg);
 }
 

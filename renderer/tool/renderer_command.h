@@ -1,9 +1,45 @@
-// `profile render`: maps command-line options onto prof::renderer. argv[0] is "render".
+// `profile render` and `profile diff`: map command-line options onto prof::renderer. argv[0] is
+// the subcommand name. The option helpers let other commands that end in a flame graph (the
+// all-in-one `profile`, `profile report`) accept exactly `profile render`'s options:
+//
+//   po::options_description opts("profile report options");
+//   prof::renderer::add_render_options(opts);
+//   ... parse into vm ...
+//   prof::WarningSink sink;
+//   auto setup = prof::renderer::render_setup_from(vm, sink);   // Errc::kUsage for bad values
+//   if (!setup) return ...;
+//   prof::renderer::render(stacks, (*setup)->options, svg, &sink);
+//   prof::renderer::save_palette_map(**setup);                  // --cp writes ./palette.map
 #pragma once
+
+#include <boost/program_options.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "prof/common/result.h"
+#include "prof/common/warnings.h"
+#include "prof/renderer/renderer.h"
 
 namespace prof::renderer {
 
 int render_command(int argc, char** argv);
 int diff_command(int argc, char** argv);
+
+// Adds flamegraph.pl's rendering options (--title, --width, --colors, ...; see
+// docs/rendering.md) with their defaults to `opts`.
+void add_render_options(boost::program_options::options_description& opts);
+
+// Renderer options from parsed command-line values, with the files they name already read
+// (--nameattr FILE, ./palette.map for --cp). Options::palette_map points into this object.
+struct RenderSetup {
+  Options options;
+  std::map<std::string, std::string> palette_map;
+  bool save_palette = false;  // --cp: write palette.map back after rendering
+};
+Result<std::unique_ptr<RenderSetup>> render_setup_from(
+    const boost::program_options::variables_map& vm, WarningSink& sink);
+// --cp: writes ./palette.map (sorted, with the names this rendering added). No-op without --cp.
+Result<void> save_palette_map(const RenderSetup& setup);
 
 }  // namespace prof::renderer

@@ -215,6 +215,14 @@ def run(profile, out_dir, chrome):
         total = frame(cdp, "all")["fgw"]
         eval_before = frame(cdp, "eval")
         call_before = frame(cdp, "call")
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": call_before["x"],
+                                              "y": call_before["y"]})
+        counts = [int(l.rsplit(" ", 1)[1]) for l in FOLDED.strip().split("\n")]
+        tip = "call (30 samples, %.2f%%)" % (100.0 * 30 / sum(counts))
+        details = cdp.eval("fg_el('details').textContent")
+        check(details == "Function: " + tip, "hover details %r" % details)
+        check(cdp.eval("fg.nodes.filter(function(n){return n.name==='call'})[0]"
+                       ".g.getElementsByTagName('title')[0].textContent") == tip, "tooltip title")
         click(cdp, eval_before["x"], eval_before["y"])
         ev, call, main = frame(cdp, "eval"), frame(cdp, "call"), frame(cdp, "main")
         check(abs(ev["w"] - full) < 0.11, "clicked frame fills the width (%s)" % ev["w"])
@@ -273,6 +281,37 @@ def run(profile, out_dir, chrome):
         with open(os.path.join(out_dir, "zoomed.png"), "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         del total
+
+        # Fluid drawing (no --width, the default): the frame area follows the window.
+        fluid = os.path.abspath(os.path.join(out_dir, "fluid.svg"))
+        with open(fluid, "wb") as f:
+            r = subprocess.run([profile, "render", "--minwidth", "0", "-"],
+                               input=FOLDED.encode(), stdout=f)
+        check(r.returncode == 0, "fluid render exits 0")
+        cdp.eval("window.fg_stale = true")
+        cdp.send("Page.navigate", {"url": "file://" + fluid})
+        check(wait_ready(cdp), "fluid viewer initialised")
+        inner = cdp.eval("window.innerWidth")
+        fw = cdp.eval("+fg.frames.getAttribute('width')")
+        check(abs(fw - (inner - 20)) < 1, "fluid frame area %s = window %s - 2*xpad" % (fw, inner))
+        ev = frame(cdp, "eval")
+        click(cdp, ev["x"], ev["y"])
+        got = cdp.eval("fg_state().zoomed + ' ' + frame_width('call')"
+                       .replace("frame_width('call')",
+                                "fg.nodes.filter(function(n){return n.name==='call'})[0]"
+                                ".rect.getBoundingClientRect().width"))
+        name, px = got.split(" ")
+        want = 30.0 / 45.0 * fw
+        check(name == "eval" and abs(float(px) - want) < 1.0,
+              "fluid zoom: call is %s px (want %.1f)" % (px, want))
+        cdp.send("Emulation.setDeviceMetricsOverride", {"width": 800, "height": 600,
+                                                        "deviceScaleFactor": 1, "mobile": False})
+        time.sleep(0.3)
+        fw2 = cdp.eval("+fg.frames.getAttribute('width')")
+        check(abs(fw2 - 780) < 1, "resize to 800 px refits the frame area (%s)" % fw2)
+        shot = cdp.send("Page.captureScreenshot", {"format": "png"})
+        with open(os.path.join(out_dir, "fluid-zoomed.png"), "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
     finally:
         cdp.close()
         shutil.rmtree(user_dir, ignore_errors=True)

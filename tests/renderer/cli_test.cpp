@@ -54,7 +54,7 @@ TEST(RenderCli, MissingFileIsOneLineError) {
   RunResult r = run_profile({"render", "/nonexistent/x.folded"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err.rfind("profile: error: '/nonexistent/x.folded': ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err, "profile: error: '/nonexistent/x.folded': No such file or directory\n");
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
 }
 
@@ -123,6 +123,25 @@ TEST(DiffCli, WritesSortedTwoColumnFolded) {
   RunResult svg = run_profile({"render", "-"}, r.out);
   EXPECT_EQ(svg.exit_code, 0);
   EXPECT_NE(svg.out.find("m;f") == std::string::npos ? svg.out.find("0x...") : 0,
+            std::string::npos);
+}
+
+TEST(DiffCli, UnparsableLineWarnsOnce) {
+  PROF_REQUIRE_PEERS(peers);
+  std::string d = peers + "/inferno-tests/diff-folded/";
+  RunResult r = run_profile({"diff", d + "bad_before.txt", d + "after.txt"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err.rfind("profile: warning: " + d + "bad_before.txt:3: not a folded line", 0), 0u)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+TEST(RenderCli, HugeCountsDoNotOverflow) {
+  // inferno's regression input: counts near 2^58.
+  RunResult r = run_profile({"render", "--width", "1200"},
+                            "a 240000000000000000\nb 130000000000000000\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("<title>a (240,000,000,000,000,000 samples, 64.86%)</title>"),
             std::string::npos);
 }
 

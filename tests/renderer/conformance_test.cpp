@@ -23,6 +23,7 @@ enum class Quirk {
   kNone,
   kFactorCountRounding,  // inferno rounds 2.5 samples up; Perl's %.0f gives 2: compare names only
   kMirroredFlamechart,   // inferno reverses the input order for --flamechart; Perl keeps it
+  kInvertedRowOffset,    // inferno's icicle graph puts the details line on top (one row lower)
 };
 
 struct Case {
@@ -32,7 +33,27 @@ struct Case {
   const char* expected;
   bool compare_fill;
   Quirk quirk = Quirk::kNone;
+  const char* palette_map = nullptr;  // --cp: copied to palette.map in the working directory
+  bool compare_groups = false;        // --nameattr: the <g>/<a> tag and its attributes too
 };
+
+// "<a b="1" c="2">" -> "a b=1 c=2" with attributes sorted (their order is not significant).
+std::string normalized_tag(const std::string& tag) {
+  std::string name = tag.substr(1, tag.find_first_of(" >") - 1);
+  std::vector<std::string> attrs;
+  for (std::size_t p = 0;;) {
+    std::size_t eq = tag.find("=\"", p);
+    if (eq == std::string::npos) break;
+    std::size_t begin = tag.rfind(' ', eq) + 1;
+    std::size_t end = tag.find('"', eq + 2);
+    attrs.push_back(tag.substr(begin, eq - begin) + "=" +
+                    xml_unescape(tag.substr(eq + 2, end - eq - 2)));
+    p = end + 1;
+  }
+  std::sort(attrs.begin(), attrs.end());
+  for (const auto& a : attrs) name += " " + a;
+  return name;
+}
 
 std::string resolve(const std::string& in) {
   if (in.rfind("FG:", 0) == 0) return peer_dir() + "/flamegraph-tests/" + in.substr(3);
@@ -41,7 +62,7 @@ std::string resolve(const std::string& in) {
 
 std::string name_of(const SvgFrame& f) { return f.title.substr(0, f.title.rfind(" (")); }
 
-std::string key(const SvgFrame& f, bool fill, Quirk quirk) {
+std::string key(const SvgFrame& f, bool fill, Quirk quirk, bool groups) {
   auto get = [&](const char* k) {
     auto it = f.rect.find(k);
     return it == f.rect.end() ? std::string("?") : it->second;
@@ -54,6 +75,7 @@ std::string key(const SvgFrame& f, bool fill, Quirk quirk) {
   std::string k = (blank ? "" : name) + " | " + title + " | y=" + get("y") + " x=" + get("fg:x") +
                   " w=" + get("fg:w");
   if (fill && !blank) k += " " + get("fill");
+  if (groups) k += " " + normalized_tag(f.group_open);
   return k;
 }
 
@@ -78,10 +100,10 @@ std::string fmt1(double v) {
 
 // Compares our frames with the expected ones; returns a description of the differences.
 std::string compare(const std::vector<SvgFrame>& ours, const std::vector<SvgFrame>& theirs,
-                    bool fill, Quirk quirk) {
+                    bool fill, Quirk quirk, bool groups) {
   std::multiset<std::string> a, b;
-  for (const auto& f : ours) a.insert(key(f, fill, quirk));
-  for (const auto& f : theirs) b.insert(key(f, fill, quirk));
+  for (const auto& f : ours) a.insert(key(f, fill, quirk, groups));
+  for (const auto& f : theirs) b.insert(key(f, fill, quirk, groups));
   std::vector<std::string> only_ours, only_theirs;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(only_ours));
   std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(only_theirs));
@@ -110,6 +132,25 @@ void expect_perl_pixels(const std::vector<SvgFrame>& ours) {
   }
 }
 
+// Shifts every frame's y so that the root row sits at `root_y`.
+std::vector<SvgFrame> rows_moved_to(std::vector<SvgFrame> frames, double root_y) {
+  double their_root = 0;
+  for (const auto& f : frames)
+    if (f.title.rfind("all (", 0) == 0) their_root = std::stod(f.rect.at("y"));
+  for (auto& f : frames) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.15g", std::stod(f.rect.at("y")) - their_root + root_y);
+    f.rect["y"] = b;
+  }
+  return frames;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 class Conformance : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Conformance, FramesMatchPerlLayout) {
@@ -118,14 +159,32 @@ TEST_P(Conformance, FramesMatchPerlLayout) {
   std::vector<std::string> args{"render", "--width", "1200", "--minwidth", "0.01%"};
   args.insert(args.end(), c.args.begin(), c.args.end());
   for (const auto& in : c.inputs) args.push_back(resolve(in));
-  RunResult r = run_profile(args);
+  RunResult r;
+  if (c.palette_map) {
+    TempDir cwd;
+    write_file(cwd.file("palette.map"), read_file(fg(c.palette_map)));
+    std::string cmd = "cd " + shell_quote(cwd.path()) + " && exec " + shell_quote(profile_binary());
+    for (const auto& a : args) cmd += " " + shell_quote(a);
+    r = run({"sh", "-c", cmd + " --cp"});
+  } else {
+    r = run_profile(args);
+  }
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(xml_wellformed_errors(r.out), "");
   auto ours = svg_frames(r.out);
   auto theirs = svg_frames(read_file(fg(c.expected)));
   ASSERT_FALSE(theirs.empty());
   if (c.quirk == Quirk::kMirroredFlamechart) theirs = mirrored(std::move(theirs));
-  EXPECT_EQ(compare(ours, theirs, c.compare_fill, c.quirk), "");
+  if (c.quirk == Quirk::kInvertedRowOffset) {
+    // flamegraph.pl: the root row of an icicle graph starts at ypad1 = 3 * fontsize.
+    const SvgFrame* root = nullptr;
+    for (const auto& f : ours)
+      if (f.title.rfind("all (", 0) == 0) root = &f;
+    ASSERT_NE(root, nullptr);
+    EXPECT_EQ(root->rect.at("y"), "36");
+    theirs = rows_moved_to(std::move(theirs), 36);
+  }
+  EXPECT_EQ(compare(ours, theirs, c.compare_fill, c.quirk, c.compare_groups), "");
   expect_perl_pixels(ours);
 }
 
@@ -155,6 +214,28 @@ TEST(ConformanceQuirks, BlankNameHashesItsSpace) {
   EXPECT_TRUE(found);
 }
 
+std::string text_element(const std::string& svg, const std::string& id) {
+  std::size_t p = svg.find("id=\"" + id + "\"");
+  if (p == std::string::npos) return "<missing>";
+  std::size_t gt = svg.find('>', p);
+  return xml_unescape(svg.substr(gt + 1, svg.find("</text>", gt) - gt - 1));
+}
+
+// Title and subtitle are text, whatever they contain (flamegraph.pl inserts them raw).
+TEST(ConformanceQuirks, TitleAndSubtitleWithSymbols) {
+  PROF_REQUIRE_PEERS(peers);
+  const std::string diff = fg("differential/perf-cycles-instructions-01-collapsed-all-diff.txt");
+  RunResult r = run_profile({"render", "--title", "Test <& ' \"", diff});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(text_element(r.out, "title"),
+            text_element(read_file(fg("options/title_with_symbols.svg")), "title"));
+  r = run_profile({"render", "--subtitle", "Test Subtitle <& ' \"", diff});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(text_element(r.out, "subtitle"),
+            text_element(read_file(fg("options/subtitle_with_symbols.svg")), "subtitle"));
+  EXPECT_EQ(xml_wellformed_errors(r.out), "");
+}
+
 const std::string kVertx = "unsorted-input/perf-vertx-stacks-01-collapsed-all-unsorted.txt";
 
 INSTANTIATE_TEST_SUITE_P(
@@ -168,10 +249,38 @@ INSTANTIATE_TEST_SUITE_P(
              {"--hash"}, "perf-vertx-stacks/perf-vertx-stacks-01-collapsed-all.svg", true},
         Case{"vertx_reverse", {kVertx}, {"--hash", "--reverse"},
              "perf-vertx-stacks/perf-vertx-stacks-01-collapsed-all-reversed-stacks.svg", true},
+        Case{"vertx_inverted", {kVertx}, {"--hash", "--inverted"}, "inverted/inverted.svg", true,
+             Quirk::kInvertedRowOffset},
         Case{"vertx_factor", {kVertx}, {"--hash", "--factor", "2.5"}, "factor/factor-2.5.svg",
              true, Quirk::kFactorCountRounding},
         Case{"palette_map_consistent", {kVertx}, {"--hash"},
-             "palette-map/consistent-palette.svg", true},
+             "palette-map/consistent-palette.svg", true, Quirk::kNone, "palette-map/palette.map"},
+        // Every name is in that palette.map, so --cp decides all fills.
+        Case{"example_perf_stacks_palette",
+             {"../collapse-perf/results/example-perf-stacks-collapsed.txt"}, {},
+             "example-perf-stacks/example-perf-stacks.svg", true, Quirk::kNone,
+             "example-perf-stacks/palette.map"},
+        // (fractional-samples/*.svg are not compared: inferno truncates fractional counts, while
+        // flamegraph.pl and we keep them; renderer_test checks fractional widths.)
+        Case{"nameattr", {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr.txt")}, "nameattr/nameattr.svg", true,
+             Quirk::kNone, nullptr, true},
+        Case{"nameattr_empty_first_line",
+             {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr_empty_first_line.txt")},
+             "nameattr/nameattr.svg", true, Quirk::kNone, nullptr, true},
+        Case{"nameattr_empty_attribute",
+             {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr_empty_attribute.txt")},
+             "nameattr/nameattr.svg", true, Quirk::kNone, nullptr, true},
+        Case{"nameattr_duplicate_attributes",
+             {"FG:test/results/perf-cycles-instructions-01-collapsed-all.txt"},
+             {"--hash", "--nameattr", fg("nameattr/nameattr_duplicate_attributes.txt")},
+             "nameattr/nameattr_duplicate_attributes.svg", true, Quirk::kNone, nullptr, true},
+        Case{"title_subtitle_count_with_symbols",
+             {"differential/perf-cycles-instructions-01-collapsed-all-diff.txt"},
+             {"--diff-self", "--countname", "test-samples <& ' \"", "--title", "x"},
+             "options/count_name_with_symbols.svg", false},
         // Fill not compared: inferno colours every dotted name ("sbt.Foo.bar") as Java, Perl
         // only names under the well-known packages (we accept "com." as well as "com/").
         Case{"async_profiler_java", {"colors/async-profiler-collapsed-part.txt"},
@@ -186,9 +295,6 @@ INSTANTIATE_TEST_SUITE_P(
         // results, are not in the peer copy; FlameGraph master's lack each file's last stack.)
         // Geometry and tooltips only: inferno's default colours come from its own generator.
         Case{"austin_comments", {"austin/flames.txt"}, {}, "austin/flame.svg", false},
-        Case{"example_perf_stacks",
-             {"../collapse-perf/results/example-perf-stacks-collapsed.txt"}, {},
-             "example-perf-stacks/example-perf-stacks.svg", false},
         // Differential: flamegraph.pl's self-delta tooltips with --diff-self.
         Case{"differential_self",
              {"differential/perf-cycles-instructions-01-collapsed-all-diff.txt"}, {"--diff-self"},

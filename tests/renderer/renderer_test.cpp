@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <sstream>
 
 #include "prof/common/folded.h"
@@ -70,6 +71,13 @@ TEST(Folded, CommentsAndInvalidLinesAreCountedApart) {
   EXPECT_NE(sink.kinds()[0].first_message.find("in:3"), std::string::npos);
 }
 
+TEST(Folded, HugeAndFractionalCountsAreFlagged) {
+  FoldedData d = parse_folded("a 1000000000000000000000000000000\nb 2\n");
+  EXPECT_EQ(d.lines.size(), 2u);
+  EXPECT_FALSE(d.any_fractional);
+  EXPECT_TRUE(parse_folded("a 2.5\n").any_fractional);
+}
+
 TEST(Folded, WriterUsesPerlNumberFormat) {
   std::string out;
   append_folded_line(out, "a;b", 3);
@@ -96,6 +104,38 @@ TEST(Render, HostileNamesStayText) {
   EXPECT_NE(find_frame(frames, "x\xEF\xBF\xBD\xEF\xBF\xBDy"), nullptr);
 }
 
+TEST(Render, RandomBytesInNamesAndOptionsGiveWellFormedXml) {
+  std::mt19937 rng(7);
+  auto junk = [&](std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+      char c = static_cast<char>(rng() % 256);
+      if (c == '\n' || c == ';') c = '<';
+      s.push_back(c);
+    }
+    return s;
+  };
+  for (int round = 0; round < 20; ++round) {
+    std::string folded;
+    for (int i = 0; i < 30; ++i)
+      folded += "main;" + junk(1 + rng() % 40) + ";" + junk(1 + rng() % 10) + " " +
+                std::to_string(1 + rng() % 100) + (rng() % 3 ? "" : " 7") + "\n";
+    Options opt;
+    opt.title = junk(20);
+    opt.subtitle = junk(20);
+    opt.notes = junk(20);
+    opt.name_type = junk(10);
+    opt.count_name = junk(10);
+    opt.font_type = junk(10);
+    opt.width = round % 2 ? std::optional<int>(1200) : std::nullopt;
+    opt.name_attributes = renderer::parse_name_attributes("main\tclass=" + junk(10) +
+                                                          "\tg_extra=" + junk(30) + "\thref=" +
+                                                          junk(10), nullptr);
+    std::string svg = render_text(folded, opt);
+    ASSERT_EQ(xml_wellformed_errors(svg), "") << "round " << round;
+  }
+}
+
 TEST(Render, ScriptConfigEscapesStrings) {
   Options opt;
   opt.name_type = "a\"b</script>]]>";
@@ -117,6 +157,43 @@ TEST(Render, DefaultColoursAreFlamegraphPlNameSeeded) {
   frames = svg_frames(render_text("read;c 5\n", opt));
   EXPECT_EQ(find_frame(frames, "all")->rect.at("fill"), "rgb(255,230,55)");
   EXPECT_EQ(find_frame(frames, "c")->rect.at("fill"), "rgb(230,115,27)");
+}
+
+TEST(Render, FractionalCountsKeepTheirWidths) {
+  Options opt;
+  opt.width = 1200;
+  auto frames = svg_frames(render_text("a;b 1.5\na;c 2.25\n", opt));
+  const SvgFrame* b = find_frame(frames, "b");
+  const SvgFrame* c = find_frame(frames, "c");
+  ASSERT_TRUE(b && c);
+  EXPECT_EQ(b->rect.at("fg:w"), "1.5");
+  EXPECT_EQ(c->rect.at("fg:x"), "1.5");
+  EXPECT_EQ(c->rect.at("fg:w"), "2.25");
+  EXPECT_EQ(b->title, "b (2 samples, 53.33%)");  // %.0f of 1.5, percent from the rounded count
+  EXPECT_EQ(c->title, "c (2 samples, 53.33%)");
+}
+
+TEST(Render, LabelsShortenAtTheChosenEnd) {
+  Options opt;
+  opt.width = 200;  // 180 px of frames: 25 characters of 7.08 px
+  const std::string name = "std::vector<int>::push_back_with_a_long_tail";
+  auto label = [&](const Options& o) {
+    for (const auto& f : svg_frames(render_text(name + " 1\n", o)))
+      if (f.title.rfind("std::", 0) == 0) return f.label;
+    return std::string("<none>");
+  };
+  EXPECT_EQ(label(opt), "std::vector<int>::push_..");
+  opt.truncate_text_left = true;
+  EXPECT_EQ(label(opt), "..h_back_with_a_long_tail");
+}
+
+TEST(Render, WithoutJavascriptNoViewerCode) {
+  Options opt;
+  opt.javascript = false;
+  std::string svg = render_text("a;b 1\n", opt);
+  EXPECT_EQ(svg.find("onload="), std::string::npos);
+  EXPECT_EQ(svg.find("function init"), std::string::npos);
+  EXPECT_NE(render_text("a;b 1\n").find("function init"), std::string::npos);
 }
 
 TEST(Render, SameInputSameBytes) {
@@ -167,6 +244,7 @@ TEST(Render, DifferentialColoursAncestorsByTheirOwnDelta) {
   frames = svg_frames(render_text(in, self));
   EXPECT_EQ(find_frame(frames, "a")->rect.at("fill"), "rgb(255,255,255)");
   EXPECT_EQ(find_frame(frames, "b")->rect.at("fill"), "rgb(255,0,0)");
+  EXPECT_EQ(find_frame(frames, "all")->rect.at("fill"), "rgb(255,255,255)");
   Options neg;
   neg.negate = true;
   frames = svg_frames(render_text(in, neg));
@@ -179,6 +257,18 @@ TEST(Render, InMemoryMapMatchesText) {
   std::string from_map;
   ASSERT_TRUE(renderer::render(stacks, Options{}, from_map));
   EXPECT_EQ(from_map, render_text(text));
+  std::unordered_map<std::string, std::uint64_t> counts{{"main;f;g", 5}, {"main;h", 2}, {"x", 1}};
+  std::string from_counts;
+  ASSERT_TRUE(renderer::render(counts, Options{}, from_counts));
+  EXPECT_EQ(from_counts, from_map);
+}
+
+TEST(Render, InMemoryNamesAreNotReparsed) {
+  // As text, "f 12 3" would read as a differential line; from the map it is a frame name.
+  std::unordered_map<std::string, double> stacks{{"main;f 12", 3}};
+  std::string out;
+  ASSERT_TRUE(renderer::render(stacks, Options{}, out));
+  EXPECT_NE(find_frame(svg_frames(out), "f 12"), nullptr);
 }
 
 TEST(Render, NoCountsIsAnError) {
@@ -223,6 +313,16 @@ TEST(Render, PaletteMapKeepsAndAddsColours) {
       renderer::format_palette_map(map) + "junk\nx->rgb(1,2)\n", &sink);
   EXPECT_EQ(parsed, map);
   EXPECT_EQ(sink.count("palette-invalid-line"), 1u);
+}
+
+TEST(Render, InvalidPaletteMapLinesAreCounted) {
+  PROF_REQUIRE_PEERS(peers);
+  WarningSink sink;
+  auto map = renderer::parse_palette_map(
+      read_file(peers + "/inferno-tests/flamegraph/palette-map/palette_invalid.map"), &sink);
+  EXPECT_EQ(map.size(), 4u);
+  ASSERT_EQ(sink.kinds().size(), 1u);
+  EXPECT_EQ(sink.kinds()[0].first_message, "palette map: ignored 5 lines with invalid format");
 }
 
 std::vector<std::string> sorted_lines(const std::string& s) {

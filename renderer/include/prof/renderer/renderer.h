@@ -146,8 +146,12 @@ struct RenderStats {
 
 Result<RenderStats> render(std::span<const FoldedLine> lines, const Options& options,
                            std::string& out, WarningSink* warnings = nullptr);
-// In-process entry point (the all-in-one pipeline): stack "a;b;c" -> count.
+// In-process entry points (the all-in-one pipeline): stack "a;b;c" -> count. Names are taken as
+// they are (no text round trip), so any byte sequence is a frame name.
 Result<RenderStats> render(const std::unordered_map<std::string, double>& stacks,
+                           const Options& options, std::string& out,
+                           WarningSink* warnings = nullptr);
+Result<RenderStats> render(const std::unordered_map<std::string, std::uint64_t>& stacks,
                            const Options& options, std::string& out,
                            WarningSink* warnings = nullptr);
 
