@@ -690,6 +690,90 @@ TEST(PerfDataReader, RejectsCompressedRecordsInPipeMode) {
       << more.error().message;
 }
 
+// Older or foreign writers: several events told apart by PERF_SAMPLE_ID (no IDENTIFIER), names
+// from EVENT_UPDATE, an unaligned HEADER_FEATURE that shifts every later record off 8-byte
+// alignment (as perf 6.1's own pipe output does), and a record type nobody knows.
+TEST(PerfDataReader, PipeModeWithIdAndUnalignedRecords) {
+  perf_event_attr a{};
+  a.size = sizeof a;
+  a.type = PERF_TYPE_SOFTWARE;
+  a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_ID | PERF_SAMPLE_CPU;
+  a.sample_id_all = 1;
+  auto record = [](std::uint32_t type, const std::string& body) {
+    std::string r;
+    put32(r, type);
+    put32(r, static_cast<std::uint32_t>(8 + body.size()) << 16);
+    return r + body;
+  };
+  auto attr_body = [&](std::uint64_t config, std::uint64_t id) {
+    perf_event_attr x = a;
+    x.config = config;
+    std::string b(reinterpret_cast<const char*>(&x), sizeof x);
+    put64(b, id);
+    return b;
+  };
+  std::string img;
+  put64(img, 0x32454c4946524550ULL);
+  put64(img, 16);
+  img += record(PERF_RECORD_HEADER_ATTR, attr_body(PERF_COUNT_SW_CPU_CLOCK, 5));
+  img += record(PERF_RECORD_HEADER_ATTR, attr_body(PERF_COUNT_SW_PAGE_FAULTS, 6));
+  std::string feat;
+  put64(feat, HEADER_HOSTNAME);
+  put32(feat, 5);
+  feat += std::string("host\0", 5);
+  img += record(PERF_RECORD_HEADER_FEATURE, feat);  // 25 bytes: what follows is unaligned
+  ASSERT_NE(img.size() % 8, 0u);
+  std::string upd;
+  put64(upd, 2);  // PERF_EVENT_UPDATE__NAME
+  put64(upd, 6);
+  upd += std::string("page-faults\0\0\0\0\0", 16);
+  img += record(PERF_RECORD_EVENT_UPDATE, upd);
+  img += record(200, std::string(16, 'x'));  // unknown: skipped by its size
+  Task fork{10, 1, 11, 10, 99, {10, 11, 0, 6, 0, 1}};
+  auto fork_rec = make_task(a, PERF_RECORD_FORK, fork);
+  img.append(reinterpret_cast<const char*>(fork_rec.data()), fork_rec.size());
+  for (std::uint64_t id : {6, 5}) {
+    Sample s;
+    s.ip = 0x1000 + id;
+    s.id = id;
+    s.pid = s.tid = 11;
+    auto b = sample_bytes(a, s);
+    img.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  WarningSink warnings;
+  auto r = PerfDataReader::from_memory(img, "id-pipe", &warnings);
+  ASSERT_TRUE(r) << r.error().message;
+  Record rec;
+  std::vector<std::pair<std::uint64_t, std::size_t>> samples;  // ip, attr
+  bool saw_unknown = false, saw_fork = false;
+  while (true) {
+    auto more = (*r)->next(rec);
+    ASSERT_TRUE(more) << more.error().message;
+    if (!*more) break;
+    if (rec.type == 200) saw_unknown = true;
+    if (rec.type == PERF_RECORD_FORK) {
+      saw_fork = true;
+      EXPECT_EQ((*r)->attr_index_of(rec), 1u);
+      auto t = (*r)->parse_task(rec);
+      ASSERT_TRUE(t) << t.error().message;
+      EXPECT_EQ(t->tid, 11u);
+      expect_sid_eq(t->sid, fork.sid);
+    }
+    if (rec.type == PERF_RECORD_SAMPLE) {
+      auto s = (*r)->parse_sample(rec);
+      ASSERT_TRUE(s) << s.error().message;
+      samples.emplace_back(s->ip, s->attr_index);
+    }
+  }
+  EXPECT_TRUE(saw_unknown);
+  EXPECT_TRUE(saw_fork);
+  EXPECT_EQ(samples, (std::vector<std::pair<std::uint64_t, std::size_t>>{{0x1006, 1}, {0x1005, 0}}));
+  ASSERT_EQ((*r)->attrs().size(), 2u);
+  EXPECT_EQ((*r)->attrs()[1].name, "page-faults");
+  EXPECT_EQ((*r)->features().hostname, "host");
+  EXPECT_EQ(warnings.total(), 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Damaged input: truncation at every 1/16 and random byte flips never crash (CI runs this under
 // ASan); they give an Error or a partial read with a warning.

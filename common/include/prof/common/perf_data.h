@@ -178,8 +178,11 @@ struct Lost {
 
 class PerfDataReader {
  public:
-  // path "-" reads pipe-mode data from stdin. Rejects byte-swapped, compressed (perf -z) and
-  // directory-format captures with a message that says so.
+  // path "-" reads stdin. Regular files are mmap'd; pipes are read in 4 MiB blocks (pipe mode
+  // only: a file-mode capture needs seeking). Rejects byte-swapped, legacy 'PERFFILE',
+  // compressed (perf -z) and directory-format (perf --threads) captures with a message that
+  // says so (Errc::kUnsupported); a damaged header is Errc::kParse naming the byte offset.
+  // Soft problems (unreadable feature sections, truncation) go to `warnings` (may be null).
   static Result<std::unique_ptr<PerfDataReader>> open(const std::string& path,
                                                       WarningSink* warnings = nullptr);
   // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
@@ -191,9 +194,14 @@ class PerfDataReader {
   const std::vector<EventAttr>& attrs() const;   // in pipe mode grows as HEADER_ATTRs arrive
   const Features& features() const;              // in pipe mode filled as HEADER_FEATUREs arrive
 
-  // Next record in file order; false at the end. A truncated or corrupt record is an Error naming
-  // its byte offset. (A file whose writer died is read up to data.size / the last whole record.)
-  // HEADER_ATTR / HEADER_FEATURE records are consumed into attrs()/features() and also returned.
+  // Next record in file order; false at the end. Unknown record types are returned as they are
+  // (skip them by type). A corrupt record (size below its header, a HEADER_ATTR without an
+  // attr) or a compressed one is an Error naming its byte offset; input that ends inside a
+  // record (truncated file, killed writer) ends the read with a "perf-data-truncated" warning.
+  // A file-mode header with data.size 0 (perf killed before it patched it) is read to the end
+  // of the file with a "perf-data-unfinished" warning.
+  // HEADER_ATTR / HEADER_FEATURE / EVENT_UPDATE(name) records are consumed into attrs() /
+  // features() and also returned.
   Result<bool> next(Record& out);
 
   // Decoders; each checks every length against the record size.
