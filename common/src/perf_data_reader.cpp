@@ -258,9 +258,32 @@ struct PerfDataReader::Impl {
         }
         return ok();
       }
+      case HEADER_BUILD_ID:
+        while (c.left() > 0) {
+          if (c.left() < kRecordHeaderSize) return bad("BUILD_ID");
+          const auto size = load<std::uint16_t>(c.here() + 6);
+          if (size > c.left() || !take_build_id(c.here(), size)) return bad("BUILD_ID");
+          c.skip(size);
+        }
+        return ok();
       default:
         return ok();  // features we do not use are skipped
     }
+  }
+
+  // One perf_record_header_build_id (feature entry or pipe record) of `n` bytes.
+  bool take_build_id(const std::uint8_t* p, std::size_t n) {
+    if (n < kBuildIdFilenameAt) return false;
+    const auto misc = load<std::uint16_t>(p + 4);
+    BuildIdEntry e;
+    e.cpumode = misc & PERF_RECORD_MISC_CPUMODE_MASK;
+    e.pid = load<std::int32_t>(p + 8);
+    const std::size_t len = (misc & kMiscBuildIdSize) ? std::min<std::size_t>(p[32], 20) : 20;
+    e.build_id.assign(p + 12, p + 12 + len);
+    const auto* file = reinterpret_cast<const char*>(p + kBuildIdFilenameAt);
+    e.filename.assign(file, strnlen(file, n - kBuildIdFilenameAt));
+    features.build_ids.push_back(std::move(e));
+    return true;
   }
 
   // Reads one attr of `attr_bytes` bytes (>= PERF_ATTR_SIZE_VER0), zero-extending older ones.
@@ -509,6 +532,11 @@ struct PerfDataReader::Impl {
           break;
         case PERF_RECORD_EVENT_UPDATE:
           take_event_update(out);
+          break;
+        case PERF_RECORD_HEADER_BUILD_ID:
+          if (!take_build_id(out.bytes.data(), out.bytes.size()))
+            warn("perf-data-features", "HEADER_BUILD_ID record at byte " +
+                                           std::to_string(out.file_offset) + " is too short");
           break;
         default:
           break;
