@@ -517,6 +517,42 @@ TEST(PerfDataReader, StreamsPipeModeFromAPipe) {
   EXPECT_EQ((*r)->attrs()[0].name, "cpu-clock");
 }
 
+// `profile record -o -` hands "-" to the writer: a pipe on stdout means pipe mode.
+TEST(PerfDataWriter, DashOnAPipeWritesPipeMode) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const auto attr = clock_attr();
+    auto w = PerfDataWriter::create("-", {{attr, {3}, "cpu-clock"}}, {});  // pipe_mode not set
+    if (!w) ::_exit(2);
+    Sample s;
+    s.ip = 0x4242;
+    if (!(*w)->write(*make_sample(attr, s)) || !(*w)->finish()) ::_exit(3);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string data;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) data.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto r = PerfDataReader::from_memory(data, "stdout");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE((*r)->pipe_mode());
+  auto sum = read_all(**r);
+  EXPECT_FALSE(sum.error);
+  EXPECT_EQ(sum.samples, 1u);
+  EXPECT_EQ((*r)->attrs().at(0).ids, std::vector<std::uint64_t>{3});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hand-built images: attr sizes, sample fields the writer does not produce, rejections.
 
