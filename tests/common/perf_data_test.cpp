@@ -929,6 +929,18 @@ TEST(PerfDataReader, ReadsUnfinishedFileToTheEndWithAWarning) {
 // ---------------------------------------------------------------------------------------------
 // A writer killed mid-capture and a writer that runs out of space leave readable files.
 
+// Samples as perf itself decodes them (`perf report -D` prints one line per sample).
+std::size_t perf_sample_count(const std::string& path) {
+  auto r = run_perf({"report", "-D", "-i", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::size_t n = 0;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(" PERF_RECORD_SAMPLE(") != std::string::npos) ++n;
+  return n;
+}
+
 TEST(PerfDataWriter, SigkilledWriterLeavesFileReadableUpToLastFlush) {
   TempDir dir;
   const auto path = dir.file("killed.data");
@@ -972,13 +984,7 @@ TEST(PerfDataWriter, SigkilledWriterLeavesFileReadableUpToLastFlush) {
   EXPECT_EQ(sum.samples, static_cast<std::size_t>(kFlushed));
   EXPECT_EQ(warnings.total(), 0u);
   // perf agrees (it reads data.size from the header, which we kept current).
-  auto perf = run_perf({"report", "-D", "-i", path});
-  if (perf.exit_code == 0) {
-    std::size_t n = 0;
-    for (std::size_t p = 0; (p = perf.out.find("PERF_RECORD_SAMPLE", p)) != std::string::npos; ++p)
-      ++n;
-    EXPECT_EQ(n, static_cast<std::size_t>(kFlushed));
-  }
+  EXPECT_EQ(perf_sample_count(path), static_cast<std::size_t>(kFlushed));
 }
 
 TEST(PerfDataWriter, WriteFailureNamesTheFileAndKeepsFlushedData) {
@@ -1093,17 +1099,6 @@ INSTANTIATE_TEST_SUITE_P(Modes, PerfReadsOurFile, ::testing::Values(false, true)
 
 // ---------------------------------------------------------------------------------------------
 // We read what `perf record` writes: sample counts equal what perf itself decodes.
-
-std::size_t perf_sample_count(const std::string& path) {
-  auto r = run_perf({"report", "-D", "-i", path});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::size_t n = 0;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" PERF_RECORD_SAMPLE(") != std::string::npos) ++n;
-  return n;
-}
 
 struct PerfRecordCase {
   const char* name;
