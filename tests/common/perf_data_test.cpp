@@ -303,7 +303,12 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
     ASSERT_TRUE((*w)->write(make_task(a0, PERF_RECORD_EXIT, exit_t)));
     ASSERT_TRUE((*w)->write(make_lost(a0, lost)));
     ASSERT_TRUE((*w)->write(sample_bytes(a0, s0)));
-    ASSERT_TRUE((*w)->write(sample_bytes(a1, s1)));
+    // s1 as if it wrapped the end of a ring buffer: header in the first part.
+    const auto b1 = sample_bytes(a1, s1);
+    const std::span<const std::uint8_t> all(b1);
+    ASSERT_TRUE((*w)->write(all.first(12), all.subspan(12)));
+    EXPECT_FALSE((*w)->write(all.first(12), all.subspan(16)));  // sizes disagree: refused
+    EXPECT_FALSE((*w)->write(all.first(4), all.subspan(4)));    // header split: refused
     ASSERT_TRUE((*w)->finished_round());
     ASSERT_TRUE((*w)->add_build_id(later));
     ASSERT_TRUE((*w)->finish());
