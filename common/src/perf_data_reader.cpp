@@ -837,10 +837,15 @@ Result<Mmap> PerfDataReader::parse_mmap(const Record& r) const {
   m.len = load<std::uint64_t>(p + 24);
   m.pgoff = load<std::uint64_t>(p + 32);
   if (m.is_mmap2) {
-    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-      const std::size_t n = std::min<std::size_t>(p[40], 20);
-      m.build_id.assign(p + 44, p + 44 + n);
+    // A build-id is at most 20 bytes. A larger size byte means the record really holds
+    // maj/min/ino: kernels have been seen (6.18) setting MISC_MMAP_BUILD_ID on the MMAP2 of an
+    // event without attr.build_id while another perf session with build_id=1 was running
+    // (perf 6.1 then overflows a 20-byte buffer and aborts). Decode it as maj/min/ino and drop
+    // the flag.
+    if ((m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) && p[40] <= 20) {
+      m.build_id.assign(p + 44, p + 44 + p[40]);
     } else {
+      m.misc &= static_cast<std::uint16_t>(~PERF_RECORD_MISC_MMAP_BUILD_ID);
       m.maj = load<std::uint32_t>(p + 40);
       m.min = load<std::uint32_t>(p + 44);
       m.ino = load<std::uint64_t>(p + 48);

@@ -103,14 +103,27 @@ ReadSummary read_path(const std::string& path, WarningSink* warnings = nullptr) 
   return read_all(**r);
 }
 
-// Every perf we run gets its own, empty build-id cache. With anything in the cache (the default
-// ~/.debug fills as perf runs anywhere on the machine) perf 6.1 aborts now and then in
-// `perf report` and `perf record` ("assertion failed at util/build-id.c:1010", stack
-// smashing); an empty one keeps these tests about our files, not about perf's cache.
+// Runs perf with its own, empty build-id cache (the default ~/.debug is shared with every perf
+// on the machine). perf 6.1 aborts ("assertion failed at util/build-id.c:1010", "stack smashing
+// detected") on an MMAP2 record flagged MISC_MMAP_BUILD_ID whose build-id size is over 20: the
+// kernel here emits those while another perf session with attr.build_id=1 runs (see
+// PerfDataReader::parse_mmap). perf_readable_copy() spares `perf report` that; `perf record`'s
+// own build-id pass can still hit it, so that crash is retried (twice at most) with a fresh
+// capture. Any other failure, and a third crash, stand.
 test::RunResult run_perf(std::vector<std::string> args, const std::string& input = "") {
-  TempDir cache;
-  args.insert(args.begin(), {"env", "PERF_BUILDID_DIR=" + cache.path(), "perf"});
-  return test::run(args, input);
+  args.insert(args.begin(), "perf");
+  args.insert(args.begin(), "env");
+  args.insert(args.begin() + 1, "");
+  test::RunResult r;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    TempDir cache;
+    args[1] = "PERF_BUILDID_DIR=" + cache.path();
+    r = test::run(args, input);
+    const bool perf_build_id_crash =
+        r.exit_code < 0 && r.err.find("assertion failed at util/build-id.c") != std::string::npos;
+    if (!perf_build_id_crash) break;
+  }
+  return r;
 }
 
 // Symbols of the fx_spin fixture from `nm`, so the test follows whatever the compiler did.
@@ -622,6 +635,36 @@ TEST(PerfDataReader, ZeroExtendsOlderAttrSizes) {
   }
 }
 
+// Seen on this kernel: MISC_MMAP_BUILD_ID set on an MMAP2 that carries maj/min/ino (maj 0xfe
+// reads as a 254-byte build-id). Decoded as maj/min/ino; perf 6.1 aborts on it.
+TEST(PerfDataReader, Mmap2WithImpossibleBuildIdSizeIsMajMinIno) {
+  auto attr = clock_attr();
+  Mmap m;
+  m.pid = m.tid = 9;
+  m.start = 0x1000;
+  m.len = 0x1000;
+  m.maj = 0xfe;
+  m.min = 3;
+  m.ino = 0x510727;
+  m.ino_generation = 0xc91f5f6d;
+  m.filename = "/bin/true";
+  auto rec = make_mmap2(attr, m);
+  const std::uint16_t misc = PERF_RECORD_MISC_USER | PERF_RECORD_MISC_MMAP_BUILD_ID;
+  std::memcpy(rec.data() + 4, &misc, 2);
+  auto r = PerfDataReader::from_memory(file_image(attr, 128, {rec}), "quirk");
+  ASSERT_TRUE(r) << r.error().message;
+  Record got;
+  ASSERT_TRUE(*(*r)->next(got));
+  auto mm = (*r)->parse_mmap(got);
+  ASSERT_TRUE(mm) << mm.error().message;
+  EXPECT_TRUE(mm->build_id.empty());
+  EXPECT_EQ(mm->misc, PERF_RECORD_MISC_USER);
+  EXPECT_EQ(mm->maj, 0xfeu);
+  EXPECT_EQ(mm->min, 3u);
+  EXPECT_EQ(mm->ino, 0x510727u);
+  EXPECT_EQ(mm->filename, "/bin/true");
+}
+
 // READ (group and single), BRANCH_STACK with HW_INDEX, REGS_INTR, TRANSACTION, page sizes and
 // AUX laid out as the kernel does (perf_event_open(2) "PERF_RECORD_SAMPLE"), each holding data
 // the decoder must step over to land on the next field.
@@ -934,9 +977,34 @@ TEST(PerfDataReader, ReadsUnfinishedFileToTheEndWithAWarning) {
 // ---------------------------------------------------------------------------------------------
 // A writer killed mid-capture and a writer that runs out of space leave readable files.
 
+// A copy of `path` that perf 6.1 can read: MMAP2 records flagged MISC_MMAP_BUILD_ID with a
+// build-id size over 20 (the kernel quirk described in PerfDataReader::parse_mmap) lose the
+// flag, as our reader treats them; perf would overflow a buffer and abort on them. Nothing
+// else changes, samples least of all.
+std::string perf_readable_copy(const std::string& path) {
+  std::string img = test::read_file(path);
+  auto r = PerfDataReader::from_memory(img, path);
+  if (!r) return path;
+  Record rec;
+  std::size_t fixed = 0;
+  while (true) {
+    auto more = (*r)->next(rec);
+    if (!more || !*more) break;
+    if (rec.type == PERF_RECORD_MMAP2 && (rec.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) &&
+        rec.bytes.size() > 40 && rec.bytes[40] > 20) {
+      const std::uint16_t misc = rec.misc & ~PERF_RECORD_MISC_MMAP_BUILD_ID;
+      std::memcpy(img.data() + rec.file_offset + 4, &misc, 2);
+      ++fixed;
+    }
+  }
+  if (fixed == 0) return path;
+  test::write_file(path + ".perf", img);
+  return path + ".perf";
+}
+
 // Samples as perf itself decodes them (`perf report -D` prints one line per sample).
 std::size_t perf_sample_count(const std::string& path) {
-  auto r = run_perf({"report", "-D", "-i", path});
+  auto r = run_perf({"report", "-D", "-i", perf_readable_copy(path)});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::size_t n = 0;
   std::istringstream in(r.out);
@@ -1203,6 +1271,9 @@ TEST(ReadsPerfRecordOutput, BuildIdTable) {
   const auto path = dir.file("bid.data");
   auto rec = run_perf({"record", "-q", "-F", "999", "-g", "-o", path, "--",
                        test::fixture("fx_spin"), "200"});
+  if (rec.exit_code < 0 && rec.err.find("util/build-id.c") != std::string::npos)
+    GTEST_SKIP() << "perf record aborted in its own build-id pass three times (the kernel's "
+                    "MISC_MMAP_BUILD_ID quirk, see run_perf): no build-id table to compare";
   ASSERT_EQ(rec.exit_code, 0) << "perf record failed: " << rec.err;
   auto r = PerfDataReader::open(path);
   ASSERT_TRUE(r) << r.error().message;
