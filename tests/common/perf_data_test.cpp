@@ -1179,6 +1179,8 @@ struct PerfRecordCase {
   std::size_t min_attrs;
 };
 
+void PrintTo(const PerfRecordCase& c, std::ostream* os) { *os << c.name; }
+
 class ReadsPerfRecordOutput : public ::testing::TestWithParam<PerfRecordCase> {};
 
 TEST_P(ReadsPerfRecordOutput, SampleCountMatchesPerf) {
