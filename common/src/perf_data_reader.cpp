@@ -258,9 +258,32 @@ struct PerfDataReader::Impl {
         }
         return ok();
       }
+      case HEADER_BUILD_ID:
+        while (c.left() > 0) {
+          if (c.left() < kRecordHeaderSize) return bad("BUILD_ID");
+          const auto size = load<std::uint16_t>(c.here() + 6);
+          if (size > c.left() || !take_build_id(c.here(), size)) return bad("BUILD_ID");
+          c.skip(size);
+        }
+        return ok();
       default:
         return ok();  // features we do not use are skipped
     }
+  }
+
+  // One perf_record_header_build_id (feature entry or pipe record) of `n` bytes.
+  bool take_build_id(const std::uint8_t* p, std::size_t n) {
+    if (n < kBuildIdFilenameAt) return false;
+    const auto misc = load<std::uint16_t>(p + 4);
+    BuildIdEntry e;
+    e.cpumode = misc & PERF_RECORD_MISC_CPUMODE_MASK;
+    e.pid = load<std::int32_t>(p + 8);
+    const std::size_t len = (misc & kMiscBuildIdSize) ? std::min<std::size_t>(p[32], 20) : 20;
+    e.build_id.assign(p + 12, p + 12 + len);
+    const auto* file = reinterpret_cast<const char*>(p + kBuildIdFilenameAt);
+    e.filename.assign(file, strnlen(file, n - kBuildIdFilenameAt));
+    features.build_ids.push_back(std::move(e));
+    return true;
   }
 
   // Reads one attr of `attr_bytes` bytes (>= PERF_ATTR_SIZE_VER0), zero-extending older ones.
@@ -510,6 +533,11 @@ struct PerfDataReader::Impl {
         case PERF_RECORD_EVENT_UPDATE:
           take_event_update(out);
           break;
+        case PERF_RECORD_HEADER_BUILD_ID:
+          if (!take_build_id(out.bytes.data(), out.bytes.size()))
+            warn("perf-data-features", "HEADER_BUILD_ID record at byte " +
+                                           std::to_string(out.file_offset) + " is too short");
+          break;
         default:
           break;
       }
@@ -542,8 +570,10 @@ struct PerfDataReader::Impl {
   }
 
   Result<void> parse_sample(const Record& r, Sample& s) const {
+    if (attrs.empty())
+      return parse_error(r.file_offset, "sample before any event attr (HEADER_ATTR) was seen");
     const std::size_t index = attr_index_of(r);
-    PD_TRY_ASSIGN(const perf_event_attr* attr, attr_for(r));
+    const perf_event_attr* attr = &attrs[index].attr;
     const auto t = attr->sample_type;
     s.attr_index = index;
     s.sample_type = t;
@@ -807,10 +837,15 @@ Result<Mmap> PerfDataReader::parse_mmap(const Record& r) const {
   m.len = load<std::uint64_t>(p + 24);
   m.pgoff = load<std::uint64_t>(p + 32);
   if (m.is_mmap2) {
-    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-      const std::size_t n = std::min<std::size_t>(p[40], 20);
-      m.build_id.assign(p + 44, p + 44 + n);
+    // A build-id is at most 20 bytes. A larger size byte means the record really holds
+    // maj/min/ino: kernels have been seen (6.18) setting MISC_MMAP_BUILD_ID on the MMAP2 of an
+    // event without attr.build_id while another perf session with build_id=1 was running
+    // (perf 6.1 then overflows a 20-byte buffer and aborts). Decode it as maj/min/ino and drop
+    // the flag.
+    if ((m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) && p[40] <= 20) {
+      m.build_id.assign(p + 44, p + 44 + p[40]);
     } else {
+      m.misc &= static_cast<std::uint16_t>(~PERF_RECORD_MISC_MMAP_BUILD_ID);
       m.maj = load<std::uint32_t>(p + 40);
       m.min = load<std::uint32_t>(p + 44);
       m.ino = load<std::uint64_t>(p + 48);
