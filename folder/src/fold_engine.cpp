@@ -438,7 +438,20 @@ void FoldEngine::add_sample(const StackSampleView& s) {
     RawFrame f{std::string_view(pc_buf, static_cast<std::size_t>(r.ptr - pc_buf)),
                fv.symbol.empty() ? std::string_view("[unknown]") : fv.symbol,
                fv.module.empty() ? std::string_view("[unknown]") : fv.module};
-    frame(f);
+    // The same cache as stack lines, keyed by what the tidied name depends on.
+    typed_key_.assign(f.func);
+    typed_key_ += '\0';
+    typed_key_ += f.module;
+    if (opt_.include_addrs && f.func.find("[unknown]") != std::string_view::npos) {
+      typed_key_ += '\0';
+      typed_key_ += f.pc;
+    }
+    std::uint64_t h = FrameCache::hash(typed_key_, java_);
+    FrameCache::Value v;
+    if (typed_cache_.find(typed_key_, h, java_, v))
+      push_frame(v);
+    else
+      cached_frame(typed_cache_, typed_key_, h, f);
   }
   end_sample();
 }
@@ -488,12 +501,13 @@ void FoldEngine::frame(const RawFrame& f) {
   push_frame(v);
 }
 
-void FoldEngine::cached_frame(std::string_view l, std::uint64_t h, const RawFrame& f) {
+void FoldEngine::cached_frame(FrameCache& cache, std::string_view key, std::uint64_t h,
+                              const RawFrame& f) {
   if (skipped_) return;
   FrameCache::Value v;
   v.present = tidy_frame(f, v.matched);
   if (v.present) v.id = names_.intern(tidy_group_);
-  frame_cache_.insert(l, h, java_, v);
+  cache.insert(key, h, java_, v);
   push_frame(v);
 }
 
@@ -638,7 +652,7 @@ bool FoldEngine::line(std::string_view l) {
   if (parse_frame(l, f)) {
     if (active_) {
       if (line_hash == 0) line_hash = FrameCache::hash(l, java_);
-      cached_frame(l, line_hash, f);
+      cached_frame(frame_cache_, l, line_hash, f);
     } else if (!after_filtered_) {
       warn(kWarnWeirdStackLine, "stack line outside any sample (no header line before it)", l);
     }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -53,11 +54,27 @@ std::size_t last_boundary(std::string_view s) {
 }
 
 constexpr std::size_t kReadSize = 1 << 20;       // single thread: one read, one feed
-constexpr std::size_t kBlockSize = 4 << 20;      // threads: bytes per block handed out
+constexpr std::size_t kBlockSize = 1 << 20;      // threads: bytes per block handed out
+
+// Input bytes that end at a sample boundary. The buffers go back to a pool after use, so the
+// reader neither zero-fills nor page-faults fresh memory for every block.
+struct Buffer {
+  std::unique_ptr<char[]> bytes;
+  std::size_t capacity = 0;
+  std::size_t size = 0;
+  std::string_view view() const { return {bytes.get(), size}; }
+  void reserve(std::size_t n) {
+    if (n <= capacity) return;
+    auto bigger = std::unique_ptr<char[]>(new char[n]);
+    if (size > 0) std::memcpy(bigger.get(), bytes.get(), size);
+    bytes = std::move(bigger);
+    capacity = n;
+  }
+};
 
 struct Block {
   std::uint64_t seq = 0;
-  std::string data;
+  Buffer data;
   std::string event;  // the defaulted event filter, once known
 };
 
@@ -126,37 +143,52 @@ class ParallelFold {
 
  private:
   Result<void> produce(InputFile& input) {
-    std::string pending;
+    Buffer carry;  // the bytes after the last boundary of the previous read
     std::uint64_t seq = 0;
     for (;;) {
+      Buffer buf = take_buffer();
+      buf.reserve(carry.size + kBlockSize);
+      if (carry.size > 0) std::memcpy(buf.bytes.get(), carry.bytes.get(), carry.size);
+      buf.size = carry.size;
+      carry.size = 0;
       // Fill a whole block: pipes hand out 64 KiB at a time.
-      std::size_t old = pending.size();
-      pending.resize(old + kBlockSize);
-      std::size_t got = 0;
       bool eof = false;
-      while (got < kBlockSize) {
-        auto n = input.read(pending.data() + old + got, kBlockSize - got);
+      while (buf.size < buf.capacity) {
+        auto n = input.read(buf.bytes.get() + buf.size, buf.capacity - buf.size);
         if (!n) return n.error();
         if (*n == 0) {
           eof = true;
           break;
         }
-        got += *n;
+        buf.size += *n;
       }
-      pending.resize(old + got);
-      std::size_t cut = eof ? pending.size() : last_boundary(pending);
-      if (cut == std::string_view::npos) continue;
+      std::size_t cut = eof ? buf.size : last_boundary(buf.view());
+      if (cut == std::string_view::npos) {  // one sample larger than a block: read on
+        carry = std::move(buf);
+        continue;
+      }
+      carry.reserve(buf.size - cut);
+      std::memcpy(carry.bytes.get(), buf.bytes.get() + cut, buf.size - cut);
+      carry.size = buf.size - cut;
+      buf.size = cut;
       Block b;
       b.seq = seq++;
-      b.data.assign(pending, 0, cut);
-      pending.erase(0, cut);
+      b.data = std::move(buf);
       if (opt_.event_filter.empty() && event_.empty()) {
-        if (auto ev = detail::first_event(b.data)) event_ = *ev;
+        if (auto ev = detail::first_event(b.data.view())) event_ = *ev;
       }
       b.event = event_;
       if (!push(std::move(b))) return ok();  // a worker hit a strict error
       if (eof) return ok();
     }
+  }
+
+  Buffer take_buffer() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return {};
+    Buffer b = std::move(free_.back());
+    free_.pop_back();
+    return b;
   }
 
   bool push(Block b) {
@@ -188,7 +220,7 @@ class ParallelFold {
       }
       if (!b.event.empty()) engine.preset_event_filter(b.event);
       engine.begin_block();
-      bool ok = engine.feed(b.data) && engine.finish();
+      bool ok = engine.feed(b.data.view()) && engine.finish();
       BlockResult r;
       r.done = true;
       r.lines = engine.block_lines();
@@ -196,6 +228,7 @@ class ParallelFold {
       if (!ok) r.error = engine.strict_error();
       std::lock_guard lock(mu_);
       results_[b.seq] = std::move(r);
+      free_.push_back(std::move(b.data));
       if (!ok) {
         stop_ = true;
         can_push_.notify_all();
@@ -212,6 +245,7 @@ class ParallelFold {
   std::condition_variable can_push_, can_pop_;
   std::deque<Block> queue_;
   std::deque<BlockResult> results_;
+  std::vector<Buffer> free_;
   bool closed_ = false;
   bool stop_ = false;
 };
