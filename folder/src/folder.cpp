@@ -55,6 +55,7 @@ std::size_t last_boundary(std::string_view s) {
 
 constexpr std::size_t kReadSize = 1 << 20;       // single thread: one read, one feed
 constexpr std::size_t kBlockSize = 1 << 20;      // threads: bytes per block handed out
+constexpr std::size_t kMaxUnsplit = 16 << 20;    // no empty line in this much: stop splitting
 
 // Input bytes that end at a sample boundary. The buffers go back to a pool after use, so the
 // reader neither zero-fills nor page-faults fresh memory for every block.
@@ -109,11 +110,11 @@ class ParallelFold {
   Result<FoldedCounts> run(InputFile& input, WarningSink* sink, FoldStats* stats) {
     std::vector<std::thread> workers;
     std::vector<FoldEngine> engines;
-    engines.reserve(threads_);
-    for (unsigned i = 0; i < threads_; ++i) engines.emplace_back(opt_);
+    engines.reserve(threads_ + 1);  // the last one folds a tail without sample boundaries
+    for (unsigned i = 0; i <= threads_; ++i) engines.emplace_back(opt_);
     for (unsigned i = 0; i < threads_; ++i)
       workers.emplace_back([this, &engines, i] { work(engines[i]); });
-    auto read = produce(input);
+    auto read = produce(input, engines.back());
     close();
     for (auto& t : workers) t.join();
     if (!read) return read.error();
@@ -142,7 +143,7 @@ class ParallelFold {
   }
 
  private:
-  Result<void> produce(InputFile& input) {
+  Result<void> produce(InputFile& input, FoldEngine& tail) {
     Buffer carry;  // the bytes after the last boundary of the previous read
     std::uint64_t seq = 0;
     for (;;) {
@@ -163,13 +164,18 @@ class ParallelFold {
         buf.size += *n;
       }
       std::size_t cut = eof ? buf.size : last_boundary(buf.view());
-      if (cut == std::string_view::npos) {  // one sample larger than a block: read on
-        carry = std::move(buf);
+      if (cut == std::string_view::npos) {
+        // Input without empty lines (perf script without call graphs prints none) cannot be
+        // cut into independent blocks: fold the rest here, in order, in bounded memory.
+        if (buf.size >= kMaxUnsplit) return fold_tail(std::move(buf), input, tail);
+        carry = std::move(buf);  // one sample larger than a block: read on
         continue;
       }
-      carry.reserve(buf.size - cut);
-      std::memcpy(carry.bytes.get(), buf.bytes.get() + cut, buf.size - cut);
-      carry.size = buf.size - cut;
+      if (buf.size > cut) {
+        carry.reserve(buf.size - cut);
+        std::memcpy(carry.bytes.get(), buf.bytes.get() + cut, buf.size - cut);
+        carry.size = buf.size - cut;
+      }
       buf.size = cut;
       Block b;
       b.seq = seq++;
@@ -181,6 +187,33 @@ class ParallelFold {
       if (!push(std::move(b))) return ok();  // a worker hit a strict error
       if (eof) return ok();
     }
+  }
+
+  Result<void> fold_tail(Buffer buf, InputFile& input, FoldEngine& engine) {
+    std::size_t index;
+    {
+      std::unique_lock lock(mu_);
+      results_.emplace_back();
+      index = results_.size() - 1;
+    }
+    if (!event_.empty()) engine.preset_event_filter(event_);
+    engine.begin_block();
+    bool good = engine.feed(buf.view());
+    while (good) {
+      auto n = input.read(buf.bytes.get(), buf.capacity);
+      if (!n) return n.error();
+      if (*n == 0) break;
+      good = engine.feed(std::string_view(buf.bytes.get(), *n));
+    }
+    good = good && engine.finish();
+    BlockResult r;
+    r.done = true;
+    r.lines = engine.block_lines();
+    r.diags = engine.take_diags();
+    if (!good) r.error = engine.strict_error();
+    std::lock_guard lock(mu_);
+    results_[index] = std::move(r);
+    return ok();
   }
 
   Buffer take_buffer() {
