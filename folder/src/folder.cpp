@@ -80,10 +80,18 @@ struct Block {
 };
 
 struct BlockResult {
-  bool done = false;
   std::uint64_t lines = 0;
   std::vector<Diag> diags;
   std::optional<Diag> error;
+
+  // What `engine` saw since begin_block(); `good` is false after a strict error.
+  static BlockResult of(FoldEngine& engine, bool good) {
+    BlockResult r;
+    r.lines = engine.block_lines();
+    r.diags = engine.take_diags();
+    if (!good) r.error = engine.strict_error();
+    return r;
+  }
 };
 
 Result<FoldedCounts> fold_single(InputFile& input, const Options& opt, WarningSink* sink,
@@ -206,11 +214,7 @@ class ParallelFold {
       good = engine.feed(std::string_view(buf.bytes.get(), *n));
     }
     good = good && engine.finish();
-    BlockResult r;
-    r.done = true;
-    r.lines = engine.block_lines();
-    r.diags = engine.take_diags();
-    if (!good) r.error = engine.strict_error();
+    BlockResult r = BlockResult::of(engine, good);
     std::lock_guard lock(mu_);
     results_[index] = std::move(r);
     return ok();
@@ -254,11 +258,7 @@ class ParallelFold {
       if (!b.event.empty()) engine.preset_event_filter(b.event);
       engine.begin_block();
       bool ok = engine.feed(b.data.view()) && engine.finish();
-      BlockResult r;
-      r.done = true;
-      r.lines = engine.block_lines();
-      r.diags = engine.take_diags();
-      if (!ok) r.error = engine.strict_error();
+      BlockResult r = BlockResult::of(engine, ok);
       std::lock_guard lock(mu_);
       results_[b.seq] = std::move(r);
       free_.push_back(std::move(b.data));
