@@ -581,6 +581,7 @@ void FoldEngine::end_sample() {
 FoldedCounts& FoldEngine::counts() {
   if (counts_stale_) {
     counts_ = FoldedCounts();
+    counts_.reserve(stacks_.size());
     std::string key;
     stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
       key.clear();

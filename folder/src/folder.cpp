@@ -38,17 +38,16 @@ Error strict_error(const Diag& d, std::uint64_t line_base, const std::string& na
   return Error{Errc::kParse, located(name, line_base + d.line, d.text) + " (--strict)"};
 }
 
-// Where the last blank line of `s` ends (a sample boundary), or npos. A blank line is "\n\n"
-// or, for CRLF input, "\n\r\n".
-std::size_t last_boundary(std::string_view s) {
-  std::size_t i = s.size();
-  while (i >= 2) {
-    auto* p = static_cast<const char*>(memrchr(s.data(), '\n', i));
-    if (p == nullptr) return std::string_view::npos;
-    std::size_t k = static_cast<std::size_t>(p - s.data());
-    if (k >= 1 && s[k - 1] == '\n') return k + 1;
-    if (k >= 2 && s[k - 1] == '\r' && s[k - 2] == '\n') return k + 1;
-    i = k;
+// Where the last blank line of `s` ends (a sample boundary), or npos; only blank lines ending at
+// or after `from` are looked for, so bytes already searched are not searched again. A blank line
+// is "\n\n" or, for CRLF input, "\n\r\n". (A plain byte loop: the scan stops at the first hit
+// from the end, and memrchr over a whole block per step would cost more than it saves.)
+std::size_t last_boundary(std::string_view s, std::size_t from) {
+  std::size_t stop = std::max<std::size_t>(from, 2);
+  for (std::size_t i = s.size(); i >= stop; --i) {
+    if (s[i - 1] != '\n') continue;
+    if (s[i - 2] == '\n') return i;
+    if (s[i - 2] == '\r' && i >= 3 && s[i - 3] == '\n') return i;
   }
   return std::string_view::npos;
 }
@@ -63,6 +62,7 @@ struct Buffer {
   std::unique_ptr<char[]> bytes;
   std::size_t capacity = 0;
   std::size_t size = 0;
+  std::size_t searched = 0;  // bytes known to hold no sample boundary
   std::string_view view() const { return {bytes.get(), size}; }
   void reserve(std::size_t n) {
     if (n <= capacity) return;
@@ -159,6 +159,7 @@ class ParallelFold {
       buf.reserve(carry.size + kBlockSize);
       if (carry.size > 0) std::memcpy(buf.bytes.get(), carry.bytes.get(), carry.size);
       buf.size = carry.size;
+      std::size_t searched = carry.searched;
       carry.size = 0;
       // Fill a whole block: pipes hand out 64 KiB at a time.
       bool eof = false;
@@ -171,11 +172,12 @@ class ParallelFold {
         }
         buf.size += *n;
       }
-      std::size_t cut = eof ? buf.size : last_boundary(buf.view());
+      std::size_t cut = eof ? buf.size : last_boundary(buf.view(), searched);
       if (cut == std::string_view::npos) {
         // Input without empty lines (perf script without call graphs prints none) cannot be
         // cut into independent blocks: fold the rest here, in order, in bounded memory.
         if (buf.size >= kMaxUnsplit) return fold_tail(std::move(buf), input, tail);
+        buf.searched = buf.size;
         carry = std::move(buf);  // one sample larger than a block: read on
         continue;
       }
@@ -184,6 +186,7 @@ class ParallelFold {
         std::memcpy(carry.bytes.get(), buf.bytes.get() + cut, buf.size - cut);
         carry.size = buf.size - cut;
       }
+      carry.searched = carry.size;  // holds no blank line
       buf.size = cut;
       Block b;
       b.seq = seq++;

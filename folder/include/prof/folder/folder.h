@@ -83,6 +83,7 @@ class FoldedCounts {
   // Moves every stack of `other` into this one (sums weights). Returns false on saturation.
   bool merge(FoldedCounts&& other);
 
+  void reserve(std::size_t stacks) { map_.reserve(stacks); }
   std::size_t size() const { return map_.size(); }
   bool empty() const { return map_.empty(); }
   std::uint64_t count(std::string_view stack) const;
