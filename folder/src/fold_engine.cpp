@@ -358,9 +358,11 @@ bool FoldEngine::accept_event(std::string_view event) {
   ++stats_.filtered_samples;
   if (event_defaulted_ && !event_warned_) {
     event_warned_ = true;
-    std::string msg = "keeping only '" + event_filter_ +
-                      "' samples (the first event seen); dropping '" + std::string(event) +
-                      "' and any other event (choose with --event-filter)";
+    // The reference prints `Filtering for events of type: X` naming the dropped event; this
+    // names both, so the user knows which one was kept.
+    std::string msg = "filtering for events of type '" + event_filter_ +
+                      "' (the first event seen); samples of '" + std::string(event) +
+                      "' and any other event are dropped (choose with --event-filter)";
     warn(kWarnEventFilter, msg, {});
   }
   return false;
