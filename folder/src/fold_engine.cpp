@@ -580,6 +580,20 @@ void FoldEngine::end_sample() {
   frame_ids_.clear();
 }
 
+bool FoldEngine::absorb(const FoldEngine& other) {
+  std::vector<std::uint32_t> ours(other.names_.size());
+  for (std::uint32_t id = 0; id < ours.size(); ++id) ours[id] = names_.intern(other.names_.name(id));
+  bool ok = true;
+  std::vector<std::uint32_t> key;
+  other.stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
+    key.clear();
+    for (std::uint32_t id : ids) key.push_back(ours[id]);
+    ok &= stacks_.add(key, n);
+  });
+  counts_stale_ = counts_stale_ || other.stacks_.size() > 0;
+  return ok;
+}
+
 FoldedCounts& FoldEngine::counts() {
   if (counts_stale_) {
     counts_ = FoldedCounts();

@@ -125,6 +125,8 @@ class FoldEngine {
 
   // The folded stacks so far, as strings (built from the id table when it changed).
   FoldedCounts& counts();
+  // Adds the stacks `other` folded (its names mapped to ours). False when a sum saturated.
+  bool absorb(const FoldEngine& other);
   FoldStats& stats() {
     stats_.event = event_filter_;
     return stats_;

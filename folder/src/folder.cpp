@@ -136,18 +136,18 @@ class ParallelFold {
       replay(r.diags, base, opt_.input_name, sink, event_seen);
       base += r.lines;
     }
-    FoldedCounts total;
+    // Merge the id tables, not strings: each stack is built as text once, at the end.
     FoldStats all;
     bool saturated = false;
     for (auto& e : engines) {
-      saturated |= !total.merge(std::move(e.counts()));
       all.add(e.stats());
+      if (&e != &engines.front()) saturated |= !engines.front().absorb(e);
     }
     if (saturated && sink != nullptr)
       sink->warn(kWarnCountOverflow, opt_.input_name + ": a stack's count passed 2^64-1");
     if (!event_.empty()) all.event = event_;
     if (stats != nullptr) *stats = all;
-    return total;
+    return std::move(engines.front().counts());
   }
 
  private:
