@@ -614,7 +614,8 @@ FoldedCounts& FoldEngine::counts() {
 
 bool FoldEngine::line(std::string_view l) {
   ++block_lines_;
-  ++stats_.lines;
+  // People pass perf.data itself; say so instead of listing binary "lines".
+  if (++stats_.lines == 1 && l.substr(0, 8) == "PERFILE2") stats_.perf_data = true;
   if (l.empty()) {
     end_sample();
     after_filtered_ = false;
