@@ -14,7 +14,10 @@ using ::prof::test::run;
 using ::prof::test::TempDir;
 
 std::string record_and_script(const TempDir& dir, bool call_graph) {
-  std::vector<std::string> rec = {"perf", "record", "-e", "cpu-clock", "-F", "999"};
+  // -N: other perf runs on the machine share ~/.debug, and perf record can crash while
+  // updating that build-id cache concurrently (seen here: "assertion failed at
+  // util/build-id.c"). The fixture is read by path, so the cache is not needed.
+  std::vector<std::string> rec = {"perf", "record", "-N", "-e", "cpu-clock", "-F", "999"};
   if (call_graph) rec.push_back("-g");
   rec.insert(rec.end(), {"-o", dir.file("perf.data"), "--", ::prof::test::fixture("fx_spin"),
                          "300"});
