@@ -358,9 +358,11 @@ bool FoldEngine::accept_event(std::string_view event) {
   ++stats_.filtered_samples;
   if (event_defaulted_ && !event_warned_) {
     event_warned_ = true;
-    std::string msg = "keeping only '" + event_filter_ +
-                      "' samples (the first event seen); dropping '" + std::string(event) +
-                      "' and any other event (choose with --event-filter)";
+    // The reference prints `Filtering for events of type: X` naming the dropped event; this
+    // names both, so the user knows which one was kept.
+    std::string msg = "filtering for events of type '" + event_filter_ +
+                      "' (the first event seen); samples of '" + std::string(event) +
+                      "' and any other event are dropped (choose with --event-filter)";
     warn(kWarnEventFilter, msg, {});
   }
   return false;
@@ -438,7 +440,20 @@ void FoldEngine::add_sample(const StackSampleView& s) {
     RawFrame f{std::string_view(pc_buf, static_cast<std::size_t>(r.ptr - pc_buf)),
                fv.symbol.empty() ? std::string_view("[unknown]") : fv.symbol,
                fv.module.empty() ? std::string_view("[unknown]") : fv.module};
-    frame(f);
+    // The same cache as stack lines, keyed by what the tidied name depends on.
+    typed_key_.assign(f.func);
+    typed_key_ += '\0';
+    typed_key_ += f.module;
+    if (opt_.include_addrs && f.func.find("[unknown]") != std::string_view::npos) {
+      typed_key_ += '\0';
+      typed_key_ += f.pc;
+    }
+    std::uint64_t h = FrameCache::hash(typed_key_, java_);
+    FrameCache::Value v;
+    if (typed_cache_.find(typed_key_, h, java_, v))
+      push_frame(v);
+    else
+      cached_frame(typed_cache_, typed_key_, h, f);
   }
   end_sample();
 }
@@ -488,12 +503,13 @@ void FoldEngine::frame(const RawFrame& f) {
   push_frame(v);
 }
 
-void FoldEngine::cached_frame(std::string_view l, std::uint64_t h, const RawFrame& f) {
+void FoldEngine::cached_frame(FrameCache& cache, std::string_view key, std::uint64_t h,
+                              const RawFrame& f) {
   if (skipped_) return;
   FrameCache::Value v;
   v.present = tidy_frame(f, v.matched);
   if (v.present) v.id = names_.intern(tidy_group_);
-  frame_cache_.insert(l, h, java_, v);
+  cache.insert(key, h, java_, v);
   push_frame(v);
 }
 
@@ -564,9 +580,24 @@ void FoldEngine::end_sample() {
   frame_ids_.clear();
 }
 
+bool FoldEngine::absorb(const FoldEngine& other) {
+  std::vector<std::uint32_t> ours(other.names_.size());
+  for (std::uint32_t id = 0; id < ours.size(); ++id) ours[id] = names_.intern(other.names_.name(id));
+  bool ok = true;
+  std::vector<std::uint32_t> key;
+  other.stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
+    key.clear();
+    for (std::uint32_t id : ids) key.push_back(ours[id]);
+    ok &= stacks_.add(key, n);
+  });
+  counts_stale_ = counts_stale_ || other.stacks_.size() > 0;
+  return ok;
+}
+
 FoldedCounts& FoldEngine::counts() {
   if (counts_stale_) {
     counts_ = FoldedCounts();
+    counts_.reserve(stacks_.size());
     std::string key;
     stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
       key.clear();
@@ -583,7 +614,8 @@ FoldedCounts& FoldEngine::counts() {
 
 bool FoldEngine::line(std::string_view l) {
   ++block_lines_;
-  ++stats_.lines;
+  // People pass perf.data itself; say so instead of listing binary "lines".
+  if (++stats_.lines == 1 && l.substr(0, 8) == "PERFILE2") stats_.perf_data = true;
   if (l.empty()) {
     end_sample();
     after_filtered_ = false;
@@ -638,7 +670,7 @@ bool FoldEngine::line(std::string_view l) {
   if (parse_frame(l, f)) {
     if (active_) {
       if (line_hash == 0) line_hash = FrameCache::hash(l, java_);
-      cached_frame(l, line_hash, f);
+      cached_frame(frame_cache_, l, line_hash, f);
     } else if (!after_filtered_) {
       warn(kWarnWeirdStackLine, "stack line outside any sample (no header line before it)", l);
     }

@@ -125,6 +125,8 @@ class FoldEngine {
 
   // The folded stacks so far, as strings (built from the id table when it changed).
   FoldedCounts& counts();
+  // Adds the stacks `other` folded (its names mapped to ours). False when a sum saturated.
+  bool absorb(const FoldEngine& other);
   FoldStats& stats() {
     stats_.event = event_filter_;
     return stats_;
@@ -141,7 +143,8 @@ class FoldEngine {
   bool tidy_frame(const RawFrame& f, bool& matched);
   void push_frame(const FrameCache::Value& v);
   void frame(const RawFrame& f);
-  void cached_frame(std::string_view line, std::uint64_t hash, const RawFrame& f);
+  void cached_frame(FrameCache& cache, std::string_view key, std::uint64_t hash,
+                    const RawFrame& f);
   bool piece(std::string_view func, const RawFrame& f, bool inlined);
   void end_sample();
   void warn(std::string_view kind, std::string_view what, std::string_view line_text);
@@ -167,7 +170,9 @@ class FoldEngine {
   std::vector<std::uint32_t> frame_ids_;  // tidied frames (names_ ids), leaf first
   std::vector<std::uint32_t> key_;        // the finished stack, root first
   std::string piece_, scratch_, tidy_group_;
-  FrameCache frame_cache_;
+  FrameCache frame_cache_;  // stack lines
+  FrameCache typed_cache_;  // typed frames: symbol \0 module [\0 pc]
+  std::string typed_key_;
   Interner names_;
   StackTable stacks_;
   bool counts_stale_ = false;

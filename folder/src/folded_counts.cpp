@@ -26,6 +26,7 @@ void FoldStats::add(const FoldStats& o) {
   filtered_samples += o.filtered_samples;
   weird_lines += o.weird_lines;
   if (event.empty()) event = o.event;
+  perf_data = perf_data || o.perf_data;
 }
 
 std::size_t FoldedCounts::Hash::operator()(std::string_view s) const noexcept {

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -37,35 +38,60 @@ Error strict_error(const Diag& d, std::uint64_t line_base, const std::string& na
   return Error{Errc::kParse, located(name, line_base + d.line, d.text) + " (--strict)"};
 }
 
-// Where the last blank line of `s` ends (a sample boundary), or npos. A blank line is "\n\n"
-// or, for CRLF input, "\n\r\n".
-std::size_t last_boundary(std::string_view s) {
-  std::size_t i = s.size();
-  while (i >= 2) {
-    auto* p = static_cast<const char*>(memrchr(s.data(), '\n', i));
-    if (p == nullptr) return std::string_view::npos;
-    std::size_t k = static_cast<std::size_t>(p - s.data());
-    if (k >= 1 && s[k - 1] == '\n') return k + 1;
-    if (k >= 2 && s[k - 1] == '\r' && s[k - 2] == '\n') return k + 1;
-    i = k;
+// Where the last blank line of `s` ends (a sample boundary), or npos; only blank lines ending at
+// or after `from` are looked for, so bytes already searched are not searched again. A blank line
+// is "\n\n" or, for CRLF input, "\n\r\n". (A plain byte loop: the scan stops at the first hit
+// from the end, and memrchr over a whole block per step would cost more than it saves.)
+std::size_t last_boundary(std::string_view s, std::size_t from) {
+  std::size_t stop = std::max<std::size_t>(from, 2);
+  for (std::size_t i = s.size(); i >= stop; --i) {
+    if (s[i - 1] != '\n') continue;
+    if (s[i - 2] == '\n') return i;
+    if (s[i - 2] == '\r' && i >= 3 && s[i - 3] == '\n') return i;
   }
   return std::string_view::npos;
 }
 
 constexpr std::size_t kReadSize = 1 << 20;       // single thread: one read, one feed
-constexpr std::size_t kBlockSize = 4 << 20;      // threads: bytes per block handed out
+constexpr std::size_t kBlockSize = 1 << 20;      // threads: bytes per block handed out
+constexpr std::size_t kMaxUnsplit = 16 << 20;    // no empty line in this much: stop splitting
+
+// Input bytes that end at a sample boundary. The buffers go back to a pool after use, so the
+// reader neither zero-fills nor page-faults fresh memory for every block.
+struct Buffer {
+  std::unique_ptr<char[]> bytes;
+  std::size_t capacity = 0;
+  std::size_t size = 0;
+  std::size_t searched = 0;  // bytes known to hold no sample boundary
+  std::string_view view() const { return {bytes.get(), size}; }
+  void reserve(std::size_t n) {
+    if (n <= capacity) return;
+    auto bigger = std::unique_ptr<char[]>(new char[n]);
+    if (size > 0) std::memcpy(bigger.get(), bytes.get(), size);
+    bytes = std::move(bigger);
+    capacity = n;
+  }
+};
 
 struct Block {
   std::uint64_t seq = 0;
-  std::string data;
+  Buffer data;
   std::string event;  // the defaulted event filter, once known
 };
 
 struct BlockResult {
-  bool done = false;
   std::uint64_t lines = 0;
   std::vector<Diag> diags;
   std::optional<Diag> error;
+
+  // What `engine` saw since begin_block(); `good` is false after a strict error.
+  static BlockResult of(FoldEngine& engine, bool good) {
+    BlockResult r;
+    r.lines = engine.block_lines();
+    r.diags = engine.take_diags();
+    if (!good) r.error = engine.strict_error();
+    return r;
+  }
 };
 
 Result<FoldedCounts> fold_single(InputFile& input, const Options& opt, WarningSink* sink,
@@ -92,11 +118,11 @@ class ParallelFold {
   Result<FoldedCounts> run(InputFile& input, WarningSink* sink, FoldStats* stats) {
     std::vector<std::thread> workers;
     std::vector<FoldEngine> engines;
-    engines.reserve(threads_);
-    for (unsigned i = 0; i < threads_; ++i) engines.emplace_back(opt_);
+    engines.reserve(threads_ + 1);  // the last one folds a tail without sample boundaries
+    for (unsigned i = 0; i <= threads_; ++i) engines.emplace_back(opt_);
     for (unsigned i = 0; i < threads_; ++i)
       workers.emplace_back([this, &engines, i] { work(engines[i]); });
-    auto read = produce(input);
+    auto read = produce(input, engines.back());
     close();
     for (auto& t : workers) t.join();
     if (!read) return read.error();
@@ -110,53 +136,99 @@ class ParallelFold {
       replay(r.diags, base, opt_.input_name, sink, event_seen);
       base += r.lines;
     }
-    FoldedCounts total;
+    // Merge the id tables, not strings: each stack is built as text once, at the end.
     FoldStats all;
     bool saturated = false;
     for (auto& e : engines) {
-      saturated |= !total.merge(std::move(e.counts()));
       all.add(e.stats());
+      if (&e != &engines.front()) saturated |= !engines.front().absorb(e);
     }
     if (saturated && sink != nullptr)
       sink->warn(kWarnCountOverflow, opt_.input_name + ": a stack's count passed 2^64-1");
     if (!event_.empty()) all.event = event_;
     if (stats != nullptr) *stats = all;
-    return total;
+    return std::move(engines.front().counts());
   }
 
  private:
-  Result<void> produce(InputFile& input) {
-    std::string pending;
+  Result<void> produce(InputFile& input, FoldEngine& tail) {
+    Buffer carry;  // the bytes after the last boundary of the previous read
     std::uint64_t seq = 0;
     for (;;) {
+      Buffer buf = take_buffer();
+      buf.reserve(carry.size + kBlockSize);
+      if (carry.size > 0) std::memcpy(buf.bytes.get(), carry.bytes.get(), carry.size);
+      buf.size = carry.size;
+      std::size_t searched = carry.searched;
+      carry.size = 0;
       // Fill a whole block: pipes hand out 64 KiB at a time.
-      std::size_t old = pending.size();
-      pending.resize(old + kBlockSize);
-      std::size_t got = 0;
       bool eof = false;
-      while (got < kBlockSize) {
-        auto n = input.read(pending.data() + old + got, kBlockSize - got);
+      while (buf.size < buf.capacity) {
+        auto n = input.read(buf.bytes.get() + buf.size, buf.capacity - buf.size);
         if (!n) return n.error();
         if (*n == 0) {
           eof = true;
           break;
         }
-        got += *n;
+        buf.size += *n;
       }
-      pending.resize(old + got);
-      std::size_t cut = eof ? pending.size() : last_boundary(pending);
-      if (cut == std::string_view::npos) continue;
+      std::size_t cut = eof ? buf.size : last_boundary(buf.view(), searched);
+      if (cut == std::string_view::npos) {
+        // Input without empty lines (perf script without call graphs prints none) cannot be
+        // cut into independent blocks: fold the rest here, in order, in bounded memory.
+        if (buf.size >= kMaxUnsplit) return fold_tail(std::move(buf), input, tail);
+        buf.searched = buf.size;
+        carry = std::move(buf);  // one sample larger than a block: read on
+        continue;
+      }
+      if (buf.size > cut) {
+        carry.reserve(buf.size - cut);
+        std::memcpy(carry.bytes.get(), buf.bytes.get() + cut, buf.size - cut);
+        carry.size = buf.size - cut;
+      }
+      carry.searched = carry.size;  // holds no blank line
+      buf.size = cut;
       Block b;
       b.seq = seq++;
-      b.data.assign(pending, 0, cut);
-      pending.erase(0, cut);
+      b.data = std::move(buf);
       if (opt_.event_filter.empty() && event_.empty()) {
-        if (auto ev = detail::first_event(b.data)) event_ = *ev;
+        if (auto ev = detail::first_event(b.data.view())) event_ = *ev;
       }
       b.event = event_;
       if (!push(std::move(b))) return ok();  // a worker hit a strict error
       if (eof) return ok();
     }
+  }
+
+  Result<void> fold_tail(Buffer buf, InputFile& input, FoldEngine& engine) {
+    std::size_t index;
+    {
+      std::unique_lock lock(mu_);
+      results_.emplace_back();
+      index = results_.size() - 1;
+    }
+    if (!event_.empty()) engine.preset_event_filter(event_);
+    engine.begin_block();
+    bool good = engine.feed(buf.view());
+    while (good) {
+      auto n = input.read(buf.bytes.get(), buf.capacity);
+      if (!n) return n.error();
+      if (*n == 0) break;
+      good = engine.feed(std::string_view(buf.bytes.get(), *n));
+    }
+    good = good && engine.finish();
+    BlockResult r = BlockResult::of(engine, good);
+    std::lock_guard lock(mu_);
+    results_[index] = std::move(r);
+    return ok();
+  }
+
+  Buffer take_buffer() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return {};
+    Buffer b = std::move(free_.back());
+    free_.pop_back();
+    return b;
   }
 
   bool push(Block b) {
@@ -188,14 +260,11 @@ class ParallelFold {
       }
       if (!b.event.empty()) engine.preset_event_filter(b.event);
       engine.begin_block();
-      bool ok = engine.feed(b.data) && engine.finish();
-      BlockResult r;
-      r.done = true;
-      r.lines = engine.block_lines();
-      r.diags = engine.take_diags();
-      if (!ok) r.error = engine.strict_error();
+      bool ok = engine.feed(b.data.view()) && engine.finish();
+      BlockResult r = BlockResult::of(engine, ok);
       std::lock_guard lock(mu_);
       results_[b.seq] = std::move(r);
+      free_.push_back(std::move(b.data));
       if (!ok) {
         stop_ = true;
         can_push_.notify_all();
@@ -212,6 +281,7 @@ class ParallelFold {
   std::condition_variable can_push_, can_pop_;
   std::deque<Block> queue_;
   std::deque<BlockResult> results_;
+  std::vector<Buffer> free_;
   bool closed_ = false;
   bool stop_ = false;
 };

@@ -117,6 +117,7 @@ class Interner {
     index_.insert(h, id);
     return id;
   }
+  std::size_t size() const { return names_.size(); }
   std::string_view name(std::uint32_t id) const {
     return std::string_view(arena_).substr(names_[id].first, names_[id].second);
   }

@@ -97,6 +97,12 @@ int fold_command(int argc, char** argv) {
   FoldStats stats;
   auto counts = fold_input(**input, opt, &sink, threads, &stats);
   if (!counts) return cli::report_error(counts.error());
+  if (stats.perf_data && counts->empty()) {
+    return cli::report_error(Error{
+        Errc::kUnsupported, "'" + opt.input_name +
+                                "': this is a perf.data file, not 'perf script' text; run "
+                                "'perf script -i FILE | profile fold' or 'profile report FILE'"});
+  }
   if (!quiet && !verbose) {
     for (const auto& k : sink.kinds()) {
       std::string msg = k.first_message;

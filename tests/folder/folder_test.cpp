@@ -323,6 +323,47 @@ TEST(Fold, TypedSamplesFoldLikeTheirPerfScriptText) {
   }
 }
 
+// perf script without call graphs prints no empty lines, so -j cannot cut such input at sample
+// boundaries; past 16 MiB the reading thread folds the rest itself. Same bytes, same warnings.
+TEST(Fold, ThreadsHandleInputWithoutEmptyLines) {
+  std::string text;
+  for (int i = 0; text.size() < (18u << 20); ++i) {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "            sh %5d [%03d] 19115.%06d:     250000 cpu-clock:  ffffffff9b2%05x "
+                  "fn%d+0x13 ([kernel.kallsyms])\n",
+                  i % 50, i % 4, i % 1000000, i % 4096, i % 97);
+    text += line;
+    if (i == 5 || i == 150000) text += "a weird line\n";
+  }
+  ::prof::test::TempDir dir;
+  ::prof::test::write_file(dir.file("single.txt"), text);
+  Options opt;
+  opt.per_cpu = true;
+  std::string first;
+  std::vector<WarningSink::Kind> first_warnings;
+  for (unsigned threads : {1u, 2u, 3u}) {
+    SCOPED_TRACE(threads);
+    auto in = InputFile::open(dir.file("single.txt"));
+    ASSERT_TRUE(in);
+    WarningSink sink;
+    auto counts = fold_input(**in, opt, &sink, threads);
+    ASSERT_TRUE(counts) << counts.error().message;
+    if (threads == 1) {
+      first = counts->to_string();
+      first_warnings = sink.kinds();
+      EXPECT_EQ(counts->size(), 4u * 97u);
+      ASSERT_EQ(first_warnings.size(), 1u);
+      EXPECT_EQ(first_warnings[0].count, 2u);
+      continue;
+    }
+    EXPECT_EQ(counts->to_string(), first);
+    ASSERT_EQ(sink.kinds().size(), 1u);
+    EXPECT_EQ(sink.kinds()[0].first_message, first_warnings[0].first_message);
+    EXPECT_EQ(sink.kinds()[0].count, 2u);
+  }
+}
+
 TEST(FoldedCounts, MapAndStreamAgree) {
   FoldedCounts c;
   EXPECT_TRUE(c.add("b;c", 2));

@@ -72,6 +72,7 @@ struct FoldStats {
   std::uint64_t filtered_samples = 0; // samples dropped by the event filter
   std::uint64_t weird_lines = 0;      // lines that fit no rule
   std::string event;                  // the event filter in force at the end ("" = none seen)
+  bool perf_data = false;             // the input starts like a perf.data file, not text
   void add(const FoldStats& o);
 };
 
@@ -83,6 +84,7 @@ class FoldedCounts {
   // Moves every stack of `other` into this one (sums weights). Returns false on saturation.
   bool merge(FoldedCounts&& other);
 
+  void reserve(std::size_t stacks) { map_.reserve(stacks); }
   std::size_t size() const { return map_.size(); }
   bool empty() const { return map_.empty(); }
   std::uint64_t count(std::string_view stack) const;
