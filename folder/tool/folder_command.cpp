@@ -1,8 +1,5 @@
 #include "folder_command.h"
 
-// g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
-// typed_value<std::string>::notify (a false positive in the library's inlined code).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include <fstream>
 #include <iostream>
@@ -30,30 +27,59 @@ constexpr const char* kUsage =
 
 }  // namespace
 
-int fold_command(int argc, char** argv) {
-  Options opt;
-  unsigned threads = 1;
-  po::options_description visible(kUsage);
-  visible.add_options()
-      ("help,h", "show this help")
-      ("pid", po::bool_switch(&opt.include_pid), "process frame is comm-PID (default: comm)")
-      ("tid", po::bool_switch(&opt.include_tid), "process frame is comm-PID/TID (default: comm)")
-      ("kernel", po::bool_switch(&opt.annotate_kernel), "add _[k] to kernel frames (default: off)")
-      ("jit", po::bool_switch(&opt.annotate_jit), "add _[j] to JIT frames (default: off)")
-      ("all", "same as --kernel --jit")
-      ("addrs", po::bool_switch(&opt.include_addrs),
+void add_folder_options(po::options_description& opts, bool pipeline) {
+  // In the all-in-one `profile`, --pid/--tid/--all/-j belong to sampling (-p, -t, -a).
+  if (!pipeline) {
+    opts.add_options()
+        ("pid", po::bool_switch(), "process frame is comm-PID (default: comm)")
+        ("tid", po::bool_switch(), "process frame is comm-PID/TID (default: comm)");
+  }
+  opts.add_options()
+      ("kernel", po::bool_switch(), "add _[k] to kernel frames (default: off)")
+      ("jit", po::bool_switch(), "add _[j] to JIT frames (default: off)");
+  if (!pipeline) opts.add_options()("all", "same as --kernel --jit");
+  opts.add_options()
+      ("addrs", po::bool_switch(),
        "unresolved frames show their address: [module <addr>] (default: off)")
       ("event-filter", po::value<std::string>()->value_name("EVENT"),
        "keep only samples of EVENT (default: the first event seen)")
-      ("per-cpu", po::bool_switch(&opt.per_cpu),
-       "root frame cpu-NNN from perf's [NNN] field (default: off)")
+      ("per-cpu", po::bool_switch(),
+       "root frame cpu-NNN from the sample's CPU (default: off)")
       ("skip-after", po::value<std::vector<std::string>>()->value_name("FUNC")->composing(),
        "drop the frames rootward of the leaf-most FUNC frame, process frame included; "
-       "repeatable (default: none)")
+       "repeatable (default: none)");
+}
+
+Result<Options> folder_options_from(const po::variables_map& vm) {
+  Options opt;
+  auto flag = [&](const char* name) { return vm.count(name) && vm[name].as<bool>(); };
+  opt.include_pid = flag("pid");
+  opt.include_tid = flag("tid");
+  opt.annotate_kernel = flag("kernel");
+  opt.annotate_jit = flag("jit");
+  opt.include_addrs = flag("addrs");
+  opt.per_cpu = flag("per-cpu");
+  if (vm.count("all")) opt.annotate_kernel = opt.annotate_jit = true;
+  if (vm.count("skip-after")) opt.skip_after = vm["skip-after"].as<std::vector<std::string>>();
+  if (vm.count("event-filter")) {
+    const auto& event_filter = vm["event-filter"].as<std::string>();
+    if (event_filter.empty()) return Error{Errc::kUsage, "--event-filter needs an event name"};
+    opt.event_filter = event_filter;
+  }
+  return opt;
+}
+
+int fold_command(int argc, char** argv) {
+  unsigned threads = 1;
+  bool strict = false;
+  po::options_description visible(kUsage);
+  visible.add_options()("help,h", "show this help");
+  add_folder_options(visible, /*pipeline=*/false);
+  visible.add_options()
       ("threads,j", po::value(&threads)->value_name("N")->default_value(1),
        "fold on N threads; 0 = one per CPU. Output is identical for every N")
       ("output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)")
-      ("strict", po::bool_switch(&opt.strict),
+      ("strict", po::bool_switch(&strict),
        "a line that fits no rule is an error naming FILE and line (default: a warning)")
       ("quiet,q", "print no warnings")
       ("verbose,v", "print every warning, not one per kind");
@@ -75,14 +101,11 @@ int fold_command(int argc, char** argv) {
   }
   if (vm.count("quiet") && vm.count("verbose"))
     return cli::usage_error("--quiet and --verbose exclude each other", "fold");
-  if (vm.count("all")) opt.annotate_kernel = opt.annotate_jit = true;
-  if (vm.count("skip-after")) opt.skip_after = vm["skip-after"].as<std::vector<std::string>>();
+  auto parsed = folder_options_from(vm);
+  if (!parsed) return cli::usage_error(parsed.error().message, "fold");
+  Options opt = std::move(*parsed);
+  opt.strict = strict;
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "-";
-  if (vm.count("event-filter")) {
-    const auto& event_filter = vm["event-filter"].as<std::string>();
-    if (event_filter.empty()) return cli::usage_error("--event-filter needs an event name", "fold");
-    opt.event_filter = event_filter;
-  }
   const bool quiet = vm.count("quiet") > 0, verbose = vm.count("verbose") > 0;
   opt.keep_all_warnings = verbose;
 

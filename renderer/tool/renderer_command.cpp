@@ -1,7 +1,4 @@
 // g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
-// typed_value<std::vector<std::string>>::notify (a false positive in the library header). The
-// pragma must precede every include of that header.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include "renderer_command.h"
 
@@ -91,7 +88,7 @@ bool valid_color(const std::string& c) {
 
 }  // namespace
 
-void add_render_options(po::options_description& opts) {
+void add_render_options(po::options_description& opts, bool short_names) {
   opts.add_options()
       ("title", po::value<std::string>(), "title text (default \"Flame Graph\", \"Icicle Graph\" "
        "with --inverted, \"Flame Chart\" with --flamechart)")
@@ -106,7 +103,7 @@ void add_render_options(po::options_description& opts) {
       ("countname", po::value<std::string>()->default_value("samples"), "count unit in tooltips")
       ("nametype", po::value<std::string>()->default_value("Function:"),
        "prefix of the details line")
-      ("colors,c", po::value<std::string>()->default_value("hot"),
+      (short_names ? "colors,c" : "colors", po::value<std::string>()->default_value("hot"),
        "palette: hot mem io wakeup chain java js perl red green blue aqua yellow purple orange")
       ("bgcolors", po::value<std::string>(),
        "background: yellow blue green grey or #rrggbb (default by palette)")
@@ -114,7 +111,7 @@ void add_render_options(po::options_description& opts) {
       ("random", "random colours (output differs between runs)")
       ("cp", "consistent palette: read and update ./palette.map")
       ("reverse", "reverse each stack (leaf becomes root)")
-      ("inverted,i", "icicle graph (root at the top)")
+      (short_names ? "inverted,i" : "inverted", "icicle graph (root at the top)")
       ("flamechart", "keep input order as a time axis")
       ("negate", "swap the differential colours and delta sign")
       ("factor", po::value<double>()->default_value(1), "multiply displayed counts")
