@@ -1,22 +1,482 @@
 #include "commands.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+
+#include "collector_command.h"
+#include "folder_command.h"
+#include "pipeline.h"
 #include "prof/common/cli_support.h"
+#include "renderer_command.h"
+#include "symbolizer_command.h"
+#include "top.h"
 
 namespace prof::app {
+namespace {
 
-int pipeline_command(int, char**) {
-  return cli::report_error(Error{
-      Errc::kUnsupported,
-      "the all-in-one pipeline ('profile -a -g 10s > out.svg') is not implemented yet; "
-      "use the stages ('profile record', 'profile symbolize', 'profile fold', 'profile render')"});
+namespace po = boost::program_options;
+
+enum class Format { kSvg, kFolded, kPerfScript };
+
+Result<Format> parse_format(const std::string& s) {
+  if (s == "svg") return Format::kSvg;
+  if (s == "folded") return Format::kFolded;
+  if (s == "perf-script") return Format::kPerfScript;
+  return Error{Errc::kUsage, "--format '" + s + "': expected svg, folded or perf-script"};
+}
+
+// Writes the result: to stdout, or to FILE through a temporary file renamed into place, so an
+// existing FILE is replaced only by a complete new one.
+Result<void> write_output(const std::string& path, std::string_view data) {
+  auto write_all = [](int fd, std::string_view d) -> bool {
+    while (!d.empty()) {
+      ssize_t n = ::write(fd, d.data(), d.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      d.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  if (path.empty() || path == "-") {
+    if (!write_all(STDOUT_FILENO, data))
+      return Error{Errc::kIo, "writing to stdout failed: " + std::string(std::strerror(errno))};
+    return ok();
+  }
+  // A device, pipe or other special file (-o /dev/null) is written in place: renaming a
+  // temporary file over it would replace the device node.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+    bool good = write_all(fd, data);
+    int err = errno;
+    ::close(fd);
+    if (!good) return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
+    return ok();
+  }
+  std::string tmp = path + ".tmp-profile";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  bool good = write_all(fd, data);
+  int err = errno;
+  good = (::close(fd) == 0) && good;
+  if (!good || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (good) err = errno;
+    ::unlink(tmp.c_str());
+    return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
+  }
+  return ok();
+}
+
+// Warnings are collected and printed once per kind at the end (-q: none, -v: all as they come).
+struct Reporter {
+  bool quiet = false, verbose = false;
+  WarningSink sink{[this](std::string_view, std::string_view m) {
+    if (verbose) cli::print_warning(m);
+  }};
+  void summarize() {
+    if (quiet || verbose) return;
+    for (const auto& k : sink.kinds()) {
+      std::string more =
+          k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more like it)" : "";
+      cli::print_warning(k.first_message + more);
+    }
+  }
+};
+
+struct Outputs {
+  Format format = Format::kSvg;
+  std::string output;   // "" = stdout
+  bool json = false;    // top
+  std::size_t top_n = 20;
+};
+
+void add_output_options(po::options_description& d) {
+  d.add_options()
+      ("format", po::value<std::string>()->default_value("svg"),
+       "svg, folded or perf-script")
+      ("output,o", po::value<std::string>(), "write the result here (default: stdout)")
+      ("quiet,q", "print nothing but errors")
+      ("verbose,v", "print every warning, not one per kind");
+}
+
+// Produces the requested output from symbolized samples.
+Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
+                            const folder::Options& fopt, renderer::Options ropt,
+                            const std::vector<std::string>& event_names, bool off_cpu,
+                            WarningSink* warnings) {
+  std::string out;
+  if (format == Format::kPerfScript) {
+    symbolizer::ScriptFormat sf;
+    sym.for_each_sample(
+        [&](const StackSampleView& s) { symbolizer::append_perf_script(out, s, sf); });
+    if (out.empty()) return Error{Errc::kNoData, "no samples were captured"};
+    return out;
+  }
+  auto counts = fold_samples(sym, fopt, warnings);
+  if (counts.empty()) return Error{Errc::kNoData, "no stacks found in the capture"};
+  if (format == Format::kFolded) return counts.to_string();
+  auto labels = labels_for_events(event_names, off_cpu);
+  if (ropt.title.empty()) ropt.title = labels.title;
+  if (ropt.count_name == "samples") ropt.count_name = labels.count_name;
+  auto stats = render_counts(counts, ropt, out, warnings);
+  if (!stats) return stats.error();
+  return out;
+}
+
+std::atomic<collector::Collector*> g_active{nullptr};
+extern "C" void on_stop_signal(int) {
+  if (auto* c = g_active.load()) c->request_stop();
+}
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+// One line on a terminal, rewritten in place: time left (or elapsed), samples, lost.
+collector::ProgressFn terminal_progress(std::optional<std::chrono::nanoseconds> duration) {
+  if (!isatty(STDERR_FILENO)) return {};
+  return [duration](const collector::Progress& p) {
+    double el = std::chrono::duration<double>(p.elapsed).count();
+    char line[160];
+    if (duration) {
+      double left = std::chrono::duration<double>(*duration).count() - el;
+      std::snprintf(line, sizeof line,
+                    "\rprofile: %5.1fs left, %llu samples, %llu lost (Ctrl-C ends early)   ",
+                    left > 0 ? left : 0.0, static_cast<unsigned long long>(p.samples),
+                    static_cast<unsigned long long>(p.lost));
+    } else {
+      std::snprintf(line, sizeof line,
+                    "\rprofile: %5.1fs, %llu samples, %llu lost (Ctrl-C ends)   ", el,
+                    static_cast<unsigned long long>(p.samples),
+                    static_cast<unsigned long long>(p.lost));
+    }
+    ssize_t ignored = ::write(STDERR_FILENO, line, std::strlen(line));
+    (void)ignored;
+  };
+}
+
+void clear_progress_line() {
+  if (isatty(STDERR_FILENO)) {
+    const char clear[] = "\r\033[K";
+    ssize_t ignored = ::write(STDERR_FILENO, clear, sizeof clear - 1);
+    (void)ignored;
+  }
+}
+
+struct LiveCapture {
+  std::unique_ptr<symbolizer::Symbolizer> sym;
+  std::vector<std::string> event_names;
+  collector::RunStats stats;
+};
+
+// Records with `sampling` and symbolizes in memory; with `save`, also writes perf.data there.
+Result<LiveCapture> capture(const collector::tool::SamplingRequest& sampling,
+                            const symbolizer::Options& sopt, const std::string& save,
+                            const std::vector<std::string>& cmdline, Reporter& rep) {
+  auto col = collector::Collector::open(sampling.options, &rep.sink);
+  if (!col) return col.error();
+  std::unique_ptr<perf::PerfDataWriter> writer;
+  if (!save.empty()) {
+    perf::PerfDataWriter::Options wopt;
+    wopt.features.cmdline = cmdline;
+    auto w = perf::PerfDataWriter::create(save, (*col)->attrs(), wopt);
+    if (!w) return w.error();
+    writer = std::move(*w);
+  }
+  LiveCapture cap;
+  cap.sym = std::make_unique<symbolizer::Symbolizer>(sopt, &rep.sink);
+  CaptureSink sink(*cap.sym, writer.get());
+  g_active.store(col->get());
+  install_stop_signals();
+  auto stats =
+      (*col)->run(sampling.stop, sink, rep.quiet ? collector::ProgressFn{}
+                                                 : terminal_progress(sampling.stop.duration));
+  g_active.store(nullptr);
+  clear_progress_line();
+  if (writer) {
+    auto fin = writer->finish();
+    if (!fin && stats) return fin.error();
+  }
+  if (!stats) return stats.error();
+  cap.stats = *stats;
+  PROF_TRY(sink.finish());
+  cap.event_names = sink.event_names();
+  if (!rep.quiet) {
+    for (const auto& c : stats->per_cpu)
+      if (c.lost > 0)
+        cli::print_warning("lost " + std::to_string(c.lost) + " of " +
+                           std::to_string(c.lost + c.samples) + " samples on CPU " +
+                           std::to_string(c.cpu) + ": use -m or lower -F");
+  }
+  return cap;
+}
+
+std::vector<std::string> command_line(int argc, char** argv) {
+  std::vector<std::string> v{"profile"};
+  for (int i = 0; i < argc; ++i) v.emplace_back(argv[i]);
+  return v;
+}
+
+}  // namespace
+
+int pipeline_command(int argc, char** argv) {
+  const auto cmdline = command_line(argc, argv);
+  std::vector<std::string> command = collector::tool::split_command(argc, argv);
+  po::options_description sampling("Sampling (as 'profile record')");
+  collector::tool::add_sampling_options(sampling);
+  po::options_description symbolizing("Symbols");
+  symbolizer::tool::add_symbolizer_options(symbolizing, /*pipeline=*/true);
+  po::options_description folding("Stacks (as 'profile fold')");
+  folder::add_folder_options(folding, /*pipeline=*/true);
+  po::options_description rendering("Flame graph (as 'profile render'; no short forms here)");
+  renderer::add_render_options(rendering, /*short_names=*/false);
+  po::options_description general(
+      "Usage: profile [options] [DURATION] [-- CMD ARGS...] > out.svg\n\n"
+      "Samples (default: every CPU, 99 Hz, until Ctrl-C or DURATION), symbolizes, folds and\n"
+      "renders a flame graph in one process. DURATION: 60s, 500ms, 2m, or seconds. With\n"
+      "-- CMD and no -a/-C: only CMD and its children, until it exits.\n\n"
+      "Output");
+  add_output_options(general);
+  general.add_options()("help,h", "show this help")(
+      "save", po::value<std::string>(), "also keep the capture as perf.data in FILE");
+  po::options_description visible;
+  visible.add(general).add(sampling).add(symbolizing).add(folding).add(rendering);
+  po::options_description all;
+  all.add(visible).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
+  po::positional_options_description pos;
+  pos.add("duration", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "")) return *rc;
+  if (vm.count("help")) {
+    std::cout << visible << '\n';
+    return cli::kExitOk;
+  }
+  Reporter rep;
+  rep.quiet = vm.count("quiet") > 0;
+  rep.verbose = vm.count("verbose") > 0;
+  auto format = parse_format(vm["format"].as<std::string>());
+  if (!format) return cli::usage_error(format.error().message, "");
+  auto req = collector::tool::sampling_from(vm, command);
+  if (!req) return cli::usage_error(req.error().message, "");
+  auto sopt = symbolizer::tool::symbolizer_options_from(vm);
+  if (!sopt) return cli::usage_error(sopt.error().message, "");
+  auto fopt = folder::folder_options_from(vm);
+  if (!fopt) return cli::usage_error(fopt.error().message, "");
+  auto ropt = renderer::render_setup_from(vm, rep.sink);
+  if (!ropt) return cli::usage_error(ropt.error().message, "");
+  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (*format != Format::kSvg || output.empty()) {
+    if (output.empty() && isatty(STDOUT_FILENO) && *format == Format::kSvg && !rep.quiet)
+      cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
+  }
+
+  auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
+                     cmdline, rep);
+  if (!cap) return cli::report_error(cap.error());
+  auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
+                        /*off_cpu=*/false, &rep.sink);
+  if (!result) return cli::report_error(result.error());
+  if (auto w = write_output(output, *result); !w) return cli::report_error(w.error());
+  rep.summarize();
+  if (!rep.quiet) {
+    auto s = cap->sym->summary();
+    cli::print_notice("captured " + std::to_string(cap->stats.samples) + " samples" +
+                      (cap->stats.lost ? ", lost " + std::to_string(cap->stats.lost) : "") +
+                      "; " + std::to_string(s.locations) + " distinct addresses symbolized");
+  }
+  return cli::kExitOk;
+}
+
+// perf.data -> symbolizer, shared by report, top and symbolize --folded.
+static Result<std::pair<std::unique_ptr<symbolizer::Symbolizer>, std::vector<std::string>>>
+symbolize_file(const std::string& path, const symbolizer::Options& sopt, WarningSink* sink) {
+  auto reader = perf::PerfDataReader::open(path, sink);
+  if (!reader) return reader.error();
+  auto sym = std::make_unique<symbolizer::Symbolizer>(sopt, sink);
+  auto r = symbolizer::symbolize_perf_data(**reader, *sym);
+  if (!r) return r.error();
+  std::vector<std::string> names;
+  for (const auto& a : (*reader)->attrs())
+    names.push_back(a.name.empty() ? symbolizer::default_event_name(a.attr) : a.name);
+  return std::make_pair(std::move(sym), std::move(names));
 }
 
 int report_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "report");
+  po::options_description symbolizing("Symbols (as 'profile symbolize')");
+  symbolizer::tool::add_symbolizer_options(symbolizing, /*pipeline=*/false);
+  po::options_description folding("Stacks (as 'profile fold')");
+  folder::add_folder_options(folding, /*pipeline=*/false);
+  po::options_description rendering("Flame graph (as 'profile render')");
+  renderer::add_render_options(rendering, /*short_names=*/false);
+  po::options_description general(
+      "Usage: profile report [perf.data] [options] > out.svg\n\n"
+      "Symbolizes, folds and renders a perf.data file (from 'profile record' or 'perf record';\n"
+      "default ./perf.data, '-' = pipe-mode data on stdin) in one process.\n\nOutput");
+  add_output_options(general);
+  general.add_options()("help,h", "show this help");
+  po::options_description visible;
+  visible.add(general).add(symbolizing).add(folding).add(rendering);
+  po::options_description all;
+  all.add(visible).add_options()("file", po::value<std::vector<std::string>>(), "perf.data");
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "report")) return *rc;
+  if (vm.count("help")) {
+    std::cout << visible << '\n';
+    return cli::kExitOk;
+  }
+  std::string path = "perf.data";
+  if (vm.count("file")) {
+    const auto& f = vm["file"].as<std::vector<std::string>>();
+    if (f.size() > 1) return cli::usage_error("expected one perf.data file", "report");
+    path = f[0];
+  }
+  Reporter rep;
+  rep.quiet = vm.count("quiet") > 0;
+  rep.verbose = vm.count("verbose") > 0;
+  auto format = parse_format(vm["format"].as<std::string>());
+  if (!format) return cli::usage_error(format.error().message, "report");
+  auto sopt = symbolizer::tool::symbolizer_options_from(vm);
+  if (!sopt) return cli::usage_error(sopt.error().message, "report");
+  auto fopt = folder::folder_options_from(vm);
+  if (!fopt) return cli::usage_error(fopt.error().message, "report");
+  auto ropt = renderer::render_setup_from(vm, rep.sink);
+  if (!ropt) return cli::usage_error(ropt.error().message, "report");
+  auto sym = symbolize_file(path, *sopt, &rep.sink);
+  if (!sym) return cli::report_error(sym.error());
+  auto result = produce(*sym->first, *format, *fopt, (*ropt)->options, sym->second, false,
+                        &rep.sink);
+  if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
+  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (auto w = write_output(output, *result); !w) return cli::report_error(w.error());
+  rep.summarize();
+  return cli::kExitOk;
+}
+
+int symbolize_command(int argc, char** argv) {
+  // `--folded` joins the folder, which the symbolizer stage may not depend on: handled here.
+  bool folded = false;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      for (; i < argc; ++i) rest.push_back(argv[i]);
+      break;
+    }
+    if (std::strcmp(argv[i], "--folded") == 0) {
+      folded = true;
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  if (!folded) return symbolizer::symbolize_command(argc, argv);
+  std::vector<char*> args{const_cast<char*>("report")};
+  args.insert(args.end(), rest.begin() + 1, rest.end());
+  static char fmt[] = "--format=folded";
+  args.push_back(fmt);
+  return report_command(static_cast<int>(args.size()), args.data());
 }
 
 int top_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "top");
+  const auto cmdline = command_line(argc, argv);
+  std::vector<std::string> command = collector::tool::split_command(argc, argv);
+  po::options_description sampling("Live capture instead of a file (as 'profile record')");
+  collector::tool::add_sampling_options(sampling);
+  po::options_description general(
+      "Usage: profile top [perf.data] [options]\n"
+      "       profile top -a DURATION [sampling options] [-- CMD]\n\n"
+      "The hottest functions by self and total weight, overall and (--per-cpu) per CPU.\n"
+      "Reads perf.data (default ./perf.data), or captures live when a sampling option, a\n"
+      "DURATION or -- CMD is given.\n\nOptions");
+  general.add_options()
+      ("help,h", "show this help")
+      ("per-cpu", "also one table per CPU")
+      ("lines,n", po::value<std::size_t>()->default_value(20), "rows per table (0 = all)")
+      ("json", "machine-readable output")
+      ("kallsyms", po::value<std::string>(), "kernel symbols from this file (default /proc/kallsyms)")
+      ("inline", "count inlined functions as their own frames")
+      ("quiet,q", "print nothing but errors");
+  po::options_description visible;
+  visible.add(general).add(sampling);
+  po::options_description all;
+  all.add(visible).add_options()("positional", po::value<std::vector<std::string>>(), "");
+  po::positional_options_description pos;
+  pos.add("positional", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "top")) return *rc;
+  if (vm.count("help")) {
+    std::cout << visible << '\n';
+    return cli::kExitOk;
+  }
+  Reporter rep;
+  rep.quiet = vm.count("quiet") > 0;
+  symbolizer::Options sopt;
+  if (vm.count("kallsyms")) sopt.kallsyms = vm["kallsyms"].as<std::string>();
+  sopt.inline_frames = vm.count("inline") > 0;
+  folder::Options fopt;
+  fopt.per_cpu = vm.count("per-cpu") > 0;
+
+  // A positional word that parses as a duration means live capture; otherwise a file.
+  std::string file;
+  bool live = !command.empty() || collector::tool::has_sampling_option(vm);
+  std::vector<std::string> words;
+  if (vm.count("positional")) words = vm["positional"].as<std::vector<std::string>>();
+  if (!live && !words.empty() && !collector::tool::looks_like_duration(words[0])) {
+    if (words.size() > 1) return cli::usage_error("expected one perf.data file", "top");
+    file = words[0];
+  } else if (!words.empty()) {
+    live = true;
+  }
+  std::unique_ptr<symbolizer::Symbolizer> sym;
+  std::vector<std::string> names;
+  if (live) {
+    po::variables_map live_vm = vm;
+    if (!words.empty())
+      live_vm.insert_or_assign("duration", po::variable_value(words, false));
+    auto req = collector::tool::sampling_from(live_vm, command);
+    if (!req) return cli::usage_error(req.error().message, "top");
+    auto cap = capture(*req, sopt, "", cmdline, rep);
+    if (!cap) return cli::report_error(cap.error());
+    sym = std::move(cap->sym);
+    names = cap->event_names;
+  } else {
+    if (file.empty()) file = "perf.data";
+    auto s = symbolize_file(file, sopt, &rep.sink);
+    if (!s) return cli::report_error(s.error());
+    sym = std::move(s->first);
+    names = s->second;
+  }
+  auto counts = fold_samples(*sym, fopt, &rep.sink);
+  if (counts.empty()) return cli::report_error(Error{Errc::kNoData, "no stacks found"});
+  std::vector<FoldedStack> stacks;
+  for (const auto& [stack, n] : counts.sorted())
+    stacks.push_back(FoldedStack{std::string(stack), static_cast<double>(n)});
+  TopOptions topt;
+  topt.per_cpu = fopt.per_cpu;
+  topt.limit = vm["lines"].as<std::size_t>();
+  auto tables = compute_top(stacks, topt);
+  auto labels = labels_for_events(names, false);
+  if (vm.count("json")) print_top_json(tables, labels.count_name, std::cout);
+  else print_top_text(tables, labels.count_name, std::cout);
+  std::cout.flush();
+  rep.summarize();
+  return std::cout ? cli::kExitOk : cli::kExitRuntime;
 }
 
 }  // namespace prof::app

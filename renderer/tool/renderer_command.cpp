@@ -1,5 +1,3 @@
-// g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
-
 #include "renderer_command.h"
 
 #include <unistd.h>
