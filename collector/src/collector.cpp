@@ -32,7 +32,13 @@ Result<void> PerfDataSink::on_record(std::span<const std::uint8_t> record) {
   return writer_.write(record);
 }
 
-Result<void> PerfDataSink::on_round_end() { return writer_.finished_round(); }
+Result<void> PerfDataSink::on_round_end() {
+  PROF_TRY(writer_.finished_round());
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_flush_ < flush_interval_) return ok();
+  last_flush_ = now;
+  return writer_.flush();
+}
 
 namespace {
 

@@ -109,16 +109,21 @@ class RecordSink {
   virtual Result<void> on_round_end() { return ok(); }
 };
 
-// A RecordSink that writes perf.data through PerfDataWriter (records + FINISHED_ROUND; the caller
-// calls finish()).
+// A RecordSink that writes perf.data through PerfDataWriter: records, a FINISHED_ROUND per
+// drain, and a flush at least every `flush_interval` (default 1 s) so that a capture killed
+// outright still leaves a file readable up to then. The caller calls finish().
 class PerfDataSink : public RecordSink {
  public:
-  explicit PerfDataSink(perf::PerfDataWriter& writer) : writer_(writer) {}
+  explicit PerfDataSink(perf::PerfDataWriter& writer,
+                        std::chrono::milliseconds flush_interval = std::chrono::seconds(1))
+      : writer_(writer), flush_interval_(flush_interval) {}
   Result<void> on_record(std::span<const std::uint8_t> record) override;
   Result<void> on_round_end() override;
 
  private:
   perf::PerfDataWriter& writer_;
+  std::chrono::milliseconds flush_interval_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 struct CpuStats {
