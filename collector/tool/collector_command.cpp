@@ -28,11 +28,14 @@ namespace {
 
 namespace po = boost::program_options;
 
-// The signal handler's only way to the capture: request_stop() is async-signal-safe.
+// The signal handler's only way to the capture: request_stop() is async-signal-safe. A signal
+// that arrives while the events are still being opened is remembered and honoured by run().
 std::atomic<Collector*> g_active{nullptr};
+std::atomic<bool> g_stop_early{false};
 
 extern "C" void on_stop_signal(int) {
   if (Collector* c = g_active.load()) c->request_stop();
+  else g_stop_early.store(true);
 }
 
 // SIGINT/SIGTERM end the capture cleanly; no SA_RESTART so epoll_wait wakes at once. SIGPIPE is
@@ -255,6 +258,7 @@ int record_command(int argc, char** argv) {
   out.path = vm["output"].as<std::string>();
   if (auto r = out.open_file(); !r) return cli::report_error(r.error());
 
+  install_signal_handlers();
   auto collector = Collector::open(opt, &warnings);
   if (!collector) {
     out.discard();
@@ -270,7 +274,7 @@ int record_command(int argc, char** argv) {
   }
 
   g_active.store(collector->get());
-  install_signal_handlers();
+  if (g_stop_early.load()) (*collector)->request_stop();
   PerfDataSink sink(**writer);
   auto stats = (*collector)->run(stop, sink);
   g_active.store(nullptr);
