@@ -71,10 +71,12 @@ std::vector<ScriptSample> parse_script(const std::string& text) {
         s.frames.push_back(parse_frame(ip));
     }
     std::string head = line.substr(0, lb);
+    head.erase(head.find_last_not_of(' ') + 1);  // perf pads short pids: "fx_spin  1465/1465  ["
     auto sp = head.rfind(' ');
     std::string ids = head.substr(sp + 1);
     s.comm = head.substr(0, sp);
     s.comm.erase(0, s.comm.find_first_not_of(' '));
+    s.comm.erase(s.comm.find_last_not_of(' ') + 1);
     auto slash = ids.find('/');
     s.pid = std::atoi(ids.c_str());
     s.tid = slash == std::string::npos ? s.pid : std::atoi(ids.c_str() + slash + 1);
