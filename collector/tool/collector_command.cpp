@@ -100,12 +100,14 @@ std::string human_bytes(std::uint64_t b) {
   return ss.str();
 }
 
-// The output: created before any event is opened so an unwritable path fails fast; removed again
-// when the capture fails before writing anything useful.
+// The output: opened before any event is so an unwritable path fails fast; a regular file is
+// removed again when the capture fails before writing anything useful. Devices (`-o /dev/null`,
+// `/dev/full`) and pipes are never removed.
 struct Output {
-  std::string path;   // "-" = stdout
+  std::string path;        // "-" = stdout
   int fd = -1;
-  bool created = false;
+  bool owned = false;      // we opened fd
+  bool removable = false;  // a regular file we created or truncated
 
   Result<void> open_file() {
     if (path == "-") {
@@ -118,15 +120,19 @@ struct Output {
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
       return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(errno)};
-    created = true;
+    owned = true;
+    struct stat st {};
+    removable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return ok();
   }
+  void close_fd() {
+    if (owned) ::close(fd);
+    owned = false;
+  }
   void discard() {
-    if (created) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      created = false;
-    }
+    close_fd();
+    if (removable) ::unlink(path.c_str());
+    removable = false;
   }
 };
 
@@ -279,12 +285,12 @@ int record_command(int argc, char** argv) {
   auto stats = (*collector)->run(stop, sink);
   g_active.store(nullptr);
   auto finished = (*writer)->finish();
-  if (out.created) ::close(out.fd);
+  out.close_fd();
   if (!stats || !finished) {
     const Error& e = !stats ? stats.error() : finished.error();
     std::string where = out.path == "-" ? "the output stream" : "'" + out.path + "'";
-    if (out.path != "-" && (*writer)->bytes_written() == 0) {
-      ::unlink(out.path.c_str());
+    if (!out.removable || (*writer)->bytes_written() == 0) {
+      out.discard();
       return cli::report_error(e);
     }
     return cli::report_error(Error{e.code, e.message + " (" + where + " is incomplete: it holds "

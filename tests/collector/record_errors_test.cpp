@@ -65,6 +65,13 @@ TEST(RecordErrors, UnwritableOutput) {
   expect_one_line_error(r, 1, "'/nonexistent-dir/x.data': cannot create the output");
 }
 
+TEST(RecordErrors, FullDiskIsReportedAndTheDeviceLeftAlone) {
+  PROF_REQUIRE_LIVE();
+  RunResult r = run_profile({"record", "-a", "-o", "/dev/full", "0.2"});
+  expect_one_line_error(r, 1, "No space left on device");
+  EXPECT_TRUE(std::filesystem::exists("/dev/full")) << "a failed capture removed a device";
+}
+
 TEST(RecordErrors, UnknownAndUnsupportedEvents) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
