@@ -150,25 +150,25 @@ int record_command(int argc, char** argv) {
       "Options");
   opts.add_options()
       ("help,h", "show this help")
-      ("output,o", po::value<std::string>()->default_value("perf.data"),
+      ("output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
        "output file; '-' writes pipe-mode perf.data to stdout")
       ("all-cpus,a", "sample every CPU (the default target)")
-      ("cpu,C", po::value<std::string>(), "only these CPUs, e.g. 0,2-3")
-      ("pid,p", po::value<std::string>(), "these processes (with their threads and children)")
-      ("tid,t", po::value<std::string>(), "these threads only")
-      ("cgroup,G", po::value<std::string>(),
+      ("cpu,C", po::value<std::string>()->value_name("LIST"), "only these CPUs, e.g. 0,2-3")
+      ("pid,p", po::value<std::string>()->value_name("PID,..."), "these processes (with their threads and children)")
+      ("tid,t", po::value<std::string>()->value_name("TID,..."), "these threads only")
+      ("cgroup,G", po::value<std::string>()->value_name("PATH"),
        "tasks in this cgroup v2 directory (absolute, or relative to the cgroup2 mount)")
-      ("freq,F", po::value<std::uint64_t>()->default_value(99), "samples per second per CPU")
-      ("count,c", po::value<std::uint64_t>(), "sample every N events instead of -F")
-      ("event,e", po::value<std::vector<std::string>>(),
+      ("freq,F", po::value<std::uint64_t>()->default_value(99)->value_name("HZ"), "samples per second per CPU")
+      ("count,c", po::value<std::uint64_t>()->value_name("N"), "sample every N events instead of -F")
+      ("event,e", po::value<std::vector<std::string>>()->value_name("EVENT"),
        "event to sample, repeatable (default: cycles, or cpu-clock without a hardware PMU); "
        "see 'profile list'")
       (",g", "frame-pointer call graphs (kernel and user)")
-      ("call-graph", po::value<std::string>(),
+      ("call-graph", po::value<std::string>()->value_name("MODE"),
        "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)")
       ("user-stacks,U", "user-space stacks only")
       ("kernel-stacks,K", "kernel stacks only")
-      ("mmap-pages,m", po::value<std::size_t>(),
+      ("mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
        "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")
       ("no-buildid", "do not ask the kernel for build ids in MMAP2 records (default: ask)")
       ("quiet,q", "print nothing but errors");
