@@ -570,8 +570,10 @@ struct PerfDataReader::Impl {
   }
 
   Result<void> parse_sample(const Record& r, Sample& s) const {
+    if (attrs.empty())
+      return parse_error(r.file_offset, "sample before any event attr (HEADER_ATTR) was seen");
     const std::size_t index = attr_index_of(r);
-    PD_TRY_ASSIGN(const perf_event_attr* attr, attr_for(r));
+    const perf_event_attr* attr = &attrs[index].attr;
     const auto t = attr->sample_type;
     s.attr_index = index;
     s.sample_type = t;

@@ -387,15 +387,20 @@ PerfDataWriter::~PerfDataWriter() {
 }
 
 Result<void> PerfDataWriter::write(std::span<const std::uint8_t> record) {
+  return write(record, {});
+}
+
+Result<void> PerfDataWriter::write(std::span<const std::uint8_t> first,
+                                   std::span<const std::uint8_t> second) {
   auto& im = *impl_;
   if (im.failed) return *im.failed;
   if (im.finished) return Error{Errc::kInternal, "'" + im.name + "': write after finish()"};
-  if (record.size() < kRecordHeaderSize ||
-      load<std::uint16_t>(record.data() + 6) != record.size())
-    return Error{Errc::kInternal, "'" + im.name + "': record of " +
-                                      std::to_string(record.size()) +
+  const std::size_t total = first.size() + second.size();
+  if (first.size() < kRecordHeaderSize || load<std::uint16_t>(first.data() + 6) != total)
+    return Error{Errc::kInternal, "'" + im.name + "': record of " + std::to_string(total) +
                                       " bytes does not match its header size"};
-  im.buf.insert(im.buf.end(), record.begin(), record.end());
+  im.buf.insert(im.buf.end(), first.begin(), first.end());
+  im.buf.insert(im.buf.end(), second.begin(), second.end());
   if (im.buf.size() >= im.buffer_bytes) return im.flush();
   return ok();
 }

@@ -303,7 +303,12 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
     ASSERT_TRUE((*w)->write(make_task(a0, PERF_RECORD_EXIT, exit_t)));
     ASSERT_TRUE((*w)->write(make_lost(a0, lost)));
     ASSERT_TRUE((*w)->write(sample_bytes(a0, s0)));
-    ASSERT_TRUE((*w)->write(sample_bytes(a1, s1)));
+    // s1 as if it wrapped the end of a ring buffer: header in the first part.
+    const auto b1 = sample_bytes(a1, s1);
+    const std::span<const std::uint8_t> all(b1);
+    ASSERT_TRUE((*w)->write(all.first(12), all.subspan(12)));
+    EXPECT_FALSE((*w)->write(all.first(12), all.subspan(16)));  // sizes disagree: refused
+    EXPECT_FALSE((*w)->write(all.first(4), all.subspan(4)));    // header split: refused
     ASSERT_TRUE((*w)->finished_round());
     ASSERT_TRUE((*w)->add_build_id(later));
     ASSERT_TRUE((*w)->finish());
@@ -515,6 +520,42 @@ TEST(PerfDataReader, StreamsPipeModeFromAPipe) {
   EXPECT_TRUE((*r)->pipe_mode());
   EXPECT_EQ((*r)->attrs().size(), 1u);
   EXPECT_EQ((*r)->attrs()[0].name, "cpu-clock");
+}
+
+// `profile record -o -` hands "-" to the writer: a pipe on stdout means pipe mode.
+TEST(PerfDataWriter, DashOnAPipeWritesPipeMode) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const auto attr = clock_attr();
+    auto w = PerfDataWriter::create("-", {{attr, {3}, "cpu-clock"}}, {});  // pipe_mode not set
+    if (!w) ::_exit(2);
+    Sample s;
+    s.ip = 0x4242;
+    if (!(*w)->write(*make_sample(attr, s)) || !(*w)->finish()) ::_exit(3);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string data;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) data.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto r = PerfDataReader::from_memory(data, "stdout");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE((*r)->pipe_mode());
+  auto sum = read_all(**r);
+  EXPECT_FALSE(sum.error);
+  EXPECT_EQ(sum.samples, 1u);
+  EXPECT_EQ((*r)->attrs().at(0).ids, std::vector<std::uint64_t>{3});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -893,6 +934,18 @@ TEST(PerfDataReader, ReadsUnfinishedFileToTheEndWithAWarning) {
 // ---------------------------------------------------------------------------------------------
 // A writer killed mid-capture and a writer that runs out of space leave readable files.
 
+// Samples as perf itself decodes them (`perf report -D` prints one line per sample).
+std::size_t perf_sample_count(const std::string& path) {
+  auto r = run_perf({"report", "-D", "-i", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::size_t n = 0;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(" PERF_RECORD_SAMPLE(") != std::string::npos) ++n;
+  return n;
+}
+
 TEST(PerfDataWriter, SigkilledWriterLeavesFileReadableUpToLastFlush) {
   TempDir dir;
   const auto path = dir.file("killed.data");
@@ -936,13 +989,7 @@ TEST(PerfDataWriter, SigkilledWriterLeavesFileReadableUpToLastFlush) {
   EXPECT_EQ(sum.samples, static_cast<std::size_t>(kFlushed));
   EXPECT_EQ(warnings.total(), 0u);
   // perf agrees (it reads data.size from the header, which we kept current).
-  auto perf = run_perf({"report", "-D", "-i", path});
-  if (perf.exit_code == 0) {
-    std::size_t n = 0;
-    for (std::size_t p = 0; (p = perf.out.find("PERF_RECORD_SAMPLE", p)) != std::string::npos; ++p)
-      ++n;
-    EXPECT_EQ(n, static_cast<std::size_t>(kFlushed));
-  }
+  EXPECT_EQ(perf_sample_count(path), static_cast<std::size_t>(kFlushed));
 }
 
 TEST(PerfDataWriter, WriteFailureNamesTheFileAndKeepsFlushedData) {
@@ -1057,17 +1104,6 @@ INSTANTIATE_TEST_SUITE_P(Modes, PerfReadsOurFile, ::testing::Values(false, true)
 
 // ---------------------------------------------------------------------------------------------
 // We read what `perf record` writes: sample counts equal what perf itself decodes.
-
-std::size_t perf_sample_count(const std::string& path) {
-  auto r = run_perf({"report", "-D", "-i", path});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::size_t n = 0;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" PERF_RECORD_SAMPLE(") != std::string::npos) ++n;
-  return n;
-}
 
 struct PerfRecordCase {
   const char* name;

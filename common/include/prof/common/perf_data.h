@@ -269,6 +269,9 @@ class PerfDataWriter {
 
   // Appends one record (header included, size as in its header). Buffered.
   Result<void> write(std::span<const std::uint8_t> record);
+  // The same for a record that wraps the end of a ring buffer: `first` (holding the whole
+  // 8-byte header) then `second`, copied once, straight into the write buffer.
+  Result<void> write(std::span<const std::uint8_t> first, std::span<const std::uint8_t> second);
   // Records the build-id of a DSO the capture hit (perf report checks it against the file it
   // opens). File mode: written in the BUILD_ID feature at finish(); pipe mode: written now as
   // a PERF_RECORD_HEADER_BUILD_ID record.
