@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -133,7 +134,16 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
                                            const std::vector<pid_t>& pids, const RecordFn& emit,
                                            WarningSink* warnings) {
   SnapshotStats st;
+  errno = 0;
   std::vector<pid_t> all = pids.empty() ? numeric_entries("/proc") : pids;
+  if (all.empty()) {
+    const int err = errno;
+    if (warnings)
+      warnings->warn("proc-unreadable",
+                     "cannot list /proc: " + std::string(err ? std::strerror(err) : "empty") +
+                         "; processes that existed before the capture will be [unknown]");
+    return st;
+  }
   // Build-ids by file identity (device, inode): each shared library is read once.
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>,
            std::optional<std::vector<std::uint8_t>>>
@@ -160,10 +170,15 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
       PROF_TRY(emit(perf::make_comm(attr, static_cast<std::uint32_t>(pid),
                                     static_cast<std::uint32_t>(tid), tcomm.empty() ? comm : tcomm)));
     }
+    errno = 0;
     std::ifstream maps(base + "/maps");
     if (!maps) {
-      if (warnings && std::ifstream(base + "/comm"))
-        warnings->warn("proc-unreadable", base + "/maps: cannot read; its frames will be [unknown]");
+      const int err = errno;
+      // ENOENT: the process exited meanwhile, which is no news.
+      if (warnings && err != ENOENT && err != ESRCH)
+        warnings->warn("proc-unreadable", base + "/maps: " +
+                                              std::string(err ? std::strerror(err) : "unreadable") +
+                                              "; its frames will be [unknown]");
       continue;
     }
     std::string line;
@@ -212,7 +227,16 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
 
 Result<void> synthesize_kernel_mmap(const perf_event_attr& attr, const RecordFn& emit,
                                     WarningSink* warnings) {
+  errno = 0;
   std::ifstream in("/proc/kallsyms");
+  if (!in) {
+    const int err = errno;
+    if (warnings)
+      warnings->warn("kernel-symbols-unreadable",
+                     "/proc/kallsyms: " + std::string(err ? std::strerror(err) : "unreadable") +
+                         "; kernel frames will be [unknown]");
+    return ok();
+  }
   std::string addr, type, name;
   std::uint64_t text = 0;
   while (in >> addr >> type >> name) {

@@ -118,8 +118,11 @@ struct Output {
       return ok();
     }
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-      return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(errno)};
+    if (fd < 0) {
+      int err = errno;
+      return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(err) +
+                                  (err == EMFILE ? " (raise the limit with 'ulimit -n')" : "")};
+    }
     owned = true;
     struct stat st {};
     removable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
