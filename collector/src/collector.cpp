@@ -386,6 +386,8 @@ Result<void> Collector::Impl::build_attrs() {
     a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
                     PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD;
     if (options.call_graph != CallGraph::kNone) a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+    // A tracepoint's payload (prev/next task of sched_switch...) is what it is sampled for.
+    if (events[i].tracepoint) a.sample_type |= PERF_SAMPLE_RAW;
     if (options.stack_scope == StackScope::kUserOnly) a.exclude_callchain_kernel = 1;
     if (options.stack_scope == StackScope::kKernelOnly) a.exclude_callchain_user = 1;
     if (options.call_graph == CallGraph::kDwarf) {

@@ -108,6 +108,7 @@ Census census(const std::string& file) {
         return c;
       }
       ++c.samples;
+      if (!s->raw.empty()) ++c.raw_samples;
       ++c.samples_by_event[(*r)->attrs()[s->attr_index].name];
       ++c.samples_by_cpu[static_cast<int>(s->cpu)];
       ++c.samples_by_pid[static_cast<pid_t>(s->pid)];

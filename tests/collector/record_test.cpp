@@ -285,6 +285,7 @@ TEST(RecordLive, TracepointInAPrivateTracefsMount) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   EXPECT_GT(c.samples_by_event["sched:sched_switch"], 0u);
+  EXPECT_GT(c.raw_samples, 0u) << "tracepoint samples should carry their payload";
   EXPECT_GT(c.samples_by_event["cpu-clock"], 0u);
   // perf script refuses tracepoint captures without a TRACING_DATA feature section ("broken or
   // missing trace data"), which our perf.data writer does not produce yet.
