@@ -74,6 +74,11 @@ TEST(RecordErrors, FullDiskIsReportedAndTheDeviceLeftAlone) {
 
 TEST(RecordErrors, OutOfFileDescriptorsSaysUlimit) {
   PROF_REQUIRE_LIVE();
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtimes need descriptors of their own (their checks fail first); the normal
+  // build runs this test.
+  GTEST_SKIP() << "not meaningful under ASan/UBSan";
+#endif
   TempDir tmp;
   // Whichever descriptor runs out first (output, an event, epoll), the message says what to do.
   int failures = 0;
