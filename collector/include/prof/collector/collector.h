@@ -153,9 +153,10 @@ class Collector {
  public:
   // Resolves events, starts the command (held before exec) and opens every event and ring.
   // Errors say what to do: kPermission names kernel.perf_event_paranoid and CAP_PERFMON, EMFILE
-  // names `ulimit -n`, a missing PID or an unknown event say so. Soft news (cycles fell back to
-  // cpu-clock, -F was clamped to perf_event_max_sample_rate) goes to `warnings` with kinds
-  // "event-fallback" and "frequency-clamped".
+  // names `ulimit -n`, a missing PID or an unknown event say so. Soft news goes to `warnings`:
+  // "event-fallback" (cycles became cpu-clock/task-clock without a PMU; an unprivileged user at
+  // perf_event_paranoid >= 2 samples its own command in user space only, as perf does) and
+  // "frequency-clamped" (-F above kernel.perf_event_max_sample_rate).
   static Result<std::unique_ptr<Collector>> open(const Options& options,
                                                  WarningSink* warnings = nullptr);
   ~Collector();
