@@ -32,7 +32,13 @@ Result<void> PerfDataSink::on_record(std::span<const std::uint8_t> record) {
   return writer_.write(record);
 }
 
-Result<void> PerfDataSink::on_round_end() { return writer_.finished_round(); }
+Result<void> PerfDataSink::on_round_end() {
+  PROF_TRY(writer_.finished_round());
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_flush_ < flush_interval_) return ok();
+  last_flush_ = now;
+  return writer_.flush();
+}
 
 namespace {
 
@@ -66,6 +72,19 @@ std::string read_sysctl(const char* path) {
   return *v;
 }
 
+// EMFILE/ENFILE: what to do about it, with the limit we ran into.
+std::string fd_limit_hint() {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  return " — out of file descriptors (one per event, CPU and thread; the limit is " +
+         std::to_string(rl.rlim_cur) + "): raise it with 'ulimit -n' or profile fewer CPUs/threads";
+}
+
+// strerror, plus the fd-limit hint where that is the cause.
+std::string errno_with_hint(int err) {
+  return errno_text(err) + (err == EMFILE || err == ENFILE ? fd_limit_hint() : std::string());
+}
+
 // Turns a failed perf_event_open into a message that says what to do.
 Error open_error(int err, const std::string& event, const std::string& where) {
   std::string head = "cannot open event '" + event + "' " + where + ": " + errno_text(err);
@@ -78,13 +97,8 @@ Error open_error(int err, const std::string& event, const std::string& where) {
                        ": run as root, give the binary CAP_PERFMON (setcap cap_perfmon+ep), or "
                        "lower it (sysctl kernel.perf_event_paranoid=-1)"};
     case EMFILE:
-    case ENFILE: {
-      rlimit rl{};
-      getrlimit(RLIMIT_NOFILE, &rl);
-      return Error{Errc::kIo, head + " — out of file descriptors (one per event, CPU and thread;"
-                                     " the limit is " + std::to_string(rl.rlim_cur) +
-                                     "): raise it with 'ulimit -n' or profile fewer CPUs/threads"};
-    }
+    case ENFILE:
+      return Error{Errc::kIo, head + fd_limit_hint()};
     case ESRCH:
       return Error{Errc::kNotFound, head + " — the process is gone"};
     case ENOENT:
@@ -266,7 +280,7 @@ Result<void> Collector::Impl::check_options() {
 Result<void> Collector::Impl::start_command() {
   int go[2], err[2];
   if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
-    return Error{Errc::kIo, "pipe: " + errno_text(errno)};
+    return Error{Errc::kIo, "pipe: " + errno_with_hint(errno)};
   std::vector<char*> argv;
   for (auto& a : options.command) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -274,7 +288,7 @@ Result<void> Collector::Impl::start_command() {
   if (pid < 0) {
     int e = errno;
     for (int f : {go[0], go[1], err[0], err[1]}) close(f);
-    return Error{Errc::kIo, "fork: " + errno_text(e)};
+    return Error{Errc::kIo, "fork: " + errno_with_hint(e)};
   }
   if (pid == 0) {
     // Only async-signal-safe calls from here on.
@@ -372,6 +386,8 @@ Result<void> Collector::Impl::build_attrs() {
     a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
                     PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD;
     if (options.call_graph != CallGraph::kNone) a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+    // A tracepoint's payload (prev/next task of sched_switch...) is what it is sampled for.
+    if (events[i].tracepoint) a.sample_type |= PERF_SAMPLE_RAW;
     if (options.stack_scope == StackScope::kUserOnly) a.exclude_callchain_kernel = 1;
     if (options.stack_scope == StackScope::kKernelOnly) a.exclude_callchain_user = 1;
     if (options.call_graph == CallGraph::kDwarf) {
@@ -508,10 +524,10 @@ Result<void> Collector::Impl::open_all() {
     }
   }
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) return Error{Errc::kIo, "epoll_create1: " + errno_text(errno)};
+  if (ep < 0) return Error{Errc::kIo, "epoll_create1: " + errno_with_hint(errno)};
   epoll.reset(ep);
   stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!stop_fd.valid()) return Error{Errc::kIo, "eventfd: " + errno_text(errno)};
+  if (!stop_fd.valid()) return Error{Errc::kIo, "eventfd: " + errno_with_hint(errno)};
   auto add = [&](int fd, std::uint64_t tag) -> Result<void> {
     epoll_event e{};
     e.events = EPOLLIN;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -99,10 +100,16 @@ Result<std::vector<pid_t>> parse_pid_list(std::string_view list) {
 }
 
 Result<std::vector<int>> online_cpus() {
+  errno = 0;
   std::ifstream in("/sys/devices/system/cpu/online");
   std::string line;
-  if (!in || !std::getline(in, line))
-    return Error{Errc::kIo, "/sys/devices/system/cpu/online: cannot read the online CPU list"};
+  if (!in || !std::getline(in, line)) {
+    int err = errno;
+    std::string why = err ? std::strerror(err) : "empty";
+    if (err == EMFILE || err == ENFILE) why += " (raise the limit with 'ulimit -n')";
+    return Error{Errc::kIo, "/sys/devices/system/cpu/online: cannot read the online CPU list: " +
+                                why};
+  }
   while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
   auto cpus = parse_cpu_list(line);
   if (!cpus) return Error{Errc::kParse, "/sys/devices/system/cpu/online: " + cpus.error().message};

@@ -1,11 +1,18 @@
 #include "prof/collector/proc_snapshot.h"
 
 #include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <map>
+#include <tuple>
 
 #include "prof/common/perf_data.h"
 #include "sys.h"
@@ -49,7 +56,55 @@ std::string read_comm(const std::string& path) {
   return *c;
 }
 
+// Reads exactly `len` bytes at `off`.
+bool pread_all(int fd, void* buf, std::size_t len, std::uint64_t off) {
+  auto* p = static_cast<std::uint8_t*>(buf);
+  while (len > 0) {
+    ssize_t n = ::pread(fd, p, len, static_cast<off_t>(off));
+    if (n <= 0) return false;
+    p += n;
+    len -= static_cast<std::size_t>(n);
+    off += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
+
+std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& path) {
+  sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  Elf64_Ehdr eh;
+  // 64-bit, native byte order only: the processes sampled on this machine.
+  if (!pread_all(fd.get(), &eh, sizeof eh, 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+      eh.e_phnum > 256)
+    return std::nullopt;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    if (!pread_all(fd.get(), &ph, sizeof ph, eh.e_phoff + i * sizeof ph)) return std::nullopt;
+    if (ph.p_type != PT_NOTE || ph.p_filesz > (1u << 16)) continue;
+    std::vector<std::uint8_t> notes(ph.p_filesz);
+    if (!pread_all(fd.get(), notes.data(), notes.size(), ph.p_offset)) continue;
+    // Notes: {namesz, descsz, type, name (4-aligned), desc (4-aligned)} (elf(5)).
+    std::size_t at = 0;
+    while (at + sizeof(Elf64_Nhdr) <= notes.size()) {
+      Elf64_Nhdr nh;
+      std::memcpy(&nh, notes.data() + at, sizeof nh);
+      std::size_t name_at = at + sizeof nh;
+      std::size_t desc_at = name_at + ((nh.n_namesz + 3u) & ~3u);
+      std::size_t next = desc_at + ((nh.n_descsz + 3u) & ~3u);
+      if (next > notes.size() || desc_at + nh.n_descsz > notes.size()) break;
+      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+          std::memcmp(notes.data() + name_at, "GNU", 4) == 0 && nh.n_descsz > 0 &&
+          nh.n_descsz <= 20)
+        return std::vector<std::uint8_t>(notes.begin() + static_cast<long>(desc_at),
+                                         notes.begin() + static_cast<long>(desc_at + nh.n_descsz));
+      at = next;
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<MapsLine> parse_maps_line(std::string_view line) {
   MapsLine m;
@@ -79,7 +134,20 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
                                            const std::vector<pid_t>& pids, const RecordFn& emit,
                                            WarningSink* warnings) {
   SnapshotStats st;
+  errno = 0;
   std::vector<pid_t> all = pids.empty() ? numeric_entries("/proc") : pids;
+  if (all.empty()) {
+    const int err = errno;
+    if (warnings)
+      warnings->warn("proc-unreadable",
+                     "cannot list /proc: " + std::string(err ? std::strerror(err) : "empty") +
+                         "; processes that existed before the capture will be [unknown]");
+    return st;
+  }
+  // Build-ids by file identity (device, inode): each shared library is read once.
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>,
+           std::optional<std::vector<std::uint8_t>>>
+      build_ids;
   for (pid_t pid : all) {
     const std::string base = "/proc/" + std::to_string(pid);
     std::vector<pid_t> tids = numeric_entries(base + "/task");
@@ -102,10 +170,15 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
       PROF_TRY(emit(perf::make_comm(attr, static_cast<std::uint32_t>(pid),
                                     static_cast<std::uint32_t>(tid), tcomm.empty() ? comm : tcomm)));
     }
+    errno = 0;
     std::ifstream maps(base + "/maps");
     if (!maps) {
-      if (warnings && std::ifstream(base + "/comm"))
-        warnings->warn("proc-unreadable", base + "/maps: cannot read; its frames will be [unknown]");
+      const int err = errno;
+      // ENOENT: the process exited meanwhile, which is no news.
+      if (warnings && err != ENOENT && err != ESRCH)
+        warnings->warn("proc-unreadable", base + "/maps: " +
+                                              std::string(err ? std::strerror(err) : "unreadable") +
+                                              "; its frames will be [unknown]");
       continue;
     }
     std::string line;
@@ -129,6 +202,22 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
       mm.filename = m->path.empty() ? "//anon" : m->path;
       mm.sid.pid = mm.pid;
       mm.sid.tid = mm.tid;
+      if (attr.build_id && m->inode != 0) {
+        auto key = std::make_tuple(m->major, m->minor, m->inode);
+        auto it = build_ids.find(key);
+        if (it == build_ids.end()) {
+          // map_files opens the very file mapped, also inside containers or when deleted.
+          char range[64];
+          std::snprintf(range, sizeof range, "/map_files/%llx-%llx",
+                        static_cast<unsigned long long>(m->start),
+                        static_cast<unsigned long long>(m->end));
+          it = build_ids.emplace(key, read_elf_build_id(base + range)).first;
+        }
+        if (it->second) {
+          mm.misc |= PERF_RECORD_MISC_MMAP_BUILD_ID;
+          mm.build_id = *it->second;
+        }
+      }
       ++st.mappings;
       PROF_TRY(emit(perf::make_mmap2(attr, mm)));
     }
@@ -138,7 +227,16 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
 
 Result<void> synthesize_kernel_mmap(const perf_event_attr& attr, const RecordFn& emit,
                                     WarningSink* warnings) {
+  errno = 0;
   std::ifstream in("/proc/kallsyms");
+  if (!in) {
+    const int err = errno;
+    if (warnings)
+      warnings->warn("kernel-symbols-unreadable",
+                     "/proc/kallsyms: " + std::string(err ? std::strerror(err) : "unreadable") +
+                         "; kernel frames will be [unknown]");
+    return ok();
+  }
   std::string addr, type, name;
   std::uint64_t text = 0;
   while (in >> addr >> type >> name) {

@@ -28,11 +28,14 @@ namespace {
 
 namespace po = boost::program_options;
 
-// The signal handler's only way to the capture: request_stop() is async-signal-safe.
+// The signal handler's only way to the capture: request_stop() is async-signal-safe. A signal
+// that arrives while the events are still being opened is remembered and honoured by run().
 std::atomic<Collector*> g_active{nullptr};
+std::atomic<bool> g_stop_early{false};
 
 extern "C" void on_stop_signal(int) {
   if (Collector* c = g_active.load()) c->request_stop();
+  else g_stop_early.store(true);
 }
 
 // SIGINT/SIGTERM end the capture cleanly; no SA_RESTART so epoll_wait wakes at once. SIGPIPE is
@@ -97,12 +100,14 @@ std::string human_bytes(std::uint64_t b) {
   return ss.str();
 }
 
-// The output: created before any event is opened so an unwritable path fails fast; removed again
-// when the capture fails before writing anything useful.
+// The output: opened before any event is so an unwritable path fails fast; a regular file is
+// removed again when the capture fails before writing anything useful. Devices (`-o /dev/null`,
+// `/dev/full`) and pipes are never removed.
 struct Output {
-  std::string path;   // "-" = stdout
+  std::string path;        // "-" = stdout
   int fd = -1;
-  bool created = false;
+  bool owned = false;      // we opened fd
+  bool removable = false;  // a regular file we created or truncated
 
   Result<void> open_file() {
     if (path == "-") {
@@ -113,17 +118,24 @@ struct Output {
       return ok();
     }
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-      return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(errno)};
-    created = true;
+    if (fd < 0) {
+      int err = errno;
+      return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(err) +
+                                  (err == EMFILE ? " (raise the limit with 'ulimit -n')" : "")};
+    }
+    owned = true;
+    struct stat st {};
+    removable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return ok();
   }
+  void close_fd() {
+    if (owned) ::close(fd);
+    owned = false;
+  }
   void discard() {
-    if (created) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      created = false;
-    }
+    close_fd();
+    if (removable) ::unlink(path.c_str());
+    removable = false;
   }
 };
 
@@ -141,25 +153,25 @@ int record_command(int argc, char** argv) {
       "Options");
   opts.add_options()
       ("help,h", "show this help")
-      ("output,o", po::value<std::string>()->default_value("perf.data"),
+      ("output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
        "output file; '-' writes pipe-mode perf.data to stdout")
       ("all-cpus,a", "sample every CPU (the default target)")
-      ("cpu,C", po::value<std::string>(), "only these CPUs, e.g. 0,2-3")
-      ("pid,p", po::value<std::string>(), "these processes (with their threads and children)")
-      ("tid,t", po::value<std::string>(), "these threads only")
-      ("cgroup,G", po::value<std::string>(),
+      ("cpu,C", po::value<std::string>()->value_name("LIST"), "only these CPUs, e.g. 0,2-3")
+      ("pid,p", po::value<std::string>()->value_name("PID,..."), "these processes (with their threads and children)")
+      ("tid,t", po::value<std::string>()->value_name("TID,..."), "these threads only")
+      ("cgroup,G", po::value<std::string>()->value_name("PATH"),
        "tasks in this cgroup v2 directory (absolute, or relative to the cgroup2 mount)")
-      ("freq,F", po::value<std::uint64_t>()->default_value(99), "samples per second per CPU")
-      ("count,c", po::value<std::uint64_t>(), "sample every N events instead of -F")
-      ("event,e", po::value<std::vector<std::string>>(),
+      ("freq,F", po::value<std::uint64_t>()->default_value(99)->value_name("HZ"), "samples per second per CPU")
+      ("count,c", po::value<std::uint64_t>()->value_name("N"), "sample every N events instead of -F")
+      ("event,e", po::value<std::vector<std::string>>()->value_name("EVENT"),
        "event to sample, repeatable (default: cycles, or cpu-clock without a hardware PMU); "
        "see 'profile list'")
       (",g", "frame-pointer call graphs (kernel and user)")
-      ("call-graph", po::value<std::string>(),
+      ("call-graph", po::value<std::string>()->value_name("MODE"),
        "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)")
       ("user-stacks,U", "user-space stacks only")
       ("kernel-stacks,K", "kernel stacks only")
-      ("mmap-pages,m", po::value<std::size_t>(),
+      ("mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
        "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")
       ("no-buildid", "do not ask the kernel for build ids in MMAP2 records (default: ask)")
       ("quiet,q", "print nothing but errors");
@@ -255,6 +267,7 @@ int record_command(int argc, char** argv) {
   out.path = vm["output"].as<std::string>();
   if (auto r = out.open_file(); !r) return cli::report_error(r.error());
 
+  install_signal_handlers();
   auto collector = Collector::open(opt, &warnings);
   if (!collector) {
     out.discard();
@@ -270,17 +283,17 @@ int record_command(int argc, char** argv) {
   }
 
   g_active.store(collector->get());
-  install_signal_handlers();
+  if (g_stop_early.load()) (*collector)->request_stop();
   PerfDataSink sink(**writer);
   auto stats = (*collector)->run(stop, sink);
   g_active.store(nullptr);
   auto finished = (*writer)->finish();
-  if (out.created) ::close(out.fd);
+  out.close_fd();
   if (!stats || !finished) {
     const Error& e = !stats ? stats.error() : finished.error();
     std::string where = out.path == "-" ? "the output stream" : "'" + out.path + "'";
-    if (out.path != "-" && (*writer)->bytes_written() == 0) {
-      ::unlink(out.path.c_str());
+    if (!out.removable || (*writer)->bytes_written() == 0) {
+      out.discard();
       return cli::report_error(e);
     }
     return cli::report_error(Error{e.code, e.message + " (" + where + " is incomplete: it holds "

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -18,46 +20,67 @@ RunResult perf_script(const std::string& file) {
   return run({"perf", "script", "-i", file, "-F", "comm,pid,tid,cpu,event,ip,sym,dso"});
 }
 
+namespace {
+
+// "    11bd spin_here (/path/fx_spin)": address, symbol, dso in parentheses at the end.
+ScriptFrame parse_frame(std::string_view text) {
+  ScriptFrame f;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  auto sp = text.find(' ');
+  f.addr = std::strtoull(std::string(text.substr(0, sp)).c_str(), nullptr, 16);
+  std::string_view rest = sp == std::string_view::npos ? std::string_view() : text.substr(sp + 1);
+  auto lp = rest.rfind(" (");
+  f.sym = std::string(rest.substr(0, lp));
+  if (lp != std::string_view::npos && rest.size() > lp + 3)
+    f.dso = std::string(rest.substr(lp + 2, rest.size() - lp - 3));
+  return f;
+}
+
+}  // namespace
+
 std::vector<ScriptSample> parse_script(const std::string& text) {
   std::vector<ScriptSample> out;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    if (line[0] != ' ' && line[0] != '\t') {
-      // "fx_spin 18600/18600 [000] task-clock: "; comm may hold spaces, so parse from the right.
-      ScriptSample s;
-      auto lb = line.rfind(" [");
-      auto rb = line.find("] ", lb == std::string::npos ? 0 : lb);
-      if (lb == std::string::npos || rb == std::string::npos) continue;
-      s.cpu = std::atoi(line.c_str() + lb + 2);
-      std::string ev = line.substr(rb + 2);
-      while (!ev.empty() && (ev.back() == ' ' || ev.back() == ':')) ev.pop_back();
-      while (!ev.empty() && ev.front() == ' ') ev.erase(0, 1);  // perf pads names to align
-      s.event = ev;
-      std::string head = line.substr(0, lb);
-      auto sp = head.rfind(' ');
-      std::string ids = head.substr(sp + 1);
-      s.comm = head.substr(0, sp);
-      auto slash = ids.find('/');
-      s.pid = std::atoi(ids.c_str());
-      s.tid = slash == std::string::npos ? s.pid : std::atoi(ids.c_str() + slash + 1);
-      out.push_back(std::move(s));
+    if (line[0] == '\t') {  // a callchain frame of the sample above
+      if (!out.empty()) out.back().frames.push_back(parse_frame(line));
       continue;
     }
-    if (out.empty()) continue;
-    // "\t            11bd spin_here (/path/fx_spin)"
-    std::istringstream fl(line);
-    ScriptFrame f;
-    std::string addr;
-    fl >> addr;
-    f.addr = std::strtoull(addr.c_str(), nullptr, 16);
-    std::string rest;
-    std::getline(fl, rest);
-    auto lp = rest.rfind(" (");
-    f.sym = rest.substr(1, lp == std::string::npos ? std::string::npos : lp - 1);
-    if (lp != std::string::npos) f.dso = rest.substr(lp + 2, rest.size() - lp - 3);
-    out.back().frames.push_back(std::move(f));
+    // "         fx_spin 18600/18600 [000] task-clock: [ip sym (dso)]": perf right-aligns comm
+    // (which may hold spaces) and pads event names, so parse around " [CPU] ".
+    auto lb = line.find(" [");
+    while (lb != std::string::npos &&
+           !(lb + 6 < line.size() && std::isdigit(static_cast<unsigned char>(line[lb + 2])) &&
+             line.find("] ", lb) != std::string::npos))
+      lb = line.find(" [", lb + 1);
+    if (lb == std::string::npos) continue;
+    ScriptSample s;
+    s.cpu = std::atoi(line.c_str() + lb + 2);
+    auto rb = line.find("] ", lb);
+    std::string_view after = std::string_view(line).substr(rb + 2);
+    while (!after.empty() && after.front() == ' ') after.remove_prefix(1);
+    auto colon = after.find(": ");
+    if (colon == std::string_view::npos && !after.empty() && after.back() == ':')
+      colon = after.size() - 1;
+    s.event = std::string(after.substr(0, colon));
+    if (colon != std::string_view::npos && colon + 2 < after.size()) {
+      std::string_view ip = after.substr(colon + 2);
+      if (ip.find_first_not_of(' ') != std::string_view::npos)
+        s.frames.push_back(parse_frame(ip));
+    }
+    std::string head = line.substr(0, lb);
+    head.erase(head.find_last_not_of(' ') + 1);  // perf pads short pids: "fx_spin  1465/1465  ["
+    auto sp = head.rfind(' ');
+    std::string ids = head.substr(sp + 1);
+    s.comm = head.substr(0, sp);
+    s.comm.erase(0, s.comm.find_first_not_of(' '));
+    s.comm.erase(s.comm.find_last_not_of(' ') + 1);
+    auto slash = ids.find('/');
+    s.pid = std::atoi(ids.c_str());
+    s.tid = slash == std::string::npos ? s.pid : std::atoi(ids.c_str() + slash + 1);
+    out.push_back(std::move(s));
   }
   return out;
 }
@@ -85,6 +108,7 @@ Census census(const std::string& file) {
         return c;
       }
       ++c.samples;
+      if (!s->raw.empty()) ++c.raw_samples;
       ++c.samples_by_event[(*r)->attrs()[s->attr_index].name];
       ++c.samples_by_cpu[static_cast<int>(s->cpu)];
       ++c.samples_by_pid[static_cast<pid_t>(s->pid)];
@@ -130,6 +154,17 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path,
     args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);
+  }
+  return pid;
+}
+
+pid_t spawn_execed(const std::vector<std::string>& argv) {
+  pid_t pid = spawn(argv);
+  const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  for (int i = 0; i < 5000; ++i) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(exe, ec) == argv[0]) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return pid;
 }

@@ -33,6 +33,7 @@ std::vector<ScriptSample> parse_script(const std::string& text);
 struct Census {
   std::string error;                           // non-empty when the reader failed
   std::uint64_t samples = 0, lost = 0;
+  std::uint64_t raw_samples = 0;                       // samples with a PERF_SAMPLE_RAW payload
   std::map<std::uint32_t, std::uint64_t> by_type;      // record type -> count
   std::map<std::string, std::uint64_t> samples_by_event;
   std::map<int, std::uint64_t> samples_by_cpu;
@@ -47,6 +48,9 @@ std::pair<std::uint64_t, std::uint64_t> nm_range(const std::string& elf, const s
 // Starts argv in the background (stdout/stderr to /dev/null unless given); returns its pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path = "/dev/null",
             const std::string& err_path = "/dev/null");
+// Starts argv (argv[0] an absolute path) and returns once the child has exec'd it, so that a
+// `-p PID` capture sees the program and not the forked copy of the test.
+pid_t spawn_execed(const std::vector<std::string>& argv);
 // waitpid with a deadline; on timeout kills it and returns -1000.
 int wait_for(pid_t pid, int timeout_ms);
 

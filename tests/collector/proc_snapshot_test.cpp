@@ -1,7 +1,14 @@
 #include "prof/collector/proc_snapshot.h"
 
 #include <gtest/gtest.h>
+#include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "test_support.h"
 
 using prof::collector::parse_maps_line;
 
@@ -40,4 +47,58 @@ TEST(ParseMapsLine, RejectsMalformed) {
   EXPECT_FALSE(parse_maps_line("2000-1000 r-xp 0 00:00 0"));
   EXPECT_FALSE(parse_maps_line("1000-2000 r-xp zz 00:00 0"));
   EXPECT_FALSE(parse_maps_line("1000-2000 r 0 00:00 0"));
+}
+
+TEST(ReadElfBuildId, MatchesReadelf) {
+  std::string fx = prof::test::fixture("fx_spin");
+  prof::test::RunResult r = prof::test::run({"readelf", "-n", fx});
+  auto at = r.out.find("Build ID: ");
+  ASSERT_NE(at, std::string::npos) << "the fixture has no build-id note";
+  std::string hex = r.out.substr(at + 10, r.out.find('\n', at) - at - 10);
+  auto id = prof::collector::read_elf_build_id(fx);
+  ASSERT_TRUE(id);
+  std::string got;
+  char buf[3];
+  for (auto b : *id) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    got += buf;
+  }
+  EXPECT_EQ(got, hex);
+  EXPECT_FALSE(prof::collector::read_elf_build_id("/proc/self/status"));
+  EXPECT_FALSE(prof::collector::read_elf_build_id("/nonexistent"));
+}
+
+TEST(SynthesizeProcesses, OwnProcessWithBuildIds) {
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+  attr.sample_id_all = 1;
+  attr.build_id = 1;
+  std::size_t comms = 0, mmaps = 0, files = 0, with_id = 0;
+  auto st = prof::collector::synthesize_processes(
+      attr, {getpid()}, [&](std::span<const std::uint8_t> rec) -> prof::Result<void> {
+        perf_event_header h;
+        std::memcpy(&h, rec.data(), sizeof h);
+        EXPECT_EQ(h.size, rec.size());
+        EXPECT_EQ(h.size % 8, 0u);
+        if (h.type == PERF_RECORD_COMM) ++comms;
+        if (h.type == PERF_RECORD_MMAP2) {
+          ++mmaps;
+          // perf_event_open(2): the filename follows 72 bytes of fixed MMAP2 fields.
+          const char* name = reinterpret_cast<const char*>(rec.data() + 72);
+          if (name[0] == '/') ++files;
+          if (h.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) ++with_id;
+        }
+        return prof::ok();
+      });
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->processes, 1u);
+  EXPECT_GE(comms, 1u);
+  EXPECT_EQ(mmaps, st->mappings);
+  EXPECT_GT(mmaps, 2u) << "the test binary, libc and the loader at least";
+  // As root every file-backed mapping is readable through map_files ([vdso] and [vsyscall]
+  // have no file and no id).
+  if (geteuid() == 0) {
+    EXPECT_EQ(with_id, files);
+  }
 }

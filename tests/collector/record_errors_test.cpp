@@ -65,6 +65,36 @@ TEST(RecordErrors, UnwritableOutput) {
   expect_one_line_error(r, 1, "'/nonexistent-dir/x.data': cannot create the output");
 }
 
+TEST(RecordErrors, FullDiskIsReportedAndTheDeviceLeftAlone) {
+  PROF_REQUIRE_LIVE();
+  RunResult r = run_profile({"record", "-a", "-o", "/dev/full", "0.2"});
+  expect_one_line_error(r, 1, "No space left on device");
+  EXPECT_TRUE(std::filesystem::exists("/dev/full")) << "a failed capture removed a device";
+}
+
+TEST(RecordErrors, OutOfFileDescriptorsSaysUlimit) {
+  PROF_REQUIRE_LIVE();
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtimes need descriptors of their own (their checks fail first); the normal
+  // build runs this test.
+  GTEST_SKIP() << "not meaningful under ASan/UBSan";
+#endif
+  TempDir tmp;
+  // Whichever descriptor runs out first (output, an event, epoll), the message says what to do.
+  int failures = 0;
+  for (int n = 4; n <= 16; ++n) {
+    RunResult r = run({"prlimit", "--nofile=" + std::to_string(n) + ":" + std::to_string(n),
+                       profile_binary(), "record", "-a", "-o", tmp.file("x"), "0.05"});
+    if (r.exit_code == 0) continue;
+    // Too few for the dynamic loader to open our libraries: not our message to give.
+    if (r.err.find("error while loading shared libraries") != std::string::npos) continue;
+    ++failures;
+    expect_one_line_error(r, 1, "ulimit -n");
+    EXPECT_FALSE(std::filesystem::exists(tmp.file("x"))) << "left behind with " << n << " fds";
+  }
+  EXPECT_GT(failures, 0);
+}
+
 TEST(RecordErrors, UnknownAndUnsupportedEvents) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;

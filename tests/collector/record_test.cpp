@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "live_support.h"
@@ -21,13 +22,22 @@ using namespace prof::test::live;
 
 std::string spin() { return fixture("fx_spin"); }
 
-// perf script must read the file, and sees exactly the samples our reader sees.
+// perf script and perf report must read the file, and perf script sees exactly the samples our
+// reader sees.
 std::vector<ScriptSample> read_back(const std::string& file, const Census& c) {
   RunResult r = perf_script(file);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err.find("non matching"), std::string::npos) << r.err;
   auto samples = parse_script(r.out);
   EXPECT_EQ(samples.size(), c.samples) << "perf script and our reader disagree on " << file;
+  RunResult rep = run({"perf", "report", "-i", file, "--stdio", "--no-children", "--stats"});
+  EXPECT_EQ(rep.exit_code, 0) << rep.err;
+  auto at = rep.out.find("SAMPLE events:");
+  EXPECT_NE(at, std::string::npos) << rep.out;
+  if (at != std::string::npos) {
+    EXPECT_EQ(std::strtoull(rep.out.c_str() + at + 14, nullptr, 10), c.samples)
+        << "perf report and our reader disagree on " << file;
+  }
   return samples;
 }
 
@@ -41,7 +51,7 @@ TEST(RecordLive, SpinFixtureLeafIsSpinHereAndChainReachesMain) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("spin.data");
-  RunResult r = run_profile({"record", "-g", "-o", out, "--", "taskset", "-c", "1", spin(), "800"});
+  RunResult r = run_profile({"record", "-g", "-o", out, "--", "taskset", "-c", "1", spin(), "1200"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);
@@ -61,8 +71,9 @@ TEST(RecordLive, SpinFixtureLeafIsSpinHereAndChainReachesMain) {
       }
     }
   }
-  // task-clock counts only while fx_spin runs; on a busy CPU 1 that is well under 800 ms.
-  ASSERT_GE(mine, 15u) << "800 ms at 99 Hz gives up to ~79 samples";
+  // task-clock counts only while fx_spin runs; on a CPU 1 shared with other work that is well
+  // under the 1.2 s it spins.
+  ASSERT_GE(mine, 10u) << "1.2 s at 99 Hz gives up to ~119 samples";
   EXPECT_GE(leaf_in_spin * 10, mine * 9) << leaf_in_spin << " of " << mine;
   EXPECT_GE(reaches_main * 10, mine * 9) << reaches_main << " of " << mine;
   // perf report reads it too and names the function.
@@ -91,33 +102,32 @@ TEST(RecordLive, KernelFramesAreSymbolized) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("k.data");
-  // dd spends nearly all its time copying in the kernel.
-  RunResult r = run_profile({"record", "-g", "-o", out, "--", "dd", "if=/dev/zero",
-                             "of=/dev/null", "bs=1M", "count=20000"});
+  // dd spends nearly all its time copying in the kernel; timeout bounds it to 0.5 s however
+  // fast this machine copies.
+  RunResult r = run_profile({"record", "-g", "-o", out, "--", "sh", "-c",
+                             "timeout 0.5 dd if=/dev/zero of=/dev/null bs=64k; true"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);
-  std::size_t dd = 0, kernel_named = 0;
+  // Kernel addresses (above the user half) must land in [kernel.kallsyms] with a name, through
+  // the synthesized [kernel.kallsyms]_text MMAP.
+  std::size_t kernel_frames = 0, kernel_named = 0;
   for (const auto& s : samples) {
-    if (s.comm != "dd") continue;
-    ++dd;
     for (const auto& f : s.frames) {
-      if (f.dso == "[kernel.kallsyms]" && f.sym != "[unknown]") {
-        ++kernel_named;
-        break;
-      }
+      if (f.addr < 0xffff800000000000ULL) continue;
+      ++kernel_frames;
+      if (f.dso == "[kernel.kallsyms]" && f.sym != "[unknown]") ++kernel_named;
     }
   }
-  ASSERT_GT(dd, 5u);
-  // Through the synthesized [kernel.kallsyms]_text MMAP, perf names kernel frames.
-  EXPECT_GE(kernel_named * 10, dd * 8) << kernel_named << " of " << dd;
+  ASSERT_GE(kernel_frames, 10u) << "dd should sample the kernel";
+  EXPECT_GE(kernel_named * 100, kernel_frames * 99) << kernel_named << " of " << kernel_frames;
 }
 
 TEST(RecordLive, PidYieldsOnlyThatProcess) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("p.data");
-  pid_t target = spawn({spin(), "1500"});
+  pid_t target = spawn_execed({spin(), "1500"});
   ASSERT_GT(target, 0);
   pid_t other = spawn({spin(), "1500"});
   RunResult r = run_profile({"record", "-p", std::to_string(target), "-g", "-o", out, "0.7"});
@@ -128,7 +138,7 @@ TEST(RecordLive, PidYieldsOnlyThatProcess) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);
-  ASSERT_GT(c.samples, 10u);
+  ASSERT_GE(c.samples, 5u);
   EXPECT_EQ(c.samples_by_pid.size(), 1u);
   EXPECT_EQ(c.samples_by_pid.count(target), 1u);
   std::size_t named = 0;
@@ -137,7 +147,56 @@ TEST(RecordLive, PidYieldsOnlyThatProcess) {
     // Started before the capture: its comm and mappings come from the /proc snapshot.
     if (s.comm == "fx_spin" && !s.frames.empty() && s.frames.front().sym == "spin_here") ++named;
   }
-  EXPECT_GE(named * 10, samples.size() * 9);
+  EXPECT_GE(named * 10, samples.size() * 9)
+      << "first sample: " << samples[0].comm << " " << samples[0].event << " "
+      << (samples[0].frames.empty() ? "" : samples[0].frames[0].sym);
+}
+
+TEST(RecordLive, ThreadTargetAndTargetExitEndTheCapture) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  std::string out = tmp.file("t.data");
+  pid_t target = spawn_execed({spin(), "500"});
+  pid_t other = spawn({spin(), "500"});
+  // 60 s requested; the capture must end when the thread exits (~0.5 s).
+  RunResult r = run_profile({"record", "-t", std::to_string(target), "-o", out, "60"});
+  wait_for(target, 5000);
+  wait_for(other, 5000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Census c = census_ok(out);
+  read_back(out, c);
+  EXPECT_GE(c.samples, 3u);
+  EXPECT_EQ(c.samples_by_pid.size(), 1u);
+  EXPECT_EQ(c.samples_by_pid.count(target), 1u);
+}
+
+TEST(RecordLive, CgroupTargetSamplesOnlyItsTasks) {
+  PROF_REQUIRE_LIVE();
+  std::string root;
+  {
+    std::istringstream mounts(read_file("/proc/mounts"));
+    std::string dev, dir, type, rest;
+    while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
+      if (type == "cgroup2") root = dir;
+  }
+  if (root.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy mounted";
+  std::string name = "prof-collector-test-" + std::to_string(getpid());
+  std::string cg = root + "/" + name;
+  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << cg;
+  TempDir tmp;
+  std::string out = tmp.file("g.data");
+  // The workload moves itself into the cgroup, then becomes the spinner.
+  RunResult r = run_profile({"record", "-G", name, "-o", out, "--", "sh", "-c",
+                             "echo $$ > " + cg + "/cgroup.procs && exec " + spin() + " 500"});
+  rmdir(cg.c_str());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Census c = census_ok(out);
+  auto samples = read_back(out, c);
+  // This VM's kernel delivers few cpu-clock samples to cgroup events (perf gets as few), but
+  // every one must come from the cgroup's only task.
+  ASSERT_GT(c.samples, 0u);
+  for (const auto& s : samples) EXPECT_EQ(s.comm, "fx_spin");
+  EXPECT_EQ(c.samples_by_pid.size(), 1u);
 }
 
 TEST(RecordLive, CommandIsFollowedIntoChildren) {
@@ -162,7 +221,7 @@ TEST(RecordLive, ShortLivedProcessInSystemWideCaptureHasCommAndMappings) {
   std::string out = tmp.file("a.data");
   // fx_spin is started by sh after sampling began and exits before it ends.
   RunResult r = run_profile({"record", "-a", "-g", "-o", out, "--", "sh", "-c",
-                             "sleep 0.1; " + spin() + " 300; sleep 0.1"});
+                             "sleep 0.1; " + spin() + " 500; sleep 0.1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   EXPECT_NE(std::find(c.comms.begin(), c.comms.end(), "fx_spin"), c.comms.end());
@@ -170,10 +229,15 @@ TEST(RecordLive, ShortLivedProcessInSystemWideCaptureHasCommAndMappings) {
   EXPECT_GT(c.by_type[PERF_RECORD_FORK], 0u);
   EXPECT_GT(c.by_type[PERF_RECORD_EXIT], 0u);
   auto samples = read_back(out, c);
-  std::size_t resolved = 0;
-  for (const auto& s : samples)
-    if (s.comm == "fx_spin" && !s.frames.empty() && s.frames.front().sym == "spin_here") ++resolved;
-  EXPECT_GT(resolved, 10u);
+  std::size_t spinning = 0, resolved = 0;
+  for (const auto& s : samples) {
+    if (s.comm != "fx_spin") continue;
+    ++spinning;
+    if (!s.frames.empty() && s.frames.front().sym == "spin_here") ++resolved;
+  }
+  // How much CPU it got depends on what else runs here; its samples must all be symbolized.
+  ASSERT_GE(spinning, 3u);
+  EXPECT_GE(resolved * 10, spinning * 9) << resolved << " of " << spinning;
 }
 
 TEST(RecordLive, PipeModeOnStdout) {
@@ -221,6 +285,7 @@ TEST(RecordLive, TracepointInAPrivateTracefsMount) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   EXPECT_GT(c.samples_by_event["sched:sched_switch"], 0u);
+  EXPECT_GT(c.raw_samples, 0u) << "tracepoint samples should carry their payload";
   EXPECT_GT(c.samples_by_event["cpu-clock"], 0u);
   // perf script refuses tracepoint captures without a TRACING_DATA feature section ("broken or
   // missing trace data"), which our perf.data writer does not produce yet.
@@ -230,7 +295,7 @@ TEST(RecordLive, DwarfModeCarriesStacksPerfCanUnwind) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("dw.data");
-  RunResult r = run_profile({"record", "--call-graph", "dwarf", "-o", out, "--", spin(), "300"});
+  RunResult r = run_profile({"record", "--call-graph", "dwarf", "-o", out, "--", spin(), "600"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);

@@ -109,16 +109,21 @@ class RecordSink {
   virtual Result<void> on_round_end() { return ok(); }
 };
 
-// A RecordSink that writes perf.data through PerfDataWriter (records + FINISHED_ROUND; the caller
-// calls finish()).
+// A RecordSink that writes perf.data through PerfDataWriter: records, a FINISHED_ROUND per
+// drain, and a flush at least every `flush_interval` (default 1 s) so that a capture killed
+// outright still leaves a file readable up to then. The caller calls finish().
 class PerfDataSink : public RecordSink {
  public:
-  explicit PerfDataSink(perf::PerfDataWriter& writer) : writer_(writer) {}
+  explicit PerfDataSink(perf::PerfDataWriter& writer,
+                        std::chrono::milliseconds flush_interval = std::chrono::seconds(1))
+      : writer_(writer), flush_interval_(flush_interval) {}
   Result<void> on_record(std::span<const std::uint8_t> record) override;
   Result<void> on_round_end() override;
 
  private:
   perf::PerfDataWriter& writer_;
+  std::chrono::milliseconds flush_interval_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 struct CpuStats {
@@ -148,9 +153,10 @@ class Collector {
  public:
   // Resolves events, starts the command (held before exec) and opens every event and ring.
   // Errors say what to do: kPermission names kernel.perf_event_paranoid and CAP_PERFMON, EMFILE
-  // names `ulimit -n`, a missing PID or an unknown event say so. Soft news (cycles fell back to
-  // cpu-clock, -F was clamped to perf_event_max_sample_rate) goes to `warnings` with kinds
-  // "event-fallback" and "frequency-clamped".
+  // names `ulimit -n`, a missing PID or an unknown event say so. Soft news goes to `warnings`:
+  // "event-fallback" (cycles became cpu-clock/task-clock without a PMU; an unprivileged user at
+  // perf_event_paranoid >= 2 samples its own command in user space only, as perf does) and
+  // "frequency-clamped" (-F above kernel.perf_event_max_sample_rate).
   static Result<std::unique_ptr<Collector>> open(const Options& options,
                                                  WarningSink* warnings = nullptr);
   ~Collector();

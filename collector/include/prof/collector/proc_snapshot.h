@@ -42,6 +42,10 @@ struct MapsLine {
 };
 std::optional<MapsLine> parse_maps_line(std::string_view line);
 
+// The GNU build-id note (NT_GNU_BUILD_ID, elf(5)) of an ELF file, read from its PT_NOTE
+// segments; nullopt when the file is not ELF or has none.
+std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& path);
+
 struct SnapshotStats {
   std::uint64_t processes = 0, threads = 0, mappings = 0;
 };
@@ -49,7 +53,9 @@ struct SnapshotStats {
 // Synthesizes COMM/FORK/MMAP2 records (trailer laid out per `attr`, which must be the attr of
 // the event that carries sideband records) for the processes in `pids`, or for every process
 // when `pids` is empty. Executable mappings only, unless attr.mmap_data is set (DWARF mode: the
-// unwinder reads .eh_frame_hdr from read-only segments), as the kernel does. Processes that exit
+// unwinder reads .eh_frame_hdr from read-only segments), as the kernel does. With attr.build_id
+// the MMAP2 records carry the file's build-id (PERF_RECORD_MISC_MMAP_BUILD_ID), like the ones
+// the kernel writes, read once per file through /proc/PID/map_files. Processes that exit
 // while being read are skipped silently; unreadable ones are reported to `warnings` (kind
 // "proc-unreadable").
 Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
