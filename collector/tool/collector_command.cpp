@@ -1,8 +1,5 @@
 #include "collector_command.h"
 
-// g++ 12 at -O2 reports a "potential null pointer dereference" inside Boost.program_options'
-// typed_value<std::string>::notify (a false positive in the library's inlined code).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -49,7 +46,8 @@ void install_signal_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-// Splits argv at the first "--": what follows is the command to profile.
+}  // namespace
+
 std::vector<std::string> split_command(int& argc, char** argv) {
   std::vector<std::string> cmd;
   for (int i = 1; i < argc; ++i) {
@@ -61,6 +59,8 @@ std::vector<std::string> split_command(int& argc, char** argv) {
   }
   return cmd;
 }
+
+namespace {
 
 Result<void> parse_call_graph(const std::string& mode, Options& opt) {
   if (mode == "fp") {
@@ -141,28 +141,19 @@ struct Output {
 
 }  // namespace
 
-int record_command(int argc, char** argv) {
-  const int full_argc = argc;  // for the CMDLINE feature, command included
-  std::vector<std::string> command = split_command(argc, argv);
-  po::options_description opts(
-      "Usage: profile record [options] [DURATION] [-- CMD ARGS...]\n\n"
-      "Samples with perf_event_open and writes perf.data (read it with 'profile report',\n"
-      "'profile symbolize', 'perf script' or hotspot). DURATION: 60s, 500ms, 2m, or seconds;\n"
-      "without it, until CMD exits or Ctrl-C. Default target: all CPUs; with -- CMD and no\n"
-      "-a/-C/-G, only CMD and its children (with -a/-C/-G, CMD just bounds the capture).\n\n"
-      "Options");
+void add_sampling_options(po::options_description& opts) {
   opts.add_options()
-      ("help,h", "show this help")
-      ("output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
-       "output file; '-' writes pipe-mode perf.data to stdout")
       ("all-cpus,a", "sample every CPU (the default target)")
       ("cpu,C", po::value<std::string>()->value_name("LIST"), "only these CPUs, e.g. 0,2-3")
-      ("pid,p", po::value<std::string>()->value_name("PID,..."), "these processes (with their threads and children)")
+      ("pid,p", po::value<std::string>()->value_name("PID,..."),
+       "these processes (with their threads and children)")
       ("tid,t", po::value<std::string>()->value_name("TID,..."), "these threads only")
       ("cgroup,G", po::value<std::string>()->value_name("PATH"),
        "tasks in this cgroup v2 directory (absolute, or relative to the cgroup2 mount)")
-      ("freq,F", po::value<std::uint64_t>()->default_value(99)->value_name("HZ"), "samples per second per CPU")
-      ("count,c", po::value<std::uint64_t>()->value_name("N"), "sample every N events instead of -F")
+      ("freq,F", po::value<std::uint64_t>()->default_value(99)->value_name("HZ"),
+       "samples per second per CPU")
+      ("count,c", po::value<std::uint64_t>()->value_name("N"),
+       "sample every N events instead of -F")
       ("event,e", po::value<std::vector<std::string>>()->value_name("EVENT"),
        "event to sample, repeatable (default: cycles, or cpu-clock without a hardware PMU); "
        "see 'profile list'")
@@ -173,47 +164,49 @@ int record_command(int argc, char** argv) {
       ("kernel-stacks,K", "kernel stacks only")
       ("mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
        "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")
-      ("no-buildid", "do not ask the kernel for build ids in MMAP2 records (default: ask)")
-      ("quiet,q", "print nothing but errors");
-  po::options_description all;
-  all.add(opts).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
-  po::positional_options_description pos;
-  pos.add("duration", -1);
-  po::variables_map vm;
-  if (auto rc = cli::parse(argc, argv, all, pos, vm, "record")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
-  const bool quiet = vm.count("quiet") > 0;
+      ("buildid-mmap",
+       "ask the kernel for build ids in MMAP2 records (default: off, as in perf: on Linux "
+       "up to at least 6.18 the flag leaks into other sessions' MMAP2 records and crashes a "
+       "concurrent 'perf record')");
+}
 
-  Options opt;
-  StopCondition stop;
+bool has_sampling_option(const po::variables_map& vm) {
+  for (const char* name : {"all-cpus", "cpu", "pid", "tid", "cgroup", "count", "event", "-g",
+                           "call-graph", "user-stacks", "kernel-stacks", "mmap-pages"})
+    if (vm.count(name)) return true;
+  return !vm["freq"].defaulted();
+}
+
+bool looks_like_duration(std::string_view word) { return bool(parse_duration(word)); }
+
+Result<SamplingRequest> sampling_from(const po::variables_map& vm,
+                                      const std::vector<std::string>& command) {
+  auto usage = [](std::string m) { return Error{Errc::kUsage, std::move(m)}; };
+  SamplingRequest req;
+  Options& opt = req.options;
   if (vm.count("duration")) {
     const auto& words = vm["duration"].as<std::vector<std::string>>();
     if (words.size() > 1)
-      return cli::usage_error("unexpected argument '" + words[1] +
-                                  "' (a command to profile goes after '--')",
-                              "record");
+      return usage("unexpected argument '" + words[1] + "' (a command to profile goes after '--')");
     auto d = parse_duration(words[0]);
-    if (!d) return cli::usage_error(d.error().message, "record");
-    stop.duration = *d;
+    if (!d) return usage(d.error().message);
+    req.stop.duration = *d;
   }
   int targets = (vm.count("pid") ? 1 : 0) + (vm.count("tid") ? 1 : 0) +
                 (vm.count("cgroup") ? 1 : 0);
-  if (targets > 1) return cli::usage_error("choose one target: -p, -t or -G", "record");
+  if (targets > 1) return usage("choose one target: -p, -t or -G");
   if (!command.empty() && (vm.count("pid") || vm.count("tid")))
-    return cli::usage_error("a command after '--' cannot be combined with -p or -t", "record");
+    return usage("a command after '--' cannot be combined with -p or -t");
   if (vm.count("cpu")) {
     auto c = parse_cpu_list(vm["cpu"].as<std::string>());
-    if (!c) return cli::usage_error(c.error().message, "record");
+    if (!c) return usage(c.error().message);
     opt.cpus = *c;
     opt.target = Target::kCpus;
   }
   if (vm.count("pid") || vm.count("tid")) {
     bool threads = vm.count("tid") > 0;
     auto p = parse_pid_list(vm[threads ? "tid" : "pid"].as<std::string>());
-    if (!p) return cli::usage_error(p.error().message, "record");
+    if (!p) return usage(p.error().message);
     opt.pids = *p;
     opt.target = threads ? Target::kTids : Target::kPids;
   }
@@ -230,22 +223,61 @@ int record_command(int argc, char** argv) {
   opt.frequency = vm["freq"].as<std::uint64_t>();
   if (vm.count("count")) {
     opt.period = vm["count"].as<std::uint64_t>();
-    if (opt.period == 0) return cli::usage_error("-c must be at least 1", "record");
+    if (opt.period == 0) return usage("-c must be at least 1");
   }
   if (vm.count("event")) opt.events = vm["event"].as<std::vector<std::string>>();
   if (vm.count("-g")) opt.call_graph = CallGraph::kFramePointer;
-  if (vm.count("call-graph")) {
-    auto r = parse_call_graph(vm["call-graph"].as<std::string>(), opt);
-    if (!r) return cli::usage_error(r.error().message, "record");
-  }
+  if (vm.count("call-graph")) PROF_TRY(parse_call_graph(vm["call-graph"].as<std::string>(), opt));
   if (vm.count("user-stacks") && vm.count("kernel-stacks"))
-    return cli::usage_error("-U and -K exclude each other", "record");
+    return usage("-U and -K exclude each other");
   if (vm.count("user-stacks")) opt.stack_scope = StackScope::kUserOnly;
   if (vm.count("kernel-stacks")) opt.stack_scope = StackScope::kKernelOnly;
-  if (vm.count("mmap-pages")) opt.mmap_pages = vm["mmap-pages"].as<std::size_t>();
-  if (opt.mmap_pages == 0 && vm.count("mmap-pages"))
-    return cli::usage_error("-m must be a power of two, at least 1", "record");
-  opt.build_ids = vm.count("no-buildid") == 0;
+  if (vm.count("mmap-pages")) {
+    opt.mmap_pages = vm["mmap-pages"].as<std::size_t>();
+    if (opt.mmap_pages == 0) return usage("-m must be a power of two, at least 1");
+  }
+  opt.build_ids = vm.count("buildid-mmap") > 0;
+  return req;
+}
+
+void install_stop_signals() { install_signal_handlers(); }
+
+void set_signal_target(Collector* collector) {
+  g_active.store(collector);
+  if (collector && g_stop_early.load()) collector->request_stop();
+}
+
+int record_command(int argc, char** argv) {
+  const int full_argc = argc;  // for the CMDLINE feature, command included
+  std::vector<std::string> command = split_command(argc, argv);
+  po::options_description opts(
+      "Usage: profile record [options] [DURATION] [-- CMD ARGS...]\n\n"
+      "Samples with perf_event_open and writes perf.data (read it with 'profile report',\n"
+      "'profile symbolize', 'perf script' or hotspot). DURATION: 60s, 500ms, 2m, or seconds;\n"
+      "without it, until CMD exits or Ctrl-C. Default target: all CPUs; with -- CMD and no\n"
+      "-a/-C/-G, only CMD and its children (with -a/-C/-G, CMD just bounds the capture).\n\n"
+      "Options");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
+       "output file; '-' writes pipe-mode perf.data to stdout")
+      ("quiet,q", "print nothing but errors");
+  add_sampling_options(opts);
+  po::options_description all;
+  all.add(opts).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
+  po::positional_options_description pos;
+  pos.add("duration", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "record")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+  const bool quiet = vm.count("quiet") > 0;
+  auto req = sampling_from(vm, command);
+  if (!req) return cli::usage_error(req.error().message, "record");
+  const Options& opt = req->options;
+  const StopCondition& stop = req->stop;
 
   // Notices about the setup are printed at once; warnings that may repeat (one per unreadable
   // process) are summarized at the end, once per kind.
@@ -282,11 +314,10 @@ int record_command(int argc, char** argv) {
     return cli::report_error(writer.error());
   }
 
-  g_active.store(collector->get());
-  if (g_stop_early.load()) (*collector)->request_stop();
+  set_signal_target(collector->get());
   PerfDataSink sink(**writer);
   auto stats = (*collector)->run(stop, sink);
-  g_active.store(nullptr);
+  set_signal_target(nullptr);
   auto finished = (*writer)->finish();
   out.close_fd();
   if (!stats || !finished) {

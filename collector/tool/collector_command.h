@@ -1,9 +1,50 @@
-// `profile record`: maps command-line options onto prof::collector. argv[0] is "record".
+// `profile record` and `profile list`: map command-line options onto prof::collector. argv[0] is
+// the subcommand name. The helpers below let the commands that sample in-process (the
+// all-in-one `profile`, `profile top -a`) take exactly `profile record`'s sampling options:
+//
+//   auto command = prof::collector::split_command(argc, argv);   // after "--"
+//   po::options_description opts;
+//   prof::collector::add_sampling_options(opts);
+//   ... parse into vm (positional words under "duration") ...
+//   auto req = prof::collector::sampling_from(vm, command);      // Errc::kUsage when bad
+//   prof::collector::install_stop_signals();
+//   auto c = prof::collector::Collector::open(req->options);
+//   prof::collector::set_signal_target(c->get());
 #pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prof/collector/collector.h"
+#include "prof/common/result.h"
 
 namespace prof::collector {
 
 int record_command(int argc, char** argv);
 int list_command(int argc, char** argv);
+
+// Splits argv at the first "--" (argc is cut there); returns the command after it.
+std::vector<std::string> split_command(int& argc, char** argv);
+
+// Targets, rate, events, call graphs and ring size: every `profile record` option but -o/-q.
+void add_sampling_options(boost::program_options::options_description& opts);
+// True when any sampling option was given explicitly (profile top: capture instead of a file).
+bool has_sampling_option(const boost::program_options::variables_map& vm);
+bool looks_like_duration(std::string_view word);
+
+struct SamplingRequest {
+  Options options;
+  StopCondition stop;   // from the positional DURATION word ("duration" in vm)
+};
+Result<SamplingRequest> sampling_from(const boost::program_options::variables_map& vm,
+                                      const std::vector<std::string>& command);
+
+// SIGINT/SIGTERM end the capture cleanly (SIGPIPE becomes a write error). Install before
+// Collector::open: a signal that arrives while events are being opened is remembered and stops
+// the collector as soon as set_signal_target() names it. nullptr detaches.
+void install_stop_signals();
+void set_signal_target(Collector* collector);
 
 }  // namespace prof::collector

@@ -105,6 +105,9 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input) {
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
+    close(in);
+    close(out);
+    close(err);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

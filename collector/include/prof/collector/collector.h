@@ -82,8 +82,11 @@ struct Options {
   StackScope stack_scope = StackScope::kBoth;
   std::size_t mmap_pages = 0;         // -m: data pages per CPU ring (power of two);
                                       // 0 = 128 (512 KiB), or 512 with kDwarf
-  bool build_ids = true;              // ask the kernel to put build ids in MMAP2 (Linux 5.12+;
-                                      // silently off where the kernel refuses it)
+  // Ask the kernel to put build ids in MMAP2 (Linux 5.12+; silently off where refused).
+  // Default off, as in perf: the kernel ORs the build-id flag into a shared MMAP2 header and
+  // never clears it, so other sessions (a concurrent `perf record`) get records whose maj/min
+  // are flagged as a build id, which crashes perf 6.1.
+  bool build_ids = false;
   bool synthesize = true;             // emit the /proc snapshot and kernel MMAP at start
 };
 
