@@ -259,7 +259,9 @@ struct Binary::Impl {
       GElf_Sym sym;
       if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
       int t = GELF_ST_TYPE(sym.st_info);
-      if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_name == 0 ||
+      // Functions, and untyped labels in code (assembly entry points such as ld.so's _start):
+      // perf's elf_sym__filter / elf_sym__is_label.
+      if ((t != STT_FUNC && t != STT_GNU_IFUNC && t != STT_NOTYPE) || sym.st_name == 0 ||
           sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
         continue;
       // perf keeps functions of executable sections only (elf_sec__filter).
@@ -304,6 +306,45 @@ struct Binary::Impl {
     }
   }
 
+  // PLT slots have no symbols; perf names them `func@plt` from .rela.plt
+  // (dso__synthesize_plt_symbols). x86-64 layout: 16-byte entries, after a 16-byte header in
+  // .plt, or without one in .plt.sec (IBT builds).
+  void synthesize_plt_symbols(std::vector<ElfSymbol>& out) {
+    Elf* elf = main->elf;
+    GElf_Shdr plt_sh, rela_sh;
+    ElfAddr base = 0;
+    std::uint64_t header = 16, entry = 16;
+    if (find_section(elf, ".plt.sec", plt_sh)) {
+      base = plt_sh.sh_addr;
+      header = 0;
+    } else if (find_section(elf, ".plt", plt_sh)) {
+      base = plt_sh.sh_addr;
+    } else {
+      return;
+    }
+    Elf_Scn* rela = find_section(elf, ".rela.plt", rela_sh);
+    if (!rela || rela_sh.sh_type != SHT_RELA || rela_sh.sh_entsize == 0) return;
+    Elf_Data* data = elf_getdata(rela, nullptr);
+    Elf_Scn* dynsym = elf_getscn(elf, rela_sh.sh_link);
+    GElf_Shdr dynsym_sh;
+    if (!data || !dynsym || !gelf_getshdr(dynsym, &dynsym_sh)) return;
+    Elf_Data* symdata = elf_getdata(dynsym, nullptr);
+    if (!symdata) return;
+    std::size_t n = rela_sh.sh_size / rela_sh.sh_entsize;
+    for (std::size_t i = 0; i < n; ++i) {
+      GElf_Rela r;
+      GElf_Sym sym;
+      if (!gelf_getrela(data, static_cast<int>(i), &r)) break;
+      std::size_t idx = GELF_R_SYM(r.r_info);
+      if (idx == 0 || !gelf_getsym(symdata, static_cast<int>(idx), &sym)) continue;
+      const char* name = elf_strptr(elf, dynsym_sh.sh_link, sym.st_name);
+      if (!name || !*name) continue;
+      ElfAddr start = base + header + i * entry;
+      if (start + entry > plt_sh.sh_addr + plt_sh.sh_size) break;
+      out.push_back(ElfSymbol{start, start + entry, std::string(name) + "@plt"});
+    }
+  }
+
   void load_symbols() {
     // .symtab from the object, else from its debug file, else the dynamic symbols: perf's
     // preference too (dso__load picks the first source with a full symbol table).
@@ -313,6 +354,18 @@ struct Binary::Impl {
       load_symbols_from(debug->elf, SHT_SYMTAB);
     }
     if (symbols.empty()) load_symbols_from(main->elf, SHT_DYNSYM);
+    std::vector<ElfSymbol> plt;
+    synthesize_plt_symbols(plt);
+    if (!plt.empty()) {
+      // PLT slots lie in their own section, so they only shorten zero-sized neighbours that
+      // were stretched over them (e.g. _init before .plt).
+      for (auto& p : plt) symbols.push_back(std::move(p));
+      std::stable_sort(symbols.begin(), symbols.end(),
+                       [](const ElfSymbol& a, const ElfSymbol& b) { return a.start < b.start; });
+      for (std::size_t i = 0; i + 1 < symbols.size(); ++i)
+        if (symbols[i].end > symbols[i + 1].start && symbols[i + 1].name.ends_with("@plt"))
+          symbols[i].end = symbols[i + 1].start;
+    }
   }
 
   static bool find_symtab(Elf* elf) {

@@ -107,7 +107,7 @@ struct StoredSample {
 
 bool is_anon_name(std::string_view n) {
   return n.substr(0, 6) == "//anon" || n.substr(0, 6) == "[anon:" || n.substr(0, 9) == "/dev/zero" ||
-         n.substr(0, 10) == "/tmp/perf-" || n.substr(0, 8) == "/memfd:" || n.empty();
+         n.substr(0, 10) == "/tmp/perf-" || n.empty();
 }
 
 std::uint64_t inode_of(const std::string& path) {
@@ -192,6 +192,7 @@ struct Symbolizer::Impl {
 
   std::optional<KallsymsTable> kallsyms;
   bool kallsyms_tried = false;
+  std::unordered_map<std::size_t, std::string_view> module_override;  // by location index
 
   ~Impl() {
     for (auto& o : objects)
@@ -432,7 +433,8 @@ struct Symbolizer::Impl {
     for (std::size_t i = begin; i < end; ++i) {
       Location& loc = locations[i];
       loc.first_frame = static_cast<std::uint32_t>(frames.size());
-      std::string_view module = module_of(loc.key.object);
+      auto mo = module_override.find(i);
+      std::string_view module = mo != module_override.end() ? mo->second : module_of(loc.key.object);
       for (auto& f : out[i - begin]) {
         FrameView v;
         v.address = loc.print_addr;
@@ -473,6 +475,11 @@ struct Symbolizer::Impl {
         if (const KernelSymbol* s = kallsyms->find(addr)) {
           f.symbol = s->name;
           f.offset = addr - s->start;
+          if (!s->module.empty()) module_override[i] = strings.intern("[" + s->module + "]");
+        } else if (addr < kallsyms->lowest() || addr >= kallsyms->highest_end()) {
+          // Outside the kernel image and modules (BPF programs, trampolines, garbage): no
+          // map covers it, and perf prints [unknown] for the module too.
+          module_override[i] = kUnknown;
         }
       }
       out[i - begin].push_back(std::move(f));
@@ -674,14 +681,33 @@ std::string default_event_name(const perf_event_attr& attr) {
                                              "minor-faults", "major-faults",
                                              "alignment-faults", "emulation-faults", "dummy",
                                              "bpf-output", "cgroup-switches"};
-  if (attr.type == PERF_TYPE_HARDWARE && attr.config < std::size(kHw))
-    return std::string(kHw[attr.config]);
-  if (attr.type == PERF_TYPE_SOFTWARE && attr.config < std::size(kSw))
-    return std::string(kSw[attr.config]);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "raw-%u-0x%llx", attr.type,
-                static_cast<unsigned long long>(attr.config));
-  return buf;
+  std::string name;
+  if (attr.type == PERF_TYPE_HARDWARE && attr.config < std::size(kHw)) {
+    name = kHw[attr.config];
+  } else if (attr.type == PERF_TYPE_SOFTWARE && attr.config < std::size(kSw)) {
+    name = kSw[attr.config];
+  } else {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "raw-%u-0x%llx", attr.type,
+                  static_cast<unsigned long long>(attr.config));
+    name = buf;
+  }
+  // Modifiers as perf derives them from the attr (evsel__add_modifiers): privilege levels
+  // counted, precise_ip as p's, then host/guest when they differ from the default.
+  std::string mods;
+  bool exclude_guest_default = false;
+  if (attr.exclude_kernel || attr.exclude_user || attr.exclude_hv) {
+    if (!attr.exclude_kernel) mods += 'k';
+    if (!attr.exclude_user) mods += 'u';
+    if (!attr.exclude_hv) mods += 'h';
+    exclude_guest_default = true;
+  }
+  mods.append(std::min<unsigned>(attr.precise_ip, 3), 'p');
+  if (attr.exclude_host || attr.exclude_guest != exclude_guest_default) {
+    if (!attr.exclude_host) mods += 'H';
+    if (!attr.exclude_guest) mods += 'G';
+  }
+  return mods.empty() ? name : name + ":" + mods;
 }
 
 namespace {

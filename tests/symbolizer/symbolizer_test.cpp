@@ -306,6 +306,16 @@ TEST(Symbolizer, EventNamesForUnnamedAttrs) {
   a.type = PERF_TYPE_HARDWARE;
   a.config = PERF_COUNT_HW_CPU_CYCLES;
   EXPECT_EQ(default_event_name(a), "cycles");
+  // perf record's default attr: precise_ip 3, guest excluded.
+  a.type = PERF_TYPE_SOFTWARE;
+  a.config = PERF_COUNT_SW_CPU_CLOCK;
+  a.precise_ip = 3;
+  a.exclude_guest = 1;
+  EXPECT_EQ(default_event_name(a), "cpu-clock:pppH");
+  a.exclude_kernel = 1;
+  a.exclude_hv = 1;  // what `-e cpu-clock:u` sets
+  a.precise_ip = 0;
+  EXPECT_EQ(default_event_name(a), "cpu-clock:u");
 }
 
 }  // namespace

@@ -38,6 +38,10 @@ class KallsymsTable {
   std::size_t size() const { return symbols_.size(); }
   std::size_t skipped_lines() const { return skipped_; }
   bool empty() const { return symbols_.empty(); }
+  // Start of the lowest symbol (the kernel image's or a module's), 0 when empty.
+  std::uint64_t lowest() const { return symbols_.empty() ? 0 : symbols_.front().start; }
+  // End of the highest symbol, 0 when empty.
+  std::uint64_t highest_end() const { return symbols_.empty() ? 0 : symbols_.back().end; }
 
  private:
   std::vector<KernelSymbol> symbols_;
