@@ -72,8 +72,10 @@ KallsymsTable KallsymsTable::parse(std::string_view text) {
     parsed.push_back(Parsed{KernelSymbol{addr, addr, std::string(rest), std::string(module)},
                             binding_of(type)});
   }
-  std::stable_sort(parsed.begin(), parsed.end(),
-                   [](const Parsed& a, const Parsed& b) { return a.sym.start < b.sym.start; });
+  // /proc/kallsyms is sorted already except for a few module lines; check before sorting.
+  auto by_start = [](const Parsed& a, const Parsed& b) { return a.sym.start < b.sym.start; };
+  if (!std::is_sorted(parsed.begin(), parsed.end(), by_start))
+    std::stable_sort(parsed.begin(), parsed.end(), by_start);
   t.symbols_.reserve(parsed.size());
   for (std::size_t i = 0; i < parsed.size();) {
     std::size_t best = i, j = i + 1;

@@ -63,12 +63,18 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
   bool all_timed = !attrs.empty();
   for (const auto& a : attrs)
     if (!a.attr.sample_id_all || !(a.attr.sample_type & PERF_SAMPLE_TIME)) all_timed = false;
+  // Sort an index, not the events: moving variants that hold whole samples costs more than
+  // the rest of the pass.
+  std::vector<std::uint32_t> order(events.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   if (all_timed)
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Timed& a, const Timed& b) { return a.time < b.time; });
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return events[a].time < events[b].time;
+    });
   for (const auto& a : attrs)
     event_names.push_back(a.name.empty() ? default_event_name(a.attr) : a.name);
-  for (auto& e : events) {
+  for (std::uint32_t idx : order) {
+    Timed& e = events[idx];
     if (auto* m = std::get_if<perf::Mmap>(&e.ev)) {
       symbolizer.add_mmap(*m);
     } else if (auto* c = std::get_if<perf::Comm>(&e.ev)) {

@@ -388,7 +388,18 @@ struct Symbolizer::Impl {
     if (!s.callchain.empty()) {
       for (std::uint64_t ip : s.callchain) {
         if (ip >= PERF_CONTEXT_MAX) {
-          kernel = ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL;
+          if (ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL) {
+            kernel = true;
+          } else if (ip == PERF_CONTEXT_USER || ip == PERF_CONTEXT_GUEST_USER ||
+                     ip == PERF_CONTEXT_HV || ip == PERF_CONTEXT_GUEST) {
+            kernel = false;
+          } else {
+            // Not a marker the kernel writes: a frame-pointer walk through garbage (-1 is
+            // common). perf discards the whole stack ("invalid callchain context"); we keep
+            // the frames before it, which are sound, and count the sample.
+            ++summary.corrupt_callchains;
+            break;
+          }
           continue;
         }
         if (n == options.max_stack) break;

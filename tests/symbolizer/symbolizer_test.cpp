@@ -142,6 +142,21 @@ TEST(Symbolizer, UnmappedMissingAndKernelFramesAreData) {
   EXPECT_EQ(warnings.count("missing-object"), 1u);
 }
 
+TEST(Symbolizer, CorruptCallchainKeepsSoundPrefix) {
+  std::string bin = fixture("fx_sym_nested_fp");
+  std::uint64_t l3 = addr_of(bin, "level3"), l2 = addr_of(bin, "level2");
+  Symbolizer sym(offline());
+  sym.add_mmap(mmap_of(1, kBase, 0x5000, 0, bin));
+  sym.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l3, kBase + l2, ~std::uint64_t{0},
+                               kBase + l3}),
+                 "cpu-clock");
+  sym.resolve();
+  auto s = collect(sym);
+  ASSERT_EQ(s[0].size(), 2u);
+  EXPECT_EQ(s[0][1].symbol, "level2");
+  EXPECT_EQ(sym.summary().corrupt_callchains, 1u);
+}
+
 TEST(Symbolizer, EachDistinctLocationResolvedOnce) {
   std::string bin = fixture("fx_sym_nested_fp");
   std::uint64_t l3 = addr_of(bin, "level3");

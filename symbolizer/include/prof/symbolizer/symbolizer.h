@@ -69,6 +69,7 @@ struct Summary {
   std::uint64_t missing_objects = 0;    // objects that could not be opened or parsed
   std::uint64_t lost_samples = 0;       // from PERF_RECORD_LOST
   std::uint64_t bad_records = 0;        // records that did not decode (skipped)
+  std::uint64_t corrupt_callchains = 0; // callchains cut at a value that is no context marker
 };
 
 class Symbolizer {
