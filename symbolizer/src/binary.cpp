@@ -487,6 +487,16 @@ struct Binary::Impl {
     return false;
   }
 
+  // Demangled once per symbol: profiles hit many addresses of the same function.
+  std::vector<std::optional<std::string>> display_names;
+  const std::string& display_name(std::size_t index) {
+    if (display_names.size() != symbols.size()) display_names.resize(symbols.size());
+    auto& n = display_names[index];
+    if (!n) n = options.demangle ? demangle(symbols[index].name, options.demangle_params)
+                                 : symbols[index].name;
+    return *n;
+  }
+
   std::string die_name(Dwarf_Die* die) const {
     Dwarf_Attribute attr;
     for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
@@ -594,9 +604,7 @@ void Binary::symbolize(ElfAddr address, const LookupOptions& options,
                        std::vector<SymbolizedFrame>& out) {
   SymbolizedFrame base;
   if (const ElfSymbol* s = find_symbol(address)) {
-    base.symbol = impl_->options.demangle
-                      ? demangle(s->name, impl_->options.demangle_params)
-                      : s->name;
+    base.symbol = impl_->display_name(static_cast<std::size_t>(s - impl_->symbols.data()));
     base.offset = address - s->start;
   }
   if (!options.inline_frames && !options.srcline) {
