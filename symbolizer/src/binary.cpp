@@ -307,21 +307,13 @@ struct Binary::Impl {
   }
 
   // PLT slots have no symbols; perf names them `func@plt` from .rela.plt
-  // (dso__synthesize_plt_symbols). x86-64 layout: 16-byte entries, after a 16-byte header in
-  // .plt, or without one in .plt.sec (IBT builds).
+  // (dso__synthesize_plt_symbols). x86-64 layout: 16-byte entries after a 16-byte header in
+  // .plt; IBT builds (-fcf-protection, Debian's default) also have .plt.sec, one 16-byte entry
+  // per slot without a header, which is what calls jump to. We name both; perf 6.1 knows only
+  // .plt (docs/symbolizer.md).
   void synthesize_plt_symbols(std::vector<ElfSymbol>& out) {
     Elf* elf = main->elf;
-    GElf_Shdr plt_sh, rela_sh;
-    ElfAddr base = 0;
-    std::uint64_t header = 16, entry = 16;
-    if (find_section(elf, ".plt.sec", plt_sh)) {
-      base = plt_sh.sh_addr;
-      header = 0;
-    } else if (find_section(elf, ".plt", plt_sh)) {
-      base = plt_sh.sh_addr;
-    } else {
-      return;
-    }
+    GElf_Shdr rela_sh;
     Elf_Scn* rela = find_section(elf, ".rela.plt", rela_sh);
     if (!rela || rela_sh.sh_type != SHT_RELA || rela_sh.sh_entsize == 0) return;
     Elf_Data* data = elf_getdata(rela, nullptr);
@@ -330,18 +322,24 @@ struct Binary::Impl {
     if (!data || !dynsym || !gelf_getshdr(dynsym, &dynsym_sh)) return;
     Elf_Data* symdata = elf_getdata(dynsym, nullptr);
     if (!symdata) return;
+    constexpr std::uint64_t kEntry = 16;
     std::size_t n = rela_sh.sh_size / rela_sh.sh_entsize;
-    for (std::size_t i = 0; i < n; ++i) {
-      GElf_Rela r;
-      GElf_Sym sym;
-      if (!gelf_getrela(data, static_cast<int>(i), &r)) break;
-      std::size_t idx = GELF_R_SYM(r.r_info);
-      if (idx == 0 || !gelf_getsym(symdata, static_cast<int>(idx), &sym)) continue;
-      const char* name = elf_strptr(elf, dynsym_sh.sh_link, sym.st_name);
-      if (!name || !*name) continue;
-      ElfAddr start = base + header + i * entry;
-      if (start + entry > plt_sh.sh_addr + plt_sh.sh_size) break;
-      out.push_back(ElfSymbol{start, start + entry, std::string(name) + "@plt"});
+    for (auto [section, header] : {std::pair<const char*, std::uint64_t>{".plt", 16},
+                                   {".plt.sec", 0}}) {
+      GElf_Shdr plt_sh;
+      if (!find_section(elf, section, plt_sh)) continue;
+      for (std::size_t i = 0; i < n; ++i) {
+        GElf_Rela r;
+        GElf_Sym sym;
+        if (!gelf_getrela(data, static_cast<int>(i), &r)) break;
+        std::size_t idx = GELF_R_SYM(r.r_info);
+        if (idx == 0 || !gelf_getsym(symdata, static_cast<int>(idx), &sym)) continue;
+        const char* name = elf_strptr(elf, dynsym_sh.sh_link, sym.st_name);
+        if (!name || !*name) continue;
+        ElfAddr start = plt_sh.sh_addr + header + i * kEntry;
+        if (start + kEntry > plt_sh.sh_addr + plt_sh.sh_size) break;
+        out.push_back(ElfSymbol{start, start + kEntry, std::string(name) + "@plt"});
+      }
     }
   }
 
@@ -596,6 +594,13 @@ std::optional<ElfAddr> Binary::file_offset_to_elf(FileOffset offset) const {
   return std::nullopt;
 }
 
+std::optional<std::uint64_t> Binary::load_bias(std::uint64_t map_start, FileOffset pgoff) const {
+  for (const auto& s : impl_->segments)
+    if (pgoff >= (s.offset & ~FileOffset{4095}) && pgoff < s.offset + s.filesz)
+      return map_start - pgoff + s.offset - s.vaddr;
+  return std::nullopt;
+}
+
 const ElfSymbol* Binary::find_symbol(ElfAddr address) const {
   return detail::find_covering(impl_->symbols, address);
 }
@@ -607,7 +612,7 @@ void Binary::symbolize(ElfAddr address, const LookupOptions& options,
     base.symbol = impl_->display_name(static_cast<std::size_t>(s - impl_->symbols.data()));
     base.offset = address - s->start;
   }
-  if (!options.inline_frames && !options.srcline) {
+  if (!options.inline_frames && !options.srcline && !options.perf_dwarf_names) {
     out.push_back(std::move(base));
     return;
   }
@@ -618,10 +623,17 @@ void Binary::symbolize(ElfAddr address, const LookupOptions& options,
     return;
   }
   std::vector<Dwarf_Die> chain;
-  if (options.inline_frames) {
+  if (options.inline_frames || options.perf_dwarf_names) {
     if (const auto* sub = impl_->find_subprogram(*cu, address)) {
       Dwarf_Die d = sub->die;
       Impl::inline_chain(&d, address, chain, 0);
+      if (options.perf_dwarf_names) {
+        std::string dwarf_name = impl_->die_name(&d);
+        if (!dwarf_name.empty() && dwarf_name != base.symbol) {
+          base.symbol = std::move(dwarf_name);
+          base.inlined = true;
+        }
+      }
     }
   }
   if (chain.empty()) {

@@ -2,6 +2,7 @@
 // the Symbolizer alone, such as the all-in-one pipeline fed from the collector, do not link the
 // perf.data reader).
 #include <algorithm>
+#include <deque>
 #include <variant>
 
 #include "prof/symbolizer/symbolizer.h"
@@ -19,6 +20,7 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
     Event ev;
   };
   std::vector<Timed> events;
+  std::deque<std::vector<std::uint8_t>> stacks;  // owned stack copies (stable addresses)
   std::vector<std::string> event_names;
   perf::Record rec;
   while (true) {
@@ -52,9 +54,16 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
         else symbolizer.add_bad_record();
         break;
       }
-      case PERF_RECORD_SAMPLE:
-        queue(reader.parse_sample(rec), [](const perf::Sample& s) { return s.time; });
+      case PERF_RECORD_SAMPLE: {
+        auto s = reader.parse_sample(rec);
+        // The stack copy points into the reader's buffer, which the next record reuses.
+        if (s && !s->stack_user.empty()) {
+          stacks.emplace_back(s->stack_user.begin(), s->stack_user.end());
+          s->stack_user = stacks.back();
+        }
+        queue(std::move(s), [](const perf::Sample& smp) { return smp.time; });
         break;
+      }
       default:
         break;
     }
@@ -85,7 +94,8 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
     } else if (auto* s = std::get_if<perf::Sample>(&e.ev)) {
       std::string_view name =
           s->attr_index < event_names.size() ? std::string_view(event_names[s->attr_index]) : "";
-      symbolizer.add_sample(*s, name);
+      std::uint64_t mask = s->attr_index < attrs.size() ? attrs[s->attr_index].attr.sample_regs_user : 0;
+      symbolizer.add_sample(*s, name, mask);
     }
   }
   symbolizer.resolve();

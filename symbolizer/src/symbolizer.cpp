@@ -1,6 +1,7 @@
 #include "prof/symbolizer/symbolizer.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "prof/symbolizer/kallsyms.h"
 #include "prof/symbolizer/perf_map.h"
 #include "text_util.h"
+#include "unwinder.h"
 
 namespace prof::symbolizer {
 namespace {
@@ -69,7 +71,8 @@ struct MapEntry {
 
 struct Process {
   std::map<std::uint64_t, MapEntry> maps;  // keyed by start; non-overlapping
-  std::optional<std::uint32_t> perf_map_object;
+  std::uint64_t generation = 0;            // changes whenever maps change (unwinder rebuild)
+  std::unique_ptr<detail::ProcessUnwinder> unwinder;
 };
 
 // A location is what we resolve once: object 0 = unmapped, 1 = kernel, else MappedObject+2.
@@ -80,13 +83,15 @@ constexpr std::uint32_t kFirstMapped = 2;
 struct LocationKey {
   std::uint32_t object;
   bool caller;          // a return address: DWARF questions use address - 1
+  bool unwound = false; // from the DWARF unwinder: named as perf names unwound frames
   std::uint64_t addr;   // file offset for files, runtime address otherwise
   bool operator==(const LocationKey&) const = default;
 };
 struct LocationKeyHash {
   std::size_t operator()(const LocationKey& k) const {
     return std::hash<std::uint64_t>{}(k.addr * 0x9e3779b97f4a7c15ull ^ k.object ^
-                                      (std::uint64_t{k.caller} << 63));
+                                      (std::uint64_t{k.caller} << 63) ^
+                                      (std::uint64_t{k.unwound} << 62));
   }
 };
 
@@ -192,11 +197,59 @@ struct Symbolizer::Impl {
 
   std::optional<KallsymsTable> kallsyms;
   bool kallsyms_tried = false;
+  std::uint64_t generation_counter = 0;
+  // For unwinding: objects opened to learn their segments (bias), by object id.
+  std::unordered_map<std::uint32_t, std::unique_ptr<Binary>> unwind_binaries;
+  int vdso_fd = -2;  // memfd holding this machine's vdso for libdwfl; -1 when unavailable
   std::unordered_map<std::size_t, std::string_view> module_override;  // by location index
 
   ~Impl() {
     for (auto& o : objects)
       if (o.fd >= 0) ::close(o.fd);
+    if (vdso_fd >= 0) ::close(vdso_fd);
+  }
+
+  // libdwfl reads modules from files; the vdso exists only in memory, so it gets a memfd.
+  std::string vdso_path() {
+    if (vdso_fd == -2) {
+      vdso_fd = -1;
+      if (auto image = own_vdso_image()) {
+        int fd = memfd_create("prof-vdso", MFD_CLOEXEC);
+        if (fd >= 0 && ::write(fd, image->data(), image->size()) ==
+                           static_cast<ssize_t>(image->size()))
+          vdso_fd = fd;
+        else if (fd >= 0)
+          ::close(fd);
+      }
+    }
+    return vdso_fd >= 0 ? "/proc/self/fd/" + std::to_string(vdso_fd) : "";
+  }
+
+  detail::ProcessUnwinder& unwinder_for(std::uint32_t pid) {
+    Process& p = processes[pid];
+    if (!p.unwinder) p.unwinder = std::make_unique<detail::ProcessUnwinder>(pid);
+    if (p.unwinder->generation() != p.generation) {
+      std::vector<detail::UnwindModule> modules;
+      std::unordered_set<std::uint32_t> seen;
+      BinaryOptions bo{options.symfs, false, false};
+      for (const auto& [start, e] : p.maps) {
+        const MappedObject& o = objects[e.object - kFirstMapped];
+        if ((o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) || !seen.insert(e.object).second)
+          continue;
+        std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : o.open_path;
+        if (path.empty()) continue;
+        auto& bin = unwind_binaries[e.object];
+        if (!bin) {
+          auto b = Binary::open(path, bo);
+          if (!b) continue;
+          bin = std::move(*b);
+        }
+        if (auto bias = bin->load_bias(e.start, e.pgoff))
+          modules.push_back(detail::UnwindModule{o.name, path, *bias});
+      }
+      p.unwinder->set_modules(modules, p.generation);
+    }
+    return *p.unwinder;
   }
 
   void warn(std::string_view kind, const std::string& msg) {
@@ -320,12 +373,14 @@ struct Symbolizer::Impl {
       it = maps.erase(it);
     }
     maps.emplace(start, MapEntry{start, end, m.pgoff, obj});
+    processes[m.pid].generation = ++generation_counter;
   }
 
   void add_comm(const perf::Comm& c) {
+    // An exec's new image arrives as MMAPs that replace what they overlap; the old maps are
+    // not dropped at the COMM, because samples taken inside execve (after the COMM record) still
+    // carry the old image's user stack. perf keeps them the same way.
     comms[c.tid] = strings.intern(c.comm);
-    // exec replaces the address space; the new image's MMAPs follow the COMM record.
-    if (c.exec && c.pid == c.tid) processes[c.pid].maps.clear();
   }
 
   void add_fork(const perf::Task& t) {
@@ -334,6 +389,7 @@ struct Symbolizer::Impl {
     auto parent = processes.find(t.ppid);
     Process child;
     if (parent != processes.end()) child.maps = parent->second.maps;
+    child.generation = ++generation_counter;
     processes[t.pid] = std::move(child);
   }
 
@@ -346,7 +402,8 @@ struct Symbolizer::Impl {
 
   static bool is_kernel_address(std::uint64_t addr) { return addr >= 0xffff800000000000ull; }
 
-  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller) {
+  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller,
+                          bool unwound = false) {
     if (!kernel) {
       auto p = processes.find(pid);
       if (p != processes.end()) {
@@ -358,20 +415,20 @@ struct Symbolizer::Impl {
           if (ip < e.end) {
             const MappedObject& o = objects[e.object - kFirstMapped];
             if (o.kind == ObjectKind::kPerfMap || o.kind == ObjectKind::kSpecial)
-              return intern_location({e.object, false, ip}, ip);
+              return intern_location({e.object, false, false, ip}, ip);
             std::uint64_t off = ip - e.start + e.pgoff;
-            return intern_location({e.object, caller, off}, off);
+            return intern_location({e.object, caller, unwound, off}, off);
           }
         }
       }
       // perf also tries the kernel for user-mode addresses no map covers
       // (thread__find_map's kernel fallback), e.g. the first entry of a syscall's stack.
-      if (!is_kernel_address(ip)) return intern_location({kNoObject, false, ip}, ip);
+      if (!is_kernel_address(ip)) return intern_location({kNoObject, false, false, ip}, ip);
     }
-    return intern_location({kKernelObject, false, ip}, ip);
+    return intern_location({kKernelObject, false, false, ip}, ip);
   }
 
-  void add_sample(const perf::Sample& s, std::string_view event) {
+  void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask) {
     StoredSample st;
     auto c = comms.find(s.tid);
     st.comm = c != comms.end() ? c->second : strings.intern(":" + std::to_string(s.tid));
@@ -385,7 +442,45 @@ struct Symbolizer::Impl {
     std::uint32_t cpumode = s.misc & PERF_RECORD_MISC_CPUMODE_MASK;
     bool kernel = cpumode == PERF_RECORD_MISC_KERNEL || cpumode == PERF_RECORD_MISC_GUEST_KERNEL;
     std::size_t n = 0;
-    if (!s.callchain.empty()) {
+    std::uint64_t dwarf_regs[17];
+    if (options.unwind_dwarf && regs_mask && s.regs_user_abi != PERF_SAMPLE_REGS_ABI_NONE &&
+        detail::perf_regs_to_dwarf(regs_mask, s.regs_user, dwarf_regs)) {
+      // --call-graph dwarf: the kernel part from the callchain, the user part unwound.
+      for (std::uint64_t ip : s.callchain) {
+        if (ip >= PERF_CONTEXT_MAX) {
+          if (ip == PERF_CONTEXT_KERNEL) {
+            kernel = true;
+            continue;
+          }
+          break;
+        }
+        if (!kernel || n == options.max_stack) break;
+        sample_locs.push_back(translate(s.pid, ip, true, n > 0));
+        ++n;
+      }
+      if (n < options.max_stack) {
+        auto stack = s.stack_user.subspan(
+            0, std::min<std::size_t>(s.stack_user.size(), s.stack_user_dyn_size));
+        auto r = unwinder_for(s.pid).unwind(s.tid, dwarf_regs, stack, options.max_stack - n);
+        ++summary.unwound_samples;
+        for (std::uint64_t pc : r.pcs) {
+          if (n == options.max_stack) break;
+          sample_locs.push_back(translate(s.pid, pc, false, false, true));
+          ++n;
+        }
+        if (!r.stop_reason.empty()) {
+          ++summary.unwind_early_stops;
+          ++summary.unwind_stop_reasons[r.stop_reason];
+          // A return address outside every module is how most stacks end (the outermost
+          // frame's is garbage); perf ends there silently too. Anything else — a read past the
+          // stack copy, bad registers — is an early stop the flame graph should show.
+          if (n < options.max_stack && r.stop_reason != "no matching address range") {
+            sample_locs.push_back(intern_location({kNoObject, false, false, 0}, 0));
+            ++n;
+          }
+        }
+      }
+    } else if (!s.callchain.empty()) {
       for (std::uint64_t ip : s.callchain) {
         if (ip >= PERF_CONTEXT_MAX) {
           if (ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL) {
@@ -524,7 +619,7 @@ struct Symbolizer::Impl {
     std::atomic<std::uint64_t> missing{0};
     std::mutex warn_mu;
     auto worker = [&] {
-      LookupOptions lo{options.inline_frames, options.srcline, options.srcline_full_path};
+      LookupOptions lo{options.inline_frames, options.srcline, options.srcline_full_path, false};
       BinaryOptions bo{options.symfs, options.demangle, options.demangle_params};
       for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
         const MappedObject& first = objects[work[jobs[j].front()].first - kFirstMapped];
@@ -564,7 +659,13 @@ struct Symbolizer::Impl {
             if (bin) {
               auto elf = bin->file_offset_to_elf(key.addr);
               if (elf) {
-                bin->symbolize(*elf, lo, result);
+                if (key.unwound) {
+                  LookupOptions ulo = lo;
+                  ulo.perf_dwarf_names = true;
+                  bin->symbolize(*elf, ulo, result);
+                } else {
+                  bin->symbolize(*elf, lo, result);
+                }
                 // Return addresses: the call sits just before; DWARF answers for the call.
                 if (key.caller && (lo.inline_frames || lo.srcline) && *elf > 0)
                   recheck_caller(*bin, *elf, lo, result);
@@ -623,8 +724,9 @@ void Symbolizer::add_exit(const perf::Task&) {
 }
 void Symbolizer::add_lost(std::uint64_t lost) { impl_->summary.lost_samples += lost; }
 void Symbolizer::add_bad_record() { ++impl_->summary.bad_records; }
-void Symbolizer::add_sample(const perf::Sample& s, std::string_view event) {
-  impl_->add_sample(s, event);
+void Symbolizer::add_sample(const perf::Sample& s, std::string_view event,
+                            std::uint64_t sample_regs_user) {
+  impl_->add_sample(s, event, sample_regs_user);
 }
 void Symbolizer::resolve() { impl_->resolve(); }
 void Symbolizer::clear_samples() {

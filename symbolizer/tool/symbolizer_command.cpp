@@ -30,6 +30,14 @@ void print_summary(const Summary& s, std::ostream& err) {
   if (s.missing_objects) line += "; " + std::to_string(s.missing_objects) + " objects missing";
   if (s.lost_samples) line += "; " + std::to_string(s.lost_samples) + " samples lost in capture";
   if (s.bad_records) line += "; " + std::to_string(s.bad_records) + " corrupt records skipped";
+  if (s.unwound_samples) {
+    line += "; " + std::to_string(s.unwound_samples) + " user stacks unwound (DWARF), " +
+            std::to_string(s.unwind_early_stops) + " stopped early";
+    std::string reasons;
+    for (const auto& [why, n] : s.unwind_stop_reasons)
+      reasons += (reasons.empty() ? "" : ", ") + why + ": " + std::to_string(n);
+    if (!reasons.empty()) line += " (" + reasons + ")";
+  }
   if (s.corrupt_callchains)
     line += "; " + std::to_string(s.corrupt_callchains) + " callchains cut at a corrupt entry";
   cli::print_notice(line, err);

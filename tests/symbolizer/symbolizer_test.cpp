@@ -173,7 +173,7 @@ TEST(Symbolizer, EachDistinctLocationResolvedOnce) {
   EXPECT_EQ(sym.summary().locations, 4u);
 }
 
-TEST(Symbolizer, ForkCopiesMapsExecReplacesThem) {
+TEST(Symbolizer, ForkCopiesMapsExecRenamesAndNewMapsReplace) {
   std::string bin = fixture("fx_sym_nested_fp");
   std::uint64_t l3 = addr_of(bin, "level3");
   Symbolizer sym(offline());
@@ -184,16 +184,22 @@ TEST(Symbolizer, ForkCopiesMapsExecReplacesThem) {
   fork.ppid = fork.ptid = 10;
   sym.add_fork(fork);
   sym.add_sample(sample_of(11, {PERF_CONTEXT_USER, kBase + l3}), "cpu-clock");
+  // Inside execve, after the COMM: the user stack is still the old image's.
   sym.add_comm(comm_of(11, "child", true));
   sym.add_sample(sample_of(11, {PERF_CONTEXT_USER, kBase + l3}), "cpu-clock");
+  // The new image maps over the old range.
+  sym.add_mmap(mmap_of(11, kBase, 0x5000, 0, "/nonexistent/new-image"));
+  sym.add_sample(sample_of(11, {PERF_CONTEXT_USER, kBase + l3}), "cpu-clock");
   sym.resolve();
-  std::vector<std::string> comms, names;
+  std::vector<std::string> comms, names, modules;
   sym.for_each_sample([&](const StackSampleView& s) {
     comms.emplace_back(s.comm);
     names.emplace_back(s.frames[0].symbol);
+    modules.emplace_back(s.frames[0].module);
   });
-  EXPECT_EQ(comms, (std::vector<std::string>{"parent", "child"}));
-  EXPECT_EQ(names, (std::vector<std::string>{"level3", ""}));
+  EXPECT_EQ(comms, (std::vector<std::string>{"parent", "child", "child"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"level3", "level3", ""}));
+  EXPECT_EQ(modules.back(), "/nonexistent/new-image");
 }
 
 TEST(Symbolizer, OverlappingMmapReplacesOldRange) {
