@@ -6,6 +6,8 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "prof/symbolizer/binary.h"
@@ -172,5 +174,90 @@ void BM_SymbolizerBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(chains.size()));
 }
 BENCHMARK(BM_SymbolizerBatch)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+// DWARF unwinding (issue 7): this thread's own stack, captured the way the kernel captures a
+// --call-graph dwarf sample (user registers + an 8 KiB copy from sp), unwound through
+// Symbolizer::add_sample with this process's executable maps. Items are samples unwound.
+namespace {
+
+struct CapturedStack {
+  std::vector<std::uint64_t> regs;  // perf order, mask 0xff0fff
+  std::vector<std::uint8_t> stack;
+};
+
+__attribute__((noinline)) CapturedStack capture_here() {
+  std::uint64_t rip, rsp, rbp;
+  asm volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+               : "=r"(rip), "=r"(rsp), "=r"(rbp));
+  CapturedStack c;
+  // AX BX CX DX SI DI BP SP IP FLAGS CS SS | R8..R15
+  c.regs = {0, 0, 0, 0, 0, 0, rbp, rsp, rip, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const auto* p = reinterpret_cast<const std::uint8_t*>(rsp);
+  c.stack.assign(p, p + 8192);
+  return c;
+}
+
+__attribute__((noinline)) CapturedStack nest(int depth) {
+  if (depth == 0) return capture_here();
+  CapturedStack c = nest(depth - 1);
+  asm volatile("" ::: "memory");
+  return c;
+}
+
+void add_own_maps(Symbolizer& sym, std::uint32_t pid) {
+  auto maps = std::ifstream("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::uint64_t start, end, off;
+    char perms[5] = {};
+    char path[4096] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %*s %*s %4095[^\n]", &start, &end, perms, &off,
+                    path) < 4 || perms[2] != 'x')
+      continue;
+    prof::perf::Mmap m;
+    m.is_mmap2 = true;
+    m.pid = m.tid = pid;
+    m.start = start;
+    m.len = end - start;
+    m.pgoff = off;
+    m.prot = 0x5;
+    std::string p = path;
+    p.erase(0, p.find_first_not_of(' '));
+    m.filename = p;
+    sym.add_mmap(m);
+  }
+}
+
+void BM_DwarfUnwind(benchmark::State& state) {
+  CapturedStack c = nest(static_cast<int>(state.range(0)));
+  std::uint32_t pid = static_cast<std::uint32_t>(getpid());
+  Options o;
+  o.kallsyms.clear();
+  o.use_proc = false;
+  Symbolizer sym(o);
+  add_own_maps(sym, pid);
+  prof::perf::Sample s;
+  s.pid = s.tid = pid;
+  s.regs_user_abi = PERF_SAMPLE_REGS_ABI_64;
+  s.regs_user = c.regs;
+  s.stack_user = c.stack;
+  s.stack_user_dyn_size = c.stack.size();
+  s.ip = c.regs[8];
+  std::size_t n = 0;
+  for (auto _ : state) {
+    sym.add_sample(s, "cpu-clock", 0xff0fff);
+    if (++n % 4096 == 0) sym.clear_samples();
+  }
+  state.SetItemsProcessed(state.iterations());
+  auto sum = sym.summary();
+  state.counters["early_stops"] = static_cast<double>(sum.unwind_early_stops);
+  sym.resolve();
+  std::size_t frames = 0;
+  sym.for_each_sample([&](const prof::StackSampleView& v) { frames = v.frames.size(); });
+  state.counters["frames"] = static_cast<double>(frames);
+}
+BENCHMARK(BM_DwarfUnwind)->Arg(5)->Arg(40);
 
 }  // namespace

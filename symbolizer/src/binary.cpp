@@ -495,6 +495,19 @@ struct Binary::Impl {
     return *n;
   }
 
+  // perf compares addr2line's function name with the ELF symbol's. For C++ a DIE without a
+  // linkage name carries only the unqualified name ("operator()"), which binutils qualifies
+  // and we do not: comparing it would mark every such function inlined, so we do not.
+  static bool names_comparable(Dwarf_Die* cu, Dwarf_Die* die) {
+    int lang = dwarf_srclang(cu);
+    bool cxx = lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+               lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+    if (!cxx) return true;
+    Dwarf_Attribute attr;
+    return dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) != nullptr ||
+           dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) != nullptr;
+  }
+
   std::string die_name(Dwarf_Die* die) const {
     Dwarf_Attribute attr;
     for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
@@ -627,7 +640,7 @@ void Binary::symbolize(ElfAddr address, const LookupOptions& options,
     if (const auto* sub = impl_->find_subprogram(*cu, address)) {
       Dwarf_Die d = sub->die;
       Impl::inline_chain(&d, address, chain, 0);
-      if (options.perf_dwarf_names) {
+      if (options.perf_dwarf_names && Impl::names_comparable(&cu->die, &d)) {
         std::string dwarf_name = impl_->die_name(&d);
         if (!dwarf_name.empty() && dwarf_name != base.symbol) {
           base.symbol = std::move(dwarf_name);

@@ -471,10 +471,12 @@ struct Symbolizer::Impl {
         if (!r.stop_reason.empty()) {
           ++summary.unwind_early_stops;
           ++summary.unwind_stop_reasons[r.stop_reason];
-          // A return address outside every module is how most stacks end (the outermost
-          // frame's is garbage); perf ends there silently too. Anything else — a read past the
-          // stack copy, bad registers — is an early stop the flame graph should show.
-          if (n < options.max_stack && r.stop_reason != "no matching address range") {
+          // A return address outside every module, or into code without CFI, is how most
+          // stacks end (the outermost frames' are garbage or libc's start code); perf ends
+          // there silently too. Anything else — a read past the stack copy, bad registers — is
+          // an early stop the flame graph should show.
+          if (n < options.max_stack && r.stop_reason != "no matching address range" &&
+              r.stop_reason != "No DWARF information found") {
             sample_locs.push_back(intern_location({kNoObject, false, false, 0}, 0));
             ++n;
           }
