@@ -47,6 +47,12 @@ inline constexpr std::size_t kMaxRecordSize = 0xffff;  // perf_event_header.size
 
 // PERF_RECORD_COMPRESSED2 (perf >= 6.15): also zstd; rejected like COMPRESSED.
 inline constexpr std::uint32_t kRecordCompressed2 = 83;
+// perf's PERF_RECORD_MISC_BUILD_ID_SIZE (tools/perf/util/event.h): the size byte of a build-id
+// entry is valid (else the id is 20 bytes).
+inline constexpr std::uint16_t kMiscBuildIdSize = 1 << 15;
+// struct perf_record_header_build_id: header, pid, build_id[24] (20 bytes + size byte + pad),
+// then the NUL-padded filename.
+inline constexpr std::size_t kBuildIdFilenameAt = 36;
 // PERF_RECORD_EVENT_UPDATE type carrying an event name (tools/lib/perf/include/perf/event.h).
 inline constexpr std::uint64_t kEventUpdateName = 2;
 

@@ -27,7 +27,14 @@ using namespace internal;  // NOLINT(google-build-using-namespace): the file's o
 namespace {
 
 constexpr std::uint64_t kNoEnd = std::numeric_limits<std::uint64_t>::max();
-constexpr std::size_t kStreamChunk = std::size_t{1} << 20;
+constexpr std::size_t kStreamBuffer = std::size_t{4} << 20;
+static_assert(kStreamBuffer > 2 * kMaxRecordSize);
+
+// `n` u64s from a possibly unaligned place into `out` (keeping its capacity).
+void load_u64s(std::vector<std::uint64_t>& out, const std::uint8_t* p, std::size_t n) {
+  out.resize(n);
+  if (n != 0) std::memcpy(out.data(), p, n * 8);
+}
 
 std::string hex(std::uint64_t v) {
   char b[24];
@@ -94,7 +101,8 @@ struct PerfDataReader::Impl {
   int fd = -1;
   bool own_fd = false;
   bool stream = false;
-  std::vector<std::uint8_t> sbuf;
+  std::vector<std::uint8_t> sbuf;   // fixed size (kStreamBuffer): larger than any record
+  std::size_t slen = 0;             // valid bytes in sbuf
   std::uint64_t sbase = 0;
   bool seof = false;
 
@@ -136,26 +144,24 @@ struct PerfDataReader::Impl {
       return img + off;
     }
     if (off < sbase) return Error{Errc::kInternal, "'" + name + "': stream read went backwards"};
-    if (off + n > sbase + sbuf.size()) {
-      // Keep only what is still needed, then read big blocks until `n` bytes are there.
-      const std::size_t drop = static_cast<std::size_t>(std::min<std::uint64_t>(
-          off - sbase, sbuf.size()));
-      sbuf.erase(sbuf.begin(), sbuf.begin() + static_cast<std::ptrdiff_t>(drop));
+    if (off + n > sbase + slen) {
+      // Keep only what is still needed (at most one partial record), then refill with read(2)
+      // straight into the buffer: no per-record copies beyond this one move.
+      const std::size_t drop = static_cast<std::size_t>(std::min<std::uint64_t>(off - sbase, slen));
+      std::memmove(sbuf.data(), sbuf.data() + drop, slen - drop);
+      slen -= drop;
       sbase += drop;
-      while (!seof && off + n > sbase + sbuf.size()) {
-        const std::size_t at = sbuf.size();
-        sbuf.resize(at + kStreamChunk);
-        const ssize_t got = ::read(fd, sbuf.data() + at, kStreamChunk);
+      while (!seof && off + n > sbase + slen) {
+        const ssize_t got = ::read(fd, sbuf.data() + slen, sbuf.size() - slen);
         if (got < 0) {
-          sbuf.resize(at);
           if (errno == EINTR) continue;
           return Error{Errc::kIo, "'" + name + "': read failed: " + std::strerror(errno)};
         }
-        sbuf.resize(at + static_cast<std::size_t>(got));
         if (got == 0) seof = true;
+        slen += static_cast<std::size_t>(got);
       }
-      if (off + n > sbase + sbuf.size()) {
-        *avail = static_cast<std::size_t>(sbase + sbuf.size() - std::min(off, sbase + sbuf.size()));
+      if (off + n > sbase + slen) {
+        *avail = static_cast<std::size_t>(sbase + slen - std::min(off, sbase + slen));
         return static_cast<const std::uint8_t*>(nullptr);
       }
     }
@@ -252,9 +258,32 @@ struct PerfDataReader::Impl {
         }
         return ok();
       }
+      case HEADER_BUILD_ID:
+        while (c.left() > 0) {
+          if (c.left() < kRecordHeaderSize) return bad("BUILD_ID");
+          const auto size = load<std::uint16_t>(c.here() + 6);
+          if (size > c.left() || !take_build_id(c.here(), size)) return bad("BUILD_ID");
+          c.skip(size);
+        }
+        return ok();
       default:
         return ok();  // features we do not use are skipped
     }
+  }
+
+  // One perf_record_header_build_id (feature entry or pipe record) of `n` bytes.
+  bool take_build_id(const std::uint8_t* p, std::size_t n) {
+    if (n < kBuildIdFilenameAt) return false;
+    const auto misc = load<std::uint16_t>(p + 4);
+    BuildIdEntry e;
+    e.cpumode = misc & PERF_RECORD_MISC_CPUMODE_MASK;
+    e.pid = load<std::int32_t>(p + 8);
+    const std::size_t len = (misc & kMiscBuildIdSize) ? std::min<std::size_t>(p[32], 20) : 20;
+    e.build_id.assign(p + 12, p + 12 + len);
+    const auto* file = reinterpret_cast<const char*>(p + kBuildIdFilenameAt);
+    e.filename.assign(file, strnlen(file, n - kBuildIdFilenameAt));
+    features.build_ids.push_back(std::move(e));
+    return true;
   }
 
   // Reads one attr of `attr_bytes` bytes (>= PERF_ATTR_SIZE_VER0), zero-extending older ones.
@@ -318,8 +347,7 @@ struct PerfDataReader::Impl {
       if (!in_file(ids_off, ids_size) || ids_size % 8 != 0)
         return parse_error(at + attr_bytes, "id array of event " + std::to_string(i) +
                                                 " lies outside the file or is misaligned");
-      ea.ids.resize(static_cast<std::size_t>(ids_size / 8));
-      std::memcpy(ea.ids.data(), img + ids_off, static_cast<std::size_t>(ids_size));
+      load_u64s(ea.ids, img + ids_off, static_cast<std::size_t>(ids_size / 8));
       attrs.push_back(std::move(ea));
     }
     if (attrs.empty()) return parse_error(kOffAttrs, "file has no event attrs");
@@ -505,6 +533,11 @@ struct PerfDataReader::Impl {
         case PERF_RECORD_EVENT_UPDATE:
           take_event_update(out);
           break;
+        case PERF_RECORD_HEADER_BUILD_ID:
+          if (!take_build_id(out.bytes.data(), out.bytes.size()))
+            warn("perf-data-features", "HEADER_BUILD_ID record at byte " +
+                                           std::to_string(out.file_offset) + " is too short");
+          break;
         default:
           break;
       }
@@ -537,8 +570,10 @@ struct PerfDataReader::Impl {
   }
 
   Result<void> parse_sample(const Record& r, Sample& s) const {
+    if (attrs.empty())
+      return parse_error(r.file_offset, "sample before any event attr (HEADER_ATTR) was seen");
     const std::size_t index = attr_index_of(r);
-    PD_TRY_ASSIGN(const perf_event_attr* attr, attr_for(r));
+    const perf_event_attr* attr = &attrs[index].attr;
     const auto t = attr->sample_type;
     s.attr_index = index;
     s.sample_type = t;
@@ -590,8 +625,7 @@ struct PerfDataReader::Impl {
     if (t & PERF_SAMPLE_CALLCHAIN) {
       std::uint64_t nr = 0;
       if (!c.get(nr) || !c.fits(nr, 8)) return cut("CALLCHAIN");
-      s.callchain.resize(static_cast<std::size_t>(nr));
-      std::memcpy(s.callchain.data(), c.here(), static_cast<std::size_t>(nr) * 8);
+      load_u64s(s.callchain, c.here(), static_cast<std::size_t>(nr));
       c.skip(nr * 8);
     }
     if (t & PERF_SAMPLE_RAW) {
@@ -613,8 +647,7 @@ struct PerfDataReader::Impl {
       if (s.regs_user_abi != 0) {
         const auto n = static_cast<std::size_t>(std::popcount(attr->sample_regs_user));
         if (!c.fits(n, 8)) return cut("REGS_USER");
-        s.regs_user.resize(n);
-        std::memcpy(s.regs_user.data(), c.here(), n * 8);
+        load_u64s(s.regs_user, c.here(), n);
         c.skip(n * 8);
       }
     }
@@ -739,7 +772,7 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
     im.img_size = 0;
   } else {
     im.stream = true;
-    im.sbuf.reserve(kStreamChunk * 2);
+    im.sbuf.resize(kStreamBuffer);
   }
   PROF_TRY(im.open());
   return r;
@@ -804,10 +837,15 @@ Result<Mmap> PerfDataReader::parse_mmap(const Record& r) const {
   m.len = load<std::uint64_t>(p + 24);
   m.pgoff = load<std::uint64_t>(p + 32);
   if (m.is_mmap2) {
-    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-      const std::size_t n = std::min<std::size_t>(p[40], 20);
-      m.build_id.assign(p + 44, p + 44 + n);
+    // A build-id is at most 20 bytes. A larger size byte means the record really holds
+    // maj/min/ino: kernels have been seen (6.18) setting MISC_MMAP_BUILD_ID on the MMAP2 of an
+    // event without attr.build_id while another perf session with build_id=1 was running
+    // (perf 6.1 then overflows a 20-byte buffer and aborts). Decode it as maj/min/ino and drop
+    // the flag.
+    if ((m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) && p[40] <= 20) {
+      m.build_id.assign(p + 44, p + 44 + p[40]);
     } else {
+      m.misc &= static_cast<std::uint16_t>(~PERF_RECORD_MISC_MMAP_BUILD_ID);
       m.maj = load<std::uint32_t>(p + 40);
       m.min = load<std::uint32_t>(p + 44);
       m.ino = load<std::uint64_t>(p + 48);

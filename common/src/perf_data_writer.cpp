@@ -75,11 +75,59 @@ std::array<std::uint8_t, kWriteAttrSize> attr_bytes(const perf_event_attr& a) {
   return out;
 }
 
+std::vector<std::uint8_t> record_header(std::uint32_t type, std::uint16_t misc) {
+  std::vector<std::uint8_t> r;
+  append<std::uint32_t>(r, type);
+  append<std::uint16_t>(r, misc);
+  append<std::uint16_t>(r, 0);  // size, set by finish_record
+  return r;
+}
+
+// Pads to 8 and stores the size; the caller guarantees it fits in the u16.
+void finish_record(std::vector<std::uint8_t>& r) {
+  pad_to(r, 8);
+  store<std::uint16_t>(r.data() + 6, static_cast<std::uint16_t>(r.size()));
+}
+
+// Filenames and comms are NUL-terminated and padded to 8 (kernel perf_event_mmap_output).
+void append_c_string(std::vector<std::uint8_t>& r, std::string_view s) {
+  append_bytes(r, s.data(), s.size());
+  r.push_back(0);
+  pad_to(r, 8);
+}
+
+// perf's build-id table entry (tools/perf/util/build-id.c write_buildid): misc says the size
+// byte is valid; the filename is NUL-padded to 64 (NAME_ALIGN).
+std::vector<std::uint8_t> build_id_record(const BuildIdEntry& e) {
+  auto r = record_header(PERF_RECORD_HEADER_BUILD_ID,
+                         static_cast<std::uint16_t>((e.cpumode & PERF_RECORD_MISC_CPUMODE_MASK) |
+                                                    kMiscBuildIdSize));
+  append<std::int32_t>(r, e.pid);
+  std::array<std::uint8_t, 24> id{};
+  const std::size_t n = std::min<std::size_t>(e.build_id.size(), 20);
+  std::copy_n(e.build_id.begin(), n, id.begin());
+  id[20] = static_cast<std::uint8_t>(n);
+  append_bytes(r, id.data(), id.size());
+  const auto name = std::string_view(e.filename).substr(0, 4096);
+  append_bytes(r, name.data(), name.size());
+  r.resize(r.size() + (name.size() + 1 + 63) / 64 * 64 - name.size(), 0);
+  finish_record(r);
+  return r;
+}
+
 // Body of each feature we write, in ascending feature-bit order (the order of the file
 // section table and of pipe-mode HEADER_FEATURE records). Formats: header.c write_* functions.
 std::vector<std::pair<int, std::vector<std::uint8_t>>> feature_bodies(
-    const Features& f, const std::vector<EventAttr>& attrs) {
+    const Features& f, const std::vector<EventAttr>& attrs, bool pipe) {
   std::vector<std::pair<int, std::vector<std::uint8_t>>> out;
+  if (!pipe && !f.build_ids.empty()) {  // pipe mode sends them as HEADER_BUILD_ID records
+    std::vector<std::uint8_t> b;
+    for (const auto& e : f.build_ids) {
+      auto r = build_id_record(e);
+      b.insert(b.end(), r.begin(), r.end());
+    }
+    out.emplace_back(HEADER_BUILD_ID, std::move(b));
+  }
   auto add_string = [&](int feat, const std::optional<std::string>& v) {
     if (!v) return;
     std::vector<std::uint8_t> b;
@@ -124,27 +172,6 @@ std::vector<std::pair<int, std::vector<std::uint8_t>>> feature_bodies(
     out.emplace_back(HEADER_SAMPLE_TIME, std::move(b));
   }
   return out;
-}
-
-std::vector<std::uint8_t> record_header(std::uint32_t type, std::uint16_t misc) {
-  std::vector<std::uint8_t> r;
-  append<std::uint32_t>(r, type);
-  append<std::uint16_t>(r, misc);
-  append<std::uint16_t>(r, 0);  // size, set by finish_record
-  return r;
-}
-
-// Pads to 8 and stores the size; the caller guarantees it fits in the u16.
-void finish_record(std::vector<std::uint8_t>& r) {
-  pad_to(r, 8);
-  store<std::uint16_t>(r.data() + 6, static_cast<std::uint16_t>(r.size()));
-}
-
-// Filenames and comms are NUL-terminated and padded to 8 (kernel perf_event_mmap_output).
-void append_c_string(std::vector<std::uint8_t>& r, std::string_view s) {
-  append_bytes(r, s.data(), s.size());
-  r.push_back(0);
-  pad_to(r, 8);
 }
 
 }  // namespace
@@ -228,7 +255,11 @@ struct PerfDataWriter::Impl {
       }
       // Pipe-mode features are records carrying a u64 feature id before the body; perf itself
       // leaves them unpadded, we keep records 8-aligned.
-      for (auto& [feat, body] : feature_bodies(features, attrs)) {
+      for (const auto& e : features.build_ids) {
+        const auto r = build_id_record(e);
+        out.insert(out.end(), r.begin(), r.end());
+      }
+      for (auto& [feat, body] : feature_bodies(features, attrs, true)) {
         auto r = record_header(PERF_RECORD_HEADER_FEATURE, 0);
         append<std::uint64_t>(r, static_cast<std::uint64_t>(feat));
         r.insert(r.end(), body.begin(), body.end());
@@ -284,7 +315,7 @@ struct PerfDataWriter::Impl {
     PROF_TRY(flush());
     if (pipe) return ok();
     // Feature section: table of {offset, size} per set bit at data end, bodies after it.
-    auto bodies = feature_bodies(features, attrs);
+    auto bodies = feature_bodies(features, attrs, false);
     const std::uint64_t table_at = data_offset + data_flushed;
     std::vector<std::uint8_t> out(bodies.size() * kFileSectionSize, 0);
     std::uint64_t bits = 0;
@@ -356,17 +387,32 @@ PerfDataWriter::~PerfDataWriter() {
 }
 
 Result<void> PerfDataWriter::write(std::span<const std::uint8_t> record) {
+  return write(record, {});
+}
+
+Result<void> PerfDataWriter::write(std::span<const std::uint8_t> first,
+                                   std::span<const std::uint8_t> second) {
   auto& im = *impl_;
   if (im.failed) return *im.failed;
   if (im.finished) return Error{Errc::kInternal, "'" + im.name + "': write after finish()"};
-  if (record.size() < kRecordHeaderSize ||
-      load<std::uint16_t>(record.data() + 6) != record.size())
-    return Error{Errc::kInternal, "'" + im.name + "': record of " +
-                                      std::to_string(record.size()) +
+  const std::size_t total = first.size() + second.size();
+  if (first.size() < kRecordHeaderSize || load<std::uint16_t>(first.data() + 6) != total)
+    return Error{Errc::kInternal, "'" + im.name + "': record of " + std::to_string(total) +
                                       " bytes does not match its header size"};
-  im.buf.insert(im.buf.end(), record.begin(), record.end());
+  im.buf.insert(im.buf.end(), first.begin(), first.end());
+  im.buf.insert(im.buf.end(), second.begin(), second.end());
   if (im.buf.size() >= im.buffer_bytes) return im.flush();
   return ok();
+}
+
+Result<void> PerfDataWriter::add_build_id(const BuildIdEntry& entry) {
+  if (!impl_->pipe) {
+    if (impl_->finished)
+      return Error{Errc::kInternal, "'" + impl_->name + "': add_build_id after finish()"};
+    impl_->features.build_ids.push_back(entry);
+    return ok();
+  }
+  return write(build_id_record(entry));
 }
 
 Result<void> PerfDataWriter::finished_round() {

@@ -103,6 +103,29 @@ ReadSummary read_path(const std::string& path, WarningSink* warnings = nullptr) 
   return read_all(**r);
 }
 
+// Runs perf with its own, empty build-id cache (the default ~/.debug is shared with every perf
+// on the machine). perf 6.1 aborts ("assertion failed at util/build-id.c:1010", "stack smashing
+// detected") on an MMAP2 record flagged MISC_MMAP_BUILD_ID whose build-id size is over 20: the
+// kernel here emits those while another perf session with attr.build_id=1 runs (see
+// PerfDataReader::parse_mmap). perf_readable_copy() spares `perf report` that; `perf record`'s
+// own build-id pass can still hit it, so that crash is retried (twice at most) with a fresh
+// capture. Any other failure, and a third crash, stand.
+test::RunResult run_perf(std::vector<std::string> args, const std::string& input = "") {
+  args.insert(args.begin(), "perf");
+  args.insert(args.begin(), "env");
+  args.insert(args.begin() + 1, "");
+  test::RunResult r;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    TempDir cache;
+    args[1] = "PERF_BUILDID_DIR=" + cache.path();
+    r = test::run(args, input);
+    const bool perf_build_id_crash =
+        r.exit_code < 0 && r.err.find("assertion failed at util/build-id.c") != std::string::npos;
+    if (!perf_build_id_crash) break;
+  }
+  return r;
+}
+
 // Symbols of the fx_spin fixture from `nm`, so the test follows whatever the compiler did.
 std::map<std::string, std::uint64_t> fixture_symbols(const std::string& bin) {
   auto r = test::run({"nm", bin});
@@ -115,6 +138,31 @@ std::map<std::string, std::uint64_t> fixture_symbols(const std::string& bin) {
     std::string addr, kind, name;
     if ((fields >> addr >> kind >> name) && (kind == "T" || kind == "t"))
       out[name] = std::stoull(addr, nullptr, 16);
+  }
+  return out;
+}
+
+// The GNU build-id of `bin` from `readelf -n`, as bytes.
+std::vector<std::uint8_t> build_id_of(const std::string& bin) {
+  auto r = test::run({"readelf", "-n", bin});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto at = r.out.find("Build ID: ");
+  std::vector<std::uint8_t> id;
+  if (at == std::string::npos) return id;
+  std::istringstream in(r.out.substr(at + 10));
+  std::string hexid;
+  in >> hexid;
+  for (std::size_t i = 0; i + 1 < hexid.size(); i += 2)
+    id.push_back(static_cast<std::uint8_t>(std::stoul(hexid.substr(i, 2), nullptr, 16)));
+  return id;
+}
+
+std::string to_hex(const std::vector<std::uint8_t>& id) {
+  std::string out;
+  char b[3];
+  for (auto v : id) {
+    std::snprintf(b, sizeof b, "%02x", v);
+    out += b;
   }
   return out;
 }
@@ -191,6 +239,11 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
                           "to cross perf's 64-byte string padding"};
   opt.features.sample_time_first = 100;
   opt.features.sample_time_last = 900;
+  opt.features.build_ids = {{-1, PERF_RECORD_MISC_KERNEL, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                          13, 14, 15, 16, 17, 18, 19, 20},
+                             "[kernel.kallsyms]"}};
+  const BuildIdEntry later{7, PERF_RECORD_MISC_USER, {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 1, 2},
+                           "/usr/lib/x86_64-linux-gnu/libexample.so.1"};
 
   Comm comm{7, 8, "worker", true, {7, 8, 0, 0, 0, 0}};
   Mmap mm2;
@@ -263,8 +316,14 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
     ASSERT_TRUE((*w)->write(make_task(a0, PERF_RECORD_EXIT, exit_t)));
     ASSERT_TRUE((*w)->write(make_lost(a0, lost)));
     ASSERT_TRUE((*w)->write(sample_bytes(a0, s0)));
-    ASSERT_TRUE((*w)->write(sample_bytes(a1, s1)));
+    // s1 as if it wrapped the end of a ring buffer: header in the first part.
+    const auto b1 = sample_bytes(a1, s1);
+    const std::span<const std::uint8_t> all(b1);
+    ASSERT_TRUE((*w)->write(all.first(12), all.subspan(12)));
+    EXPECT_FALSE((*w)->write(all.first(12), all.subspan(16)));  // sizes disagree: refused
+    EXPECT_FALSE((*w)->write(all.first(4), all.subspan(4)));    // header split: refused
     ASSERT_TRUE((*w)->finished_round());
+    ASSERT_TRUE((*w)->add_build_id(later));
     ASSERT_TRUE((*w)->finish());
   }
 
@@ -330,6 +389,14 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
   EXPECT_EQ(f.cmdline, opt.features.cmdline);
   EXPECT_EQ(f.sample_time_first, 100u);
   EXPECT_EQ(f.sample_time_last, 900u);
+  ASSERT_EQ(f.build_ids.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const BuildIdEntry& want = i == 0 ? opt.features.build_ids[0] : later;
+    EXPECT_EQ(f.build_ids[i].pid, want.pid);
+    EXPECT_EQ(f.build_ids[i].cpumode, want.cpumode);
+    EXPECT_EQ(f.build_ids[i].build_id, want.build_id);
+    EXPECT_EQ(f.build_ids[i].filename, want.filename);
+  }
 
   ASSERT_EQ(comms.size(), 1u);
   EXPECT_EQ(comms[0].pid, comm.pid);
@@ -468,6 +535,42 @@ TEST(PerfDataReader, StreamsPipeModeFromAPipe) {
   EXPECT_EQ((*r)->attrs()[0].name, "cpu-clock");
 }
 
+// `profile record -o -` hands "-" to the writer: a pipe on stdout means pipe mode.
+TEST(PerfDataWriter, DashOnAPipeWritesPipeMode) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const auto attr = clock_attr();
+    auto w = PerfDataWriter::create("-", {{attr, {3}, "cpu-clock"}}, {});  // pipe_mode not set
+    if (!w) ::_exit(2);
+    Sample s;
+    s.ip = 0x4242;
+    if (!(*w)->write(*make_sample(attr, s)) || !(*w)->finish()) ::_exit(3);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string data;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) data.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto r = PerfDataReader::from_memory(data, "stdout");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE((*r)->pipe_mode());
+  auto sum = read_all(**r);
+  EXPECT_FALSE(sum.error);
+  EXPECT_EQ(sum.samples, 1u);
+  EXPECT_EQ((*r)->attrs().at(0).ids, std::vector<std::uint64_t>{3});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hand-built images: attr sizes, sample fields the writer does not produce, rejections.
 
@@ -530,6 +633,36 @@ TEST(PerfDataReader, ZeroExtendsOlderAttrSizes) {
     EXPECT_EQ(got->ip, 0x1234u);
     EXPECT_EQ(got->tid, 6u);
   }
+}
+
+// Seen on this kernel: MISC_MMAP_BUILD_ID set on an MMAP2 that carries maj/min/ino (maj 0xfe
+// reads as a 254-byte build-id). Decoded as maj/min/ino; perf 6.1 aborts on it.
+TEST(PerfDataReader, Mmap2WithImpossibleBuildIdSizeIsMajMinIno) {
+  auto attr = clock_attr();
+  Mmap m;
+  m.pid = m.tid = 9;
+  m.start = 0x1000;
+  m.len = 0x1000;
+  m.maj = 0xfe;
+  m.min = 3;
+  m.ino = 0x510727;
+  m.ino_generation = 0xc91f5f6d;
+  m.filename = "/bin/true";
+  auto rec = make_mmap2(attr, m);
+  const std::uint16_t misc = PERF_RECORD_MISC_USER | PERF_RECORD_MISC_MMAP_BUILD_ID;
+  std::memcpy(rec.data() + 4, &misc, 2);
+  auto r = PerfDataReader::from_memory(file_image(attr, 128, {rec}), "quirk");
+  ASSERT_TRUE(r) << r.error().message;
+  Record got;
+  ASSERT_TRUE(*(*r)->next(got));
+  auto mm = (*r)->parse_mmap(got);
+  ASSERT_TRUE(mm) << mm.error().message;
+  EXPECT_TRUE(mm->build_id.empty());
+  EXPECT_EQ(mm->misc, PERF_RECORD_MISC_USER);
+  EXPECT_EQ(mm->maj, 0xfeu);
+  EXPECT_EQ(mm->min, 3u);
+  EXPECT_EQ(mm->ino, 0x510727u);
+  EXPECT_EQ(mm->filename, "/bin/true");
 }
 
 // READ (group and single), BRANCH_STACK with HW_INDEX, REGS_INTR, TRANSACTION, page sizes and
@@ -675,6 +808,90 @@ TEST(PerfDataReader, RejectsCompressedRecordsInPipeMode) {
       << more.error().message;
 }
 
+// Older or foreign writers: several events told apart by PERF_SAMPLE_ID (no IDENTIFIER), names
+// from EVENT_UPDATE, an unaligned HEADER_FEATURE that shifts every later record off 8-byte
+// alignment (as perf 6.1's own pipe output does), and a record type nobody knows.
+TEST(PerfDataReader, PipeModeWithIdAndUnalignedRecords) {
+  perf_event_attr a{};
+  a.size = sizeof a;
+  a.type = PERF_TYPE_SOFTWARE;
+  a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_ID | PERF_SAMPLE_CPU;
+  a.sample_id_all = 1;
+  auto record = [](std::uint32_t type, const std::string& body) {
+    std::string r;
+    put32(r, type);
+    put32(r, static_cast<std::uint32_t>(8 + body.size()) << 16);
+    return r + body;
+  };
+  auto attr_body = [&](std::uint64_t config, std::uint64_t id) {
+    perf_event_attr x = a;
+    x.config = config;
+    std::string b(reinterpret_cast<const char*>(&x), sizeof x);
+    put64(b, id);
+    return b;
+  };
+  std::string img;
+  put64(img, 0x32454c4946524550ULL);
+  put64(img, 16);
+  img += record(PERF_RECORD_HEADER_ATTR, attr_body(PERF_COUNT_SW_CPU_CLOCK, 5));
+  img += record(PERF_RECORD_HEADER_ATTR, attr_body(PERF_COUNT_SW_PAGE_FAULTS, 6));
+  std::string feat;
+  put64(feat, HEADER_HOSTNAME);
+  put32(feat, 5);
+  feat += std::string("host\0", 5);
+  img += record(PERF_RECORD_HEADER_FEATURE, feat);  // 25 bytes: what follows is unaligned
+  ASSERT_NE(img.size() % 8, 0u);
+  std::string upd;
+  put64(upd, 2);  // PERF_EVENT_UPDATE__NAME
+  put64(upd, 6);
+  upd += std::string("page-faults\0\0\0\0\0", 16);
+  img += record(PERF_RECORD_EVENT_UPDATE, upd);
+  img += record(200, std::string(16, 'x'));  // unknown: skipped by its size
+  Task fork{10, 1, 11, 10, 99, {10, 11, 0, 6, 0, 1}};
+  auto fork_rec = make_task(a, PERF_RECORD_FORK, fork);
+  img.append(reinterpret_cast<const char*>(fork_rec.data()), fork_rec.size());
+  for (std::uint64_t id : {6, 5}) {
+    Sample s;
+    s.ip = 0x1000 + id;
+    s.id = id;
+    s.pid = s.tid = 11;
+    auto b = sample_bytes(a, s);
+    img.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  WarningSink warnings;
+  auto r = PerfDataReader::from_memory(img, "id-pipe", &warnings);
+  ASSERT_TRUE(r) << r.error().message;
+  Record rec;
+  std::vector<std::pair<std::uint64_t, std::size_t>> samples;  // ip, attr
+  bool saw_unknown = false, saw_fork = false;
+  while (true) {
+    auto more = (*r)->next(rec);
+    ASSERT_TRUE(more) << more.error().message;
+    if (!*more) break;
+    if (rec.type == 200) saw_unknown = true;
+    if (rec.type == PERF_RECORD_FORK) {
+      saw_fork = true;
+      EXPECT_EQ((*r)->attr_index_of(rec), 1u);
+      auto t = (*r)->parse_task(rec);
+      ASSERT_TRUE(t) << t.error().message;
+      EXPECT_EQ(t->tid, 11u);
+      expect_sid_eq(t->sid, fork.sid);
+    }
+    if (rec.type == PERF_RECORD_SAMPLE) {
+      auto s = (*r)->parse_sample(rec);
+      ASSERT_TRUE(s) << s.error().message;
+      samples.emplace_back(s->ip, s->attr_index);
+    }
+  }
+  EXPECT_TRUE(saw_unknown);
+  EXPECT_TRUE(saw_fork);
+  EXPECT_EQ(samples, (std::vector<std::pair<std::uint64_t, std::size_t>>{{0x1006, 1}, {0x1005, 0}}));
+  ASSERT_EQ((*r)->attrs().size(), 2u);
+  EXPECT_EQ((*r)->attrs()[1].name, "page-faults");
+  EXPECT_EQ((*r)->features().hostname, "host");
+  EXPECT_EQ(warnings.total(), 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Damaged input: truncation at every 1/16 and random byte flips never crash (CI runs this under
 // ASan); they give an Error or a partial read with a warning.
@@ -760,6 +977,43 @@ TEST(PerfDataReader, ReadsUnfinishedFileToTheEndWithAWarning) {
 // ---------------------------------------------------------------------------------------------
 // A writer killed mid-capture and a writer that runs out of space leave readable files.
 
+// A copy of `path` that perf 6.1 can read: MMAP2 records flagged MISC_MMAP_BUILD_ID with a
+// build-id size over 20 (the kernel quirk described in PerfDataReader::parse_mmap) lose the
+// flag, as our reader treats them; perf would overflow a buffer and abort on them. Nothing
+// else changes, samples least of all.
+std::string perf_readable_copy(const std::string& path) {
+  std::string img = test::read_file(path);
+  auto r = PerfDataReader::from_memory(img, path);
+  if (!r) return path;
+  Record rec;
+  std::size_t fixed = 0;
+  while (true) {
+    auto more = (*r)->next(rec);
+    if (!more || !*more) break;
+    if (rec.type == PERF_RECORD_MMAP2 && (rec.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) &&
+        rec.bytes.size() > 40 && rec.bytes[40] > 20) {
+      const std::uint16_t misc = rec.misc & ~PERF_RECORD_MISC_MMAP_BUILD_ID;
+      std::memcpy(img.data() + rec.file_offset + 4, &misc, 2);
+      ++fixed;
+    }
+  }
+  if (fixed == 0) return path;
+  test::write_file(path + ".perf", img);
+  return path + ".perf";
+}
+
+// Samples as perf itself decodes them (`perf report -D` prints one line per sample).
+std::size_t perf_sample_count(const std::string& path) {
+  auto r = run_perf({"report", "-D", "-i", perf_readable_copy(path)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::size_t n = 0;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(" PERF_RECORD_SAMPLE(") != std::string::npos) ++n;
+  return n;
+}
+
 TEST(PerfDataWriter, SigkilledWriterLeavesFileReadableUpToLastFlush) {
   TempDir dir;
   const auto path = dir.file("killed.data");
@@ -803,13 +1057,7 @@ TEST(PerfDataWriter, SigkilledWriterLeavesFileReadableUpToLastFlush) {
   EXPECT_EQ(sum.samples, static_cast<std::size_t>(kFlushed));
   EXPECT_EQ(warnings.total(), 0u);
   // perf agrees (it reads data.size from the header, which we kept current).
-  auto perf = test::run({"perf", "report", "-D", "-i", path});
-  if (perf.exit_code == 0) {
-    std::size_t n = 0;
-    for (std::size_t p = 0; (p = perf.out.find("PERF_RECORD_SAMPLE", p)) != std::string::npos; ++p)
-      ++n;
-    EXPECT_EQ(n, static_cast<std::size_t>(kFlushed));
-  }
+  EXPECT_EQ(perf_sample_count(path), static_cast<std::size_t>(kFlushed));
 }
 
 TEST(PerfDataWriter, WriteFailureNamesTheFileAndKeepsFlushedData) {
@@ -854,9 +1102,9 @@ TEST(PerfDataWriter, WriteFailureNamesTheFileAndKeepsFlushedData) {
 // perf reads our files.
 
 std::string perf_script(const std::vector<std::string>& extra, const std::string& input = "") {
-  std::vector<std::string> argv = {"perf", "script"};
+  std::vector<std::string> argv = {"script"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  auto r = test::run(argv, input);
+  auto r = run_perf(argv, input);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out;
 }
@@ -875,6 +1123,8 @@ TEST_P(PerfReadsOurFile, ScriptAndReportShowTheFixtureSymbols) {
     auto w = PerfDataWriter::create(path, {{attr, {}, "cpu-clock"}}, opt);
     ASSERT_TRUE(w) << w.error().message;
     write_fixture_capture(**w, attr, 25);
+    ASSERT_TRUE((*w)->add_build_id({-1, PERF_RECORD_MISC_USER, build_id_of(test::fixture("fx_spin")),
+                                    test::fixture("fx_spin")}));
     ASSERT_TRUE((*w)->finish());
   }
   const std::string data = test::read_file(path);
@@ -895,15 +1145,21 @@ TEST_P(PerfReadsOurFile, ScriptAndReportShowTheFixtureSymbols) {
   EXPECT_NE(script.find("fx_spin"), std::string::npos);  // the COMM
   EXPECT_NE(script.find(std::to_string(kPid)), std::string::npos);
 
-  std::vector<std::string> report = {"perf", "report", "--stdio", "-n"};
+  std::vector<std::string> report = {"report", "--stdio", "-n"};
   report.insert(report.end(), in.begin(), in.end());
-  auto rep = test::run(report, feed);
+  auto rep = run_perf(report, feed);
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   EXPECT_NE(rep.out.find("spin_here"), std::string::npos) << rep.out;
   EXPECT_NE(rep.out.find("fx_spin"), std::string::npos) << rep.out;
 
   if (!pipe) {
-    auto hdr = test::run({"perf", "report", "--header-only", "-i", path});
+    // perf takes the build-id from our BUILD_ID feature.
+    const auto id = to_hex(build_id_of(test::fixture("fx_spin")));
+    ASSERT_EQ(id.size(), 40u);
+    auto ids = run_perf({"buildid-list", "-i", path});
+    ASSERT_EQ(ids.exit_code, 0) << ids.err;
+    EXPECT_NE(ids.out.find(id + " " + test::fixture("fx_spin")), std::string::npos) << ids.out;
+    auto hdr = run_perf({"report", "--header-only", "-i", path});
     ASSERT_EQ(hdr.exit_code, 0) << hdr.err;
     for (const char* want : {"# hostname :", "# os release :", "# arch :", "# nrcpus online :",
                              "# cmdline : profile record", "cpu-clock"})
@@ -916,17 +1172,6 @@ INSTANTIATE_TEST_SUITE_P(Modes, PerfReadsOurFile, ::testing::Values(false, true)
 
 // ---------------------------------------------------------------------------------------------
 // We read what `perf record` writes: sample counts equal what perf itself decodes.
-
-std::size_t perf_sample_count(const std::string& path) {
-  auto r = test::run({"perf", "report", "-D", "-i", path});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::size_t n = 0;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" PERF_RECORD_SAMPLE(") != std::string::npos) ++n;
-  return n;
-}
 
 struct PerfRecordCase {
   const char* name;
@@ -942,11 +1187,13 @@ TEST_P(ReadsPerfRecordOutput, SampleCountMatchesPerf) {
   TempDir dir;
   const bool pipe = std::string(c.name) == "pipe";
   const auto path = dir.file("rec.data");
-  std::vector<std::string> argv = {"perf", "record", "-q", "-F", "999"};
+  // -B: no build-id pass at the end (the part of perf 6.1 that aborts now and then, see
+  // run_perf); build-ids have their own test (BuildIdTable).
+  std::vector<std::string> argv = {"record", "-q", "-B", "-F", "999"};
   argv.insert(argv.end(), c.args.begin(), c.args.end());
   argv.insert(argv.end(), {"-o", pipe ? "-" : path, "--", test::fixture("fx_spin"), "300"});
-  auto rec = test::run(argv);
-  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  auto rec = run_perf(argv);
+  ASSERT_EQ(rec.exit_code, 0) << "perf record failed: " << rec.err;
   if (pipe) test::write_file(path, rec.out);
 
   WarningSink warnings;
@@ -1015,6 +1262,30 @@ TEST_P(ReadsPerfRecordOutput, SampleCountMatchesPerf) {
     }
     EXPECT_TRUE(saw_stack);
   }
+}
+
+// perf record's build-id table (without -B) reaches Features::build_ids.
+TEST(ReadsPerfRecordOutput, BuildIdTable) {
+  PROF_REQUIRE_LIVE();
+  TempDir dir;
+  const auto path = dir.file("bid.data");
+  auto rec = run_perf({"record", "-q", "-F", "999", "-g", "-o", path, "--",
+                       test::fixture("fx_spin"), "200"});
+  if (rec.exit_code < 0 && rec.err.find("util/build-id.c") != std::string::npos)
+    GTEST_SKIP() << "perf record aborted in its own build-id pass three times (the kernel's "
+                    "MISC_MMAP_BUILD_ID quirk, see run_perf): no build-id table to compare";
+  ASSERT_EQ(rec.exit_code, 0) << "perf record failed: " << rec.err;
+  auto r = PerfDataReader::open(path);
+  ASSERT_TRUE(r) << r.error().message;
+  const auto want = build_id_of(test::fixture("fx_spin"));
+  bool found = false;
+  for (const auto& e : (*r)->features().build_ids)
+    if (e.filename == test::fixture("fx_spin")) {
+      found = true;
+      EXPECT_EQ(e.build_id, want);
+      EXPECT_EQ(e.cpumode, PERF_RECORD_MISC_USER);
+    }
+  EXPECT_TRUE(found) << "fx_spin not in perf's build-id table";
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -99,12 +99,22 @@ struct EventAttr {
   std::string name;               // from EVENT_DESC / HEADER_EVENT_DESC if present, else ""
 };
 
+// One entry of perf's build-id table (HEADER_BUILD_ID feature; pipe mode:
+// PERF_RECORD_HEADER_BUILD_ID records): the build-id of a DSO that samples hit.
+struct BuildIdEntry {
+  std::int32_t pid = -1;            // -1 for the host (perf writes HOST_KERNEL_ID / -1)
+  std::uint16_t cpumode = PERF_RECORD_MISC_USER;  // PERF_RECORD_MISC_{KERNEL,USER,GUEST_*}
+  std::vector<std::uint8_t> build_id;  // up to 20 bytes
+  std::string filename;
+};
+
 // Header-level metadata (file header + features, or pipe-mode HEADER_* records).
 struct Features {
   std::optional<std::string> hostname, osrelease, version, arch, cpudesc;
   std::optional<std::uint32_t> nr_cpus_online, nr_cpus_available;
   std::vector<std::string> cmdline;
   std::optional<std::uint64_t> sample_time_first, sample_time_last;
+  std::vector<BuildIdEntry> build_ids;
 };
 
 // Fills the features the writer always records (hostname, osrelease, version, arch from
@@ -178,8 +188,11 @@ struct Lost {
 
 class PerfDataReader {
  public:
-  // path "-" reads pipe-mode data from stdin. Rejects byte-swapped, compressed (perf -z) and
-  // directory-format captures with a message that says so.
+  // path "-" reads stdin. Regular files are mmap'd; pipes are read in 4 MiB blocks (pipe mode
+  // only: a file-mode capture needs seeking). Rejects byte-swapped, legacy 'PERFFILE',
+  // compressed (perf -z) and directory-format (perf --threads) captures with a message that
+  // says so (Errc::kUnsupported); a damaged header is Errc::kParse naming the byte offset.
+  // Soft problems (unreadable feature sections, truncation) go to `warnings` (may be null).
   static Result<std::unique_ptr<PerfDataReader>> open(const std::string& path,
                                                       WarningSink* warnings = nullptr);
   // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
@@ -191,9 +204,14 @@ class PerfDataReader {
   const std::vector<EventAttr>& attrs() const;   // in pipe mode grows as HEADER_ATTRs arrive
   const Features& features() const;              // in pipe mode filled as HEADER_FEATUREs arrive
 
-  // Next record in file order; false at the end. A truncated or corrupt record is an Error naming
-  // its byte offset. (A file whose writer died is read up to data.size / the last whole record.)
-  // HEADER_ATTR / HEADER_FEATURE records are consumed into attrs()/features() and also returned.
+  // Next record in file order; false at the end. Unknown record types are returned as they are
+  // (skip them by type). A corrupt record (size below its header, a HEADER_ATTR without an
+  // attr) or a compressed one is an Error naming its byte offset; input that ends inside a
+  // record (truncated file, killed writer) ends the read with a "perf-data-truncated" warning.
+  // A file-mode header with data.size 0 (perf killed before it patched it) is read to the end
+  // of the file with a "perf-data-unfinished" warning.
+  // HEADER_ATTR / HEADER_FEATURE / EVENT_UPDATE(name) records are consumed into attrs() /
+  // features() and also returned.
   Result<bool> next(Record& out);
 
   // Decoders; each checks every length against the record size.
@@ -228,8 +246,9 @@ class PerfDataWriter {
  public:
   struct Options {
     bool pipe_mode = false;     // default off: header of 16 bytes, attrs/features as records
-    // Written as HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CMDLINE (+ EVENT_DESC from the
-    // attrs); unset ones are filled from this system (with_system_features). Default: all unset.
+    // Written as HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CPUDESC, CMDLINE, SAMPLE_TIME,
+    // BUILD_ID (+ EVENT_DESC from the attrs); unset ones among HOSTNAME..NRCPUS are filled from
+    // this system (with_system_features). Default: all unset.
     Features features;
     // Buffered bytes that trigger an automatic flush (default 1 MiB).
     std::size_t buffer_bytes = std::size_t{1} << 20;
@@ -250,6 +269,13 @@ class PerfDataWriter {
 
   // Appends one record (header included, size as in its header). Buffered.
   Result<void> write(std::span<const std::uint8_t> record);
+  // The same for a record that wraps the end of a ring buffer: `first` (holding the whole
+  // 8-byte header) then `second`, copied once, straight into the write buffer.
+  Result<void> write(std::span<const std::uint8_t> first, std::span<const std::uint8_t> second);
+  // Records the build-id of a DSO the capture hit (perf report checks it against the file it
+  // opens). File mode: written in the BUILD_ID feature at finish(); pipe mode: written now as
+  // a PERF_RECORD_HEADER_BUILD_ID record.
+  Result<void> add_build_id(const BuildIdEntry& entry);
   // Writes a PERF_RECORD_FINISHED_ROUND (call after each full drain of all ring buffers).
   Result<void> finished_round();
   // Pushes buffered bytes to the file and, in file mode, patches the header's data size.
