@@ -8,6 +8,7 @@
 #include "prof/symbolizer/symbolizer.h"
 #include "test_support.h"
 
+#include <cstdio>
 #include <random>
 
 namespace prof::symbolizer {
@@ -302,6 +303,44 @@ TEST_F(PerfAgreement, CorruptedDwarfSamplesEndEarly) {
   std::size_t empty_stacks = 0;
   sym.for_each_sample([&](const StackSampleView& v) { empty_stacks += v.frames.empty(); });
   EXPECT_EQ(empty_stacks, 0u);
+}
+
+// A capture whose binary is gone afterwards: its frames print as [unknown] in its module and
+// the summary counts the missing object; nothing fails.
+TEST_F(PerfAgreement, BinaryGoneAfterCapture) {
+  PROF_REQUIRE_LIVE();
+  std::string copy = dir_.file("gone_binary");
+  prof::test::write_file(copy, prof::test::read_file(fixture("fx_sym_nested_fp")));
+  ASSERT_EQ(run({"chmod", "+x", copy}).exit_code, 0);
+  std::string data = record({"-g", "--", copy, "300"});
+  ASSERT_EQ(std::remove(copy.c_str()), 0);
+  auto ours = run_profile({"symbolize", "--no-proc", data});
+  ASSERT_EQ(ours.exit_code, 0) << ours.err;
+  EXPECT_NE(ours.out.find("[unknown] (" + copy + ")"), std::string::npos);
+  EXPECT_EQ(ours.out.find("level3"), std::string::npos);
+  EXPECT_NE(ours.err.find("1 objects missing"), std::string::npos) << ours.err;
+}
+
+// Truncated and bit-flipped captures: an error line or partial output, never a crash.
+TEST_F(PerfAgreement, DamagedCaptureNeverCrashes) {
+  PROF_REQUIRE_LIVE();
+  std::string data = record({"--call-graph", "dwarf", "--", fixture("fx_sym_nested_nofp"), "200"});
+  std::string bytes = prof::test::read_file(data);
+  ASSERT_GT(bytes.size(), 4096u);
+  std::mt19937 rng(9);
+  for (int i = 0; i < 6; ++i) {
+    std::string damaged = bytes.substr(0, bytes.size() * (i + 1) / 7);
+    if (i % 2) {
+      for (int f = 0; f < 200; ++f) damaged[rng() % damaged.size()] ^= static_cast<char>(1 << (rng() % 8));
+    }
+    std::string p = dir_.file("damaged.data");
+    prof::test::write_file(p, damaged);
+    auto r = run_profile({"symbolize", "-q", "--no-proc", p});
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "exit " << r.exit_code << ": " << r.err;
+    if (r.exit_code == 1) {
+      EXPECT_EQ(r.err.rfind("profile: error: ", 0), 0u) << r.err;
+    }
+  }
 }
 
 TEST_F(PerfAgreement, BadInputIsOneLineError) {
