@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
@@ -306,11 +308,11 @@ struct Binary::Impl {
     }
   }
 
-  // PLT slots have no symbols; perf names them `func@plt` from .rela.plt
-  // (dso__synthesize_plt_symbols). x86-64 layout: 16-byte entries after a 16-byte header in
-  // .plt; IBT builds (-fcf-protection, Debian's default) also have .plt.sec, one 16-byte entry
-  // per slot without a header, which is what calls jump to. We name both; perf 6.1 knows only
-  // .plt (docs/symbolizer.md).
+  // PLT slots have no symbols; they are named `func@plt` after the GOT entry they jump
+  // through, as objdump does: each x86-64 slot holds `jmp *disp32(%rip)` (after an optional
+  // endbr64 / bnd prefix), and .rela.plt says which symbol that GOT entry is for. Slot order
+  // need not follow .rela.plt (libc's does not), so going by the jump is the reliable way.
+  // perf 6.1 goes by position and knows only .plt (docs/symbolizer.md).
   void synthesize_plt_symbols(std::vector<ElfSymbol>& out) {
     Elf* elf = main->elf;
     GElf_Shdr rela_sh;
@@ -322,23 +324,46 @@ struct Binary::Impl {
     if (!data || !dynsym || !gelf_getshdr(dynsym, &dynsym_sh)) return;
     Elf_Data* symdata = elf_getdata(dynsym, nullptr);
     if (!symdata) return;
-    constexpr std::uint64_t kEntry = 16;
+    std::unordered_map<std::uint64_t, std::string> by_got;  // GOT address -> name
     std::size_t n = rela_sh.sh_size / rela_sh.sh_entsize;
+    for (std::size_t i = 0; i < n; ++i) {
+      GElf_Rela r;
+      GElf_Sym sym;
+      if (!gelf_getrela(data, static_cast<int>(i), &r)) break;
+      std::size_t idx = GELF_R_SYM(r.r_info);
+      if (idx == 0) {  // IRELATIVE: an IFUNC resolved at load time
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "*ABS*+0x%llx",
+                      static_cast<unsigned long long>(r.r_addend));
+        by_got[r.r_offset] = buf;
+        continue;
+      }
+      if (!gelf_getsym(symdata, static_cast<int>(idx), &sym)) continue;
+      const char* name = elf_strptr(elf, dynsym_sh.sh_link, sym.st_name);
+      if (name && *name) by_got[r.r_offset] = name;
+    }
+    constexpr std::uint64_t kEntry = 16;
     for (auto [section, header] : {std::pair<const char*, std::uint64_t>{".plt", 16},
                                    {".plt.sec", 0}}) {
       GElf_Shdr plt_sh;
-      if (!find_section(elf, section, plt_sh)) continue;
-      for (std::size_t i = 0; i < n; ++i) {
-        GElf_Rela r;
-        GElf_Sym sym;
-        if (!gelf_getrela(data, static_cast<int>(i), &r)) break;
-        std::size_t idx = GELF_R_SYM(r.r_info);
-        if (idx == 0 || !gelf_getsym(symdata, static_cast<int>(idx), &sym)) continue;
-        const char* name = elf_strptr(elf, dynsym_sh.sh_link, sym.st_name);
-        if (!name || !*name) continue;
-        ElfAddr start = plt_sh.sh_addr + header + i * kEntry;
-        if (start + kEntry > plt_sh.sh_addr + plt_sh.sh_size) break;
-        out.push_back(ElfSymbol{start, start + kEntry, std::string(name) + "@plt"});
+      Elf_Scn* plt = find_section(elf, section, plt_sh);
+      if (!plt || plt_sh.sh_type == SHT_NOBITS) continue;
+      Elf_Data* code = elf_getdata(plt, nullptr);
+      if (!code || !code->d_buf || code->d_size < plt_sh.sh_size) continue;
+      const auto* bytes = static_cast<const std::uint8_t*>(code->d_buf);
+      for (std::uint64_t off = header; off + kEntry <= plt_sh.sh_size; off += kEntry) {
+        const std::uint8_t* slot = bytes + off;
+        std::size_t at = 0;
+        if (slot[0] == 0xf3 && slot[1] == 0x0f && slot[2] == 0x1e && slot[3] == 0xfa) at = 4;
+        if (slot[at] == 0xf2) ++at;  // bnd
+        if (at + 6 > kEntry || slot[at] != 0xff || slot[at + 1] != 0x25) continue;
+        std::int32_t disp;
+        std::memcpy(&disp, slot + at + 2, 4);
+        std::uint64_t got = plt_sh.sh_addr + off + at + 6 + static_cast<std::int64_t>(disp);
+        auto it = by_got.find(got);
+        if (it == by_got.end()) continue;
+        ElfAddr start = plt_sh.sh_addr + off;
+        out.push_back(ElfSymbol{start, start + kEntry, it->second + "@plt"});
       }
     }
   }
