@@ -533,7 +533,15 @@ struct Binary::Impl {
            dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) != nullptr;
   }
 
-  std::string die_name(Dwarf_Die* die) const {
+  // Names of inlined functions repeat across addresses; demangle each DIE's once.
+  std::unordered_map<Dwarf_Off, std::string> die_names;
+  const std::string& die_name(Dwarf_Die* die) {
+    auto [it, inserted] = die_names.try_emplace(dwarf_dieoffset(die));
+    if (inserted) it->second = compute_die_name(die);
+    return it->second;
+  }
+
+  std::string compute_die_name(Dwarf_Die* die) const {
     Dwarf_Attribute attr;
     for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
       if (dwarf_attr_integrate(die, at, &attr)) {
