@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -230,12 +231,13 @@ struct Symbolizer::Impl {
     if (!p.unwinder) p.unwinder = std::make_unique<detail::ProcessUnwinder>(pid);
     if (p.unwinder->generation() != p.generation) {
       std::vector<detail::UnwindModule> modules;
-      std::unordered_set<std::uint32_t> seen;
+      // One module per (object, bias): the same file can be mapped twice (after an exec the
+      // old image's maps stay until overwritten, and the new libc lands elsewhere).
+      std::set<std::pair<std::uint32_t, std::uint64_t>> seen;
       BinaryOptions bo{options.symfs, false, false};
       for (const auto& [start, e] : p.maps) {
         const MappedObject& o = objects[e.object - kFirstMapped];
-        if ((o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) || !seen.insert(e.object).second)
-          continue;
+        if (o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) continue;
         std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : o.open_path;
         if (path.empty()) continue;
         auto& bin = unwind_binaries[e.object];
@@ -244,7 +246,8 @@ struct Symbolizer::Impl {
           if (!b) continue;
           bin = std::move(*b);
         }
-        if (auto bias = bin->load_bias(e.start, e.pgoff))
+        auto bias = bin->load_bias(e.start, e.pgoff);
+        if (bias && seen.emplace(e.object, *bias).second)
           modules.push_back(detail::UnwindModule{o.name, path, *bias});
       }
       p.unwinder->set_modules(modules, p.generation);
