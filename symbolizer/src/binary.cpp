@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
@@ -259,7 +261,9 @@ struct Binary::Impl {
       GElf_Sym sym;
       if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
       int t = GELF_ST_TYPE(sym.st_info);
-      if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_name == 0 ||
+      // Functions, and untyped labels in code (assembly entry points such as ld.so's _start):
+      // perf's elf_sym__filter / elf_sym__is_label.
+      if ((t != STT_FUNC && t != STT_GNU_IFUNC && t != STT_NOTYPE) || sym.st_name == 0 ||
           sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
         continue;
       // perf keeps functions of executable sections only (elf_sec__filter).
@@ -304,6 +308,66 @@ struct Binary::Impl {
     }
   }
 
+  // PLT slots have no symbols; they are named `func@plt` after the GOT entry they jump
+  // through, as objdump does: each x86-64 slot holds `jmp *disp32(%rip)` (after an optional
+  // endbr64 / bnd prefix), and .rela.plt says which symbol that GOT entry is for. Slot order
+  // need not follow .rela.plt (libc's does not), so going by the jump is the reliable way.
+  // perf 6.1 goes by position and knows only .plt (docs/symbolizer.md).
+  void synthesize_plt_symbols(std::vector<ElfSymbol>& out) {
+    Elf* elf = main->elf;
+    GElf_Shdr rela_sh;
+    Elf_Scn* rela = find_section(elf, ".rela.plt", rela_sh);
+    if (!rela || rela_sh.sh_type != SHT_RELA || rela_sh.sh_entsize == 0) return;
+    Elf_Data* data = elf_getdata(rela, nullptr);
+    Elf_Scn* dynsym = elf_getscn(elf, rela_sh.sh_link);
+    GElf_Shdr dynsym_sh;
+    if (!data || !dynsym || !gelf_getshdr(dynsym, &dynsym_sh)) return;
+    Elf_Data* symdata = elf_getdata(dynsym, nullptr);
+    if (!symdata) return;
+    std::unordered_map<std::uint64_t, std::string> by_got;  // GOT address -> name
+    std::size_t n = rela_sh.sh_size / rela_sh.sh_entsize;
+    for (std::size_t i = 0; i < n; ++i) {
+      GElf_Rela r;
+      GElf_Sym sym;
+      if (!gelf_getrela(data, static_cast<int>(i), &r)) break;
+      std::size_t idx = GELF_R_SYM(r.r_info);
+      if (idx == 0) {  // IRELATIVE: an IFUNC resolved at load time
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "*ABS*+0x%llx",
+                      static_cast<unsigned long long>(r.r_addend));
+        by_got[r.r_offset] = buf;
+        continue;
+      }
+      if (!gelf_getsym(symdata, static_cast<int>(idx), &sym)) continue;
+      const char* name = elf_strptr(elf, dynsym_sh.sh_link, sym.st_name);
+      if (name && *name) by_got[r.r_offset] = name;
+    }
+    constexpr std::uint64_t kEntry = 16;
+    for (auto [section, header] : {std::pair<const char*, std::uint64_t>{".plt", 16},
+                                   {".plt.sec", 0}}) {
+      GElf_Shdr plt_sh;
+      Elf_Scn* plt = find_section(elf, section, plt_sh);
+      if (!plt || plt_sh.sh_type == SHT_NOBITS) continue;
+      Elf_Data* code = elf_getdata(plt, nullptr);
+      if (!code || !code->d_buf || code->d_size < plt_sh.sh_size) continue;
+      const auto* bytes = static_cast<const std::uint8_t*>(code->d_buf);
+      for (std::uint64_t off = header; off + kEntry <= plt_sh.sh_size; off += kEntry) {
+        const std::uint8_t* slot = bytes + off;
+        std::size_t at = 0;
+        if (slot[0] == 0xf3 && slot[1] == 0x0f && slot[2] == 0x1e && slot[3] == 0xfa) at = 4;
+        if (slot[at] == 0xf2) ++at;  // bnd
+        if (at + 6 > kEntry || slot[at] != 0xff || slot[at + 1] != 0x25) continue;
+        std::int32_t disp;
+        std::memcpy(&disp, slot + at + 2, 4);
+        std::uint64_t got = plt_sh.sh_addr + off + at + 6 + static_cast<std::int64_t>(disp);
+        auto it = by_got.find(got);
+        if (it == by_got.end()) continue;
+        ElfAddr start = plt_sh.sh_addr + off;
+        out.push_back(ElfSymbol{start, start + kEntry, it->second + "@plt"});
+      }
+    }
+  }
+
   void load_symbols() {
     // .symtab from the object, else from its debug file, else the dynamic symbols: perf's
     // preference too (dso__load picks the first source with a full symbol table).
@@ -313,6 +377,18 @@ struct Binary::Impl {
       load_symbols_from(debug->elf, SHT_SYMTAB);
     }
     if (symbols.empty()) load_symbols_from(main->elf, SHT_DYNSYM);
+    std::vector<ElfSymbol> plt;
+    synthesize_plt_symbols(plt);
+    if (!plt.empty()) {
+      // PLT slots lie in their own section, so they only shorten zero-sized neighbours that
+      // were stretched over them (e.g. _init before .plt).
+      for (auto& p : plt) symbols.push_back(std::move(p));
+      std::stable_sort(symbols.begin(), symbols.end(),
+                       [](const ElfSymbol& a, const ElfSymbol& b) { return a.start < b.start; });
+      for (std::size_t i = 0; i + 1 < symbols.size(); ++i)
+        if (symbols[i].end > symbols[i + 1].start && symbols[i + 1].name.ends_with("@plt"))
+          symbols[i].end = symbols[i + 1].start;
+    }
   }
 
   static bool find_symtab(Elf* elf) {
@@ -434,7 +510,38 @@ struct Binary::Impl {
     return false;
   }
 
-  std::string die_name(Dwarf_Die* die) const {
+  // Demangled once per symbol: profiles hit many addresses of the same function.
+  std::vector<std::optional<std::string>> display_names;
+  const std::string& display_name(std::size_t index) {
+    if (display_names.size() != symbols.size()) display_names.resize(symbols.size());
+    auto& n = display_names[index];
+    if (!n) n = options.demangle ? demangle(symbols[index].name, options.demangle_params)
+                                 : symbols[index].name;
+    return *n;
+  }
+
+  // perf compares addr2line's function name with the ELF symbol's. For C++ a DIE without a
+  // linkage name carries only the unqualified name ("operator()"), which binutils qualifies
+  // and we do not: comparing it would mark every such function inlined, so we do not.
+  static bool names_comparable(Dwarf_Die* cu, Dwarf_Die* die) {
+    int lang = dwarf_srclang(cu);
+    bool cxx = lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+               lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+    if (!cxx) return true;
+    Dwarf_Attribute attr;
+    return dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) != nullptr ||
+           dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) != nullptr;
+  }
+
+  // Names of inlined functions repeat across addresses; demangle each DIE's once.
+  std::unordered_map<Dwarf_Off, std::string> die_names;
+  const std::string& die_name(Dwarf_Die* die) {
+    auto [it, inserted] = die_names.try_emplace(dwarf_dieoffset(die));
+    if (inserted) it->second = compute_die_name(die);
+    return it->second;
+  }
+
+  std::string compute_die_name(Dwarf_Die* die) const {
     Dwarf_Attribute attr;
     for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
       if (dwarf_attr_integrate(die, at, &attr)) {
@@ -533,6 +640,13 @@ std::optional<ElfAddr> Binary::file_offset_to_elf(FileOffset offset) const {
   return std::nullopt;
 }
 
+std::optional<std::uint64_t> Binary::load_bias(std::uint64_t map_start, FileOffset pgoff) const {
+  for (const auto& s : impl_->segments)
+    if (pgoff >= (s.offset & ~FileOffset{4095}) && pgoff < s.offset + s.filesz)
+      return map_start - pgoff + s.offset - s.vaddr;
+  return std::nullopt;
+}
+
 const ElfSymbol* Binary::find_symbol(ElfAddr address) const {
   return detail::find_covering(impl_->symbols, address);
 }
@@ -541,12 +655,10 @@ void Binary::symbolize(ElfAddr address, const LookupOptions& options,
                        std::vector<SymbolizedFrame>& out) {
   SymbolizedFrame base;
   if (const ElfSymbol* s = find_symbol(address)) {
-    base.symbol = impl_->options.demangle
-                      ? demangle(s->name, impl_->options.demangle_params)
-                      : s->name;
+    base.symbol = impl_->display_name(static_cast<std::size_t>(s - impl_->symbols.data()));
     base.offset = address - s->start;
   }
-  if (!options.inline_frames && !options.srcline) {
+  if (!options.inline_frames && !options.srcline && !options.perf_dwarf_names) {
     out.push_back(std::move(base));
     return;
   }
@@ -557,10 +669,17 @@ void Binary::symbolize(ElfAddr address, const LookupOptions& options,
     return;
   }
   std::vector<Dwarf_Die> chain;
-  if (options.inline_frames) {
+  if (options.inline_frames || options.perf_dwarf_names) {
     if (const auto* sub = impl_->find_subprogram(*cu, address)) {
       Dwarf_Die d = sub->die;
       Impl::inline_chain(&d, address, chain, 0);
+      if (options.perf_dwarf_names && Impl::names_comparable(&cu->die, &d)) {
+        std::string dwarf_name = impl_->die_name(&d);
+        if (!dwarf_name.empty() && dwarf_name != base.symbol) {
+          base.symbol = std::move(dwarf_name);
+          base.inlined = true;
+        }
+      }
     }
   }
   if (chain.empty()) {

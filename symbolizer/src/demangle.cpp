@@ -427,7 +427,8 @@ std::string strip_cxx_params(std::string s) {
   std::size_t cut = std::string::npos;
   depth = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s.compare(i, 8, "operator") == 0 && (i == 0 || s[i - 1] == ':' || s[i - 1] == ' ')) {
+    if (s[i] == 'o' && s.compare(i, 8, "operator") == 0 &&
+        (i == 0 || s[i - 1] == ':' || s[i - 1] == ' ')) {
       i += 8;
       // A conversion operator's name is the rest: `X::operator std::string_view`.
       if (i + 1 < s.size() && s[i] == ' ' && s[i + 1] != '<') break;

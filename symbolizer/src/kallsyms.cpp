@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "symbol_choice.h"
 #include "range_lookup.h"
 #include "text_util.h"
 
@@ -24,14 +23,8 @@ bool parse_hex(std::string_view s, std::uint64_t& out) {
   return true;
 }
 
-detail::Binding binding_of(char type) {
-  if (type == 'W' || type == 'w') return detail::Binding::kWeak;
-  return (type >= 'A' && type <= 'Z') ? detail::Binding::kGlobal : detail::Binding::kLocal;
-}
-
 struct Parsed {
   KernelSymbol sym;
-  detail::Binding binding;
 };
 
 }  // namespace
@@ -69,21 +62,20 @@ KallsymsTable KallsymsTable::parse(std::string_view text) {
       ++t.skipped_;
       continue;
     }
-    parsed.push_back(Parsed{KernelSymbol{addr, addr, std::string(rest), std::string(module)},
-                            binding_of(type)});
+    parsed.push_back(Parsed{KernelSymbol{addr, addr, std::string(rest), std::string(module)}});
   }
-  std::stable_sort(parsed.begin(), parsed.end(),
-                   [](const Parsed& a, const Parsed& b) { return a.sym.start < b.sym.start; });
+  // /proc/kallsyms is sorted already except for a few module lines; check before sorting.
+  auto by_start = [](const Parsed& a, const Parsed& b) { return a.sym.start < b.sym.start; };
+  if (!std::is_sorted(parsed.begin(), parsed.end(), by_start))
+    std::stable_sort(parsed.begin(), parsed.end(), by_start);
+  // Of several names at one address perf prints the last listed: it fixes up symbol ends
+  // (every alias but the last gets length 0) before choosing among duplicates, and its first
+  // rule prefers a non-zero length (symbols__fixup_end, then symbols__fixup_duplicate in
+  // __dso__load_kallsyms). E.g. memcpy, __memcpy, __pi_memcpy -> __pi_memcpy.
   t.symbols_.reserve(parsed.size());
-  for (std::size_t i = 0; i < parsed.size();) {
-    std::size_t best = i, j = i + 1;
-    for (; j < parsed.size() && parsed[j].sym.start == parsed[i].sym.start; ++j) {
-      const auto& b = parsed[best];
-      const auto& c = parsed[j];
-      if (!detail::prefer_symbol({b.sym.name, 0, b.binding}, {c.sym.name, 0, c.binding})) best = j;
-    }
-    t.symbols_.push_back(std::move(parsed[best].sym));
-    i = j;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (i + 1 < parsed.size() && parsed[i + 1].sym.start == parsed[i].sym.start) continue;
+    t.symbols_.push_back(std::move(parsed[i].sym));
   }
   // Zero addresses mean kptr_restrict hid them: nothing can be resolved.
   if (!t.symbols_.empty() && t.symbols_.back().start == 0) t.symbols_.clear();

@@ -2,6 +2,7 @@
 // the Symbolizer alone, such as the all-in-one pipeline fed from the collector, do not link the
 // perf.data reader).
 #include <algorithm>
+#include <deque>
 #include <variant>
 
 #include "prof/symbolizer/symbolizer.h"
@@ -19,6 +20,7 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
     Event ev;
   };
   std::vector<Timed> events;
+  std::deque<std::vector<std::uint8_t>> stacks;  // owned stack copies (stable addresses)
   std::vector<std::string> event_names;
   perf::Record rec;
   while (true) {
@@ -52,9 +54,16 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
         else symbolizer.add_bad_record();
         break;
       }
-      case PERF_RECORD_SAMPLE:
-        queue(reader.parse_sample(rec), [](const perf::Sample& s) { return s.time; });
+      case PERF_RECORD_SAMPLE: {
+        auto s = reader.parse_sample(rec);
+        // The stack copy points into the reader's buffer, which the next record reuses.
+        if (s && !s->stack_user.empty()) {
+          stacks.emplace_back(s->stack_user.begin(), s->stack_user.end());
+          s->stack_user = stacks.back();
+        }
+        queue(std::move(s), [](const perf::Sample& smp) { return smp.time; });
         break;
+      }
       default:
         break;
     }
@@ -63,12 +72,18 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
   bool all_timed = !attrs.empty();
   for (const auto& a : attrs)
     if (!a.attr.sample_id_all || !(a.attr.sample_type & PERF_SAMPLE_TIME)) all_timed = false;
+  // Sort an index, not the events: moving variants that hold whole samples costs more than
+  // the rest of the pass.
+  std::vector<std::uint32_t> order(events.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   if (all_timed)
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Timed& a, const Timed& b) { return a.time < b.time; });
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return events[a].time < events[b].time;
+    });
   for (const auto& a : attrs)
     event_names.push_back(a.name.empty() ? default_event_name(a.attr) : a.name);
-  for (auto& e : events) {
+  for (std::uint32_t idx : order) {
+    Timed& e = events[idx];
     if (auto* m = std::get_if<perf::Mmap>(&e.ev)) {
       symbolizer.add_mmap(*m);
     } else if (auto* c = std::get_if<perf::Comm>(&e.ev)) {
@@ -79,7 +94,8 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
     } else if (auto* s = std::get_if<perf::Sample>(&e.ev)) {
       std::string_view name =
           s->attr_index < event_names.size() ? std::string_view(event_names[s->attr_index]) : "";
-      symbolizer.add_sample(*s, name);
+      std::uint64_t mask = s->attr_index < attrs.size() ? attrs[s->attr_index].attr.sample_regs_user : 0;
+      symbolizer.add_sample(*s, name, mask);
     }
   }
   symbolizer.resolve();

@@ -1,6 +1,7 @@
 #include "prof/symbolizer/symbolizer.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -23,6 +25,7 @@
 #include "prof/symbolizer/kallsyms.h"
 #include "prof/symbolizer/perf_map.h"
 #include "text_util.h"
+#include "unwinder.h"
 
 namespace prof::symbolizer {
 namespace {
@@ -69,7 +72,8 @@ struct MapEntry {
 
 struct Process {
   std::map<std::uint64_t, MapEntry> maps;  // keyed by start; non-overlapping
-  std::optional<std::uint32_t> perf_map_object;
+  std::uint64_t generation = 0;            // changes whenever maps change (unwinder rebuild)
+  std::unique_ptr<detail::ProcessUnwinder> unwinder;
 };
 
 // A location is what we resolve once: object 0 = unmapped, 1 = kernel, else MappedObject+2.
@@ -80,13 +84,15 @@ constexpr std::uint32_t kFirstMapped = 2;
 struct LocationKey {
   std::uint32_t object;
   bool caller;          // a return address: DWARF questions use address - 1
+  bool unwound = false; // from the DWARF unwinder: named as perf names unwound frames
   std::uint64_t addr;   // file offset for files, runtime address otherwise
   bool operator==(const LocationKey&) const = default;
 };
 struct LocationKeyHash {
   std::size_t operator()(const LocationKey& k) const {
     return std::hash<std::uint64_t>{}(k.addr * 0x9e3779b97f4a7c15ull ^ k.object ^
-                                      (std::uint64_t{k.caller} << 63));
+                                      (std::uint64_t{k.caller} << 63) ^
+                                      (std::uint64_t{k.unwound} << 62));
   }
 };
 
@@ -107,7 +113,7 @@ struct StoredSample {
 
 bool is_anon_name(std::string_view n) {
   return n.substr(0, 6) == "//anon" || n.substr(0, 6) == "[anon:" || n.substr(0, 9) == "/dev/zero" ||
-         n.substr(0, 10) == "/tmp/perf-" || n.substr(0, 8) == "/memfd:" || n.empty();
+         n.substr(0, 10) == "/tmp/perf-" || n.empty();
 }
 
 std::uint64_t inode_of(const std::string& path) {
@@ -192,10 +198,61 @@ struct Symbolizer::Impl {
 
   std::optional<KallsymsTable> kallsyms;
   bool kallsyms_tried = false;
+  std::uint64_t generation_counter = 0;
+  // For unwinding: objects opened to learn their segments (bias), by object id.
+  std::unordered_map<std::uint32_t, std::unique_ptr<Binary>> unwind_binaries;
+  int vdso_fd = -2;  // memfd holding this machine's vdso for libdwfl; -1 when unavailable
+  std::unordered_map<std::size_t, std::string_view> module_override;  // by location index
 
   ~Impl() {
     for (auto& o : objects)
       if (o.fd >= 0) ::close(o.fd);
+    if (vdso_fd >= 0) ::close(vdso_fd);
+  }
+
+  // libdwfl reads modules from files; the vdso exists only in memory, so it gets a memfd.
+  std::string vdso_path() {
+    if (vdso_fd == -2) {
+      vdso_fd = -1;
+      if (auto image = own_vdso_image()) {
+        int fd = memfd_create("prof-vdso", MFD_CLOEXEC);
+        if (fd >= 0 && ::write(fd, image->data(), image->size()) ==
+                           static_cast<ssize_t>(image->size()))
+          vdso_fd = fd;
+        else if (fd >= 0)
+          ::close(fd);
+      }
+    }
+    return vdso_fd >= 0 ? "/proc/self/fd/" + std::to_string(vdso_fd) : "";
+  }
+
+  detail::ProcessUnwinder& unwinder_for(std::uint32_t pid) {
+    Process& p = processes[pid];
+    if (!p.unwinder) p.unwinder = std::make_unique<detail::ProcessUnwinder>(pid);
+    if (p.unwinder->generation() != p.generation) {
+      std::vector<detail::UnwindModule> modules;
+      // One module per (object, bias): the same file can be mapped twice (after an exec the
+      // old image's maps stay until overwritten, and the new libc lands elsewhere).
+      std::set<std::pair<std::uint32_t, std::uint64_t>> seen;
+      BinaryOptions bo{options.symfs, false, false};
+      for (const auto& [start, e] : p.maps) {
+        const MappedObject& o = objects[e.object - kFirstMapped];
+        if (o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) continue;
+        std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : o.open_path;
+        if (path.empty()) continue;
+        auto& bin = unwind_binaries[e.object];
+        if (!bin) {
+          auto b = Binary::open(path, bo);
+          if (!b) continue;
+          bin = std::move(*b);
+        }
+        auto bias = bin->load_bias(e.start, e.pgoff);
+        if (bias && seen.emplace(e.object, *bias).second)
+          modules.push_back(detail::UnwindModule{o.name, path, *bias});
+      }
+      p.unwinder->set_modules(modules, p.generation);
+    }
+    return *p.unwinder;
   }
 
   void warn(std::string_view kind, const std::string& msg) {
@@ -319,12 +376,14 @@ struct Symbolizer::Impl {
       it = maps.erase(it);
     }
     maps.emplace(start, MapEntry{start, end, m.pgoff, obj});
+    processes[m.pid].generation = ++generation_counter;
   }
 
   void add_comm(const perf::Comm& c) {
+    // An exec's new image arrives as MMAPs that replace what they overlap; the old maps are
+    // not dropped at the COMM, because samples taken inside execve (after the COMM record) still
+    // carry the old image's user stack. perf keeps them the same way.
     comms[c.tid] = strings.intern(c.comm);
-    // exec replaces the address space; the new image's MMAPs follow the COMM record.
-    if (c.exec && c.pid == c.tid) processes[c.pid].maps.clear();
   }
 
   void add_fork(const perf::Task& t) {
@@ -333,6 +392,7 @@ struct Symbolizer::Impl {
     auto parent = processes.find(t.ppid);
     Process child;
     if (parent != processes.end()) child.maps = parent->second.maps;
+    child.generation = ++generation_counter;
     processes[t.pid] = std::move(child);
   }
 
@@ -345,7 +405,8 @@ struct Symbolizer::Impl {
 
   static bool is_kernel_address(std::uint64_t addr) { return addr >= 0xffff800000000000ull; }
 
-  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller) {
+  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller,
+                          bool unwound = false) {
     if (!kernel) {
       auto p = processes.find(pid);
       if (p != processes.end()) {
@@ -357,20 +418,20 @@ struct Symbolizer::Impl {
           if (ip < e.end) {
             const MappedObject& o = objects[e.object - kFirstMapped];
             if (o.kind == ObjectKind::kPerfMap || o.kind == ObjectKind::kSpecial)
-              return intern_location({e.object, false, ip}, ip);
+              return intern_location({e.object, false, false, ip}, ip);
             std::uint64_t off = ip - e.start + e.pgoff;
-            return intern_location({e.object, caller, off}, off);
+            return intern_location({e.object, caller, unwound, off}, off);
           }
         }
       }
       // perf also tries the kernel for user-mode addresses no map covers
       // (thread__find_map's kernel fallback), e.g. the first entry of a syscall's stack.
-      if (!is_kernel_address(ip)) return intern_location({kNoObject, false, ip}, ip);
+      if (!is_kernel_address(ip)) return intern_location({kNoObject, false, false, ip}, ip);
     }
-    return intern_location({kKernelObject, false, ip}, ip);
+    return intern_location({kKernelObject, false, false, ip}, ip);
   }
 
-  void add_sample(const perf::Sample& s, std::string_view event) {
+  void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask) {
     StoredSample st;
     auto c = comms.find(s.tid);
     st.comm = c != comms.end() ? c->second : strings.intern(":" + std::to_string(s.tid));
@@ -384,10 +445,61 @@ struct Symbolizer::Impl {
     std::uint32_t cpumode = s.misc & PERF_RECORD_MISC_CPUMODE_MASK;
     bool kernel = cpumode == PERF_RECORD_MISC_KERNEL || cpumode == PERF_RECORD_MISC_GUEST_KERNEL;
     std::size_t n = 0;
-    if (!s.callchain.empty()) {
+    std::uint64_t dwarf_regs[17];
+    if (options.unwind_dwarf && regs_mask && s.regs_user_abi != PERF_SAMPLE_REGS_ABI_NONE &&
+        detail::perf_regs_to_dwarf(regs_mask, s.regs_user, dwarf_regs)) {
+      // --call-graph dwarf: the kernel part from the callchain, the user part unwound.
       for (std::uint64_t ip : s.callchain) {
         if (ip >= PERF_CONTEXT_MAX) {
-          kernel = ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL;
+          if (ip == PERF_CONTEXT_KERNEL) {
+            kernel = true;
+            continue;
+          }
+          break;
+        }
+        if (!kernel || n == options.max_stack) break;
+        sample_locs.push_back(translate(s.pid, ip, true, n > 0));
+        ++n;
+      }
+      if (n < options.max_stack) {
+        auto stack = s.stack_user.subspan(
+            0, std::min<std::size_t>(s.stack_user.size(), s.stack_user_dyn_size));
+        auto r = unwinder_for(s.pid).unwind(s.tid, dwarf_regs, stack, options.max_stack - n);
+        ++summary.unwound_samples;
+        for (std::uint64_t pc : r.pcs) {
+          if (n == options.max_stack) break;
+          sample_locs.push_back(translate(s.pid, pc, false, false, true));
+          ++n;
+        }
+        if (!r.stop_reason.empty()) {
+          ++summary.unwind_early_stops;
+          ++summary.unwind_stop_reasons[r.stop_reason];
+          // A return address outside every module, or into code without CFI, is how most
+          // stacks end (the outermost frames' are garbage or libc's start code); perf ends
+          // there silently too. Anything else — a read past the stack copy, bad registers — is
+          // an early stop the flame graph should show.
+          if (n < options.max_stack && r.stop_reason != "no matching address range" &&
+              r.stop_reason != "No DWARF information found") {
+            sample_locs.push_back(intern_location({kNoObject, false, false, 0}, 0));
+            ++n;
+          }
+        }
+      }
+    } else if (!s.callchain.empty()) {
+      for (std::uint64_t ip : s.callchain) {
+        if (ip >= PERF_CONTEXT_MAX) {
+          if (ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL) {
+            kernel = true;
+          } else if (ip == PERF_CONTEXT_USER || ip == PERF_CONTEXT_GUEST_USER ||
+                     ip == PERF_CONTEXT_HV || ip == PERF_CONTEXT_GUEST) {
+            kernel = false;
+          } else {
+            // Not a marker the kernel writes: a frame-pointer walk through garbage (-1 is
+            // common). perf discards the whole stack ("invalid callchain context"); we keep
+            // the frames before it, which are sound, and count the sample.
+            ++summary.corrupt_callchains;
+            break;
+          }
           continue;
         }
         if (n == options.max_stack) break;
@@ -432,7 +544,8 @@ struct Symbolizer::Impl {
     for (std::size_t i = begin; i < end; ++i) {
       Location& loc = locations[i];
       loc.first_frame = static_cast<std::uint32_t>(frames.size());
-      std::string_view module = module_of(loc.key.object);
+      auto mo = module_override.find(i);
+      std::string_view module = mo != module_override.end() ? mo->second : module_of(loc.key.object);
       for (auto& f : out[i - begin]) {
         FrameView v;
         v.address = loc.print_addr;
@@ -473,6 +586,11 @@ struct Symbolizer::Impl {
         if (const KernelSymbol* s = kallsyms->find(addr)) {
           f.symbol = s->name;
           f.offset = addr - s->start;
+          if (!s->module.empty()) module_override[i] = strings.intern("[" + s->module + "]");
+        } else if (addr < kallsyms->lowest() || addr >= kallsyms->highest_end()) {
+          // Outside the kernel image and modules (BPF programs, trampolines, garbage): no
+          // map covers it, and perf prints [unknown] for the module too.
+          module_override[i] = kUnknown;
         }
       }
       out[i - begin].push_back(std::move(f));
@@ -506,7 +624,7 @@ struct Symbolizer::Impl {
     std::atomic<std::uint64_t> missing{0};
     std::mutex warn_mu;
     auto worker = [&] {
-      LookupOptions lo{options.inline_frames, options.srcline, options.srcline_full_path};
+      LookupOptions lo{options.inline_frames, options.srcline, options.srcline_full_path, false};
       BinaryOptions bo{options.symfs, options.demangle, options.demangle_params};
       for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
         const MappedObject& first = objects[work[jobs[j].front()].first - kFirstMapped];
@@ -546,7 +664,13 @@ struct Symbolizer::Impl {
             if (bin) {
               auto elf = bin->file_offset_to_elf(key.addr);
               if (elf) {
-                bin->symbolize(*elf, lo, result);
+                if (key.unwound) {
+                  LookupOptions ulo = lo;
+                  ulo.perf_dwarf_names = true;
+                  bin->symbolize(*elf, ulo, result);
+                } else {
+                  bin->symbolize(*elf, lo, result);
+                }
                 // Return addresses: the call sits just before; DWARF answers for the call.
                 if (key.caller && (lo.inline_frames || lo.srcline) && *elf > 0)
                   recheck_caller(*bin, *elf, lo, result);
@@ -605,8 +729,9 @@ void Symbolizer::add_exit(const perf::Task&) {
 }
 void Symbolizer::add_lost(std::uint64_t lost) { impl_->summary.lost_samples += lost; }
 void Symbolizer::add_bad_record() { ++impl_->summary.bad_records; }
-void Symbolizer::add_sample(const perf::Sample& s, std::string_view event) {
-  impl_->add_sample(s, event);
+void Symbolizer::add_sample(const perf::Sample& s, std::string_view event,
+                            std::uint64_t sample_regs_user) {
+  impl_->add_sample(s, event, sample_regs_user);
 }
 void Symbolizer::resolve() { impl_->resolve(); }
 void Symbolizer::clear_samples() {
@@ -674,14 +799,33 @@ std::string default_event_name(const perf_event_attr& attr) {
                                              "minor-faults", "major-faults",
                                              "alignment-faults", "emulation-faults", "dummy",
                                              "bpf-output", "cgroup-switches"};
-  if (attr.type == PERF_TYPE_HARDWARE && attr.config < std::size(kHw))
-    return std::string(kHw[attr.config]);
-  if (attr.type == PERF_TYPE_SOFTWARE && attr.config < std::size(kSw))
-    return std::string(kSw[attr.config]);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "raw-%u-0x%llx", attr.type,
-                static_cast<unsigned long long>(attr.config));
-  return buf;
+  std::string name;
+  if (attr.type == PERF_TYPE_HARDWARE && attr.config < std::size(kHw)) {
+    name = kHw[attr.config];
+  } else if (attr.type == PERF_TYPE_SOFTWARE && attr.config < std::size(kSw)) {
+    name = kSw[attr.config];
+  } else {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "raw-%u-0x%llx", attr.type,
+                  static_cast<unsigned long long>(attr.config));
+    name = buf;
+  }
+  // Modifiers as perf derives them from the attr (evsel__add_modifiers): privilege levels
+  // counted, precise_ip as p's, then host/guest when they differ from the default.
+  std::string mods;
+  bool exclude_guest_default = false;
+  if (attr.exclude_kernel || attr.exclude_user || attr.exclude_hv) {
+    if (!attr.exclude_kernel) mods += 'k';
+    if (!attr.exclude_user) mods += 'u';
+    if (!attr.exclude_hv) mods += 'h';
+    exclude_guest_default = true;
+  }
+  mods.append(std::min<unsigned>(attr.precise_ip, 3), 'p');
+  if (attr.exclude_host || attr.exclude_guest != exclude_guest_default) {
+    if (!attr.exclude_host) mods += 'H';
+    if (!attr.exclude_guest) mods += 'G';
+  }
+  return mods.empty() ? name : name + ":" + mods;
 }
 
 namespace {

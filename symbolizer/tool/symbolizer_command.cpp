@@ -1,11 +1,152 @@
 #include "symbolizer_command.h"
 
+// GCC 12 reports a false "potential null pointer dereference" inside Boost.program_options'
+// typed_value<std::string>::notify once inlined here; the code in question is Boost's.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
 #include "prof/common/cli_support.h"
+#include "prof/common/perf_data.h"
+#include "prof/common/warnings.h"
+#include "prof/symbolizer/symbolizer.h"
 
 namespace prof::symbolizer {
+namespace {
+
+namespace po = boost::program_options;
+
+void print_summary(const Summary& s, std::ostream& err) {
+  std::string line = "symbolized " + std::to_string(s.samples) + " samples, " +
+                     std::to_string(s.frames) + " frames (" + std::to_string(s.locations) +
+                     " distinct addresses, " + std::to_string(s.objects) + " objects)";
+  if (s.unresolved_frames || s.unmapped_frames)
+    line += "; unresolved: " + std::to_string(s.unresolved_frames) + " in a known module, " +
+            std::to_string(s.unmapped_frames) + " unmapped";
+  if (s.missing_objects) line += "; " + std::to_string(s.missing_objects) + " objects missing";
+  if (s.lost_samples) line += "; " + std::to_string(s.lost_samples) + " samples lost in capture";
+  if (s.bad_records) line += "; " + std::to_string(s.bad_records) + " corrupt records skipped";
+  if (s.unwound_samples) {
+    line += "; " + std::to_string(s.unwound_samples) + " user stacks unwound (DWARF), " +
+            std::to_string(s.unwind_early_stops) + " stopped early";
+    std::string reasons;
+    for (const auto& [why, n] : s.unwind_stop_reasons)
+      reasons += (reasons.empty() ? "" : ", ") + why + ": " + std::to_string(n);
+    if (!reasons.empty()) line += " (" + reasons + ")";
+  }
+  if (s.corrupt_callchains)
+    line += "; " + std::to_string(s.corrupt_callchains) + " callchains cut at a corrupt entry";
+  cli::print_notice(line, err);
+}
+
+}  // namespace
 
 int symbolize_command(int argc, char** argv) {
-  return cli::unimplemented_command(argc, argv, "symbolize");
+  po::options_description opts(
+      "Usage: profile symbolize [options] [perf.data|-]\n\n"
+      "Prints the samples of a perf.data capture (from `profile record` or `perf record`) as\n"
+      "`perf script` text, for `profile fold` or stackcollapse-perf.pl. Default input: perf.data;\n"
+      "'-' reads a pipe-mode capture from stdin.\n\nOptions");
+  unsigned threads = 0;
+  std::size_t max_stack = 127;
+  opts.add_options()
+      ("help,h", "show this help")
+      ("input,i", po::value<std::string>(), "perf.data to read (default: perf.data)")
+      ("kallsyms", po::value<std::string>(),
+       "kernel symbols from FILE (a saved /proc/kallsyms) instead of /proc/kallsyms")
+      ("no-kernel-symbols", "leave kernel frames as [unknown]")
+      ("symfs", po::value<std::string>(),
+       "look binaries and debug files up under DIR (a copy of the recording machine's files);"
+       " implies --no-proc")
+      ("inline", "expand inlined functions into frames, from DWARF (default: off)")
+      ("srcline", "print the source file:line under each frame (default: off)")
+      ("full-source-path", "with --srcline: full paths instead of base names")
+      ("no-demangle", "print C++/Rust names as mangled")
+      ("no-pid", "header as `comm tid` (perf script's default) instead of `comm pid/tid`")
+      ("no-proc", "do not consult /proc for live processes (offline analysis)")
+      ("max-stack", po::value<std::size_t>(&max_stack)->default_value(127),
+       "frames kept per sample")
+      ("threads,j", po::value<unsigned>(&threads)->default_value(0),
+       "resolver threads (default 0: one per CPU)")
+      ("quiet,q", "no summary or warnings on stderr")
+      ("verbose,v", "print every warning, not one per kind");
+  po::options_description all;
+  all.add(opts).add_options()("positional", po::value<std::vector<std::string>>(), "input");
+  po::positional_options_description pos;
+  pos.add("positional", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "symbolize")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+  std::string input = "perf.data";
+  if (vm.count("positional")) {
+    const auto& p = vm["positional"].as<std::vector<std::string>>();
+    if (p.size() > 1 || vm.count("input"))
+      return cli::usage_error("expected one input file", "symbolize");
+    input = p.front();
+  } else if (vm.count("input")) {
+    input = vm["input"].as<std::string>();
+  }
+  if (max_stack == 0) return cli::usage_error("--max-stack must be at least 1", "symbolize");
+
+  Options o;
+  if (vm.count("kallsyms")) o.kallsyms = vm["kallsyms"].as<std::string>();
+  if (vm.count("no-kernel-symbols")) o.kallsyms.clear();
+  if (vm.count("symfs")) {
+    o.symfs = vm["symfs"].as<std::string>();
+    while (o.symfs.size() > 1 && o.symfs.back() == '/') o.symfs.pop_back();
+    o.use_proc = false;
+  }
+  if (vm.count("no-proc")) o.use_proc = false;
+  o.inline_frames = vm.count("inline") > 0;
+  o.srcline = vm.count("srcline") > 0;
+  o.srcline_full_path = vm.count("full-source-path") > 0;
+  o.demangle = vm.count("no-demangle") == 0;
+  o.threads = threads;
+  o.max_stack = max_stack;
+  bool quiet = vm.count("quiet") > 0, verbose = vm.count("verbose") > 0;
+
+  WarningSink warnings([&](std::string_view, std::string_view msg) {
+    if (verbose && !quiet) cli::print_warning(msg);
+  });
+  auto reader = perf::PerfDataReader::open(input, &warnings);
+  if (!reader) return cli::report_error(reader.error());
+  Symbolizer sym(o, &warnings);
+  if (auto r = symbolize_perf_data(**reader, sym); !r) return cli::report_error(r.error());
+
+  ScriptFormat fmt;
+  fmt.pid = vm.count("no-pid") == 0;
+  fmt.srcline = o.srcline;
+  std::string buf;
+  buf.reserve(1 << 20);
+  bool write_failed = false;
+  auto flush = [&] {
+    if (!buf.empty() && !write_failed && std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size())
+      write_failed = true;
+    buf.clear();
+  };
+  sym.for_each_sample([&](const StackSampleView& s) {
+    append_perf_script(buf, s, fmt);
+    if (buf.size() > (1 << 20)) flush();
+  });
+  flush();
+  if (std::fflush(stdout) != 0) write_failed = true;
+  if (write_failed)
+    return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed"});
+  if (!quiet) {
+    if (!verbose)
+      for (const auto& k : warnings.kinds())
+        cli::print_warning(k.first_message +
+                           (k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more)" : ""));
+    print_summary(sym.summary(), std::cerr);
+  }
+  return cli::kExitOk;
 }
 
 }  // namespace prof::symbolizer

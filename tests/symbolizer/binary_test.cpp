@@ -214,6 +214,30 @@ TEST(Binary, SharedLibrarySymbolsAndLines) {
   }
 }
 
+// PLT slots carry the name objdump gives them (it follows each slot's GOT jump too).
+TEST(Binary, PltSlotsNamedAsObjdumpNamesThem) {
+  for (std::string path : {fixture("fx_sym_nested_fp"), std::string("/usr/lib/x86_64-linux-gnu/libc.so.6")}) {
+    auto bin = open_or_die(path);
+    ASSERT_TRUE(bin);
+    auto r = prof::test::run({"objdump", "-d", "-j", ".plt", "-j", ".plt.sec", path});
+    std::istringstream in(r.out);
+    std::string line;
+    std::size_t checked = 0;
+    while (std::getline(in, line)) {
+      // "0000000000001040 <clock_gettime@plt>:"
+      auto lt = line.find(" <"), gt = line.rfind(">:");
+      if (lt != 16 || gt == std::string::npos || line.find("@plt>") == std::string::npos) continue;
+      std::uint64_t addr = std::stoull(line.substr(0, 16), nullptr, 16);
+      std::string name = line.substr(lt + 2, gt - lt - 2);
+      const ElfSymbol* s = bin->find_symbol(addr);
+      ASSERT_NE(s, nullptr) << path << " " << name;
+      EXPECT_EQ(s->name, name) << path << std::hex << " 0x" << addr;
+      ++checked;
+    }
+    EXPECT_GT(checked, 0u) << path;
+  }
+}
+
 TEST(Binary, MissingAndNonElfFilesAreErrors) {
   EXPECT_FALSE(Binary::open("/nonexistent/bin", {}));
   prof::test::TempDir dir;

@@ -29,23 +29,18 @@ TEST(Kallsyms, ParsesSortsAndKeepsTextSymbolsOnly) {
   EXPECT_EQ(t.find(0xffffffff81002000), nullptr);
 }
 
+// perf 6.1 prints the last of several names at one address (seen on this kernel: memcpy,
+// __memcpy, __pi_memcpy -> __pi_memcpy in perf script).
 TEST(Kallsyms, AliasesResolveAsPerfChooses) {
   auto t = KallsymsTable::parse(
-      "ffffffff81000100 t __do_sys_read\n"
-      "ffffffff81000100 T __x64_sys_read\n"   // global beats local
-      "ffffffff81000200 W weak_one\n"
-      "ffffffff81000200 T strong_one\n"       // non-weak beats weak
-      "ffffffff81000300 T __under\n"
-      "ffffffff81000300 T _under\n"           // fewer leading underscores
-      "ffffffff81000400 T short\n"
-      "ffffffff81000400 T longer\n"           // longer name
-      "ffffffff81000500 T first_same\n"
-      "ffffffff81000500 T secnd_same\n");     // tie: the first listed
-  EXPECT_EQ(t.find(0xffffffff81000100)->name, "__x64_sys_read");
-  EXPECT_EQ(t.find(0xffffffff81000200)->name, "strong_one");
-  EXPECT_EQ(t.find(0xffffffff81000300)->name, "_under");
-  EXPECT_EQ(t.find(0xffffffff81000400)->name, "longer");
-  EXPECT_EQ(t.find(0xffffffff81000500)->name, "first_same");
+      "ffffffff81000100 T memcpy\n"
+      "ffffffff81000100 T __memcpy\n"
+      "ffffffff81000100 T __pi_memcpy\n"
+      "ffffffff81000200 T __x64_sys_read\n"
+      "ffffffff81000200 t __do_sys_read\n");
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.find(0xffffffff81000104)->name, "__pi_memcpy");
+  EXPECT_EQ(t.find(0xffffffff81000200)->name, "__do_sys_read");
 }
 
 TEST(Kallsyms, ModulesAreNamedAndBounded) {

@@ -142,6 +142,21 @@ TEST(Symbolizer, UnmappedMissingAndKernelFramesAreData) {
   EXPECT_EQ(warnings.count("missing-object"), 1u);
 }
 
+TEST(Symbolizer, CorruptCallchainKeepsSoundPrefix) {
+  std::string bin = fixture("fx_sym_nested_fp");
+  std::uint64_t l3 = addr_of(bin, "level3"), l2 = addr_of(bin, "level2");
+  Symbolizer sym(offline());
+  sym.add_mmap(mmap_of(1, kBase, 0x5000, 0, bin));
+  sym.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l3, kBase + l2, ~std::uint64_t{0},
+                               kBase + l3}),
+                 "cpu-clock");
+  sym.resolve();
+  auto s = collect(sym);
+  ASSERT_EQ(s[0].size(), 2u);
+  EXPECT_EQ(s[0][1].symbol, "level2");
+  EXPECT_EQ(sym.summary().corrupt_callchains, 1u);
+}
+
 TEST(Symbolizer, EachDistinctLocationResolvedOnce) {
   std::string bin = fixture("fx_sym_nested_fp");
   std::uint64_t l3 = addr_of(bin, "level3");
@@ -158,7 +173,7 @@ TEST(Symbolizer, EachDistinctLocationResolvedOnce) {
   EXPECT_EQ(sym.summary().locations, 4u);
 }
 
-TEST(Symbolizer, ForkCopiesMapsExecReplacesThem) {
+TEST(Symbolizer, ForkCopiesMapsExecRenamesAndNewMapsReplace) {
   std::string bin = fixture("fx_sym_nested_fp");
   std::uint64_t l3 = addr_of(bin, "level3");
   Symbolizer sym(offline());
@@ -169,16 +184,22 @@ TEST(Symbolizer, ForkCopiesMapsExecReplacesThem) {
   fork.ppid = fork.ptid = 10;
   sym.add_fork(fork);
   sym.add_sample(sample_of(11, {PERF_CONTEXT_USER, kBase + l3}), "cpu-clock");
+  // Inside execve, after the COMM: the user stack is still the old image's.
   sym.add_comm(comm_of(11, "child", true));
   sym.add_sample(sample_of(11, {PERF_CONTEXT_USER, kBase + l3}), "cpu-clock");
+  // The new image maps over the old range.
+  sym.add_mmap(mmap_of(11, kBase, 0x5000, 0, "/nonexistent/new-image"));
+  sym.add_sample(sample_of(11, {PERF_CONTEXT_USER, kBase + l3}), "cpu-clock");
   sym.resolve();
-  std::vector<std::string> comms, names;
+  std::vector<std::string> comms, names, modules;
   sym.for_each_sample([&](const StackSampleView& s) {
     comms.emplace_back(s.comm);
     names.emplace_back(s.frames[0].symbol);
+    modules.emplace_back(s.frames[0].module);
   });
-  EXPECT_EQ(comms, (std::vector<std::string>{"parent", "child"}));
-  EXPECT_EQ(names, (std::vector<std::string>{"level3", ""}));
+  EXPECT_EQ(comms, (std::vector<std::string>{"parent", "child", "child"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"level3", "level3", ""}));
+  EXPECT_EQ(modules.back(), "/nonexistent/new-image");
 }
 
 TEST(Symbolizer, OverlappingMmapReplacesOldRange) {
@@ -306,6 +327,16 @@ TEST(Symbolizer, EventNamesForUnnamedAttrs) {
   a.type = PERF_TYPE_HARDWARE;
   a.config = PERF_COUNT_HW_CPU_CYCLES;
   EXPECT_EQ(default_event_name(a), "cycles");
+  // perf record's default attr: precise_ip 3, guest excluded.
+  a.type = PERF_TYPE_SOFTWARE;
+  a.config = PERF_COUNT_SW_CPU_CLOCK;
+  a.precise_ip = 3;
+  a.exclude_guest = 1;
+  EXPECT_EQ(default_event_name(a), "cpu-clock:pppH");
+  a.exclude_kernel = 1;
+  a.exclude_hv = 1;  // what `-e cpu-clock:u` sets
+  a.precise_ip = 0;
+  EXPECT_EQ(default_event_name(a), "cpu-clock:u");
 }
 
 }  // namespace

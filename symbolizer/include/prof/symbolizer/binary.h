@@ -42,6 +42,10 @@ struct LookupOptions {
   bool inline_frames = false;  // expand DWARF inline chains into frames; default off
   bool srcline = false;        // fill SymbolizedFrame::srcline; default off
   bool srcline_full_path = false;  // "dir/file.c:12" instead of "file.c:12"; default off
+  // perf's naming for DWARF-unwound frames (implies inline_frames): the containing function is
+  // named from DWARF, and printed as inlined when that name differs from the ELF symbol's
+  // (perf 6.1's new_inline_sym). Default off.
+  bool perf_dwarf_names = false;
 };
 
 // One frame as resolved from a binary. For an address inside inlined code symbolize() returns
@@ -77,6 +81,10 @@ class Binary {
 
   // Maps a file offset to the ELF address through the PT_LOAD segment that holds it.
   std::optional<ElfAddr> file_offset_to_elf(FileOffset offset) const;
+
+  // The load bias (runtime address - ElfAddr) of a mapping of this object at `map_start` with
+  // file offset `pgoff`, through the PT_LOAD that holds pgoff (page-aligned, as mmap maps it).
+  std::optional<std::uint64_t> load_bias(std::uint64_t map_start, FileOffset pgoff) const;
 
   const ElfSymbol* find_symbol(ElfAddr address) const;
   std::size_t symbol_count() const;

@@ -2,7 +2,7 @@
 //
 // Pipeline position: prof::symbolizer, resolves the kernel part of every callchain. Built once,
 // sorted, looked up by binary search. Only text symbols (t/T/w/W) are kept, as perf does; where
-// several share an address the one perf would print is chosen (see symbol_choice.h). A symbol
+// several share an address the last listed is kept, which is the one perf prints. A symbol
 // ends where the next one starts; the last one of the kernel or of a module ends one page after
 // its start rounded up (perf's symbols__fixup_end).
 //
@@ -38,6 +38,10 @@ class KallsymsTable {
   std::size_t size() const { return symbols_.size(); }
   std::size_t skipped_lines() const { return skipped_; }
   bool empty() const { return symbols_.empty(); }
+  // Start of the lowest symbol (the kernel image's or a module's), 0 when empty.
+  std::uint64_t lowest() const { return symbols_.empty() ? 0 : symbols_.front().start; }
+  // End of the highest symbol, 0 when empty.
+  std::uint64_t highest_end() const { return symbols_.empty() ? 0 : symbols_.back().end; }
 
  private:
   std::vector<KernelSymbol> symbols_;

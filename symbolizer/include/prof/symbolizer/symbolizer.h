@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,6 +54,9 @@ struct Options {
   // /proc/PID/map_files (deleted files) when their maps are added; on. Off for offline use.
   bool use_proc = true;
   unsigned threads = 0;            // resolver threads; 0 = one per online CPU
+  // Unwind samples that carry user registers and a stack copy (`--call-graph dwarf`) with
+  // libdwfl; on. Off: only the kernel callchain and the sampled ip are used.
+  bool unwind_dwarf = true;
   std::size_t max_stack = 127;     // frames kept per sample (perf's default --max-stack)
 };
 
@@ -69,6 +73,10 @@ struct Summary {
   std::uint64_t missing_objects = 0;    // objects that could not be opened or parsed
   std::uint64_t lost_samples = 0;       // from PERF_RECORD_LOST
   std::uint64_t bad_records = 0;        // records that did not decode (skipped)
+  std::uint64_t corrupt_callchains = 0; // callchains cut at a value that is no context marker
+  std::uint64_t unwound_samples = 0;    // user stacks unwound from a stack copy (DWARF)
+  std::uint64_t unwind_early_stops = 0; // of those, unwinds that stopped before the outermost frame
+  std::map<std::string, std::uint64_t> unwind_stop_reasons;  // libdwfl's message -> count
 };
 
 class Symbolizer {
@@ -87,7 +95,10 @@ class Symbolizer {
   void add_bad_record();
 
   // Stores a sample; its frames are translated against the current maps. `event` is copied.
-  void add_sample(const perf::Sample& s, std::string_view event);
+  // `sample_regs_user` is the attr's register mask (needed to read s.regs_user); a sample with
+  // user registers and a stack copy is unwound here, before later maps can change.
+  void add_sample(const perf::Sample& s, std::string_view event,
+                  std::uint64_t sample_regs_user = 0);
 
   // Symbolizes every distinct location not yet resolved. Call before for_each_sample; calling
   // again after more samples resolves only the new locations.

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Whole-process comparison: `profile symbolize` against `perf script` on the same perf.data.
+#
+#   bench/compare_symbolize.sh PERF PROFILE [perf.data] [options for both: --inline, --srcline]
+#
+# PERF is the perf binary to compare with (e.g. /usr/bin/perf), PROFILE our built binary. Without
+# a perf.data the script records one: 30 s of `perf record -a -g -F 999` while the symbolizer
+# fixtures keep both CPUs busy (FIXTURES=dir, default build/tests/fixtures). Each side runs
+# RUNS times (default 3); the best wall time and its user+sys CPU time are reported, with the
+# ratio. perf script's exit status is checked: perf 6.1 aborts on some captures (see
+# docs/symbolizer.md), and a crashed run would flatter nobody.
+set -euo pipefail
+if [ $# -lt 2 ]; then
+  sed -n '2,12p' "$0" >&2
+  exit 2
+fi
+PERF=$1
+PROFILE=$2
+DATA=${3:-}
+shift 2
+[ $# -gt 0 ] && shift
+EXTRA=("$@")
+# perf's spelling of the same request: --srcline is perf's `-F +srcline`.
+PERF_EXTRA=()
+PERF_FIELDS=""
+for a in "${EXTRA[@]}"; do
+  case $a in
+    --srcline) PERF_FIELDS=",+srcline" ;;
+    *) PERF_EXTRA+=("$a") ;;
+  esac
+done
+RUNS=${RUNS:-3}
+FIXTURES=${FIXTURES:-$(dirname "$0")/../build/tests/fixtures}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+if [ -z "$DATA" ]; then
+  DATA=$WORK/perf.data
+  for fx in fx_sym_cxx fx_sym_cxx fx_sym_inline fx_sym_uselib; do "$FIXTURES/$fx" 30000 & done
+  "$PERF" record -q -B -a -g -F 999 -o "$DATA" -- sleep 30
+  wait
+fi
+
+# best_of CMD... : prints "wall cpu" of the fastest of RUNS runs; fails if any run fails.
+best_of() {
+  local best_wall="" best_cpu=""
+  for _ in $(seq "$RUNS"); do
+    if ! /usr/bin/time -o "$WORK/time" -f "%e %U %S" "$@" > "$WORK/out" 2> "$WORK/err"; then
+      echo "FAILED: $*" >&2
+      tail -3 "$WORK/err" >&2
+      return 1
+    fi
+    read -r wall user sys < "$WORK/time"
+    local cpu
+    cpu=$(echo "$user + $sys" | bc)
+    if [ -z "$best_wall" ] || [ "$(echo "$wall < $best_wall" | bc)" = 1 ]; then
+      best_wall=$wall
+      best_cpu=$cpu
+    fi
+  done
+  echo "$best_wall $best_cpu"
+}
+
+samples=$("$PROFILE" symbolize "$DATA" "${EXTRA[@]}" 2>&1 >/dev/null | sed -n 's/.*symbolized \([0-9]*\) samples.*/\1/p')
+read -r ours_wall ours_cpu <<< "$(best_of "$PROFILE" symbolize -q "${EXTRA[@]}" "$DATA")"
+read -r perf_wall perf_cpu <<< "$(best_of "$PERF" script -F "+pid${PERF_FIELDS:-}" "${PERF_EXTRA[@]}" -i "$DATA")"
+echo "input: $DATA ($samples samples) options: ${EXTRA[*]:-none}"
+printf "perf script       wall %6.2f s  cpu %6.2f s\n" "$perf_wall" "$perf_cpu"
+printf "profile symbolize wall %6.2f s  cpu %6.2f s\n" "$ours_wall" "$ours_cpu"
+printf "speed-up          wall %6.1fx   cpu %6.1fx\n" "$(echo "$perf_wall / $ours_wall" | bc -l)" \
+  "$(echo "$perf_cpu / $ours_cpu" | bc -l)"

@@ -1,0 +1,52 @@
+// DWARF unwinding of `--call-graph dwarf` samples (user registers + a copy of the user stack)
+// with libdwfl's unwinder: one Dwfl per address space with the process's modules reported at
+// their load bias, attached once (dwfl_attach_state may be called only once per Dwfl), whose
+// callbacks serve the sample currently being unwound (reference/kernel-and-libdw.md section 4).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace prof::symbolizer::detail {
+
+struct UnwindModule {
+  std::string name;   // for messages
+  std::string path;   // file to report
+  std::uint64_t bias; // runtime address = ELF address + bias
+};
+
+struct UnwindResult {
+  std::vector<std::uint64_t> pcs;  // leaf first; callers already at pc - 1 (as perf prints them)
+  std::string stop_reason;         // "" when the unwinder reached the outermost frame
+};
+
+// x86-64 DWARF register numbers 0..16 (rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15, rip)
+// from perf's sampled user registers (arch/x86/include/uapi/asm/perf_regs.h order, packed by
+// the attr's sample_regs_user mask). False when the mask lacks one of them.
+bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
+                        std::uint64_t (&dwarf)[17]);
+
+class ProcessUnwinder {
+ public:
+  explicit ProcessUnwinder(std::uint32_t pid);
+  ~ProcessUnwinder();
+  ProcessUnwinder(const ProcessUnwinder&) = delete;
+  ProcessUnwinder& operator=(const ProcessUnwinder&) = delete;
+
+  // Replaces the module set (a fresh Dwfl) when `generation` differs from the last call's.
+  void set_modules(const std::vector<UnwindModule>& modules, std::uint64_t generation);
+  std::uint64_t generation() const { return generation_; }
+
+  UnwindResult unwind(std::uint32_t tid, const std::uint64_t (&dwarf_regs)[17],
+                      std::span<const std::uint8_t> stack, std::size_t max_frames);
+
+ private:
+  struct State;
+  std::uint32_t pid_;
+  std::uint64_t generation_ = ~std::uint64_t{0};
+  State* state_ = nullptr;
+};
+
+}  // namespace prof::symbolizer::detail
