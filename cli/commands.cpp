@@ -19,6 +19,7 @@
 #include "prof/common/cli_support.h"
 #include "renderer_command.h"
 #include "symbolizer_command.h"
+#include "symbolizer_options.h"
 #include "top.h"
 
 namespace prof::app {
@@ -134,20 +135,6 @@ Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
   return out;
 }
 
-std::atomic<collector::Collector*> g_active{nullptr};
-extern "C" void on_stop_signal(int) {
-  if (auto* c = g_active.load()) c->request_stop();
-}
-
-void install_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
 // One line on a terminal, rewritten in place: time left (or elapsed), samples, lost.
 collector::ProgressFn terminal_progress(std::optional<std::chrono::nanoseconds> duration) {
   if (!isatty(STDERR_FILENO)) return {};
@@ -186,9 +173,10 @@ struct LiveCapture {
 };
 
 // Records with `sampling` and symbolizes in memory; with `save`, also writes perf.data there.
-Result<LiveCapture> capture(const collector::tool::SamplingRequest& sampling,
+Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
                             const symbolizer::Options& sopt, const std::string& save,
                             const std::vector<std::string>& cmdline, Reporter& rep) {
+  collector::install_stop_signals();
   auto col = collector::Collector::open(sampling.options, &rep.sink);
   if (!col) return col.error();
   std::unique_ptr<perf::PerfDataWriter> writer;
@@ -202,12 +190,11 @@ Result<LiveCapture> capture(const collector::tool::SamplingRequest& sampling,
   LiveCapture cap;
   cap.sym = std::make_unique<symbolizer::Symbolizer>(sopt, &rep.sink);
   CaptureSink sink(*cap.sym, writer.get());
-  g_active.store(col->get());
-  install_stop_signals();
+  collector::set_signal_target(col->get());
   auto stats =
       (*col)->run(sampling.stop, sink, rep.quiet ? collector::ProgressFn{}
                                                  : terminal_progress(sampling.stop.duration));
-  g_active.store(nullptr);
+  collector::set_signal_target(nullptr);
   clear_progress_line();
   if (writer) {
     auto fin = writer->finish();
@@ -237,11 +224,11 @@ std::vector<std::string> command_line(int argc, char** argv) {
 
 int pipeline_command(int argc, char** argv) {
   const auto cmdline = command_line(argc, argv);
-  std::vector<std::string> command = collector::tool::split_command(argc, argv);
+  std::vector<std::string> command = collector::split_command(argc, argv);
   po::options_description sampling("Sampling (as 'profile record')");
-  collector::tool::add_sampling_options(sampling);
+  collector::add_sampling_options(sampling);
   po::options_description symbolizing("Symbols");
-  symbolizer::tool::add_symbolizer_options(symbolizing, /*pipeline=*/true);
+  symbolizer::add_symbolizer_options(symbolizing, /*pipeline=*/true);
   po::options_description folding("Stacks (as 'profile fold')");
   folder::add_folder_options(folding, /*pipeline=*/true);
   po::options_description rendering("Flame graph (as 'profile render'; no short forms here)");
@@ -272,9 +259,9 @@ int pipeline_command(int argc, char** argv) {
   rep.verbose = vm.count("verbose") > 0;
   auto format = parse_format(vm["format"].as<std::string>());
   if (!format) return cli::usage_error(format.error().message, "");
-  auto req = collector::tool::sampling_from(vm, command);
+  auto req = collector::sampling_from(vm, command);
   if (!req) return cli::usage_error(req.error().message, "");
-  auto sopt = symbolizer::tool::symbolizer_options_from(vm);
+  auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "");
@@ -319,7 +306,7 @@ symbolize_file(const std::string& path, const symbolizer::Options& sopt, Warning
 
 int report_command(int argc, char** argv) {
   po::options_description symbolizing("Symbols (as 'profile symbolize')");
-  symbolizer::tool::add_symbolizer_options(symbolizing, /*pipeline=*/false);
+  symbolizer::add_symbolizer_options(symbolizing, /*pipeline=*/false);
   po::options_description folding("Stacks (as 'profile fold')");
   folder::add_folder_options(folding, /*pipeline=*/false);
   po::options_description rendering("Flame graph (as 'profile render')");
@@ -353,7 +340,7 @@ int report_command(int argc, char** argv) {
   rep.verbose = vm.count("verbose") > 0;
   auto format = parse_format(vm["format"].as<std::string>());
   if (!format) return cli::usage_error(format.error().message, "report");
-  auto sopt = symbolizer::tool::symbolizer_options_from(vm);
+  auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "report");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
@@ -383,6 +370,14 @@ int symbolize_command(int argc, char** argv) {
       folded = true;
       continue;
     }
+    // report takes the file as its positional word; --no-pid shapes only perf-script text.
+    if (std::strcmp(argv[i], "--no-pid") == 0) continue;
+    if ((std::strcmp(argv[i], "-i") == 0 || std::strcmp(argv[i], "--input") == 0) && i + 1 < argc)
+      continue;
+    if (std::strncmp(argv[i], "--input=", 8) == 0) {
+      rest.push_back(argv[i] + 8);
+      continue;
+    }
     rest.push_back(argv[i]);
   }
   if (!folded) return symbolizer::symbolize_command(argc, argv);
@@ -395,9 +390,9 @@ int symbolize_command(int argc, char** argv) {
 
 int top_command(int argc, char** argv) {
   const auto cmdline = command_line(argc, argv);
-  std::vector<std::string> command = collector::tool::split_command(argc, argv);
+  std::vector<std::string> command = collector::split_command(argc, argv);
   po::options_description sampling("Live capture instead of a file (as 'profile record')");
-  collector::tool::add_sampling_options(sampling);
+  collector::add_sampling_options(sampling);
   po::options_description general(
       "Usage: profile top [perf.data] [options]\n"
       "       profile top -a DURATION [sampling options] [-- CMD]\n\n"
@@ -434,10 +429,10 @@ int top_command(int argc, char** argv) {
 
   // A positional word that parses as a duration means live capture; otherwise a file.
   std::string file;
-  bool live = !command.empty() || collector::tool::has_sampling_option(vm);
+  bool live = !command.empty() || collector::has_sampling_option(vm);
   std::vector<std::string> words;
   if (vm.count("positional")) words = vm["positional"].as<std::vector<std::string>>();
-  if (!live && !words.empty() && !collector::tool::looks_like_duration(words[0])) {
+  if (!live && !words.empty() && !collector::looks_like_duration(words[0])) {
     if (words.size() > 1) return cli::usage_error("expected one perf.data file", "top");
     file = words[0];
   } else if (!words.empty()) {
@@ -449,7 +444,7 @@ int top_command(int argc, char** argv) {
     po::variables_map live_vm = vm;
     if (!words.empty())
       live_vm.insert_or_assign("duration", po::variable_value(words, false));
-    auto req = collector::tool::sampling_from(live_vm, command);
+    auto req = collector::sampling_from(live_vm, command);
     if (!req) return cli::usage_error(req.error().message, "top");
     auto cap = capture(*req, sopt, "", cmdline, rep);
     if (!cap) return cli::report_error(cap.error());

@@ -7,6 +7,8 @@ namespace prof::app {
 int pipeline_command(int argc, char** argv);
 // `profile report [perf.data]`: symbolize + fold + render in one process.
 int report_command(int argc, char** argv);
+// `profile symbolize`: the symbolizer's perf-script text, or with --folded the folded stacks.
+int symbolize_command(int argc, char** argv);
 // `profile top`: hottest functions overall and per CPU.
 int top_command(int argc, char** argv);
 

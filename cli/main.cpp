@@ -9,7 +9,6 @@
 #include "folder_command.h"
 #include "prof/common/cli_support.h"
 #include "renderer_command.h"
-#include "symbolizer_command.h"
 
 #ifndef PROF_VERSION
 #define PROF_VERSION "0.0.0"
@@ -25,7 +24,7 @@ struct Subcommand {
 
 constexpr Subcommand kSubcommands[] = {
     {"record", prof::collector::record_command, "sample with perf_event_open -> perf.data"},
-    {"symbolize", prof::symbolizer::symbolize_command,
+    {"symbolize", prof::app::symbolize_command,
      "perf.data -> perf script text (or --folded)"},
     {"fold", prof::folder::fold_command, "perf script text -> folded stacks"},
     {"render", prof::renderer::render_command, "folded stacks -> interactive SVG flame graph"},

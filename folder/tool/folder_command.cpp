@@ -1,6 +1,5 @@
 #include "folder_command.h"
 
-
 #include <fstream>
 #include <iostream>
 #include <string>

@@ -434,7 +434,10 @@ struct Symbolizer::Impl {
   void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask) {
     StoredSample st;
     auto c = comms.find(s.tid);
-    st.comm = c != comms.end() ? c->second : strings.intern(":" + std::to_string(s.tid));
+    // perf names the idle task "swapper" without a COMM record (machine__init); others ":TID".
+    st.comm = c != comms.end() ? c->second
+              : s.tid == 0     ? strings.intern("swapper")
+                               : strings.intern(":" + std::to_string(s.tid));
     st.event = strings.intern(event);
     st.pid = s.pid;
     st.tid = s.tid;

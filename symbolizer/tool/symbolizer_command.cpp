@@ -1,8 +1,5 @@
 #include "symbolizer_command.h"
 
-// GCC 12 reports a false "potential null pointer dereference" inside Boost.program_options'
-// typed_value<std::string>::notify once inlined here; the code in question is Boost's.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include <unistd.h>
 
@@ -14,6 +11,7 @@
 #include "prof/common/perf_data.h"
 #include "prof/common/warnings.h"
 #include "prof/symbolizer/symbolizer.h"
+#include "symbolizer_options.h"
 
 namespace prof::symbolizer {
 namespace {
@@ -51,29 +49,14 @@ int symbolize_command(int argc, char** argv) {
       "Prints the samples of a perf.data capture (from `profile record` or `perf record`) as\n"
       "`perf script` text, for `profile fold` or stackcollapse-perf.pl. Default input: perf.data;\n"
       "'-' reads a pipe-mode capture from stdin.\n\nOptions");
-  unsigned threads = 0;
-  std::size_t max_stack = 127;
   opts.add_options()
       ("help,h", "show this help")
       ("input,i", po::value<std::string>(), "perf.data to read (default: perf.data)")
-      ("kallsyms", po::value<std::string>(),
-       "kernel symbols from FILE (a saved /proc/kallsyms) instead of /proc/kallsyms")
-      ("no-kernel-symbols", "leave kernel frames as [unknown]")
-      ("symfs", po::value<std::string>(),
-       "look binaries and debug files up under DIR (a copy of the recording machine's files);"
-       " implies --no-proc")
-      ("inline", "expand inlined functions into frames, from DWARF (default: off)")
-      ("srcline", "print the source file:line under each frame (default: off)")
-      ("full-source-path", "with --srcline: full paths instead of base names")
-      ("no-demangle", "print C++/Rust names as mangled")
+      ("folded", "print folded stacks instead (as 'profile report --format folded')")
       ("no-pid", "header as `comm tid` (perf script's default) instead of `comm pid/tid`")
-      ("no-proc", "do not consult /proc for live processes (offline analysis)")
-      ("max-stack", po::value<std::size_t>(&max_stack)->default_value(127),
-       "frames kept per sample")
-      ("threads,j", po::value<unsigned>(&threads)->default_value(0),
-       "resolver threads (default 0: one per CPU)")
       ("quiet,q", "no summary or warnings on stderr")
       ("verbose,v", "print every warning, not one per kind");
+  add_symbolizer_options(opts, /*pipeline=*/false);
   po::options_description all;
   all.add(opts).add_options()("positional", po::value<std::vector<std::string>>(), "input");
   po::positional_options_description pos;
@@ -93,23 +76,9 @@ int symbolize_command(int argc, char** argv) {
   } else if (vm.count("input")) {
     input = vm["input"].as<std::string>();
   }
-  if (max_stack == 0) return cli::usage_error("--max-stack must be at least 1", "symbolize");
-
-  Options o;
-  if (vm.count("kallsyms")) o.kallsyms = vm["kallsyms"].as<std::string>();
-  if (vm.count("no-kernel-symbols")) o.kallsyms.clear();
-  if (vm.count("symfs")) {
-    o.symfs = vm["symfs"].as<std::string>();
-    while (o.symfs.size() > 1 && o.symfs.back() == '/') o.symfs.pop_back();
-    o.use_proc = false;
-  }
-  if (vm.count("no-proc")) o.use_proc = false;
-  o.inline_frames = vm.count("inline") > 0;
-  o.srcline = vm.count("srcline") > 0;
-  o.srcline_full_path = vm.count("full-source-path") > 0;
-  o.demangle = vm.count("no-demangle") == 0;
-  o.threads = threads;
-  o.max_stack = max_stack;
+  auto parsed = symbolizer_options_from(vm);
+  if (!parsed) return cli::usage_error(parsed.error().message, "symbolize");
+  const Options& o = *parsed;
   bool quiet = vm.count("quiet") > 0, verbose = vm.count("verbose") > 0;
 
   WarningSink warnings([&](std::string_view, std::string_view msg) {

@@ -1,0 +1,69 @@
+// The in-process pipeline: collector -> symbolizer -> folder -> renderer with typed records in
+// memory (no perf.data or text between the stages), shared by the all-in-one `profile` command,
+// `profile report` and `profile top`.
+//
+//   prof::app::CaptureSink sink(sym_options, &warnings);   // a collector::RecordSink
+//   collector->run(stop, sink);
+//   auto folded = sink.fold(folder_options);              // symbolize once, fold
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prof/collector/collector.h"
+#include "prof/common/perf_data.h"
+#include "prof/common/result.h"
+#include "prof/common/warnings.h"
+#include "prof/folder/folder.h"
+#include "prof/renderer/renderer.h"
+#include "prof/symbolizer/record_feeder.h"
+#include "prof/symbolizer/symbolizer.h"
+
+namespace prof::app {
+
+// A decoder for raw records of a live capture: a PerfDataReader over the capture's own
+// pipe-mode header (its attrs), whose parse_* functions then decode records handed over in
+// memory. Keeps one decoding path for files and live captures.
+Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
+    const std::vector<perf::EventAttr>& attrs);
+
+// Receives a live capture: optionally saves it as perf.data (--save) and feeds the symbolizer in
+// time order, round by round, so memory holds one round of raw records plus the interned stacks.
+class CaptureSink final : public collector::RecordSink {
+ public:
+  CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save);
+  ~CaptureSink() override;
+  Result<void> on_start(const std::vector<perf::EventAttr>& attrs) override;
+  Result<void> on_record(std::span<const std::uint8_t> record) override;
+  Result<void> on_round_end() override;
+  // Flushes what is queued into the symbolizer and resolves. Call once after the run.
+  Result<void> finish();
+  // Event names by attr index, as the folder and titles use them.
+  const std::vector<std::string>& event_names() const { return event_names_; }
+
+ private:
+  symbolizer::Symbolizer& sym_;
+  perf::PerfDataWriter* save_;
+  std::unique_ptr<perf::PerfDataReader> decoder_;
+  std::unique_ptr<symbolizer::RecordFeeder> feeder_;
+  std::vector<std::string> event_names_;
+};
+
+// Symbolized samples -> folded counts.
+folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym,
+                                  const folder::Options& options, WarningSink* warnings);
+
+// Folded counts -> SVG.
+Result<renderer::RenderStats> render_counts(const folder::FoldedCounts& counts,
+                                            const renderer::Options& options, std::string& svg,
+                                            WarningSink* warnings);
+
+// What was counted, for titles and count names: "cpu-clock" -> {"CPU", "ns"}.
+struct CountLabels {
+  std::string title;       // e.g. "CPU Flame Graph (cpu-clock)"
+  std::string count_name;  // e.g. "ns", "page-faults"
+};
+CountLabels labels_for_events(const std::vector<std::string>& event_names, bool off_cpu);
+
+}  // namespace prof::app

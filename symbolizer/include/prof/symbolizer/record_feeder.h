@@ -1,0 +1,68 @@
+// RecordFeeder: hands perf.data records to a Symbolizer in time order, the way perf's
+// ordered_events does, without holding the whole capture.
+//
+// Pipeline position: between a record source (PerfDataReader::next, or a live collector's
+// RecordSink) and the Symbolizer. Records from different CPUs' ring buffers arrive interleaved
+// by drain, not by time; an MMAP must reach the symbolizer before the samples that fall in it.
+// Records are queued (copied) per round; at each round end (PERF_RECORD_FINISHED_ROUND, or the
+// collector's on_round_end) everything older than the newest record of the previous round is
+// sorted and delivered — later rounds cannot hold anything older than that. Captures without
+// timestamps (no PERF_SAMPLE_TIME / sample_id_all) are delivered in arrival order.
+//
+//   RecordFeeder feeder(*reader, symbolizer);          // reader decodes records (its attrs)
+//   while (reader->next(rec) yields a record) feeder.add(rec);
+//   feeder.finish();                                    // delivers the rest
+//   symbolizer.resolve();
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "prof/common/perf_data.h"
+#include "prof/symbolizer/symbolizer.h"
+
+namespace prof::symbolizer {
+
+class RecordFeeder {
+ public:
+  // `decoder` supplies attrs and the parse_* functions; both must outlive the feeder.
+  RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer);
+
+  // Queues one record (its bytes are copied). FINISHED_ROUND records act as round_end().
+  // Record kinds the symbolizer does not use are ignored; LOST is counted at once.
+  void add(const perf::Record& record);
+  // End of a round: delivers what no later record can precede.
+  void round_end();
+  // Delivers everything still queued. The feeder can be reused afterwards.
+  void finish();
+
+  std::size_t queued() const { return queue_.size(); }
+
+ private:
+  struct Queued {
+    std::uint64_t time, seq;
+    std::uint32_t type;
+    std::uint16_t misc;
+    std::size_t offset, size;  // into arena_
+  };
+  bool timed();
+  void flush_until(std::uint64_t limit);
+  void deliver(std::uint32_t type, std::uint16_t misc, std::span<const std::uint8_t> bytes);
+  const std::string& event_name(std::size_t attr_index);
+
+  const perf::PerfDataReader& decoder_;
+  Symbolizer& sym_;
+  bool timed_ = false;
+  std::size_t attrs_checked_ = SIZE_MAX;
+  std::vector<std::uint8_t> arena_;
+  std::vector<Queued> queue_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t round_max_ = 0;       // newest timestamp seen so far
+  std::uint64_t prev_round_max_ = 0;  // newest timestamp at the previous round end
+  std::vector<std::string> event_names_;
+  perf::Sample sample_;               // reused decoding buffer
+};
+
+}  // namespace prof::symbolizer

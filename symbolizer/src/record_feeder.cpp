@@ -1,0 +1,169 @@
+#include "prof/symbolizer/record_feeder.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace prof::symbolizer {
+namespace {
+
+bool wanted(std::uint32_t type) {
+  switch (type) {
+    case PERF_RECORD_SAMPLE:
+    case PERF_RECORD_MMAP:
+    case PERF_RECORD_MMAP2:
+    case PERF_RECORD_COMM:
+    case PERF_RECORD_FORK:
+    case PERF_RECORD_EXIT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+RecordFeeder::RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer)
+    : decoder_(decoder), sym_(symbolizer) {}
+
+bool RecordFeeder::timed() {
+  // Pipe-mode readers learn attrs as HEADER_ATTR records arrive: look again when they grow.
+  const auto& attrs = decoder_.attrs();
+  if (attrs.size() != attrs_checked_) {
+    attrs_checked_ = attrs.size();
+    timed_ = !attrs.empty();
+    for (const auto& a : attrs)
+      if (!a.attr.sample_id_all || !(a.attr.sample_type & PERF_SAMPLE_TIME)) timed_ = false;
+  }
+  return timed_;
+}
+
+const std::string& RecordFeeder::event_name(std::size_t attr_index) {
+  // Pipe-mode readers learn attrs as they go: name them lazily.
+  const auto& attrs = decoder_.attrs();
+  while (event_names_.size() < attrs.size()) {
+    const auto& a = attrs[event_names_.size()];
+    event_names_.push_back(a.name.empty() ? default_event_name(a.attr) : a.name);
+  }
+  static const std::string kNone;
+  return attr_index < event_names_.size() ? event_names_[attr_index] : kNone;
+}
+
+void RecordFeeder::add(const perf::Record& r) {
+  if (r.type == perf::PERF_RECORD_FINISHED_ROUND) {
+    round_end();
+    return;
+  }
+  if (r.type == PERF_RECORD_LOST) {
+    auto l = decoder_.parse_lost(r);
+    if (l) sym_.add_lost(l->lost);
+    else sym_.add_bad_record();
+    return;
+  }
+  if (!wanted(r.type)) return;
+  if (!timed()) {
+    deliver(r.type, r.misc, r.bytes);
+    return;
+  }
+  std::uint64_t time = 0;
+  if (r.type == PERF_RECORD_SAMPLE) {
+    if (!decoder_.parse_sample(r, sample_)) {
+      sym_.add_bad_record();
+      return;
+    }
+    time = sample_.time;
+  } else {
+    auto sid = decoder_.parse_sample_id(r);
+    if (!sid) {
+      sym_.add_bad_record();
+      return;
+    }
+    time = sid->time;
+  }
+  round_max_ = std::max(round_max_, time);
+  queue_.push_back(Queued{time, seq_++, r.type, r.misc, arena_.size(), r.bytes.size()});
+  arena_.insert(arena_.end(), r.bytes.begin(), r.bytes.end());
+}
+
+void RecordFeeder::round_end() {
+  flush_until(prev_round_max_);
+  prev_round_max_ = round_max_;
+}
+
+void RecordFeeder::finish() {
+  flush_until(UINT64_MAX);
+  arena_.clear();
+  arena_.shrink_to_fit();
+}
+
+void RecordFeeder::flush_until(std::uint64_t limit) {
+  if (queue_.empty()) return;
+  std::vector<std::uint32_t> order(queue_.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const Queued &x = queue_[a], &y = queue_[b];
+    return x.time != y.time ? x.time < y.time : x.seq < y.seq;
+  });
+  std::vector<Queued> keep;
+  std::vector<std::uint8_t> keep_arena;
+  for (std::uint32_t i : order) {
+    const Queued& q = queue_[i];
+    std::span<const std::uint8_t> bytes(arena_.data() + q.offset, q.size);
+    if (q.time <= limit) {
+      deliver(q.type, q.misc, bytes);
+    } else {
+      keep.push_back(Queued{q.time, q.seq, q.type, q.misc, keep_arena.size(), q.size});
+      keep_arena.insert(keep_arena.end(), bytes.begin(), bytes.end());
+    }
+  }
+  queue_ = std::move(keep);
+  arena_ = std::move(keep_arena);
+}
+
+void RecordFeeder::deliver(std::uint32_t type, std::uint16_t misc,
+                           std::span<const std::uint8_t> bytes) {
+  perf::Record r;
+  r.type = type;
+  r.misc = misc;
+  r.bytes = bytes;
+  switch (type) {
+    case PERF_RECORD_SAMPLE: {
+      if (!decoder_.parse_sample(r, sample_)) {
+        sym_.add_bad_record();
+        return;
+      }
+      const auto& attrs = decoder_.attrs();
+      std::uint64_t regs_mask =
+          sample_.attr_index < attrs.size() ? attrs[sample_.attr_index].attr.sample_regs_user : 0;
+      sym_.add_sample(sample_, event_name(sample_.attr_index), regs_mask);
+      return;
+    }
+    case PERF_RECORD_MMAP:
+    case PERF_RECORD_MMAP2: {
+      auto m = decoder_.parse_mmap(r);
+      if (m) sym_.add_mmap(*m);
+      else sym_.add_bad_record();
+      return;
+    }
+    case PERF_RECORD_COMM: {
+      auto c = decoder_.parse_comm(r);
+      if (c) sym_.add_comm(*c);
+      else sym_.add_bad_record();
+      return;
+    }
+    case PERF_RECORD_FORK:
+    case PERF_RECORD_EXIT: {
+      auto t = decoder_.parse_task(r);
+      if (!t) {
+        sym_.add_bad_record();
+        return;
+      }
+      if (type == PERF_RECORD_FORK) sym_.add_fork(*t);
+      else sym_.add_exit(*t);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace prof::symbolizer
