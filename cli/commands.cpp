@@ -36,49 +36,6 @@ Result<Format> parse_format(const std::string& s) {
   return Error{Errc::kUsage, "--format '" + s + "': expected svg, folded or perf-script"};
 }
 
-// Writes the result: to stdout, or to FILE through a temporary file renamed into place, so an
-// existing FILE is replaced only by a complete new one.
-Result<void> write_output(const std::string& path, std::string_view data) {
-  auto write_all = [](int fd, std::string_view d) -> bool {
-    while (!d.empty()) {
-      ssize_t n = ::write(fd, d.data(), d.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      d.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  };
-  if (path.empty() || path == "-") {
-    if (!write_all(STDOUT_FILENO, data))
-      return Error{Errc::kIo, "writing to stdout failed: " + std::string(std::strerror(errno))};
-    return ok();
-  }
-  // A device, pipe or other special file (-o /dev/null) is written in place: renaming a
-  // temporary file over it would replace the device node.
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-    bool good = write_all(fd, data);
-    int err = errno;
-    ::close(fd);
-    if (!good) return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
-    return ok();
-  }
-  std::string tmp = path + ".tmp-profile";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-  bool good = write_all(fd, data);
-  int err = errno;
-  good = (::close(fd) == 0) && good;
-  if (!good || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (good) err = errno;
-    ::unlink(tmp.c_str());
-    return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
-  }
-  return ok();
-}
-
 // Warnings are collected and printed once per kind at the end (-q: none, -v: all as they come).
 struct Reporter {
   bool quiet = false, verbose = false;
@@ -279,7 +236,7 @@ int pipeline_command(int argc, char** argv) {
   auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
                         /*off_cpu=*/false, &rep.sink);
   if (!result) return cli::report_error(result.error());
-  if (auto w = write_output(output, *result); !w) return cli::report_error(w.error());
+  if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   rep.summarize();
   if (!rep.quiet) {
     auto s = cap->sym->summary();
@@ -352,7 +309,7 @@ int report_command(int argc, char** argv) {
                         &rep.sink);
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
-  if (auto w = write_output(output, *result); !w) return cli::report_error(w.error());
+  if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   rep.summarize();
   return cli::kExitOk;
 }

@@ -1,5 +1,12 @@
 #include "prof/common/cli_support.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace prof::cli {
 
 int report_error(const Error& e, std::ostream& err) {
@@ -60,6 +67,49 @@ int unimplemented_command(int argc, char** argv, std::string_view subcommand) {
   }
   return report_error(Error{Errc::kUnsupported,
                             "'profile " + std::string(subcommand) + "' is not implemented yet"});
+}
+
+// Writes the result: to stdout, or to FILE through a temporary file renamed into place, so an
+// existing FILE is replaced only by a complete new one.
+Result<void> write_output(const std::string& path, std::string_view data) {
+  auto write_all = [](int fd, std::string_view d) -> bool {
+    while (!d.empty()) {
+      ssize_t n = ::write(fd, d.data(), d.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      d.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  if (path.empty() || path == "-") {
+    if (!write_all(STDOUT_FILENO, data))
+      return Error{Errc::kIo, "writing to stdout failed: " + std::string(std::strerror(errno))};
+    return ok();
+  }
+  // A device, pipe or other special file (-o /dev/null) is written in place: renaming a
+  // temporary file over it would replace the device node.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+    bool good = write_all(fd, data);
+    int err = errno;
+    ::close(fd);
+    if (!good) return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
+    return ok();
+  }
+  std::string tmp = path + ".tmp-profile";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  bool good = write_all(fd, data);
+  int err = errno;
+  good = (::close(fd) == 0) && good;
+  if (!good || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (good) err = errno;
+    ::unlink(tmp.c_str());
+    return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
+  }
+  return ok();
 }
 
 }  // namespace prof::cli

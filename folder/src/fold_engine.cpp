@@ -226,7 +226,20 @@ bool parse_frame(std::string_view line, RawFrame& out) {
   std::size_t qi = static_cast<std::size_t>(q - base);
   if (qi < 2) return false;
   std::size_t p = std::string_view::npos;
-  for (std::size_t lim = qi - 1; lim > 0;) {
+  // A module that itself ends in a parenthesis, as perf prints `(memfd:x (deleted))`, is kept
+  // whole by matching parentheses (the reference splits it and leaves junk in the name;
+  // docs/folding.md lists this divergence).
+  if (base[qi - 1] == ')') {
+    int depth = 0;
+    for (std::size_t i = qi + 1; i-- > 0;) {
+      if (base[i] == ')') ++depth;
+      else if (base[i] == '(' && --depth == 0) {
+        if (i > 0 && base[i - 1] == ' ') p = i - 1;
+        break;
+      }
+    }
+  }
+  for (std::size_t lim = qi - 1; p == std::string_view::npos && lim > 0;) {
     auto* o = static_cast<const char*>(memrchr(base, '(', lim));
     if (o == nullptr) break;
     std::size_t oi = static_cast<std::size_t>(o - base);
@@ -560,8 +573,6 @@ void FoldEngine::end_sample() {
         if (cpu_ < 0) {
           scratch_ += '?';
         } else {
-          if (cpu_ < 100) scratch_ += '0';
-          if (cpu_ < 10) scratch_ += '0';
           append_u64(scratch_, static_cast<std::uint64_t>(cpu_));
         }
         key_.push_back(names_.intern(scratch_));

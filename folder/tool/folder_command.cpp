@@ -1,7 +1,7 @@
 #include "folder_command.h"
 
-#include <fstream>
 #include <iostream>
+#include <typeinfo>
 #include <string>
 #include <vector>
 
@@ -51,7 +51,10 @@ void add_folder_options(po::options_description& opts, bool pipeline) {
 
 Result<Options> folder_options_from(const po::variables_map& vm) {
   Options opt;
-  auto flag = [&](const char* name) { return vm.count(name) && vm[name].as<bool>(); };
+  // In the all-in-one command "pid"/"tid" are the collector's string options, not ours.
+  auto flag = [&](const char* name) {
+    return vm.count(name) && vm[name].value().type() == typeid(bool) && vm[name].as<bool>();
+  };
   opt.include_pid = flag("pid");
   opt.include_tid = flag("tid");
   opt.annotate_kernel = flag("kernel");
@@ -142,17 +145,8 @@ int fold_command(int argc, char** argv) {
         Errc::kNoData, "'" + opt.input_name + "': no stacks found (" + why +
                            "; make it with 'perf script' or 'profile symbolize')"});
   }
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  std::string out_name = "<stdout>";
-  if (output != "-") {
-    file.open(output, std::ios::binary | std::ios::trunc);
-    if (!file) return cli::report_error(Error{Errc::kIo, "'" + output + "': cannot create it"});
-    out = &file;
-    out_name = output;
-  }
-  if (auto r = counts->write(*out); !r)
-    return cli::report_error(Error{Errc::kIo, "'" + out_name + "': write failed"});
+  if (auto w = cli::write_output(output, counts->to_string()); !w)
+    return cli::report_error(w.error());
   return cli::kExitOk;
 }
 

@@ -61,24 +61,6 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
   return parse_folded(std::move(text), &sink, files.size() == 1 ? names : std::string("input"));
 }
 
-bool write_stdout(const std::string& s) {
-  std::size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(STDOUT_FILENO, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-int output(const std::string& s) {
-  if (!write_stdout(s))
-    return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed: " +
-                                                  std::string(std::strerror(errno))});
-  return cli::kExitOk;
-}
-
 bool valid_color(const std::string& c) {
   static const std::regex re("#[0-9a-fA-F]{6}|rgb\\(\\d{1,3},\\d{1,3},\\d{1,3}\\)");
   return std::regex_match(c, re);
@@ -231,7 +213,8 @@ int render_command(int argc, char** argv) {
       "Draws an interactive SVG flame graph from folded stacks (\"a;b;c 123\" lines; plain, gz,\n"
       "bz2, xz or zst). Two count columns (profile diff output) draw a differential graph.\n\n"
       "Options (flamegraph.pl's names, meanings and defaults)");
-  opts.add_options()("help,h", "show this help");
+  opts.add_options()("help,h", "show this help")(
+      "output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)");
   add_render_options(opts);
   po::options_description all;
   all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
@@ -239,6 +222,7 @@ int render_command(int argc, char** argv) {
   pos.add("input", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "render")) return *rc;
+  const std::string out_path = vm.count("output") ? vm["output"].as<std::string>() : "-";
   if (vm.count("help")) {
     std::cout << opts << '\n';
     return cli::kExitOk;
@@ -260,14 +244,15 @@ int render_command(int argc, char** argv) {
   if (!stats) {
     std::string msg = "ERROR: No valid input provided to profile render.";
     write_error_svg(o, msg, svg);
-    (void)write_stdout(svg);
+    (void)cli::write_output(out_path, svg);
     std::string where = files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input";
     return cli::report_error(Error{stats.error().code, "'" + where + "': " +
                                                            stats.error().message +
                                                            " (expected lines 'a;b;c COUNT')"});
   }
   if (auto saved = save_palette_map(**setup); !saved) return cli::report_error(saved.error());
-  return output(svg);
+  if (auto w = cli::write_output(out_path, svg); !w) return cli::report_error(w.error());
+  return cli::kExitOk;
 }
 
 int diff_command(int argc, char** argv) {
@@ -302,7 +287,8 @@ int diff_command(int argc, char** argv) {
   d.strip_hex = vm.count("strip-hex") > 0;
   std::string out = diff_folded(*before, *after, d);
   print_warnings(sink);
-  return output(out);
+  if (auto w = cli::write_output("-", out); !w) return cli::report_error(w.error());
+  return cli::kExitOk;
 }
 
 }  // namespace prof::renderer

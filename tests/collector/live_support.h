@@ -45,13 +45,9 @@ Census census(const std::string& file);
 // [start, end) of a function in an ELF file, from `nm -S`; {0,0} when absent.
 std::pair<std::uint64_t, std::uint64_t> nm_range(const std::string& elf, const std::string& fn);
 
-// Starts argv in the background (stdout/stderr to /dev/null unless given); returns its pid.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path = "/dev/null",
-            const std::string& err_path = "/dev/null");
-// Starts argv (argv[0] an absolute path) and returns once the child has exec'd it, so that a
-// `-p PID` capture sees the program and not the forked copy of the test.
-pid_t spawn_execed(const std::vector<std::string>& argv);
-// waitpid with a deadline; on timeout kills it and returns -1000.
-int wait_for(pid_t pid, int timeout_ms);
+// Process helpers live in test_support.h (shared with the cli suite).
+using prof::test::spawn;
+using prof::test::spawn_execed;
+using prof::test::wait_for;
 
 }  // namespace prof::test::live

@@ -181,7 +181,7 @@ TEST(Fold, PerCpuRootFrame) {
                       "app 1 [012] 1.0: cpu-clock:\n\t1 f (m)\n\n"
                       "app 1 1.0: cpu-clock:\n\t1 f (m)\n\n",
                       per_cpu),
-            "cpu-003;app;f 1\ncpu-012;app;f 1\ncpu-?;app;f 1\n");
+            "cpu-12;app;f 1\ncpu-3;app;f 1\ncpu-?;app;f 1\n");
 }
 
 TEST(Fold, SkipAfterDropsRootwardFrames) {

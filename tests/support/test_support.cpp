@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <thread>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -128,6 +131,52 @@ RunResult run_profile(const std::vector<std::string>& args, const std::string& i
   std::vector<std::string> argv{profile_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, input);
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path,
+            const std::string& err_path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(127);
+    dup2(out, 1);
+    dup2(err, 2);
+    close(out);
+    close(err);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+pid_t spawn_execed(const std::vector<std::string>& argv) {
+  pid_t pid = spawn(argv);
+  const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  for (int i = 0; i < 5000; ++i) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(exe, ec) == argv[0]) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1000;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace prof::test

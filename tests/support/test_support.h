@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -30,6 +31,16 @@ std::string peer_dir();
 // True when perf_event_open works here (opens a cpu-clock counter on this process).
 bool live_sampling_available(std::string* why = nullptr);
 bool env_flag(const char* name);   // "1"/"true"/"yes"
+
+// Starts argv in the background (stdout/stderr to files, /dev/null by default); returns its pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path = "/dev/null",
+            const std::string& err_path = "/dev/null");
+// Starts argv (argv[0] an absolute path) and returns once the child has exec'd it, so that a
+// `-p PID` capture sees the program and not the forked copy of the test.
+pid_t spawn_execed(const std::vector<std::string>& argv);
+// waitpid with a deadline; on timeout kills it and returns -1000. Else the exit status, or
+// -signal when killed by a signal.
+int wait_for(pid_t pid, int timeout_ms);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& data);

@@ -40,6 +40,12 @@ std::optional<int> parse(int argc, char** argv,
                          const boost::program_options::positional_options_description& pos,
                          boost::program_options::variables_map& vm, std::string_view subcommand);
 
+// Writes a command's result to `path` ("" or "-" = stdout). A regular FILE is written through a
+// temporary file renamed into place, so an existing FILE is replaced only by a complete new one
+// and a failed run leaves nothing half-written; a device or FIFO (-o /dev/null) is written in
+// place. Errors name the file.
+Result<void> write_output(const std::string& path, std::string_view data);
+
 // Placeholder for a subcommand whose stage has not landed yet: accepts --help, rejects unknown
 // options like any command, otherwise exits 1 saying it is not implemented.
 int unimplemented_command(int argc, char** argv, std::string_view subcommand);

@@ -54,7 +54,7 @@ struct Options {
   bool include_addrs = false;    // --addrs: unresolved frames read `[module <addr>]` (off)
   // --event-filter: keep only samples of this event. Empty (default): the first event seen.
   std::string event_filter;
-  bool per_cpu = false;          // --per-cpu: root frame `cpu-NNN` (`cpu-?` when unknown) (off)
+  bool per_cpu = false;          // --per-cpu: root frame `cpu-N` (`cpu-?` when unknown) (off)
   // --skip-after FUNC: drop every frame rootward of the leaf-most frame named FUNC, and the
   // process frame. Matched against the tidied name without annotation. Default: none.
   std::vector<std::string> skip_after;
