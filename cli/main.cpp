@@ -49,8 +49,8 @@ void print_help(std::ostream& out) {
     for (std::size_t i = std::strlen(s.name); i < 11; ++i) out << ' ';
     out << s.summary << '\n';
   }
-  out << "\n'profile SUBCOMMAND --help' describes each one; 'profile --help-record' the all-in-one "
-         "options.\n";
+  out << "\n'profile SUBCOMMAND --help' describes each one; 'profile --help-all' lists the options "
+         "of the all-in-one command.\n";
 }
 
 }  // namespace
@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
     if (first == "--help" || first == "-h" || first == "help") {
       print_help(std::cout);
       return prof::cli::kExitOk;
+    }
+    if (first == "--help-all") {
+      char name[] = "profile", help[] = "--help";
+      char* args[] = {name, help, nullptr};
+      return prof::app::pipeline_command(2, args);
     }
     if (first == "--version" || first == "-V") {
       std::cout << "profile " PROF_VERSION "\n";
