@@ -237,6 +237,8 @@ int pipeline_command(int argc, char** argv) {
                         /*off_cpu=*/false, &rep.sink);
   if (!result) return cli::report_error(result.error());
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
+  if (auto saved = renderer::save_palette_map(**ropt); !saved)
+    return cli::report_error(saved.error());
   rep.summarize();
   if (!rep.quiet) {
     auto s = cap->sym->summary();
@@ -310,6 +312,8 @@ int report_command(int argc, char** argv) {
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
+  if (auto saved = renderer::save_palette_map(**ropt); !saved)
+    return cli::report_error(saved.error());
   rep.summarize();
   return cli::kExitOk;
 }
