@@ -98,25 +98,8 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input) {
   std::string in_path = tmp.file("stdin"), out_path = tmp.file("stdout"),
               err_path = tmp.file("stderr");
   write_file(in_path, input);
-  pid_t pid = fork();
+  pid_t pid = spawn(argv, out_path, err_path, in_path);
   if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int in = open(in_path.c_str(), O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0) _exit(127);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    close(in);
-    close(out);
-    close(err);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -134,14 +117,17 @@ RunResult run_profile(const std::vector<std::string>& args, const std::string& i
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path,
-            const std::string& err_path) {
+            const std::string& err_path, const std::string& in_path) {
   pid_t pid = fork();
   if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) _exit(127);
+    if (in < 0 || out < 0 || err < 0) _exit(127);
+    dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
+    close(in);
     close(out);
     close(err);
     std::vector<char*> args;

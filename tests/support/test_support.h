@@ -32,9 +32,10 @@ std::string peer_dir();
 bool live_sampling_available(std::string* why = nullptr);
 bool env_flag(const char* name);   // "1"/"true"/"yes"
 
-// Starts argv in the background (stdout/stderr to files, /dev/null by default); returns its pid.
+// Starts argv in the background (stdin/stdout/stderr from/to files, /dev/null by default);
+// returns its pid (-1 if fork failed).
 pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path = "/dev/null",
-            const std::string& err_path = "/dev/null");
+            const std::string& err_path = "/dev/null", const std::string& in_path = "/dev/null");
 // Starts argv (argv[0] an absolute path) and returns once the child has exec'd it, so that a
 // `-p PID` capture sees the program and not the forked copy of the test.
 pid_t spawn_execed(const std::vector<std::string>& argv);
