@@ -127,10 +127,13 @@ TEST(RecordLive, PidYieldsOnlyThatProcess) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("p.data");
-  pid_t target = spawn_execed({spin(), "1500"});
+  pid_t target = spawn_execed({spin(), "3000"});
   ASSERT_GT(target, 0);
-  pid_t other = spawn({spin(), "1500"});
-  RunResult r = run_profile({"record", "-p", std::to_string(target), "-g", "-o", out, "0.7"});
+  pid_t other = spawn({spin(), "3000"});
+  // 499 Hz for 1 s: enough samples even when the machine is busy and the target gets a
+  // fraction of a CPU.
+  RunResult r = run_profile(
+      {"record", "-p", std::to_string(target), "-g", "-F", "499", "-o", out, "1"});
   kill(target, SIGKILL);
   kill(other, SIGKILL);
   wait_for(target, 5000);
