@@ -74,6 +74,14 @@ class TempDir {
     }                                                                              \
   } while (0)
 
+// Skips a test whose environment lacks something it needs, except where PROF_REQUIRE_LIVE=1
+// (CI: root, perf installed, /proc/kallsyms readable, cgroup v2), where that is a failure.
+#define PROF_SKIP_UNLESS_REQUIRED(why)                                             \
+  do {                                                                             \
+    if (::prof::test::env_flag("PROF_REQUIRE_LIVE")) FAIL() << (why);              \
+    GTEST_SKIP() << (why);                                                         \
+  } while (0)
+
 // Use in peer-conformance tests: yields the peer dir; skips when absent, fails in CI
 // (PROF_REQUIRE_PEERS=1).
 #define PROF_REQUIRE_PEERS(var)                                                    \

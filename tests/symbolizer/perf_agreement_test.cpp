@@ -97,7 +97,7 @@ Agreement compare(const std::string& ours_text, const std::string& perf_text) {
 class PerfAgreement : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (run({"perf", "--version"}).exit_code != 0) GTEST_SKIP() << "perf not installed";
+    if (run({"perf", "--version"}).exit_code != 0) PROF_SKIP_UNLESS_REQUIRED("perf not installed");
   }
 
   // Records `cmd` with perf record -g into dir/perf.data; returns the path.
