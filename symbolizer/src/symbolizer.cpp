@@ -684,9 +684,9 @@ struct Symbolizer::Impl {
       std::uint64_t addr = locations[i].key.addr;
       if (kallsyms) {
         if (const KernelSymbol* s = kallsyms->find(addr)) {
-          f.symbol = s->name;
+          f.symbol = std::string(s->name);
           f.offset = addr - s->start;
-          if (!s->module.empty()) module_override[i] = strings.intern("[" + s->module + "]");
+          if (!s->module.empty()) module_override[i] = strings.intern("[" + std::string(s->module) + "]");
         } else if (addr < kallsyms->lowest() || addr >= kallsyms->highest_end()) {
           // Outside the kernel image and modules (BPF programs, trampolines, garbage): no
           // map covers it, and perf prints [unknown] for the module too.
