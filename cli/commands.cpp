@@ -220,6 +220,8 @@ int pipeline_command(int argc, char** argv) {
   if (!req) return cli::usage_error(req.error().message, "");
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "");
+  // Folded stacks, flame graphs and tables need one entry per distinct stack, not per sample.
+  sopt->aggregate = *format != Format::kPerfScript;
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
@@ -301,6 +303,7 @@ int report_command(int argc, char** argv) {
   if (!format) return cli::usage_error(format.error().message, "report");
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "report");
+  sopt->aggregate = *format != Format::kPerfScript;
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
@@ -385,6 +388,7 @@ int top_command(int argc, char** argv) {
   symbolizer::Options sopt;
   if (vm.count("kallsyms")) sopt.kallsyms = vm["kallsyms"].as<std::string>();
   sopt.inline_frames = vm.count("inline") > 0;
+  sopt.aggregate = true;
   folder::Options fopt;
   fopt.per_cpu = vm.count("per-cpu") > 0;
 

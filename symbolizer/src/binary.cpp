@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -194,6 +195,7 @@ struct Binary::Impl {
   std::string build_id;
   std::vector<Segment> segments;
   std::vector<ElfSymbol> symbols;
+  std::deque<std::string> synthesized_names;  // storage for names no string table holds (@plt)
 
   bool dwarf_tried = false;
   Dwarf* dwarf = nullptr;
@@ -363,7 +365,8 @@ struct Binary::Impl {
         auto it = by_got.find(got);
         if (it == by_got.end()) continue;
         ElfAddr start = plt_sh.sh_addr + off;
-        out.push_back(ElfSymbol{start, start + kEntry, it->second + "@plt"});
+        out.push_back(ElfSymbol{start, start + kEntry,
+                                synthesized_names.emplace_back(it->second + "@plt")});
       }
     }
   }
@@ -516,7 +519,7 @@ struct Binary::Impl {
     if (display_names.size() != symbols.size()) display_names.resize(symbols.size());
     auto& n = display_names[index];
     if (!n) n = options.demangle ? demangle(symbols[index].name, options.demangle_params)
-                                 : symbols[index].name;
+                                 : std::string(symbols[index].name);
     return *n;
   }
 

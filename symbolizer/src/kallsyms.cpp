@@ -30,7 +30,13 @@ struct Parsed {
 }  // namespace
 
 KallsymsTable KallsymsTable::parse(std::string_view text) {
+  return parse_owned(std::string(text));
+}
+
+KallsymsTable KallsymsTable::parse_owned(std::string owned) {
   KallsymsTable t;
+  t.text_ = std::make_shared<const std::string>(std::move(owned));
+  std::string_view text = *t.text_;
   std::vector<Parsed> parsed;
   parsed.reserve(text.size() / 40);
   while (!text.empty()) {
@@ -62,7 +68,7 @@ KallsymsTable KallsymsTable::parse(std::string_view text) {
       ++t.skipped_;
       continue;
     }
-    parsed.push_back(Parsed{KernelSymbol{addr, addr, std::string(rest), std::string(module)}});
+    parsed.push_back(Parsed{KernelSymbol{addr, addr, rest, module}});
   }
   // /proc/kallsyms is sorted already except for a few module lines; check before sorting.
   auto by_start = [](const Parsed& a, const Parsed& b) { return a.sym.start < b.sym.start; };
@@ -94,7 +100,7 @@ KallsymsTable KallsymsTable::parse(std::string_view text) {
 Result<KallsymsTable> KallsymsTable::load(const std::string& path) {
   auto text = detail::read_whole_file(path);
   if (!text) return text.error();
-  KallsymsTable t = parse(*text);
+  KallsymsTable t = parse_owned(std::move(*text));
   if (t.empty())
     return Error{Errc::kPermission,
                  "'" + path + "': no kernel symbol addresses (all zero or none): kernel frames "

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "test_support.h"
@@ -54,6 +55,23 @@ TEST(Kallsyms, ModulesAreNamedAndBounded) {
   EXPECT_EQ(s->module, "nf_tables");
   // The kernel's last symbol does not swallow the gap up to the modules.
   EXPECT_EQ(t.find(0xffffffff90000000), nullptr);
+}
+
+// Names are views into the table's text: a copy or a move must keep them valid after the
+// original is gone, even for a text short enough to live inside a std::string (SSO).
+TEST(Kallsyms, NamesOutliveTheTableTheyWereCopiedFrom) {
+  std::optional<KallsymsTable> copy, moved;
+  {
+    std::string text = "1 T a\n";
+    auto t = KallsymsTable::parse(text);
+    text.assign(text.size(), 'x');
+    copy = t;
+    moved = std::move(t);
+  }
+  ASSERT_NE(copy->find(1), nullptr);
+  EXPECT_EQ(copy->find(1)->name, "a");
+  ASSERT_NE(moved->find(1), nullptr);
+  EXPECT_EQ(moved->find(1)->name, "a");
 }
 
 TEST(Kallsyms, RestrictedTableIsAnError) {

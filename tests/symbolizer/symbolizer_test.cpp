@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "sym_test_util.h"
@@ -173,6 +175,69 @@ TEST(Symbolizer, EachDistinctLocationResolvedOnce) {
   EXPECT_EQ(sym.summary().locations, 4u);
 }
 
+// Options::aggregate: what is stored grows with distinct (comm, pid, tid, cpu, event, stack),
+// not with samples; the weight per stack is the same as without it.
+TEST(Symbolizer, AggregateStoresDistinctStacksOnly) {
+  std::string bin = fixture("fx_sym_nested_fp");
+  std::uint64_t l3 = addr_of(bin, "level3"), l2 = addr_of(bin, "level2");
+  auto feed = [&](Symbolizer& sym, int rounds) {
+    sym.add_comm(comm_of(1, "app"));
+    sym.add_comm(comm_of(2, "other"));
+    sym.add_mmap(mmap_of(1, kBase, 0x5000, 0, bin));
+    sym.add_mmap(mmap_of(2, kBase, 0x5000, 0, bin));
+    for (int i = 0; i < rounds; ++i) {
+      std::uint64_t t = 100 + static_cast<std::uint64_t>(i);
+      sym.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l3 + 1, kBase + l2 + 9}, t),
+                     "cpu-clock");
+      sym.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l2 + 1}, t), "cpu-clock");
+      sym.add_sample(sample_of(2, {PERF_CONTEXT_USER, kBase + l3 + 1, kBase + l2 + 9}, t),
+                     "cpu-clock");
+      auto other_cpu = sample_of(1, {PERF_CONTEXT_USER, kBase + l2 + 1}, t);
+      other_cpu.cpu = 0;
+      other_cpu.period = 0;  // weighs 1, as folding counts it
+      sym.add_sample(other_cpu, "cpu-clock");
+      sym.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l2 + 1}, t), "task-clock");
+    }
+    sym.resolve();
+  };
+  // stack text + comm/pid/cpu/event -> summed weight
+  auto weights = [](const Symbolizer& sym) {
+    std::map<std::string, std::uint64_t> w;
+    sym.for_each_sample([&](const StackSampleView& s) {
+      std::string key = std::string(s.comm) + " " + std::to_string(s.pid) + " " +
+                        std::to_string(s.cpu) + " " + std::string(s.event);
+      for (const auto& f : s.frames) key += ";" + std::string(f.symbol);
+      w[key] += s.period == 0 ? 1 : s.period;
+    });
+    return w;
+  };
+  Options agg = offline();
+  agg.aggregate = true;
+  Symbolizer few(agg), many(agg), plain(offline());
+  feed(few, 3);
+  feed(many, 3000);
+  feed(plain, 3000);
+  EXPECT_EQ(few.stored_samples(), 5u);
+  EXPECT_EQ(many.stored_samples(), 5u);  // 15 000 samples, 5 distinct
+  EXPECT_EQ(plain.stored_samples(), 15000u);
+  EXPECT_EQ(many.summary().samples, 15000u);
+  EXPECT_EQ(many.summary().frames, plain.summary().frames);
+  auto w = weights(many);
+  EXPECT_EQ(w, weights(plain));
+  EXPECT_EQ(w["app 1 1 cpu-clock;level3;level2"], 3000u * 1000u);
+  EXPECT_EQ(w["app 1 0 cpu-clock;level2"], 3000u);
+  // One representative time: the first sample's.
+  std::vector<std::uint64_t> times;
+  many.for_each_sample([&](const StackSampleView& s) { times.push_back(s.time_ns); });
+  EXPECT_EQ(times, (std::vector<std::uint64_t>(5, 100)));
+  // After clear_samples the same stack is a new entry again.
+  many.clear_samples();
+  many.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l2 + 1}, 7), "cpu-clock");
+  many.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l2 + 1}, 8), "cpu-clock");
+  EXPECT_EQ(many.stored_samples(), 1u);
+  EXPECT_EQ(weights(many)["app 1 1 cpu-clock;level2"], 2000u);
+}
+
 TEST(Symbolizer, ForkCopiesMapsExecRenamesAndNewMapsReplace) {
   std::string bin = fixture("fx_sym_nested_fp");
   std::uint64_t l3 = addr_of(bin, "level3");
@@ -283,6 +348,46 @@ TEST(Symbolizer, ThreadCountDoesNotChangeOutput) {
   std::string one = run_with(1);
   EXPECT_EQ(one, run_with(4));
   EXPECT_NE(one.find("level"), std::string::npos);
+}
+
+// The header fields are formatted without printf; they must read exactly as perf's printf
+// conversions would, at every width boundary.
+TEST(Symbolizer, PerfScriptHeaderMatchesPrintfConversions) {
+  const std::int64_t ids[] = {-1, 0, 7, 12345, 123456, 4194304};
+  const std::int32_t cpus[] = {0, 5, 99, 1234};
+  const std::uint64_t times[] = {0, 999, 1'000'000'000, 5'900'897'196'123, 123'456'789'012'345'678};
+  const std::uint64_t periods[] = {0, 1, 1001001, 12345678901ull, ~std::uint64_t{0}};
+  FrameView frame;
+  frame.address = 0xffffffff81000000ull;
+  frame.symbol = "f";
+  frame.module = "m";
+  for (auto id : ids)
+    for (auto cpu : cpus)
+      for (auto t : times)
+        for (auto p : periods)
+          for (bool pid : {true, false}) {
+            StackSampleView s;
+            s.comm = "c";
+            s.pid = id;
+            s.tid = id + 1;
+            s.cpu = cpu;
+            s.time_ns = t;
+            s.period = p;
+            s.event = "e";
+            s.frames = std::span(&frame, 1);
+            char want[256];
+            int n = pid ? std::snprintf(want, sizeof want, "c %5lld/%-5lld ",
+                                        static_cast<long long>(id), static_cast<long long>(id + 1))
+                        : std::snprintf(want, sizeof want, "c %5lld ", static_cast<long long>(id + 1));
+            n += std::snprintf(want + n, sizeof want - static_cast<std::size_t>(n),
+                               "[%03d] %5llu.%06llu: %10llu e: \n\tffffffff81000000 f+0x0 (m)\n\n",
+                               cpu, static_cast<unsigned long long>(t / 1000000000),
+                               static_cast<unsigned long long>(t % 1000000000 / 1000),
+                               static_cast<unsigned long long>(p));
+            std::string got;
+            append_perf_script(got, s, {.pid = pid});
+            ASSERT_EQ(got, std::string(want, static_cast<std::size_t>(n)));
+          }
 }
 
 TEST(Symbolizer, PerfScriptTextFormat) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prof/common/result.h"
@@ -60,7 +61,9 @@ struct SymbolizedFrame {
 struct ElfSymbol {
   ElfAddr start = 0;
   ElfAddr end = 0;             // exclusive
-  std::string name;            // as in the symbol table (mangled)
+  // As in the symbol table (mangled); points into the Binary's string table, valid while the
+  // Binary lives (a copy per symbol was a tenth of opening a large object).
+  std::string_view name;
 };
 
 class Binary {

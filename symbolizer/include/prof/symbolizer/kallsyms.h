@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,8 +23,10 @@ namespace prof::symbolizer {
 struct KernelSymbol {
   std::uint64_t start = 0;
   std::uint64_t end = 0;     // exclusive
-  std::string name;
-  std::string module;        // "" for the kernel image, else the module name without brackets
+  // Views into the table's copy of the kallsyms text: valid while the table (or a copy of it)
+  // lives. 120k names copied one by one were most of the parsing time.
+  std::string_view name;
+  std::string_view module;   // "" for the kernel image, else the module name without brackets
 };
 
 class KallsymsTable {
@@ -33,6 +36,8 @@ class KallsymsTable {
   static Result<KallsymsTable> load(const std::string& path);
   // Parses kallsyms text; lines that do not parse are skipped and counted.
   static KallsymsTable parse(std::string_view text);
+  // The same, keeping `text` itself instead of a copy.
+  static KallsymsTable parse_owned(std::string text);
 
   const KernelSymbol* find(std::uint64_t address) const;
   std::size_t size() const { return symbols_.size(); }
@@ -44,6 +49,7 @@ class KallsymsTable {
   std::uint64_t highest_end() const { return symbols_.empty() ? 0 : symbols_.back().end; }
 
  private:
+  std::shared_ptr<const std::string> text_;  // what the symbols' names point into
   std::vector<KernelSymbol> symbols_;
   std::size_t skipped_ = 0;
 };

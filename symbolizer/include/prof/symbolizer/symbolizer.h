@@ -58,6 +58,11 @@ struct Options {
   // libdwfl; on. Off: only the kernel callchain and the sampled ip are used.
   bool unwind_dwarf = true;
   std::size_t max_stack = 127;     // frames kept per sample (perf's default --max-stack)
+  // Merge samples with the same comm, pid, tid, cpu, event and frames into one stored sample
+  // whose period is the sum (a period of 0 counts as 1, as folding counts it) and whose time is
+  // the first one's; off. Memory then grows with distinct stacks, not with samples. For folded
+  // output, flame graphs and tables; not for perf-script text, which prints every sample.
+  bool aggregate = false;
 };
 
 // Counts for the end-of-run summary (`profile symbolize` prints it on stderr).
@@ -109,6 +114,8 @@ class Symbolizer {
   void for_each_sample(const std::function<void(const StackSampleView&)>& visit) const;
   // Drops stored samples (resolved locations and maps stay), for streaming use.
   void clear_samples();
+  // How many samples are stored: every added one, or with Options::aggregate the distinct ones.
+  std::size_t stored_samples() const;
 
   Summary summary() const;
 
