@@ -140,6 +140,7 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   if (!save.empty()) {
     perf::PerfDataWriter::Options wopt;
     wopt.features.cmdline = cmdline;
+    wopt.features.tracing_data = (*col)->tracing_data();
     auto w = perf::PerfDataWriter::create(save, (*col)->attrs(), wopt);
     if (!w) return w.error();
     writer = std::move(*w);

@@ -308,6 +308,7 @@ int record_command(int argc, char** argv) {
   perf::PerfDataWriter::Options wopt;
   wopt.pipe_mode = out.path == "-";
   wopt.features = capture_features(full_argc, argv);
+  wopt.features.tracing_data = (*collector)->tracing_data();
   auto writer = perf::PerfDataWriter::create_fd(out.fd, out.path, (*collector)->attrs(), wopt);
   if (!writer) {
     out.discard();

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "prof/collector/events.h"
 #include "prof/common/perf_data.h"
 #include "prof/common/result.h"
 #include "prof/common/warnings.h"
@@ -168,6 +169,12 @@ class Collector {
 
   // The events as written to perf.data: attr (sample_type etc.), kernel ids, the user's name.
   const std::vector<perf::EventAttr>& attrs() const;
+  // The resolved events, index for index with attrs(): for tracepoints, their tracefs format
+  // (raw field offsets) in tracepoint_format.
+  const std::vector<ResolvedEvent>& events() const;
+  // perf's tracing data for the tracepoints recorded (encode_tracing_data), for the writer's
+  // Features::tracing_data; "" when no tracepoint is recorded.
+  const std::string& tracing_data() const;
   // CPUs that have a ring, in ring order.
   const std::vector<int>& cpus() const;
   // Target::kCommand: the child's pid (it waits for run() before exec), else -1.
