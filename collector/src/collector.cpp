@@ -423,6 +423,7 @@ Result<void> Collector::Impl::build_attrs() {
       a.comm = 1;
       a.comm_exec = 1;
       a.task = 1;
+      a.context_switch = options.switch_events ? 1 : 0;
       a.build_id = options.build_ids ? 1 : 0;
       // DWARF unwinders read .eh_frame_hdr from non-executable segments: record those too,
       // as perf does in this mode.

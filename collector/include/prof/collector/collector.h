@@ -89,6 +89,10 @@ struct Options {
   // are flagged as a build id, which crashes perf 6.1.
   bool build_ids = false;
   bool synthesize = true;             // emit the /proc snapshot and kernel MMAP at start
+  // PERF_RECORD_SWITCH records (attr.context_switch, perf's --switch-events): when each
+  // sampled task is switched in and out. Default off. Off-CPU analysis of per-task targets
+  // needs the switch-ins, which a per-task sched_switch tracepoint never sees.
+  bool switch_events = false;
 };
 
 // When run() stops. It always also stops on request_stop() (e.g. from SIGINT), when the command
