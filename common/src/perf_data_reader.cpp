@@ -151,10 +151,10 @@ struct PerfDataReader::Impl {
       std::memmove(sbuf.data(), sbuf.data() + drop, slen - drop);
       slen -= drop;
       sbase += drop;
-      // Only a tracing-data blob can exceed the block; cap growth at what a u32 size names.
-      if (off + n - sbase > sbuf.size() && n <= 0xffffffffu)
-        sbuf.resize(static_cast<std::size_t>(off + n - sbase));
       while (!seof && off + n > sbase + slen) {
+        // Only a tracing-data blob can exceed the block. Grow by doubling as bytes arrive, so
+        // a size field that lies costs memory only for input that really exists.
+        if (slen == sbuf.size()) sbuf.resize(sbuf.size() * 2);
         const ssize_t got = ::read(fd, sbuf.data() + slen, sbuf.size() - slen);
         if (got < 0) {
           if (errno == EINTR) continue;

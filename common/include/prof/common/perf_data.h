@@ -118,7 +118,7 @@ struct Features {
   // perf's tracing-data blob (tracing_data.h: encode_tracing_data / parse_tracing_data), which
   // perf script needs to decode tracepoint samples. Written as the HEADER_TRACING_DATA feature
   // (file mode) or a PERF_RECORD_HEADER_TRACING_DATA record followed by the blob (pipe mode).
-  // Default empty: not written.
+  // Default empty: not written. Read back from pipe mode it carries perf's padding to 8 bytes.
   std::string tracing_data;
 };
 
