@@ -71,8 +71,8 @@ void add_output_options(po::options_description& d) {
 // Produces the requested output from symbolized samples.
 Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
                             const folder::Options& fopt, renderer::Options ropt,
-                            const std::vector<std::string>& event_names, bool off_cpu,
-                            WarningSink* warnings) {
+                            const std::vector<std::string>& event_names,
+                            const OffCpuTracker* off_cpu, WarningSink* warnings) {
   std::string out;
   if (format == Format::kPerfScript) {
     symbolizer::ScriptFormat sf;
@@ -81,10 +81,22 @@ Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
     if (out.empty()) return Error{Errc::kNoData, "no samples were captured"};
     return out;
   }
-  auto counts = fold_samples(sym, fopt, warnings);
+  folder::FoldedCounts counts;
+  if (off_cpu) {
+    if (auto why = off_cpu->problem(); !why.empty()) return Error{Errc::kNoData, why};
+    OffCpuStats st;
+    counts = fold_off_cpu(sym, *off_cpu, fopt, warnings, &st);
+    if (counts.empty())
+      return Error{Errc::kNoData, "no off-CPU time found: " + std::to_string(st.switches) +
+                                      " context switches, none of a task seen running again "
+                                      "before the capture ended (a -p/-t/-- CMD capture "
+                                      "needs --switch-events, or record with -a)"};
+  } else {
+    counts = fold_samples(sym, fopt, warnings);
+  }
   if (counts.empty()) return Error{Errc::kNoData, "no stacks found in the capture"};
   if (format == Format::kFolded) return counts.to_string();
-  auto labels = labels_for_events(event_names, off_cpu);
+  auto labels = labels_for_events(event_names, off_cpu != nullptr);
   if (ropt.title.empty()) ropt.title = labels.title;
   if (ropt.count_name == "samples") ropt.count_name = labels.count_name;
   auto stats = render_counts(counts, ropt, out, warnings);
@@ -132,7 +144,8 @@ struct LiveCapture {
 // Records with `sampling` and symbolizes in memory; with `save`, also writes perf.data there.
 Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
                             const symbolizer::Options& sopt, const std::string& save,
-                            const std::vector<std::string>& cmdline, Reporter& rep) {
+                            const std::vector<std::string>& cmdline, Reporter& rep,
+                            OffCpuTracker* off_cpu = nullptr) {
   collector::install_stop_signals();
   auto col = collector::Collector::open(sampling.options, &rep.sink);
   if (!col) return col.error();
@@ -140,13 +153,14 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   if (!save.empty()) {
     perf::PerfDataWriter::Options wopt;
     wopt.features.cmdline = cmdline;
+    wopt.features.tracing_data = (*col)->tracing_data();
     auto w = perf::PerfDataWriter::create(save, (*col)->attrs(), wopt);
     if (!w) return w.error();
     writer = std::move(*w);
   }
   LiveCapture cap;
   cap.sym = std::make_unique<symbolizer::Symbolizer>(sopt, &rep.sink);
-  CaptureSink sink(*cap.sym, writer.get());
+  CaptureSink sink(*cap.sym, writer.get(), off_cpu, (*col)->tracing_data());
   collector::set_signal_target(col->get());
   auto stats =
       (*col)->run(sampling.stop, sink, rep.quiet ? collector::ProgressFn{}
@@ -198,7 +212,11 @@ int pipeline_command(int argc, char** argv) {
       "Output");
   add_output_options(general);
   general.add_options()("help,h", "show this help")(
-      "save", po::value<std::string>(), "also keep the capture as perf.data in FILE");
+      "save", po::value<std::string>(), "also keep the capture as perf.data in FILE")(
+      "off-cpu",
+      "off-CPU time flame graph: record sched:sched_switch with stacks (-g unless "
+      "--call-graph says otherwise) and weight each by the time its task stayed off the CPU "
+      "(ns); not with -e");
   po::options_description visible;
   visible.add(general).add(sampling).add(symbolizing).add(folding).add(rendering);
   po::options_description all;
@@ -218,6 +236,18 @@ int pipeline_command(int argc, char** argv) {
   if (!format) return cli::usage_error(format.error().message, "");
   auto req = collector::sampling_from(vm, command);
   if (!req) return cli::usage_error(req.error().message, "");
+  const bool off_cpu = vm.count("off-cpu") > 0;
+  if (off_cpu) {
+    if (vm.count("event"))
+      return cli::usage_error("--off-cpu records sched:sched_switch itself: drop -e", "");
+    req->options.events = {"sched:sched_switch"};
+    if (req->options.call_graph == collector::CallGraph::kNone)
+      req->options.call_graph = collector::CallGraph::kFramePointer;
+    // Per-task and cgroup targets only see their tasks' switch-outs: ask for switch-ins too.
+    req->options.switch_events = req->options.switch_events ||
+                                 (req->options.target != collector::Target::kAllCpus &&
+                                  req->options.target != collector::Target::kCpus);
+  }
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "");
   // Folded stacks, flame graphs and tables need one entry per distinct stack, not per sample.
@@ -232,11 +262,12 @@ int pipeline_command(int argc, char** argv) {
       cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
   }
 
+  OffCpuTracker tracker;
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
-                     cmdline, rep);
+                     cmdline, rep, off_cpu ? &tracker : nullptr);
   if (!cap) return cli::report_error(cap.error());
   auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
-                        /*off_cpu=*/false, &rep.sink);
+                        off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result) return cli::report_error(result.error());
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   if (auto saved = renderer::save_palette_map(**ropt); !saved)
@@ -253,12 +284,28 @@ int pipeline_command(int argc, char** argv) {
 
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
 static Result<std::pair<std::unique_ptr<symbolizer::Symbolizer>, std::vector<std::string>>>
-symbolize_file(const std::string& path, const symbolizer::Options& sopt, WarningSink* sink) {
+symbolize_file(const std::string& path, const symbolizer::Options& sopt, WarningSink* sink,
+                OffCpuTracker* off_cpu = nullptr) {
   auto reader = perf::PerfDataReader::open(path, sink);
   if (!reader) return reader.error();
   auto sym = std::make_unique<symbolizer::Symbolizer>(sopt, sink);
-  auto r = symbolizer::symbolize_perf_data(**reader, *sym);
-  if (!r) return r.error();
+  if (off_cpu) {
+    // symbolize_perf_data's loop, with the off-CPU tracker shown every record on the way.
+    symbolizer::RecordFeeder feeder(**reader, *sym);
+    perf::Record rec;
+    for (;;) {
+      auto more = (*reader)->next(rec);
+      if (!more) return more.error();
+      if (!*more) break;
+      off_cpu->observe(**reader, rec);
+      feeder.add(rec);
+    }
+    feeder.finish();
+    sym->resolve();
+  } else {
+    auto r = symbolizer::symbolize_perf_data(**reader, *sym);
+    if (!r) return r.error();
+  }
   std::vector<std::string> names;
   for (const auto& a : (*reader)->attrs())
     names.push_back(a.name.empty() ? symbolizer::default_event_name(a.attr) : a.name);
@@ -277,7 +324,11 @@ int report_command(int argc, char** argv) {
       "Symbolizes, folds and renders a perf.data file (from 'profile record' or 'perf record';\n"
       "default ./perf.data, '-' = pipe-mode data on stdin) in one process.\n\nOutput");
   add_output_options(general);
-  general.add_options()("help,h", "show this help");
+  general.add_options()("help,h", "show this help")(
+      "off-cpu",
+      "off-CPU time flame graph from a capture recorded with '-e sched:sched_switch -g' "
+      "(ours or perf's; -a, or --switch-events for per-task captures): each stack weighted "
+      "by the time its task stayed off the CPU (ns)");
   po::options_description visible;
   visible.add(general).add(symbolizing).add(folding).add(rendering);
   po::options_description all;
@@ -308,10 +359,12 @@ int report_command(int argc, char** argv) {
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "report");
-  auto sym = symbolize_file(path, *sopt, &rep.sink);
+  const bool off_cpu = vm.count("off-cpu") > 0;
+  OffCpuTracker tracker;
+  auto sym = symbolize_file(path, *sopt, &rep.sink, off_cpu ? &tracker : nullptr);
   if (!sym) return cli::report_error(sym.error());
-  auto result = produce(*sym->first, *format, *fopt, (*ropt)->options, sym->second, false,
-                        &rep.sink);
+  auto result = produce(*sym->first, *format, *fopt, (*ropt)->options, sym->second,
+                        off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());

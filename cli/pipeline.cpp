@@ -9,13 +9,14 @@
 namespace prof::app {
 
 Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
-    const std::vector<perf::EventAttr>& attrs) {
+    const std::vector<perf::EventAttr>& attrs, const std::string& tracing_data) {
   // The writer produces the header exactly as a `-o -` capture would carry it; the reader then
   // knows every attr and id, which is all its parse_* functions need.
   int fd = memfd_create("profile-attrs", MFD_CLOEXEC);
   if (fd < 0) return Error{Errc::kIo, std::string("memfd_create: ") + std::strerror(errno)};
   perf::PerfDataWriter::Options wopt;
   wopt.pipe_mode = true;
+  wopt.features.tracing_data = tracing_data;
   std::string image;
   {
     auto w = perf::PerfDataWriter::create_fd(fd, "<capture header>", attrs, wopt);
@@ -46,12 +47,13 @@ Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
   return reader;
 }
 
-CaptureSink::CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save)
-    : sym_(sym), save_(save) {}
+CaptureSink::CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save,
+                         OffCpuTracker* off_cpu, std::string tracing_data)
+    : sym_(sym), save_(save), off_cpu_(off_cpu), tracing_data_(std::move(tracing_data)) {}
 CaptureSink::~CaptureSink() = default;
 
 Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
-  auto d = make_record_decoder(attrs);
+  auto d = make_record_decoder(attrs, tracing_data_);
   if (!d) return d.error();
   decoder_ = std::move(*d);
   feeder_ = std::make_unique<symbolizer::RecordFeeder>(*decoder_, sym_);
@@ -71,6 +73,7 @@ Result<void> CaptureSink::on_record(std::span<const std::uint8_t> record) {
   r.misc = h.misc;
   r.bytes = record;
   feeder_->add(r);
+  if (off_cpu_) off_cpu_->observe(*decoder_, r);
   return ok();
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "off_cpu.h"
 #include "prof/collector/collector.h"
 #include "prof/common/perf_data.h"
 #include "prof/common/result.h"
@@ -25,14 +26,17 @@ namespace prof::app {
 // A decoder for raw records of a live capture: a PerfDataReader over the capture's own
 // pipe-mode header (its attrs), whose parse_* functions then decode records handed over in
 // memory. Keeps one decoding path for files and live captures.
+// `tracing_data` (Collector::tracing_data()) lands in the decoder's features().
 Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
-    const std::vector<perf::EventAttr>& attrs);
+    const std::vector<perf::EventAttr>& attrs, const std::string& tracing_data = {});
 
 // Receives a live capture: optionally saves it as perf.data (--save) and feeds the symbolizer in
 // time order, round by round, so memory holds one round of raw records plus the interned stacks.
 class CaptureSink final : public collector::RecordSink {
  public:
-  CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save);
+  // `off_cpu` (may be null) observes every record; `tracing_data` is the collector's.
+  CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save,
+              OffCpuTracker* off_cpu = nullptr, std::string tracing_data = {});
   ~CaptureSink() override;
   Result<void> on_start(const std::vector<perf::EventAttr>& attrs) override;
   Result<void> on_record(std::span<const std::uint8_t> record) override;
@@ -45,6 +49,8 @@ class CaptureSink final : public collector::RecordSink {
  private:
   symbolizer::Symbolizer& sym_;
   perf::PerfDataWriter* save_;
+  OffCpuTracker* off_cpu_;
+  std::string tracing_data_;
   std::unique_ptr<perf::PerfDataReader> decoder_;
   std::unique_ptr<symbolizer::RecordFeeder> feeder_;
   std::vector<std::string> event_names_;

@@ -181,6 +181,7 @@ struct Collector::Impl {
   WarningSink* warnings = nullptr;
   std::vector<ResolvedEvent> events;
   std::vector<perf::EventAttr> attrs;
+  std::string tracing_data;
   std::vector<int> cpus;
   std::vector<pid_t> tasks;          // pid argument per fd (-1 = all tasks on the CPU)
   std::vector<EventFd> fds;
@@ -422,6 +423,7 @@ Result<void> Collector::Impl::build_attrs() {
       a.comm = 1;
       a.comm_exec = 1;
       a.task = 1;
+      a.context_switch = options.switch_events ? 1 : 0;
       a.build_id = options.build_ids ? 1 : 0;
       // DWARF unwinders read .eh_frame_hdr from non-executable segments: record those too,
       // as perf does in this mode.
@@ -596,12 +598,17 @@ Result<std::unique_ptr<Collector>> Collector::open(const Options& options,
   m.warnings = warnings;
   PROF_TRY(m.check_options());
   PROF_TRY(m.build_attrs());   // before any fork: a bad event must not start the command
+  auto td = tracing_data_for(m.events);
+  if (!td) return td.error();
+  if (*td) m.tracing_data = perf::encode_tracing_data(**td);
   PROF_TRY(m.resolve_tasks());
   PROF_TRY(m.open_all());
   return c;
 }
 
 const std::vector<perf::EventAttr>& Collector::attrs() const { return impl_->attrs; }
+const std::vector<ResolvedEvent>& Collector::events() const { return impl_->events; }
+const std::string& Collector::tracing_data() const { return impl_->tracing_data; }
 const std::vector<int>& Collector::cpus() const { return impl_->cpus; }
 pid_t Collector::command_pid() const { return impl_->child; }
 

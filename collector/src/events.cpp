@@ -3,6 +3,9 @@
 // libpfm4 carries its own copy of the perf_event ABI; with <linux/perf_event.h> included first
 // (via events.h) that copy stands down and both agree on perf_event_attr.
 #include <perfmon/pfmlib_perf_event.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -62,7 +65,9 @@ bool looks_like_tracepoint(std::string_view name, std::string_view& sys_part,
 
 }  // namespace
 
-std::string tracefs_events_dir() {
+namespace {
+
+std::string find_tracefs_events_dir() {
   for (const char* d : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"}) {
     if (is_dir(d)) return d;
   }
@@ -73,6 +78,66 @@ std::string tracefs_events_dir() {
     if (type == "tracefs" && is_dir(dir + "/events")) return dir + "/events";
   }
   return "";
+}
+
+// unshare(2): CLONE_NEWNS copies the mount table; without making it private first, a mount
+// here would propagate back to the shared parent namespace (mount_namespaces(7)).
+bool mount_private_tracefs() {
+  if (::geteuid() != 0 || !is_dir("/sys/kernel/tracing")) return false;
+  if (::unshare(CLONE_NEWNS) != 0) return false;  // EINVAL once the process has threads
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+  return ::mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;
+}
+
+}  // namespace
+
+std::string tracefs_events_dir() {
+  // Once per process: the namespace it mounted in is the process's own from then on.
+  static std::mutex mu;
+  static bool tried_mount = false;
+  std::lock_guard lock(mu);
+  std::string dir = find_tracefs_events_dir();
+  if (!dir.empty() || tried_mount) return dir;
+  tried_mount = true;
+  return mount_private_tracefs() ? find_tracefs_events_dir() : std::string();
+}
+
+Result<std::optional<perf::TracingData>> tracing_data_for(
+    const std::vector<ResolvedEvent>& events) {
+  perf::TracingData td;
+  bool any = false;
+  for (const auto& ev : events) {
+    if (!ev.tracepoint) continue;
+    any = true;
+    if (ev.tracepoint_system == "ftrace") {
+      td.ftrace_formats.push_back(ev.tracepoint_format);
+      continue;
+    }
+    auto it = std::find_if(td.systems.begin(), td.systems.end(),
+                           [&](const perf::TracingSystem& s) { return s.name == ev.tracepoint_system; });
+    if (it == td.systems.end()) {
+      td.systems.push_back({ev.tracepoint_system, {}});
+      it = td.systems.end() - 1;
+    }
+    if (std::find(it->formats.begin(), it->formats.end(), ev.tracepoint_format) == it->formats.end())
+      it->formats.push_back(ev.tracepoint_format);
+  }
+  if (!any) return std::optional<perf::TracingData>();
+  const std::string events_dir = tracefs_events_dir();
+  if (events_dir.empty())
+    return Error{Errc::kNotFound, "tracefs is no longer mounted: cannot record tracing data"};
+  const std::string root = events_dir.substr(0, events_dir.size() - std::string("/events").size());
+  auto page = sys::read_small_file(events_dir + "/header_page");
+  auto event = sys::read_small_file(events_dir + "/header_event");
+  if (!page || !event)
+    return Error{Errc::kNotFound, "'" + events_dir + "/header_page': cannot read tracefs headers"};
+  td.header_page = std::move(*page);
+  td.header_event = std::move(*event);
+  // Optional in perf too: a reader then prints raw addresses / pids without names.
+  td.printk_formats = sys::read_small_file(root + "/printk_formats").value_or("");
+  td.saved_cmdlines = sys::read_small_file(root + "/saved_cmdlines").value_or("");
+  td.page_size = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
+  return std::optional<perf::TracingData>(std::move(td));
 }
 
 Result<ResolvedEvent> resolve_event(std::string_view name) {
@@ -95,6 +160,13 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
       ev.attr.type = PERF_TYPE_TRACEPOINT;
       ev.attr.config = v;
       ev.tracepoint = true;
+      ev.tracepoint_system = std::string(sys_part);
+      const std::string format_path = events_dir + "/" + std::string(sys_part) + "/" +
+                                      std::string(event_part) + "/format";
+      auto format = sys::read_small_file(format_path);
+      if (!format || format->empty())
+        return Error{Errc::kNotFound, "'" + format_path + "': cannot read the tracepoint format"};
+      ev.tracepoint_format = std::move(*format);
       return ev;
     }
   }

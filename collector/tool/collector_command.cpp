@@ -167,7 +167,11 @@ void add_sampling_options(po::options_description& opts) {
       ("buildid-mmap",
        "ask the kernel for build ids in MMAP2 records (default: off, as in perf: on Linux "
        "up to at least 6.18 the flag leaks into other sessions' MMAP2 records and crashes a "
-       "concurrent 'perf record')");
+       "concurrent 'perf record')")
+      ("switch-events",
+       "record when each task is switched in and out (PERF_RECORD_SWITCH, as perf record "
+       "--switch-events; default off); 'profile report --off-cpu' needs it for -p/-t/-- CMD "
+       "captures, whose sched_switch samples show only their tasks leaving the CPU");
 }
 
 bool has_sampling_option(const po::variables_map& vm) {
@@ -237,6 +241,7 @@ Result<SamplingRequest> sampling_from(const po::variables_map& vm,
     if (opt.mmap_pages == 0) return usage("-m must be a power of two, at least 1");
   }
   opt.build_ids = vm.count("buildid-mmap") > 0;
+  opt.switch_events = vm.count("switch-events") > 0;
   return req;
 }
 
@@ -308,6 +313,7 @@ int record_command(int argc, char** argv) {
   perf::PerfDataWriter::Options wopt;
   wopt.pipe_mode = out.path == "-";
   wopt.features = capture_features(full_argc, argv);
+  wopt.features.tracing_data = (*collector)->tracing_data();
   auto writer = perf::PerfDataWriter::create_fd(out.fd, out.path, (*collector)->attrs(), wopt);
   if (!writer) {
     out.discard();

@@ -152,6 +152,9 @@ struct PerfDataReader::Impl {
       slen -= drop;
       sbase += drop;
       while (!seof && off + n > sbase + slen) {
+        // Only a tracing-data blob can exceed the block. Grow by doubling as bytes arrive, so
+        // a size field that lies costs memory only for input that really exists.
+        if (slen == sbuf.size()) sbuf.resize(sbuf.size() * 2);
         const ssize_t got = ::read(fd, sbuf.data() + slen, sbuf.size() - slen);
         if (got < 0) {
           if (errno == EINTR) continue;
@@ -258,6 +261,9 @@ struct PerfDataReader::Impl {
         }
         return ok();
       }
+      case HEADER_TRACING_DATA:
+        features.tracing_data.assign(reinterpret_cast<const char*>(p), n);
+        return ok();
       case HEADER_BUILD_ID:
         while (c.left() > 0) {
           if (c.left() < kRecordHeaderSize) return bad("BUILD_ID");
@@ -447,6 +453,30 @@ struct PerfDataReader::Impl {
     return ok();
   }
 
+  // PERF_RECORD_HEADER_TRACING_DATA: u32 size after the header; the blob follows the record
+  // outside its header.size (see the writer's tracing_data_record), so it is consumed here.
+  Result<void> take_tracing_data(const Record& r) {
+    if (r.bytes.size() < kRecordHeaderSize + 4) {
+      done = true;
+      return parse_error(r.file_offset, "HEADER_TRACING_DATA record is too short");
+    }
+    const auto size = load<std::uint32_t>(r.bytes.data() + kRecordHeaderSize);
+    std::size_t avail = 0;
+    const std::uint8_t* blob = nullptr;
+    if (size <= data_end - pos) {
+      PD_TRY_ASSIGN(blob, fetch(pos, size, &avail));
+    }
+    if (!blob) {
+      done = true;
+      warn("perf-data-truncated", "tracing data of " + std::to_string(size) + " bytes at byte " +
+                                      std::to_string(pos) + " is cut short: read stops there");
+      return ok();
+    }
+    features.tracing_data.assign(reinterpret_cast<const char*>(blob), size);
+    pos += size;
+    return ok();
+  }
+
   void take_header_feature(const Record& r) {
     if (r.bytes.size() < kRecordHeaderSize + 8) {
       warn("perf-data-features", "HEADER_FEATURE record at byte " +
@@ -532,6 +562,9 @@ struct PerfDataReader::Impl {
           break;
         case PERF_RECORD_EVENT_UPDATE:
           take_event_update(out);
+          break;
+        case PERF_RECORD_HEADER_TRACING_DATA:
+          PROF_TRY(take_tracing_data(out));
           break;
         case PERF_RECORD_HEADER_BUILD_ID:
           if (!take_build_id(out.bytes.data(), out.bytes.size()))

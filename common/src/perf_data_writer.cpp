@@ -115,11 +115,30 @@ std::vector<std::uint8_t> build_id_record(const BuildIdEntry& e) {
   return r;
 }
 
+// perf's pipe-mode tracing data (tools/perf/util/synthetic-events.c
+// perf_event__synthesize_tracing_data): a record of header + u32 size + u32 pad whose size
+// covers only itself, then `size` bytes of blob padded to 8 that the reader consumes straight
+// from the stream. Newer perf declares the pad; perf 6.1 reads whatever header.size says.
+std::vector<std::uint8_t> tracing_data_record(std::string_view blob) {
+  auto r = record_header(PERF_RECORD_HEADER_TRACING_DATA, 0);
+  const std::size_t padded = (blob.size() + 7) / 8 * 8;
+  append<std::uint32_t>(r, static_cast<std::uint32_t>(padded));
+  append<std::uint32_t>(r, 0);
+  finish_record(r);
+  append_bytes(r, blob.data(), blob.size());
+  r.resize(r.size() + (padded - blob.size()), 0);
+  return r;
+}
+
 // Body of each feature we write, in ascending feature-bit order (the order of the file
 // section table and of pipe-mode HEADER_FEATURE records). Formats: header.c write_* functions.
 std::vector<std::pair<int, std::vector<std::uint8_t>>> feature_bodies(
     const Features& f, const std::vector<EventAttr>& attrs, bool pipe) {
   std::vector<std::pair<int, std::vector<std::uint8_t>>> out;
+  if (!pipe && !f.tracing_data.empty()) {  // pipe mode: tracing_data_record()
+    out.emplace_back(HEADER_TRACING_DATA, std::vector<std::uint8_t>(f.tracing_data.begin(),
+                                                                    f.tracing_data.end()));
+  }
   if (!pipe && !f.build_ids.empty()) {  // pipe mode sends them as HEADER_BUILD_ID records
     std::vector<std::uint8_t> b;
     for (const auto& e : f.build_ids) {
@@ -251,6 +270,12 @@ struct PerfDataWriter::Impl {
         if (r.size() > kMaxRecordSize)
           return Error{Errc::kUsage, "'" + name + "': too many ids for one HEADER_ATTR record"};
         finish_record(r);
+        out.insert(out.end(), r.begin(), r.end());
+      }
+      if (!features.tracing_data.empty()) {
+        if (features.tracing_data.size() > 0xffffffffu - 8)
+          return Error{Errc::kUsage, "'" + name + "': tracing data too large"};
+        const auto r = tracing_data_record(features.tracing_data);
         out.insert(out.end(), r.begin(), r.end());
       }
       // Pipe-mode features are records carrying a u64 feature id before the body; perf itself

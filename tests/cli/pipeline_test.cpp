@@ -267,5 +267,113 @@ TEST(Pipeline, EventTitlesSayWhatWasCounted) {
   EXPECT_NE(svg.find("page-faults, 100%)"), std::string::npos) << "count name in tooltips";
 }
 
+// ---- Off-CPU time (issue 5): sched_switch stacks weighted by the time off the CPU ----
+
+// Nanoseconds of the folded stacks of `comm` that pass through `frame`.
+double off_cpu_ns_under(const std::string& folded, const std::string& comm,
+                        const std::string& frame) {
+  double ns = 0;
+  std::istringstream in(folded);
+  for (std::string line; std::getline(in, line);) {
+    auto sp = line.rfind(' ');
+    if (sp == std::string::npos || line.rfind(comm + ";", 0) != 0) continue;
+    if ((";" + line.substr(0, sp) + ";").find(";" + frame + ";") == std::string::npos) continue;
+    ns += std::stod(line.substr(sp + 1));
+  }
+  return ns;
+}
+
+// The fixture sleeps 3 x 100 ms in sleeper() and 1 x 100 ms in napper(): at least that long
+// off the CPU each, 3:1 between them (generous bounds: a loaded CI machine wakes late).
+void expect_sleeper_split(const std::string& folded) {
+  const double sleeper = off_cpu_ns_under(folded, "fx_offcpu_sleep", "sleeper");
+  const double napper = off_cpu_ns_under(folded, "fx_offcpu_sleep", "napper");
+  EXPECT_GE(sleeper, 3 * 99e6) << folded;
+  EXPECT_GE(napper, 99e6) << folded;
+  ASSERT_GT(napper, 0) << folded;
+  EXPECT_NEAR(sleeper / napper, 3.0, 0.6) << folded;
+}
+
+TEST(OffCpu, CommandCaptureWeighsEachSleepByItsTime) {
+  PROF_REQUIRE_LIVE();
+  auto r = run_profile({"--off-cpu", "--format", "folded", "-q", "--",
+                        fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_sleeper_split(r.out);
+}
+
+TEST(OffCpu, SystemWideCaptureUsesTheNextPidOfEachSwitch) {
+  PROF_REQUIRE_LIVE();
+  // -a with a command: every CPU (no switch records: the sched_switch payload says who runs
+  // next) until the command exits.
+  auto r = run_profile({"--off-cpu", "-a", "--format", "folded", "-q", "--",
+                        fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_sleeper_split(r.out);
+}
+
+TEST(OffCpu, SvgTitleAndCountNameSayOffCpuNanoseconds) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  auto r = run_profile({"--off-cpu", "-q", "-o", tmp.file("off.svg"), "--",
+                        fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string svg = read_file(tmp.file("off.svg"));
+  EXPECT_NE(svg.find("Off-CPU Time Flame Graph"), std::string::npos);
+  EXPECT_NE(svg.find(" ns, 100%)"), std::string::npos) << "count name in tooltips";
+}
+
+TEST(OffCpu, WithAnotherEventIsAUsageError) {
+  auto r = run_profile({"--off-cpu", "-e", "cpu-clock", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--off-cpu"), std::string::npos) << r.err;
+}
+
+TEST(OffCpu, ReportOnOurPerTaskCaptureNeedsSwitchEvents) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  const std::string with = tmp.file("with.data"), without = tmp.file("without.data");
+  auto rec = run_profile({"record", "-e", "sched:sched_switch", "-g", "--switch-events", "-o",
+                          with, "--", fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  auto r = run_profile({"report", "--off-cpu", "--format", "folded", with});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_sleeper_split(r.out);
+
+  rec = run_profile({"record", "-e", "sched:sched_switch", "-g", "-o", without, "--",
+                     fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  r = run_profile({"report", "--off-cpu", without});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--switch-events"), std::string::npos) << r.err;
+}
+
+TEST(OffCpu, ReportOnPerfsSystemWideCapture) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  const std::string data = tmp.file("perf.data");
+  // perf needs tracefs to open the tracepoint: a private mount, the system left as it was.
+  auto rec = run({"unshare", "-m", "sh", "-c",
+                  "{ mountpoint -q /sys/kernel/tracing || "
+                  "mount -t tracefs nodev /sys/kernel/tracing; } && exec perf record -q -e "
+                  "sched:sched_switch -g -a -o " + data + " " + fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  auto r = run_profile({"report", "--off-cpu", "--format", "folded", data});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_sleeper_split(r.out);
+}
+
+TEST(OffCpu, ReportOnACaptureWithoutSchedSwitchSaysWhatToRecord) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  const std::string data = tmp.file("clock.data");
+  auto rec = run_profile({"record", "-g", "-o", data, "--", fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  auto r = run_profile({"report", "--off-cpu", data});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("-e sched:sched_switch -g"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 }  // namespace
 }  // namespace prof

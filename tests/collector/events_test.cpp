@@ -65,6 +65,26 @@ TEST(ResolveEvent, TracepointFromTracefsOrAClearError) {
   EXPECT_TRUE(ev->tracepoint);
   EXPECT_EQ(ev->attr.type, PERF_TYPE_TRACEPOINT);
   EXPECT_GT(ev->attr.config, 0u);
+  // The format travels with the event: it names the tracepoint's id and raw field offsets.
+  EXPECT_EQ(ev->tracepoint_system, "sched");
+  auto format = prof::perf::parse_tracepoint_format(ev->tracepoint_format);
+  ASSERT_TRUE(format) << format.error().message;
+  EXPECT_EQ(format->name, "sched_switch");
+  EXPECT_EQ(format->id, ev->attr.config);
+  for (const char* f : {"prev_pid", "prev_state", "next_pid"})
+    EXPECT_NE(format->field(f), nullptr) << f;
+  // perf's tracing data for it: this format under "sched", plus the tracefs headers.
+  auto td = prof::collector::tracing_data_for({*ev});
+  ASSERT_TRUE(td) << td.error().message;
+  ASSERT_TRUE(td->has_value());
+  ASSERT_EQ((*td)->systems.size(), 1u);
+  EXPECT_EQ((*td)->systems[0].name, "sched");
+  EXPECT_EQ((*td)->systems[0].formats.at(0), ev->tracepoint_format);
+  EXPECT_NE((*td)->header_page.find("timestamp"), std::string::npos);
+  EXPECT_FALSE((*td)->header_event.empty());
+  auto none = prof::collector::tracing_data_for({*resolve_event("cpu-clock")});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
   auto missing = resolve_event("sched:no_such_tracepoint");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("no tracepoint"), std::string::npos);

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "prof/collector/events.h"
 #include "prof/common/perf_data.h"
 #include "prof/common/result.h"
 #include "prof/common/warnings.h"
@@ -88,6 +89,10 @@ struct Options {
   // are flagged as a build id, which crashes perf 6.1.
   bool build_ids = false;
   bool synthesize = true;             // emit the /proc snapshot and kernel MMAP at start
+  // PERF_RECORD_SWITCH records (attr.context_switch, perf's --switch-events): when each
+  // sampled task is switched in and out. Default off. Off-CPU analysis of per-task targets
+  // needs the switch-ins, which a per-task sched_switch tracepoint never sees.
+  bool switch_events = false;
 };
 
 // When run() stops. It always also stops on request_stop() (e.g. from SIGINT), when the command
@@ -168,6 +173,12 @@ class Collector {
 
   // The events as written to perf.data: attr (sample_type etc.), kernel ids, the user's name.
   const std::vector<perf::EventAttr>& attrs() const;
+  // The resolved events, index for index with attrs(): for tracepoints, their tracefs format
+  // (raw field offsets) in tracepoint_format.
+  const std::vector<ResolvedEvent>& events() const;
+  // perf's tracing data for the tracepoints recorded (encode_tracing_data), for the writer's
+  // Features::tracing_data; "" when no tracepoint is recorded.
+  const std::string& tracing_data() const;
   // CPUs that have a ring, in ring order.
   const std::vector<int>& cpus() const;
   // Target::kCommand: the child's pid (it waits for run() before exec), else -1.

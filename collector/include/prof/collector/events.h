@@ -16,11 +16,13 @@
 
 #include <linux/perf_event.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "prof/common/result.h"
+#include "prof/common/tracing_data.h"
 
 namespace prof::collector {
 
@@ -30,6 +32,10 @@ struct ResolvedEvent {
                              // carried `:period=`/`:freq=`); sampling fields otherwise unset
   bool tracepoint = false;   // PERF_TYPE_TRACEPOINT: sampled every hit (period 1) by default
   bool own_rate = false;     // the name set its own period or frequency
+  // Tracepoints: the system ("sched") and the whole tracefs events/<sys>/<name>/format file,
+  // read when the event was resolved (it gives the raw payload's field offsets: prev_pid...).
+  std::string tracepoint_system;
+  std::string tracepoint_format;
   // PERF_TYPE_HARDWARE / PERF_COUNT_HW_CPU_CYCLES: may fall back to a software clock.
   bool is_cycles() const {
     return attr.type == PERF_TYPE_HARDWARE && attr.config == PERF_COUNT_HW_CPU_CYCLES;
@@ -41,7 +47,16 @@ Result<ResolvedEvent> resolve_event(std::string_view name);
 
 // The tracefs `events` directory (e.g. /sys/kernel/tracing/events), or "" when tracefs is not
 // mounted anywhere we look (/sys/kernel/tracing, /sys/kernel/debug/tracing, /proc/mounts).
+// When tracefs is mounted nowhere and we are root, it is mounted at /sys/kernel/tracing inside a
+// mount namespace private to this process (unshare(2) CLONE_NEWNS, then `mount --make-rprivate
+// /`): the system's mounts are left as they were, and the mount goes away with the process and
+// its children. That needs a single-threaded process; otherwise, or without privilege, "" stays.
 std::string tracefs_events_dir();
+
+// perf's tracing data (prof/common/tracing_data.h) for the tracepoints among `events`: their
+// format files (as resolved), plus header_page, header_event, printk_formats and saved_cmdlines
+// from tracefs. Without tracepoints: nullopt. Errc::kNotFound when tracefs is gone.
+Result<std::optional<perf::TracingData>> tracing_data_for(const std::vector<ResolvedEvent>& events);
 
 struct ListedEvent {
   std::string pmu;           // libpfm4 PMU name ("perf", "perf_raw", "amd64_fam19h_zen3"...),

@@ -115,6 +115,11 @@ struct Features {
   std::vector<std::string> cmdline;
   std::optional<std::uint64_t> sample_time_first, sample_time_last;
   std::vector<BuildIdEntry> build_ids;
+  // perf's tracing-data blob (tracing_data.h: encode_tracing_data / parse_tracing_data), which
+  // perf script needs to decode tracepoint samples. Written as the HEADER_TRACING_DATA feature
+  // (file mode) or a PERF_RECORD_HEADER_TRACING_DATA record followed by the blob (pipe mode).
+  // Default empty: not written. Read back from pipe mode it carries perf's padding to 8 bytes.
+  std::string tracing_data;
 };
 
 // Fills the features the writer always records (hostname, osrelease, version, arch from
