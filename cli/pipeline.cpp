@@ -47,7 +47,9 @@ Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
 }
 
 CaptureSink::CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save)
-    : sym_(sym), save_(save) {}
+    : sym_(sym) {
+  if (save) save_.emplace(*save);
+}
 CaptureSink::~CaptureSink() = default;
 
 Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
@@ -62,7 +64,7 @@ Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
 }
 
 Result<void> CaptureSink::on_record(std::span<const std::uint8_t> record) {
-  if (save_) PROF_TRY(save_->write(record));
+  if (save_) PROF_TRY(save_->on_record(record));
   if (record.size() < sizeof(perf_event_header)) return ok();
   perf_event_header h;
   std::memcpy(&h, record.data(), sizeof h);
@@ -75,7 +77,7 @@ Result<void> CaptureSink::on_record(std::span<const std::uint8_t> record) {
 }
 
 Result<void> CaptureSink::on_round_end() {
-  if (save_) PROF_TRY(save_->finished_round());
+  if (save_) PROF_TRY(save_->on_round_end());
   feeder_->round_end();
   return ok();
 }
