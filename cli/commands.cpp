@@ -169,7 +169,12 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   clear_progress_line();
   if (writer) {
     auto fin = writer->finish();
-    if (!fin && stats) return fin.error();
+    if (!fin || !stats) {
+      const Error& e = !stats ? stats.error() : fin.error();
+      if (writer->bytes_written() == 0) return e;
+      return Error{e.code, e.message + " ('" + save + "' is incomplete: it holds what was "
+                                       "captured up to here)"};
+    }
   }
   if (!stats) return stats.error();
   cap.stats = *stats;
@@ -262,6 +267,7 @@ int pipeline_command(int argc, char** argv) {
       cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
   }
 
+  if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
                      cmdline, rep, off_cpu ? &tracker : nullptr);

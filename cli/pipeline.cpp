@@ -49,7 +49,9 @@ Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
 
 CaptureSink::CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save,
                          OffCpuTracker* off_cpu, std::string tracing_data)
-    : sym_(sym), save_(save), off_cpu_(off_cpu), tracing_data_(std::move(tracing_data)) {}
+    : sym_(sym), off_cpu_(off_cpu), tracing_data_(std::move(tracing_data)) {
+  if (save) save_.emplace(*save);
+}
 CaptureSink::~CaptureSink() = default;
 
 Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
@@ -64,7 +66,7 @@ Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
 }
 
 Result<void> CaptureSink::on_record(std::span<const std::uint8_t> record) {
-  if (save_) PROF_TRY(save_->write(record));
+  if (save_) PROF_TRY(save_->on_record(record));
   if (record.size() < sizeof(perf_event_header)) return ok();
   perf_event_header h;
   std::memcpy(&h, record.data(), sizeof h);
@@ -78,7 +80,7 @@ Result<void> CaptureSink::on_record(std::span<const std::uint8_t> record) {
 }
 
 Result<void> CaptureSink::on_round_end() {
-  if (save_) PROF_TRY(save_->finished_round());
+  if (save_) PROF_TRY(save_->on_round_end());
   feeder_->round_end();
   return ok();
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,10 @@ class CaptureSink final : public collector::RecordSink {
 
  private:
   symbolizer::Symbolizer& sym_;
-  perf::PerfDataWriter* save_;
+  // --save goes through the collector's own perf.data sink, so it flushes (and patches the
+  // header's data size) as often as `profile record` does: a run killed or stopped by a full
+  // disk leaves a file that perf and we read up to the last flush.
+  std::optional<collector::PerfDataSink> save_;
   OffCpuTracker* off_cpu_;
   std::string tracing_data_;
   std::unique_ptr<perf::PerfDataReader> decoder_;

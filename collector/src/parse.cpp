@@ -57,7 +57,9 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view word) {
 }
 
 Result<std::vector<int>> parse_cpu_list(std::string_view list) {
+  constexpr long long kMaxCpus = 1 << 20;
   std::vector<int> cpus;
+  std::vector<bool> present;
   if (list.empty()) return usage("empty CPU list: expected e.g. 0,2-3");
   while (!list.empty()) {
     auto comma = list.find(',');
@@ -73,11 +75,15 @@ Result<std::vector<int>> parse_cpu_list(std::string_view list) {
     if (!okay) return usage("invalid CPU list entry '" + std::string(item) + "': expected N or N-M");
     if (lo > hi)
       return usage("invalid CPU range '" + std::string(item) + "': start is after end");
-    if (hi >= 1 << 20) return usage("CPU number in '" + std::string(item) + "' is too large");
-    for (long long c = lo; c <= hi; ++c) cpus.push_back(static_cast<int>(c));
+    if (hi >= kMaxCpus) return usage("CPU number in '" + std::string(item) + "' is too large");
+    // Marked in a set rather than appended: "0-1048575,0-1048575,..." repeated would otherwise
+    // grow the list by a million entries per item, unbounded memory from a 64 KiB argument.
+    if (static_cast<std::size_t>(hi) >= present.size()) present.resize(hi + 1, false);
+    for (long long c = lo; c <= hi; ++c) present[c] = true;
   }
-  std::sort(cpus.begin(), cpus.end());
-  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  for (std::size_t c = 0; c < present.size(); ++c) {
+    if (present[c]) cpus.push_back(static_cast<int>(c));
+  }
   return cpus;
 }
 

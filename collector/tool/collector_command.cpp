@@ -300,11 +300,15 @@ int record_command(int argc, char** argv) {
     }
   };
 
+  // Handlers first: a SIGINT/SIGTERM between creating the output and installing them would end
+  // the process the default way and leave an empty file behind (found by the reliability
+  // suite's Signals.InterruptAtRandomMomentsEndsCleanly). A signal before the capture runs is
+  // remembered and ends it at once.
+  install_signal_handlers();
   Output out;
   out.path = vm["output"].as<std::string>();
   if (auto r = out.open_file(); !r) return cli::report_error(r.error());
 
-  install_signal_handlers();
   auto collector = Collector::open(opt, &warnings);
   if (!collector) {
     out.discard();

@@ -71,6 +71,23 @@ int unimplemented_command(int argc, char** argv, std::string_view subcommand) {
 
 // Writes the result: to stdout, or to FILE through a temporary file renamed into place, so an
 // existing FILE is replaced only by a complete new one.
+Result<void> check_output(const std::string& path) {
+  if (path.empty() || path == "-") return ok();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return ok();
+  // The same temporary name write_output() uses, so the probe needs the same permissions.
+  std::string tmp = path + ".tmp-profile";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST) return ok();  // another run's leftover: write_output truncates it
+    return Error{Errc::kIo, "'" + path + "': cannot write the output here: " +
+                                std::string(std::strerror(errno))};
+  }
+  ::close(fd);
+  ::unlink(tmp.c_str());
+  return ok();
+}
+
 Result<void> write_output(const std::string& path, std::string_view data) {
   auto write_all = [](int fd, std::string_view d) -> bool {
     while (!d.empty()) {

@@ -372,7 +372,12 @@ Result<std::unique_ptr<PerfDataWriter>> PerfDataWriter::create(const std::string
   if (fd < 0) return io_error(path, "cannot create", errno);
   auto w = create_fd(fd, path, std::move(attrs), std::move(options));
   if (!w) {
+    // A header that could not be written (a full disk) leaves nothing readable: remove the
+    // empty file rather than leave a broken capture behind. Devices stay.
+    struct stat st {};
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     ::close(fd);
+    if (regular) ::unlink(path.c_str());
     return w;
   }
   (*w)->impl_->own_fd = true;

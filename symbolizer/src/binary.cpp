@@ -129,6 +129,26 @@ bool has_section(Elf* elf, std::string_view name) {
   return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
 }
 
+// libdw 0.188 reads DW_FORM_strp / DW_FORM_line_strp strings with strlen() and trusts the
+// string sections to end in a NUL: an object whose .debug_str or .debug_line_str does not makes
+// it read past the section (fuzz_elf found this with a flipped last byte). Such DWARF is not
+// used; the symbol table still names the frames.
+bool dwarf_strings_terminated(Elf* elf) {
+  for (std::string_view name : {".debug_str", ".debug_line_str", ".zdebug_str",
+                                ".zdebug_line_str"}) {
+    GElf_Shdr sh;
+    Elf_Scn* scn = find_section(elf, name, sh);
+    if (!scn || sh.sh_type == SHT_NOBITS || sh.sh_size == 0) continue;
+    // Decompressed in place, as libdw itself would on first use.
+    if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) return false;
+    if (name.starts_with(".z") && elf_compress_gnu(scn, 0, 0) < 0) return false;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data || !data->d_buf || data->d_size == 0) return false;
+    if (static_cast<const char*>(data->d_buf)[data->d_size - 1] != '\0') return false;
+  }
+  return true;
+}
+
 bool file_exists(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -404,7 +424,7 @@ struct Binary::Impl {
     Elf* src = nullptr;
     if (main->fd >= 0 && has_section(main->elf, ".debug_info")) src = main->elf;
     else if (debug && has_section(debug->elf, ".debug_info")) src = debug->elf;
-    if (!src) return;
+    if (!src || !dwarf_strings_terminated(src)) return;
     dwarf = dwarf_begin_elf(src, DWARF_C_READ, nullptr);
     if (!dwarf) return;
     // Our own CU range index: libdw 0.188's dwarf_addrdie needs .debug_aranges, which clang

@@ -32,6 +32,20 @@ TEST(ParseCpuList, KernelListSyntax) {
   EXPECT_EQ(*parse_cpu_list("3,1,1-2"), (std::vector<int>{1, 2, 3}));
 }
 
+// Regression: every range used to be expanded into the list before duplicates were dropped, so
+// a 1 MB argument of repeated maximal ranges asked for gigabytes. The result is bounded by the
+// CPU limit however the ranges repeat.
+TEST(ParseCpuList, RepeatedMaximalRangesStayBounded) {
+  std::string list = "0-1048575";
+  for (int i = 0; i < 63; ++i) list += ",0-1048575";
+  auto c = parse_cpu_list(list);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->size(), std::size_t{1} << 20);
+  EXPECT_EQ(c->front(), 0);
+  EXPECT_EQ(c->back(), (1 << 20) - 1);
+  EXPECT_FALSE(parse_cpu_list("0-1048576"));
+}
+
 TEST(ParseCpuList, RejectsEmptyReversedAndJunk) {
   for (const char* bad : {"", ",", "1,", "a", "3-1", "1-", "-1", "1--2", "0x1"}) {
     auto c = parse_cpu_list(bad);

@@ -45,6 +45,10 @@ std::optional<int> parse(int argc, char** argv,
 // and a failed run leaves nothing half-written; a device or FIFO (-o /dev/null) is written in
 // place. Errors name the file.
 Result<void> write_output(const std::string& path, std::string_view data);
+// Checks before a long run that write_output(path, ...) can create its file: a missing
+// directory or a read-only one fails here, not after a minute of capture. "" / "-" / an
+// existing device always pass. Leaves nothing behind.
+Result<void> check_output(const std::string& path);
 
 // Placeholder for a subcommand whose stage has not landed yet: accepts --help, rejects unknown
 // options like any command, otherwise exits 1 saying it is not implemented.

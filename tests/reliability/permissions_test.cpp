@@ -1,0 +1,100 @@
+// An unprivileged user (nobody, via setpriv) with kernel.perf_event_paranoid at 2: every entry
+// point that samples says why it cannot and what to do, in one line, and leaves no output
+// behind. tests/collector/record_errors_test.cpp (PermissionDeniedNamesParanoidAndCapPerfmon)
+// covers `profile record -a` and the user-space fallback for an own command at whatever
+// paranoid level the machine has; this suite pins the level to 2 and covers the other commands.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "reliability_support.h"
+#include "test_support.h"
+
+namespace {
+
+using namespace prof::test;
+namespace fs = std::filesystem;
+
+std::vector<std::string> as_nobody(std::vector<std::string> args) {
+  std::vector<std::string> argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   "--inh-caps=-all", "--bounding-set=-all", profile_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+class Unprivileged : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PROF_REQUIRE_LIVE();
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to drop to an unprivileged user";
+    paranoid_ = std::make_unique<ScopedSysctl>("/proc/sys/kernel/perf_event_paranoid", "2");
+    if (!paranoid_->ok()) {
+      if (env_flag("PROF_REQUIRE_LIVE")) FAIL() << "cannot set kernel.perf_event_paranoid";
+      GTEST_SKIP() << "cannot set kernel.perf_event_paranoid";
+    }
+    ::chmod(tmp_.path().c_str(), 0777);
+  }
+
+  // The one-line error of a system-wide attempt, and nothing left in the output directory.
+  void expect_refused(const RunResult& r) {
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_TRUE(is_one_line_error(r.err, "perf_event_paranoid")) << r.err;
+    EXPECT_NE(r.err.find("CAP_PERFMON"), std::string::npos) << r.err;
+    for (const auto& e : fs::directory_iterator(tmp_.path()))
+      ADD_FAILURE() << "left behind: " << e.path();
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<ScopedSysctl> paranoid_;
+};
+
+TEST_F(Unprivileged, RecordSystemWide) {
+  expect_refused(run(as_nobody({"record", "-a", "-o", tmp_.file("x.data"), "0.2"})));
+}
+
+TEST_F(Unprivileged, RecordOneCpu) {
+  expect_refused(run(as_nobody({"record", "-C", "0", "-o", tmp_.file("x.data"), "0.2"})));
+}
+
+TEST_F(Unprivileged, AllInOneSystemWide) {
+  RunResult r = run(as_nobody({"-a", "-o", tmp_.file("out.svg"), "0.2"}));
+  expect_refused(r);
+  EXPECT_TRUE(r.out.empty()) << "printed a partial result";
+}
+
+TEST_F(Unprivileged, AllInOneToStdoutWritesNothing) {
+  RunResult r = run(as_nobody({"-a", "0.2"}));
+  expect_refused(r);
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Unprivileged, TopSystemWide) {
+  RunResult r = run(as_nobody({"top", "-a", "0.2"}));
+  expect_refused(r);
+}
+
+TEST_F(Unprivileged, AnotherUsersProcess) {
+  // Root's process is not ours to sample at any paranoid level without CAP_PERFMON/ptrace.
+  pid_t target = spawn_execed({fixture("fx_spin"), "5000"});
+  RunResult r = run(as_nobody({"record", "-p", std::to_string(target), "-o",
+                               tmp_.file("x.data"), "0.2"}));
+  ::kill(target, SIGKILL);
+  wait_for(target, 5000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  // The error is the last line (a notice about the user-space fallback may precede it).
+  const auto last = r.err.rfind("profile: error: ");
+  ASSERT_NE(last, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n', last), r.err.size() - 1) << r.err;
+  EXPECT_NE(r.err.find("Permission denied", last), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp_.file("x.data")));
+}
+
+TEST_F(Unprivileged, OwnCommandStillProfilesInUserSpace) {
+  RunResult r = run(as_nobody({"--format", "folded", "--", fixture("fx_spin"), "300"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("spin_here"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("user space only"), std::string::npos) << r.err;
+}
+
+}  // namespace
