@@ -251,7 +251,8 @@ TEST(BinaryGone, DeletedAfterMappingStillSymbolizes) {
 }
 
 // The binary is replaced by another program (rename over it, as package managers do) after it
-// was mapped: the new file's symbols must not be pinned on the old code.
+// was mapped: a live capture still resolves the old code; a saved one symbolized later says
+// that the file no longer matches.
 TEST(BinaryGone, ReplacedAfterMappingResolvesLiveAndIsFlaggedLater) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
