@@ -8,7 +8,7 @@
 # Cases: perf-script text of 1M and 10M lines; one stack 1,000 and 10,000 frames deep (1,000
 # samples of it); a symbol name of 100 KB and 1 MB; a folded file of 100k and 1M distinct
 # stacks. Inputs are generated into SCRATCH_DIR (default a temp dir, removed at exit; the 10M
-# case needs ~600 MB there). Prints one line per run: case, size, wall seconds, peak RSS (MB),
+# case needs a few hundred MB there). Prints one line per run: case, size, wall seconds, peak RSS (MB),
 # and the ratio of wall time to the smaller size's. Set PROFILE to the binary (default
 # build/cli/profile, the default RelWithDebInfo build).
 set -euo pipefail
