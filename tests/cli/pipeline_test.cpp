@@ -308,10 +308,10 @@ TEST(OffCpu, CommandCaptureWeighsEachSleepByItsTime) {
   expect_sleeper_split(r.out);
 }
 
-TEST(OffCpu, SystemWideCaptureUsesTheNextPidOfEachSwitch) {
+TEST(OffCpu, SystemWideCaptureWithACommand) {
   PROF_REQUIRE_LIVE();
-  // -a with a command: every CPU (no switch records: the sched_switch payload says who runs
-  // next) until the command exits.
+  // -a with a command: every CPU until the command exits; switch-ins come from the
+  // sched_switch payload (next_pid) and from switch records.
   auto r = run_profile({"--off-cpu", "-a", "--format", "folded", "-q", "--",
                         fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
