@@ -248,10 +248,10 @@ int pipeline_command(int argc, char** argv) {
     req->options.events = {"sched:sched_switch"};
     if (req->options.call_graph == collector::CallGraph::kNone)
       req->options.call_graph = collector::CallGraph::kFramePointer;
-    // Per-task and cgroup targets only see their tasks' switch-outs: ask for switch-ins too.
-    req->options.switch_events = req->options.switch_events ||
-                                 (req->options.target != collector::Target::kAllCpus &&
-                                  req->options.target != collector::Target::kCpus);
+    // Per-task and cgroup targets only see their tasks' switch-outs, and system-wide captures
+    // on this 6.18 VM miss the idle task's sched_switch samples on some CPUs (the switch that
+    // runs a woken task): switch records give every switch-in either way.
+    req->options.switch_events = true;
   }
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "");

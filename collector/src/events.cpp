@@ -148,7 +148,13 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
 
   std::string_view sys_part, event_part;
   bool tp_shape = looks_like_tracepoint(name, sys_part, event_part);
-  std::string events_dir = tp_shape ? tracefs_events_dir() : std::string();
+  std::string events_dir = tp_shape ? find_tracefs_events_dir() : std::string();
+  if (tp_shape && events_dir.empty()) {
+    // `instructions:u` has the same shape: mount tracefs (a private mount namespace for the
+    // whole process and the command it starts) only for a name libpfm4 does not know.
+    PROF_TRY(init_pfm());
+    if (pfm_find_event(std::string(name).c_str()) < 0) events_dir = tracefs_events_dir();
+  }
   if (tp_shape && !events_dir.empty()) {
     std::string id_path =
         events_dir + "/" + std::string(sys_part) + "/" + std::string(event_part) + "/id";

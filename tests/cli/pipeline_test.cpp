@@ -283,15 +283,21 @@ double off_cpu_ns_under(const std::string& folded, const std::string& comm,
   return ns;
 }
 
-// The fixture sleeps 3 x 100 ms in sleeper() and 1 x 100 ms in napper(): at least that long
-// off the CPU each, 3:1 between them (generous bounds: a loaded CI machine wakes late).
+// The fixture sleeps 3 x 100 ms in sleeper() and 1 x 100 ms in napper(): nanosleep(2) makes
+// those hard lower bounds. Off-CPU time runs until the task runs again, so run-queue waits
+// after each wake-up count too: measured up to ~40 ms per wake-up with the ASan suite and a
+// system-wide perf on 2 busy CPUs. Hence each sleep may take up to 100 ms + 150 ms, and the
+// 3:1 split is checked within [2, 4.5] (idle: 3.0 +- 0.05).
 void expect_sleeper_split(const std::string& folded) {
   const double sleeper = off_cpu_ns_under(folded, "fx_offcpu_sleep", "sleeper");
   const double napper = off_cpu_ns_under(folded, "fx_offcpu_sleep", "napper");
-  EXPECT_GE(sleeper, 3 * 99e6) << folded;
+  EXPECT_GE(sleeper, 3 * 99e6) << folded;  // the timer is armed just before the switch-out
+  EXPECT_LE(sleeper, 3 * 250e6) << folded;
   EXPECT_GE(napper, 99e6) << folded;
+  EXPECT_LE(napper, 250e6) << folded;
   ASSERT_GT(napper, 0) << folded;
-  EXPECT_NEAR(sleeper / napper, 3.0, 0.6) << folded;
+  EXPECT_GE(sleeper / napper, 2.0) << folded;
+  EXPECT_LE(sleeper / napper, 4.5) << folded;
 }
 
 TEST(OffCpu, CommandCaptureWeighsEachSleepByItsTime) {
@@ -302,10 +308,10 @@ TEST(OffCpu, CommandCaptureWeighsEachSleepByItsTime) {
   expect_sleeper_split(r.out);
 }
 
-TEST(OffCpu, SystemWideCaptureUsesTheNextPidOfEachSwitch) {
+TEST(OffCpu, SystemWideCaptureWithACommand) {
   PROF_REQUIRE_LIVE();
-  // -a with a command: every CPU (no switch records: the sched_switch payload says who runs
-  // next) until the command exits.
+  // -a with a command: every CPU until the command exits; switch-ins come from the
+  // sched_switch payload (next_pid) and from switch records.
   auto r = run_profile({"--off-cpu", "-a", "--format", "folded", "-q", "--",
                         fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -50,7 +50,9 @@ Result<ResolvedEvent> resolve_event(std::string_view name);
 // When tracefs is mounted nowhere and we are root, it is mounted at /sys/kernel/tracing inside a
 // mount namespace private to this process (unshare(2) CLONE_NEWNS, then `mount --make-rprivate
 // /`): the system's mounts are left as they were, and the mount goes away with the process and
-// its children. That needs a single-threaded process; otherwise, or without privilege, "" stays.
+// its children (a command started by the collector sees the same mounts, but mounts it makes
+// do not reach the system). resolve_event() does this only for a `sys:name` libpfm4 does not
+// know. That needs a single-threaded process; otherwise, or without privilege, "" stays.
 std::string tracefs_events_dir();
 
 // perf's tracing data (prof/common/tracing_data.h) for the tracepoints among `events`: their
