@@ -262,10 +262,8 @@ int pipeline_command(int argc, char** argv) {
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "");
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
-  if (*format != Format::kSvg || output.empty()) {
-    if (output.empty() && isatty(STDOUT_FILENO) && *format == Format::kSvg && !rep.quiet)
-      cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
-  }
+  if (output.empty() && *format == Format::kSvg && isatty(STDOUT_FILENO) && !rep.quiet)
+    cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
 
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;

@@ -50,24 +50,6 @@ std::optional<int> parse(int argc, char** argv,
   return std::nullopt;
 }
 
-int unimplemented_command(int argc, char** argv, std::string_view subcommand) {
-  namespace po = boost::program_options;
-  po::options_description opts("Usage: profile " + std::string(subcommand) +
-                               " [options]\n\nOptions");
-  opts.add_options()("help,h", "show this help");
-  po::options_description all;
-  all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
-  po::positional_options_description pos;
-  pos.add("input", -1);
-  po::variables_map vm;
-  if (auto rc = parse(argc, argv, all, pos, vm, subcommand)) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return kExitOk;
-  }
-  return report_error(Error{Errc::kUnsupported,
-                            "'profile " + std::string(subcommand) + "' is not implemented yet"});
-}
 
 // Writes the result: to stdout, or to FILE through a temporary file renamed into place, so an
 // existing FILE is replaced only by a complete new one.

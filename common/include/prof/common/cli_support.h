@@ -50,8 +50,4 @@ Result<void> write_output(const std::string& path, std::string_view data);
 // existing device always pass. Leaves nothing behind.
 Result<void> check_output(const std::string& path);
 
-// Placeholder for a subcommand whose stage has not landed yet: accepts --help, rejects unknown
-// options like any command, otherwise exits 1 saying it is not implemented.
-int unimplemented_command(int argc, char** argv, std::string_view subcommand);
-
 }  // namespace prof::cli
