@@ -295,7 +295,7 @@ symbolize_file(const std::string& path, const symbolizer::Options& sopt, Warning
   auto sym = std::make_unique<symbolizer::Symbolizer>(sopt, sink);
   if (off_cpu) {
     // symbolize_perf_data's loop, with the off-CPU tracker shown every record on the way.
-    symbolizer::RecordFeeder feeder(**reader, *sym);
+    symbolizer::RecordFeeder feeder(**reader, *sym, (*reader)->bytes_stable());
     perf::Record rec;
     for (;;) {
       auto more = (*reader)->next(rec);

@@ -835,6 +835,21 @@ std::size_t PerfDataReader::attr_index_of(const Record& r) const {
   return impl_->attr_index_of(r);
 }
 
+std::optional<std::uint64_t> PerfDataReader::sample_time(const Record& r) const {
+  const auto& im = *impl_;
+  if (r.type != PERF_RECORD_SAMPLE || im.attrs.empty()) return std::nullopt;
+  const auto t = im.attrs[im.attr_index_of(r)].attr.sample_type;
+  if (!(t & PERF_SAMPLE_TIME)) return std::nullopt;
+  // IDENTIFIER, IP and TID (pid + tid, 8 bytes) are the only fields before TIME.
+  const std::size_t at = kRecordHeaderSize +
+                         8 * static_cast<std::size_t>(std::popcount(
+                                 t & (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID)));
+  if (at + 8 > r.bytes.size()) return std::nullopt;
+  return load<std::uint64_t>(r.bytes.data() + at);
+}
+
+bool PerfDataReader::bytes_stable() const { return !impl_->stream; }
+
 Result<void> PerfDataReader::parse_sample(const Record& r, Sample& out) const {
   if (r.type != PERF_RECORD_SAMPLE) return impl_->wrong_type(r, "SAMPLE");
   return impl_->parse_sample(r, out);

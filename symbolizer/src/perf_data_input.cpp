@@ -10,7 +10,7 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
   // perf script orders events by time across CPUs (ordered_events); the data section holds them
   // per ring-buffer drain. The feeder sorts them round by round (FINISHED_ROUND), so memory holds
   // one round of records, not the capture.
-  RecordFeeder feeder(reader, symbolizer);
+  RecordFeeder feeder(reader, symbolizer, reader.bytes_stable());
   perf::Record rec;
   while (true) {
     auto more = reader.next(rec);

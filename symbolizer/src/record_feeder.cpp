@@ -1,7 +1,6 @@
 #include "prof/symbolizer/record_feeder.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace prof::symbolizer {
 namespace {
@@ -22,8 +21,9 @@ bool wanted(std::uint32_t type) {
 
 }  // namespace
 
-RecordFeeder::RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer)
-    : decoder_(decoder), sym_(symbolizer) {}
+RecordFeeder::RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer,
+                           bool bytes_stay_valid)
+    : decoder_(decoder), sym_(symbolizer), stable_(bytes_stay_valid) {}
 
 bool RecordFeeder::timed() {
   // Pipe-mode readers learn attrs as HEADER_ATTR records arrive: look again when they grow.
@@ -66,11 +66,13 @@ void RecordFeeder::add(const perf::Record& r) {
   }
   std::uint64_t time = 0;
   if (r.type == PERF_RECORD_SAMPLE) {
-    if (!decoder_.parse_sample(r, sample_)) {
+    // Only the time is needed to queue it; the full decode happens once, on delivery.
+    auto t = decoder_.sample_time(r);
+    if (!t) {
       sym_.add_bad_record();
       return;
     }
-    time = sample_.time;
+    time = *t;
   } else {
     auto sid = decoder_.parse_sample_id(r);
     if (!sid) {
@@ -80,8 +82,12 @@ void RecordFeeder::add(const perf::Record& r) {
     time = sid->time;
   }
   round_max_ = std::max(round_max_, time);
-  queue_.push_back(Queued{time, seq_++, r.type, r.misc, arena_.size(), r.bytes.size()});
-  arena_.insert(arena_.end(), r.bytes.begin(), r.bytes.end());
+  if (stable_) {
+    queue_.push_back(Queued{time, seq_++, r.bytes.data(), 0, r.bytes.size(), r.type, r.misc});
+  } else {
+    queue_.push_back(Queued{time, seq_++, nullptr, arena_.size(), r.bytes.size(), r.type, r.misc});
+    arena_.insert(arena_.end(), r.bytes.begin(), r.bytes.end());
+  }
 }
 
 void RecordFeeder::round_end() {
@@ -97,26 +103,29 @@ void RecordFeeder::finish() {
 
 void RecordFeeder::flush_until(std::uint64_t limit) {
   if (queue_.empty()) return;
-  std::vector<std::uint32_t> order(queue_.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const Queued &x = queue_[a], &y = queue_[b];
+  // What is left from the previous round is sorted already; std::sort is quick on that.
+  std::sort(queue_.begin(), queue_.end(), [](const Queued& x, const Queued& y) {
     return x.time != y.time ? x.time < y.time : x.seq < y.seq;
   });
-  std::vector<Queued> keep;
-  std::vector<std::uint8_t> keep_arena;
-  for (std::uint32_t i : order) {
-    const Queued& q = queue_[i];
-    std::span<const std::uint8_t> bytes(arena_.data() + q.offset, q.size);
-    if (q.time <= limit) {
-      deliver(q.type, q.misc, bytes);
-    } else {
-      keep.push_back(Queued{q.time, q.seq, q.type, q.misc, keep_arena.size(), q.size});
-      keep_arena.insert(keep_arena.end(), bytes.begin(), bytes.end());
+  auto bytes_of = [&](const Queued& q) {
+    return std::span<const std::uint8_t>(q.data ? q.data : arena_.data() + q.offset, q.size);
+  };
+  std::size_t n = 0;
+  for (; n < queue_.size() && queue_[n].time <= limit; ++n)
+    deliver(queue_[n].type, queue_[n].misc, bytes_of(queue_[n]));
+  if (!stable_ && n < queue_.size()) {
+    // Compact the arena to the records kept for the next round.
+    std::vector<std::uint8_t> keep_arena;
+    for (std::size_t i = n; i < queue_.size(); ++i) {
+      auto b = bytes_of(queue_[i]);
+      queue_[i].offset = keep_arena.size();
+      keep_arena.insert(keep_arena.end(), b.begin(), b.end());
     }
+    arena_ = std::move(keep_arena);
+  } else if (!stable_) {
+    arena_.clear();
   }
-  queue_ = std::move(keep);
-  arena_ = std::move(keep_arena);
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void RecordFeeder::deliver(std::uint32_t type, std::uint16_t misc,
@@ -134,7 +143,7 @@ void RecordFeeder::deliver(std::uint32_t type, std::uint16_t misc,
       const auto& attrs = decoder_.attrs();
       std::uint64_t regs_mask =
           sample_.attr_index < attrs.size() ? attrs[sample_.attr_index].attr.sample_regs_user : 0;
-      sym_.add_sample(sample_, event_name(sample_.attr_index), regs_mask);
+      sym_.add_sample(sample_, event_name(sample_.attr_index), regs_mask, stable_);
       return;
     }
     case PERF_RECORD_MMAP:

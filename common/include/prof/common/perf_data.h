@@ -236,6 +236,13 @@ class PerfDataReader {
   // Byte offset where the records start (after the file header / pipe header).
   std::uint64_t data_offset() const;
 
+  // The timestamp of a PERF_RECORD_SAMPLE without decoding the rest (time ordering looks at
+  // every sample); nullopt when its attr has no PERF_SAMPLE_TIME or the record is too short.
+  std::optional<std::uint64_t> sample_time(const Record& r) const;
+  // True when Record::bytes stay valid for the reader's lifetime, not just until the next
+  // next() (the input is mapped or held whole; false for pipes read block by block).
+  bool bytes_stable() const;
+
  protected:
   PerfDataReader() = default;
 

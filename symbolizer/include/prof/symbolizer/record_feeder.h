@@ -4,7 +4,7 @@
 // Pipeline position: between a record source (PerfDataReader::next, or a live collector's
 // RecordSink) and the Symbolizer. Records from different CPUs' ring buffers arrive interleaved
 // by drain, not by time; an MMAP must reach the symbolizer before the samples that fall in it.
-// Records are queued (copied) per round; at each round end (PERF_RECORD_FINISHED_ROUND, or the
+// Records are queued per round (copied only when the reader's bytes do not stay valid); at each round end (PERF_RECORD_FINISHED_ROUND, or the
 // collector's on_round_end) everything older than the newest record of the previous round is
 // sorted and delivered — later rounds cannot hold anything older than that. Captures without
 // timestamps (no PERF_SAMPLE_TIME / sample_id_all) are delivered in arrival order.
@@ -28,9 +28,14 @@ namespace prof::symbolizer {
 class RecordFeeder {
  public:
   // `decoder` supplies attrs and the parse_* functions; both must outlive the feeder.
-  RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer);
+  // `bytes_stay_valid`: every record given to add() stays readable until the symbolizer's
+  // resolve() — true for records from decoder.next() when decoder.bytes_stable(), never for a
+  // live collector's buffers. Then records (and DWARF stack copies) are queued by pointer
+  // instead of copied. Default false.
+  RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer,
+               bool bytes_stay_valid = false);
 
-  // Queues one record (its bytes are copied). FINISHED_ROUND records act as round_end().
+  // Queues one record (copied unless bytes_stay_valid). FINISHED_ROUND records act as round_end().
   // Record kinds the symbolizer does not use are ignored; LOST is counted at once.
   void add(const perf::Record& record);
   // End of a round: delivers what no later record can precede.
@@ -43,9 +48,10 @@ class RecordFeeder {
  private:
   struct Queued {
     std::uint64_t time, seq;
+    const std::uint8_t* data;  // the reader's stable bytes, or null: at `offset` in arena_
+    std::size_t offset, size;
     std::uint32_t type;
     std::uint16_t misc;
-    std::size_t offset, size;  // into arena_
   };
   bool timed();
   void flush_until(std::uint64_t limit);
@@ -55,6 +61,7 @@ class RecordFeeder {
   const perf::PerfDataReader& decoder_;
   Symbolizer& sym_;
   bool timed_ = false;
+  bool stable_ = false;  // bytes_stay_valid: queue pointers, not copies
   std::size_t attrs_checked_ = SIZE_MAX;
   std::vector<std::uint8_t> arena_;
   std::vector<Queued> queue_;
