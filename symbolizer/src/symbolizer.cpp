@@ -74,10 +74,20 @@ struct MapEntry {
   std::uint32_t object = 0;
 };
 
+// A process's maps frozen at one generation, for unwinding after more records have arrived:
+// DWARF samples are unwound in batches on worker threads, each against the maps (and the
+// libdwfl modules) of its own moment.
+struct AddressSpace {
+  std::uint32_t pid = 0;
+  std::uint64_t generation = 0;
+  std::vector<MapEntry> maps;                 // sorted by start
+  std::vector<detail::UnwindModule> modules;  // what libdwfl reports for this address space
+};
+
 struct Process {
   std::map<std::uint64_t, MapEntry> maps;  // keyed by start; non-overlapping
-  std::uint64_t generation = 0;            // changes whenever maps change (unwinder rebuild)
-  std::unique_ptr<detail::ProcessUnwinder> unwinder;
+  std::uint64_t generation = 0;            // changes whenever maps change (new snapshot)
+  std::shared_ptr<const AddressSpace> snapshot;  // of `maps` at snapshot->generation
 };
 
 // A location is what we resolve once: object 0 = unmapped, 1 = kernel, else MappedObject+2.
@@ -108,6 +118,19 @@ struct Location {
   std::uint64_t print_addr;  // what perf prints in the address column
   std::uint32_t first_frame = 0, frame_count = 0;  // into frames_ once resolved
   bool resolved = false;
+};
+
+// A sample whose user stack is still to be unwound (see Impl::flush_unwinds).
+struct UnwindJob {
+  const AddressSpace* space;
+  std::uint32_t tid;
+  std::uint64_t regs[17];
+  const std::uint8_t* stack;  // the caller's stable bytes, or null: at stack_offset in the arena
+  std::size_t stack_offset, stack_size;
+  std::size_t max_frames;
+  // Filled by a worker: the unwound frames as location keys with their printed addresses.
+  std::vector<std::pair<LocationKey, std::uint64_t>> frames;
+  std::string stop_reason;
 };
 
 struct StoredSample {
@@ -273,33 +296,36 @@ struct Symbolizer::Impl {
     return vdso_fd >= 0 ? "/proc/self/fd/" + std::to_string(vdso_fd) : "";
   }
 
-  detail::ProcessUnwinder& unwinder_for(std::uint32_t pid) {
+  // The address space of `pid` as it is now, frozen for unwinding later; one per generation.
+  const std::shared_ptr<const AddressSpace>& snapshot_for(std::uint32_t pid) {
     Process& p = processes[pid];
-    if (!p.unwinder) p.unwinder = std::make_unique<detail::ProcessUnwinder>(pid);
-    if (p.unwinder->generation() != p.generation) {
-      std::vector<detail::UnwindModule> modules;
-      // One module per (object, bias): the same file can be mapped twice (after an exec the
-      // old image's maps stay until overwritten, and the new libc lands elsewhere).
-      std::set<std::pair<std::uint32_t, std::uint64_t>> seen;
-      BinaryOptions bo{options.symfs, false, false};
-      for (const auto& [start, e] : p.maps) {
-        const MappedObject& o = objects[e.object - kFirstMapped];
-        if (o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) continue;
-        std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : o.open_path;
-        if (path.empty()) continue;
-        auto& bin = unwind_binaries[e.object];
-        if (!bin) {
-          auto b = Binary::open(path, bo);
-          if (!b) continue;
-          bin = std::move(*b);
-        }
-        auto bias = bin->load_bias(e.start, e.pgoff);
-        if (bias && seen.emplace(e.object, *bias).second)
-          modules.push_back(detail::UnwindModule{o.name, path, *bias});
+    if (p.snapshot && p.snapshot->generation == p.generation) return p.snapshot;
+    auto a = std::make_shared<AddressSpace>();
+    a->pid = pid;
+    a->generation = p.generation;
+    a->maps.reserve(p.maps.size());
+    // One module per (object, bias): the same file can be mapped twice (after an exec the old
+    // image's maps stay until overwritten, and the new libc lands elsewhere).
+    std::set<std::pair<std::uint32_t, std::uint64_t>> seen;
+    BinaryOptions bo{options.symfs, false, false};
+    for (const auto& [start, e] : p.maps) {
+      a->maps.push_back(e);
+      const MappedObject& o = objects[e.object - kFirstMapped];
+      if (o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) continue;
+      std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : o.open_path;
+      if (path.empty()) continue;
+      auto& bin = unwind_binaries[e.object];
+      if (!bin) {
+        auto b = Binary::open(path, bo);
+        if (!b) continue;
+        bin = std::move(*b);
       }
-      p.unwinder->set_modules(modules, p.generation);
+      auto bias = bin->load_bias(e.start, e.pgoff);
+      if (bias && seen.emplace(e.object, *bias).second)
+        a->modules.push_back(detail::UnwindModule{o.name, path, *bias});
     }
-    return *p.unwinder;
+    p.snapshot = std::move(a);
+    return p.snapshot;
   }
 
   void warn(std::string_view kind, const std::string& msg) {
@@ -485,33 +511,53 @@ struct Symbolizer::Impl {
 
   static bool is_kernel_address(std::uint64_t addr) { return addr >= 0xffff800000000000ull; }
 
-  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller,
-                          bool unwound = false) {
+  using KeyedAddress = std::pair<LocationKey, std::uint64_t>;  // location, printed address
+
+  // User address `ip` inside map entry `e`, which covers it.
+  KeyedAddress user_key(const MapEntry& e, std::uint64_t ip, bool caller, bool unwound) const {
+    const MappedObject& o = objects[e.object - kFirstMapped];
+    if (o.kind == ObjectKind::kPerfMap || o.kind == ObjectKind::kSpecial)
+      return {{e.object, false, false, ip}, ip};
+    std::uint64_t off = ip - e.start + e.pgoff;
+    return {{e.object, caller, unwound, off}, off};
+  }
+
+  // A user-mode address no map covers. perf also tries the kernel for these
+  // (thread__find_map's kernel fallback), e.g. the first entry of a syscall's stack.
+  static KeyedAddress unmapped_key(std::uint64_t ip) {
+    if (!is_kernel_address(ip)) return {{kNoObject, false, false, ip}, ip};
+    return {{kKernelObject, false, false, ip}, ip};
+  }
+
+  std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller) {
     if (!kernel) {
       auto p = processes.find(pid);
       if (p != processes.end()) {
         auto& maps = p->second.maps;
         auto it = maps.upper_bound(ip);
-        if (it != maps.begin()) {
-          --it;
-          const MapEntry& e = it->second;
-          if (ip < e.end) {
-            const MappedObject& o = objects[e.object - kFirstMapped];
-            if (o.kind == ObjectKind::kPerfMap || o.kind == ObjectKind::kSpecial)
-              return intern_location({e.object, false, false, ip}, ip);
-            std::uint64_t off = ip - e.start + e.pgoff;
-            return intern_location({e.object, caller, unwound, off}, off);
-          }
+        if (it != maps.begin() && ip < std::prev(it)->second.end) {
+          auto [key, print] = user_key(std::prev(it)->second, ip, caller, false);
+          return intern_location(key, print);
         }
       }
-      // perf also tries the kernel for user-mode addresses no map covers
-      // (thread__find_map's kernel fallback), e.g. the first entry of a syscall's stack.
-      if (!is_kernel_address(ip)) return intern_location({kNoObject, false, false, ip}, ip);
+      auto [key, print] = unmapped_key(ip);
+      return intern_location(key, print);
     }
     return intern_location({kKernelObject, false, false, ip}, ip);
   }
 
-  void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask) {
+  // An unwound pc against a snapshot: the same answer translate() gives for a user address.
+  // Const and lock-free: unwinding workers call it while the feeding thread waits.
+  KeyedAddress unwound_key(const AddressSpace& a, std::uint64_t pc) const {
+    auto it = std::upper_bound(a.maps.begin(), a.maps.end(), pc,
+                               [](std::uint64_t v, const MapEntry& e) { return v < e.start; });
+    if (it != a.maps.begin() && pc < std::prev(it)->end)
+      return user_key(*std::prev(it), pc, false, true);
+    return unmapped_key(pc);
+  }
+
+  void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask,
+                  bool stack_stays_valid) {
     StoredSample st;
     auto c = comms.find(s.tid);
     // perf names the idle task "swapper" without a COMM record (machine__init); others ":TID".
@@ -524,13 +570,20 @@ struct Symbolizer::Impl {
     st.cpu = (s.sample_type & PERF_SAMPLE_CPU) ? static_cast<std::int32_t>(s.cpu) : -1;
     st.time = s.time;
     st.period = s.period;
-    st.first_loc = static_cast<std::uint32_t>(sample_locs.size());
     std::uint32_t cpumode = s.misc & PERF_RECORD_MISC_CPUMODE_MASK;
     bool kernel = cpumode == PERF_RECORD_MISC_KERNEL || cpumode == PERF_RECORD_MISC_GUEST_KERNEL;
     std::size_t n = 0;
-    std::uint64_t dwarf_regs[17];
-    if (options.unwind_dwarf && regs_mask && s.regs_user_abi != PERF_SAMPLE_REGS_ABI_NONE &&
-        detail::perf_regs_to_dwarf(regs_mask, s.regs_user, dwarf_regs)) {
+    UnwindJob job;
+    const bool dwarf = options.unwind_dwarf && regs_mask &&
+                       s.regs_user_abi != PERF_SAMPLE_REGS_ABI_NONE &&
+                       detail::perf_regs_to_dwarf(regs_mask, s.regs_user, job.regs);
+    // Samples wait for unwinding in batches; any sample behind a waiting one waits too, so
+    // samples stay in the order they were added.
+    const bool defer = dwarf || !pending.empty();
+    std::vector<std::uint32_t>& locs = defer ? pending_locs : sample_locs;
+    st.first_loc = static_cast<std::uint32_t>(locs.size());
+    bool unwind = false;
+    if (dwarf) {
       // --call-graph dwarf: the kernel part from the callchain, the user part unwound.
       for (std::uint64_t ip : s.callchain) {
         if (ip >= PERF_CONTEXT_MAX) {
@@ -541,33 +594,10 @@ struct Symbolizer::Impl {
           break;
         }
         if (!kernel || n == options.max_stack) break;
-        sample_locs.push_back(translate(s.pid, ip, true, n > 0));
+        locs.push_back(translate(s.pid, ip, true, n > 0));
         ++n;
       }
-      if (n < options.max_stack) {
-        auto stack = s.stack_user.subspan(
-            0, std::min<std::size_t>(s.stack_user.size(), s.stack_user_dyn_size));
-        auto r = unwinder_for(s.pid).unwind(s.tid, dwarf_regs, stack, options.max_stack - n);
-        ++summary.unwound_samples;
-        for (std::uint64_t pc : r.pcs) {
-          if (n == options.max_stack) break;
-          sample_locs.push_back(translate(s.pid, pc, false, false, true));
-          ++n;
-        }
-        if (!r.stop_reason.empty()) {
-          ++summary.unwind_early_stops;
-          ++summary.unwind_stop_reasons[r.stop_reason];
-          // A return address outside every module, or into code without CFI, is how most
-          // stacks end (the outermost frames' are garbage or libc's start code); perf ends
-          // there silently too. Anything else — a read past the stack copy, bad registers — is
-          // an early stop the flame graph should show.
-          if (n < options.max_stack && r.stop_reason != "no matching address range" &&
-              r.stop_reason != "No DWARF information found") {
-            sample_locs.push_back(intern_location({kNoObject, false, false, 0}, 0));
-            ++n;
-          }
-        }
-      }
+      unwind = n < options.max_stack;
     } else if (!s.callchain.empty()) {
       for (std::uint64_t ip : s.callchain) {
         if (ip >= PERF_CONTEXT_MAX) {
@@ -586,17 +616,150 @@ struct Symbolizer::Impl {
           continue;
         }
         if (n == options.max_stack) break;
-        sample_locs.push_back(translate(s.pid, ip, kernel, n > 0));
+        locs.push_back(translate(s.pid, ip, kernel, n > 0));
         ++n;
       }
     } else {
-      sample_locs.push_back(translate(s.pid, s.ip, kernel, false));
+      locs.push_back(translate(s.pid, s.ip, kernel, false));
       n = 1;
     }
     st.loc_count = static_cast<std::uint32_t>(n);
-    samples.push_back(st);
     ++summary.samples;
-    if (options.aggregate) merge_last_sample();
+    if (!defer) {
+      samples.push_back(st);
+      if (options.aggregate) merge_last_sample();
+      return;
+    }
+    std::int32_t job_index = -1;
+    if (unwind) {
+      const auto& space = snapshot_for(s.pid);
+      if (batch_spaces.empty() || batch_spaces.back() != space) batch_spaces.push_back(space);
+      job.space = space.get();
+      job.tid = s.tid;
+      job.stack_size = std::min<std::size_t>(s.stack_user.size(), s.stack_user_dyn_size);
+      job.max_frames = options.max_stack - n;
+      if (stack_stays_valid) {
+        job.stack = s.stack_user.data();
+        job.stack_offset = 0;
+      } else {
+        job.stack = nullptr;
+        job.stack_offset = stack_arena.size();
+        stack_arena.insert(stack_arena.end(), s.stack_user.begin(),
+                           s.stack_user.begin() + static_cast<std::ptrdiff_t>(job.stack_size));
+      }
+      job_index = static_cast<std::int32_t>(unwind_jobs.size());
+      unwind_jobs.push_back(std::move(job));
+    }
+    pending.push_back(PendingSample{st, job_index});
+    if (unwind_jobs.size() >= kUnwindBatch || stack_arena.size() >= kUnwindBatchBytes) flush_unwinds();
+  }
+
+  // ---- deferred DWARF unwinding ----
+  //
+  // Unwinding is most of the cost of a --call-graph dwarf capture, and each sample's unwind
+  // depends only on its registers, its stack copy and its address space's modules. So samples
+  // are queued with a snapshot of their address space, and each batch is unwound on all
+  // threads: workers claim chunks of samples in order, each with its own libdwfl handle per
+  // process (libdw is not thread-safe; the handle and its CFI cache are reused while the
+  // process's maps do not change). The feeding thread works too and then turns the results
+  // into locations in sample order, so the output does not depend on the thread count.
+
+  struct PendingSample {
+    StoredSample st;          // first_loc/loc_count: its kernel frames, in pending_locs
+    std::int32_t job = -1;    // index into unwind_jobs, -1 when nothing is to be unwound
+  };
+  struct UnwindWorker {
+    std::unordered_map<std::uint32_t, std::unique_ptr<detail::ProcessUnwinder>> by_pid;
+  };
+  static constexpr std::size_t kUnwindBatch = 4096;             // samples
+  static constexpr std::size_t kUnwindBatchBytes = 32u << 20;   // copied stack bytes
+  static constexpr std::size_t kUnwindChunk = 16;               // samples claimed at once
+  static constexpr std::size_t kUnwindMinPerThread = 64;        // below this, fewer threads
+  std::vector<PendingSample> pending;
+  std::vector<std::uint32_t> pending_locs;
+  std::vector<UnwindJob> unwind_jobs;
+  std::vector<std::shared_ptr<const AddressSpace>> batch_spaces;  // keep the unwind_jobs' snapshots
+  std::vector<std::uint8_t> stack_arena;  // stack copies of samples whose bytes go away
+  std::vector<UnwindWorker> unwind_workers;
+
+  void run_job(UnwindWorker& w, UnwindJob& j) const {
+    auto& u = w.by_pid[j.space->pid];
+    if (!u) u = std::make_unique<detail::ProcessUnwinder>(j.space->pid);
+    u->set_modules(j.space->modules, j.space->generation);
+    std::span<const std::uint8_t> stack(j.stack ? j.stack : stack_arena.data() + j.stack_offset,
+                                        j.stack_size);
+    auto r = u->unwind(j.tid, j.regs, stack, j.max_frames);
+    j.frames.reserve(r.pcs.size());
+    for (std::uint64_t pc : r.pcs) j.frames.push_back(unwound_key(*j.space, pc));
+    j.stop_reason = std::move(r.stop_reason);
+  }
+
+  void run_unwind_batch() {
+    std::size_t n = options.threads ? options.threads
+                                    : std::max(1u, std::thread::hardware_concurrency());
+    n = std::max<std::size_t>(1, std::min(n, unwind_jobs.size() / kUnwindMinPerThread));
+    if (unwind_workers.size() < n) unwind_workers.resize(n);
+    std::atomic<std::size_t> next{0};
+    auto work = [&](UnwindWorker& w) {
+      for (;;) {
+        std::size_t b = next.fetch_add(kUnwindChunk);
+        if (b >= unwind_jobs.size()) return;
+        std::size_t e = std::min(b + kUnwindChunk, unwind_jobs.size());
+        for (std::size_t i = b; i < e; ++i) run_job(w, unwind_jobs[i]);
+      }
+    };
+    std::vector<std::thread> threads;
+    for (std::size_t t = 1; t < n; ++t) {
+      try {
+        threads.emplace_back(work, std::ref(unwind_workers[t]));
+      } catch (const std::system_error&) {
+        break;  // no thread to spare: the others share the batch
+      }
+    }
+    work(unwind_workers[0]);
+    for (auto& t : threads) t.join();
+  }
+
+  void flush_unwinds() {
+    if (pending.empty()) return;
+    if (!unwind_jobs.empty()) run_unwind_batch();
+    for (const PendingSample& ps : pending) {
+      StoredSample st = ps.st;
+      st.first_loc = static_cast<std::uint32_t>(sample_locs.size());
+      auto kernel_begin = pending_locs.begin() + ps.st.first_loc;
+      sample_locs.insert(sample_locs.end(), kernel_begin, kernel_begin + ps.st.loc_count);
+      std::size_t n = ps.st.loc_count;
+      if (ps.job >= 0) {
+        const UnwindJob& j = unwind_jobs[static_cast<std::size_t>(ps.job)];
+        ++summary.unwound_samples;
+        for (const auto& [key, print] : j.frames) {
+          if (n == options.max_stack) break;
+          sample_locs.push_back(intern_location(key, print));
+          ++n;
+        }
+        if (!j.stop_reason.empty()) {
+          ++summary.unwind_early_stops;
+          ++summary.unwind_stop_reasons[j.stop_reason];
+          // A return address outside every module, or into code without CFI, is how most
+          // stacks end (the outermost frames' are garbage or libc's start code); perf ends
+          // there silently too. Anything else — a read past the stack copy, bad registers — is
+          // an early stop the flame graph should show.
+          if (n < options.max_stack && j.stop_reason != "no matching address range" &&
+              j.stop_reason != "No DWARF information found") {
+            sample_locs.push_back(intern_location({kNoObject, false, false, 0}, 0));
+            ++n;
+          }
+        }
+      }
+      st.loc_count = static_cast<std::uint32_t>(n);
+      samples.push_back(st);
+      if (options.aggregate) merge_last_sample();
+    }
+    pending.clear();
+    pending_locs.clear();
+    unwind_jobs.clear();
+    batch_spaces.clear();
+    stack_arena.clear();
   }
 
   // Folds the sample just stored into an earlier identical one, if there is one.
@@ -621,6 +784,7 @@ struct Symbolizer::Impl {
   };
 
   void resolve() {
+    flush_unwinds();
     std::size_t begin = first_unresolved, end = locations.size();
     if (begin == end) return;
     std::vector<std::vector<SymbolizedFrame>> out(end - begin);
@@ -830,16 +994,20 @@ void Symbolizer::add_exit(const perf::Task&) {
 void Symbolizer::add_lost(std::uint64_t lost) { impl_->summary.lost_samples += lost; }
 void Symbolizer::add_bad_record() { ++impl_->summary.bad_records; }
 void Symbolizer::add_sample(const perf::Sample& s, std::string_view event,
-                            std::uint64_t sample_regs_user) {
-  impl_->add_sample(s, event, sample_regs_user);
+                            std::uint64_t sample_regs_user, bool stack_stays_valid) {
+  impl_->add_sample(s, event, sample_regs_user, stack_stays_valid);
 }
 void Symbolizer::resolve() { impl_->resolve(); }
 void Symbolizer::clear_samples() {
+  impl_->flush_unwinds();  // their locations stay, like those of the samples dropped here
   impl_->sample_index.clear();
   impl_->samples.clear();
   impl_->sample_locs.clear();
 }
-std::size_t Symbolizer::stored_samples() const { return impl_->samples.size(); }
+std::size_t Symbolizer::stored_samples() const {
+  impl_->flush_unwinds();
+  return impl_->samples.size();
+}
 
 void Symbolizer::for_each_sample(const std::function<void(const StackSampleView&)>& visit) const {
   std::vector<FrameView> buf;
@@ -870,6 +1038,7 @@ void Symbolizer::for_each_sample(const std::function<void(const StackSampleView&
 }
 
 Summary Symbolizer::summary() const {
+  impl_->flush_unwinds();
   Summary s = impl_->summary;
   // Frame counts follow what the samples print, inline expansion included.
   for (const StoredSample& st : impl_->samples) {

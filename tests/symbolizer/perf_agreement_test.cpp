@@ -254,6 +254,38 @@ TEST_F(PerfAgreement, DwarfUnwindingAgreesWithPerfScript) {
   EXPECT_GE(same * 100, p.size() * 99) << same << "/" << p.size() << "\n" << diffs;
 }
 
+// DWARF samples are unwound in parallel batches against snapshots of their process's maps:
+// the text must not depend on the thread count, nor on whether the stack copies stay mapped
+// (a file) or are copied into the batch (stdin, read block by block). Two processes whose
+// samples interleave, and one that maps a library after it starts, exercise the snapshots.
+TEST_F(PerfAgreement, ParallelUnwindingMatchesOneThreadAndStdin) {
+  PROF_REQUIRE_LIVE();
+  std::string data = dir_.file("two.data");
+  auto r = run({"perf", "record", "-q", "-B", "--call-graph", "dwarf", "-F", "2000", "-o", data,
+                "--", "sh", "-c",
+                fixture("fx_sym_nested_nofp") + " 400 & " + fixture("fx_sym_uselib") + " 400; wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto one = run_profile({"symbolize", "-q", "-j", "1", data});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  auto samples = parse_script(one.out);
+  ASSERT_GT(samples.size(), 300u);  // several threads' worth of batches
+  std::size_t considered = 0;
+  EXPECT_GE(reach_main(samples, considered), 0.95);
+  EXPECT_GT(considered, 100u);
+  for (const char* j : {"2", "4", "7"}) {
+    auto many = run_profile({"symbolize", "-q", "-j", j, data});
+    ASSERT_EQ(many.exit_code, 0) << many.err;
+    EXPECT_EQ(many.out, one.out) << "-j " << j;
+  }
+  // Pipe-mode copy of the same capture, read from stdin: stacks are copied into the batch.
+  std::string piped = dir_.file("two.pipe");
+  auto conv = run({"sh", "-c", "perf inject -i " + data + " -o - > " + piped});
+  ASSERT_EQ(conv.exit_code, 0) << conv.err;
+  auto from_stdin = run_profile({"symbolize", "-q", "-j", "2", "-"}, prof::test::read_file(piped));
+  ASSERT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_EQ(from_stdin.out, one.out);
+}
+
 // Samples whose stack copy is cut short, whose registers are garbage, or that have no stack at
 // all end early with [unknown] and are counted; nothing crashes (this test also runs under ASan).
 TEST_F(PerfAgreement, CorruptedDwarfSamplesEndEarly) {

@@ -53,7 +53,7 @@ struct Options {
   // Open binaries of live processes through /proc/PID/root (containers) and
   // /proc/PID/map_files (deleted files) when their maps are added; on. Off for offline use.
   bool use_proc = true;
-  unsigned threads = 0;            // resolver threads; 0 = one per online CPU
+  unsigned threads = 0;            // resolver and unwinding threads; 0 = one per online CPU
   // Unwind samples that carry user registers and a stack copy (`--call-graph dwarf`) with
   // libdwfl; on. Off: only the kernel callchain and the sampled ip are used.
   bool unwind_dwarf = true;
@@ -101,9 +101,13 @@ class Symbolizer {
 
   // Stores a sample; its frames are translated against the current maps. `event` is copied.
   // `sample_regs_user` is the attr's register mask (needed to read s.regs_user); a sample with
-  // user registers and a stack copy is unwound here, before later maps can change.
+  // user registers and a stack copy (--call-graph dwarf) is queued with a snapshot of its
+  // process's maps and unwound in a batch, in parallel (Options::threads), when the batch is
+  // full or at resolve(). Its stack copy is copied for that unless `stack_stays_valid` (the
+  // bytes s.stack_user points into stay readable until resolve(), as a mapped perf.data's
+  // do); default false.
   void add_sample(const perf::Sample& s, std::string_view event,
-                  std::uint64_t sample_regs_user = 0);
+                  std::uint64_t sample_regs_user = 0, bool stack_stays_valid = false);
 
   // Symbolizes every distinct location not yet resolved. Call before for_each_sample; calling
   // again after more samples resolves only the new locations.
