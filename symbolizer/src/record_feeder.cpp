@@ -103,29 +103,33 @@ void RecordFeeder::finish() {
 
 void RecordFeeder::flush_until(std::uint64_t limit) {
   if (queue_.empty()) return;
-  // What is left from the previous round is sorted already; std::sort is quick on that.
-  std::sort(queue_.begin(), queue_.end(), [](const Queued& x, const Queued& y) {
-    return x.time != y.time ? x.time < y.time : x.seq < y.seq;
-  });
+  // Sort (time, position) pairs rather than the records: half the bytes moved. Position order
+  // is arrival (seq) order among records of equal time — what was kept from the previous
+  // round stays sorted at the front — so this is the (time, seq) order perf uses.
+  order_.resize(queue_.size());
+  for (std::size_t i = 0; i < queue_.size(); ++i) order_[i] = {queue_[i].time, i};
+  std::sort(order_.begin(), order_.end());
   auto bytes_of = [&](const Queued& q) {
     return std::span<const std::uint8_t>(q.data ? q.data : arena_.data() + q.offset, q.size);
   };
   std::size_t n = 0;
-  for (; n < queue_.size() && queue_[n].time <= limit; ++n)
-    deliver(queue_[n].type, queue_[n].misc, bytes_of(queue_[n]));
-  if (!stable_ && n < queue_.size()) {
-    // Compact the arena to the records kept for the next round.
-    std::vector<std::uint8_t> keep_arena;
-    for (std::size_t i = n; i < queue_.size(); ++i) {
-      auto b = bytes_of(queue_[i]);
-      queue_[i].offset = keep_arena.size();
-      keep_arena.insert(keep_arena.end(), b.begin(), b.end());
-    }
-    arena_ = std::move(keep_arena);
-  } else if (!stable_) {
-    arena_.clear();
+  for (; n < order_.size() && order_[n].first <= limit; ++n) {
+    const Queued& q = queue_[order_[n].second];
+    deliver(q.type, q.misc, bytes_of(q));
   }
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  // Keep the rest, sorted, for the next round (two vectors swapped: no allocation per round).
+  kept_.clear();
+  for (std::size_t i = n; i < order_.size(); ++i) kept_.push_back(queue_[order_[i].second]);
+  queue_.swap(kept_);
+  if (stable_) return;
+  // Compact the arena to the records kept.
+  std::vector<std::uint8_t> keep_arena;
+  for (Queued& q : queue_) {
+    auto b = std::span<const std::uint8_t>(arena_.data() + q.offset, q.size);
+    q.offset = keep_arena.size();
+    keep_arena.insert(keep_arena.end(), b.begin(), b.end());
+  }
+  arena_ = std::move(keep_arena);
 }
 
 void RecordFeeder::deliver(std::uint32_t type, std::uint16_t misc,

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <limits>
@@ -1119,86 +1120,173 @@ void append_hex(std::string& out, std::uint64_t v, int width) {
 
 enum class Pad { kLeftSpaces, kRightSpaces, kZeros };
 
-// "%*d", "%-*d" and "%0*d" (width <= 20).
+// "%*d", "%-*d" and "%0*d" (width <= 20) written at `p`; returns the end. Needs width + 21
+// bytes of room.
 template <typename Int>
-void append_int(std::string& out, Int v, int width, Pad pad) {
-  char buf[48];
+char* put_int(char* p, Int v, int width, Pad pad) {
+  char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
-  auto len = static_cast<int>(r.ptr - buf);
-  int fill = width > len ? width - len : 0;
+  auto len = static_cast<std::size_t>(r.ptr - buf);
+  auto fill = static_cast<std::size_t>(std::max(0, width - static_cast<int>(len)));
   if (pad == Pad::kZeros && v < 0) {
-    out += '-';
-    out.append(static_cast<std::size_t>(fill), '0');
-    out.append(buf + 1, static_cast<std::size_t>(len - 1));
-    return;
+    *p++ = '-';
+    std::memset(p, '0', fill);
+    std::memcpy(p + fill, buf + 1, len - 1);
+    return p + fill + len - 1;
   }
-  if (pad != Pad::kRightSpaces)
-    out.append(static_cast<std::size_t>(fill), pad == Pad::kZeros ? '0' : ' ');
-  out.append(buf, static_cast<std::size_t>(len));
-  if (pad == Pad::kRightSpaces) out.append(static_cast<std::size_t>(fill), ' ');
+  if (pad != Pad::kRightSpaces) {
+    std::memset(p, pad == Pad::kZeros ? '0' : ' ', fill);
+    p += fill;
+  }
+  std::memcpy(p, buf, len);
+  p += len;
+  if (pad == Pad::kRightSpaces) {
+    std::memset(p, ' ', fill);
+    p += fill;
+  }
+  return p;
+}
+
+}  // namespace
+
+namespace {
+
+void append_script_header(std::string& out, std::string_view comm, std::int64_t pid,
+                          std::int64_t tid, std::int32_t cpu, std::uint64_t time_ns,
+                          std::uint64_t period, std::string_view event, const ScriptFormat& fmt) {
+  // Field widths follow perf script's (builtin-script.c perf_sample__fprintf_start): comm
+  // unpadded when a callchain follows, "%5d/%-5d" pid/tid, "[%03d]" cpu, "%5lu.%06lu:" time,
+  // "%10lu" period.
+  out += comm;
+  // The numeric fields go into one buffer and then one append: this header is written for
+  // every sample, and per-field appends were most of `profile symbolize`'s output time.
+  char buf[160];
+  char* p = buf;
+  *p++ = ' ';
+  if (fmt.pid) {
+    p = put_int(p, pid, 5, Pad::kLeftSpaces);
+    *p++ = '/';
+    p = put_int(p, tid, 5, Pad::kRightSpaces);
+  } else {
+    p = put_int(p, tid, 5, Pad::kLeftSpaces);
+  }
+  *p++ = ' ';
+  if (cpu >= 0) {
+    *p++ = '[';
+    p = put_int(p, cpu, 3, Pad::kZeros);
+    *p++ = ']';
+    *p++ = ' ';
+  }
+  p = put_int(p, time_ns / std::uint64_t{1000000000}, 5, Pad::kLeftSpaces);
+  *p++ = '.';
+  p = put_int(p, (time_ns % std::uint64_t{1000000000}) / 1000, 6, Pad::kZeros);
+  *p++ = ':';
+  *p++ = ' ';
+  p = put_int(p, period, 10, Pad::kLeftSpaces);
+  *p++ = ' ';
+  out.append(buf, static_cast<std::size_t>(p - buf));
+  out += event;
+  out += ": \n";
+}
+
+void append_frame_line(std::string& out, const FrameView& f, const ScriptFormat& fmt) {
+  out += '\t';
+  append_hex(out, f.address, 16);
+  out += ' ';
+  if (f.symbol.empty()) {
+    out += kUnknown;
+  } else {
+    out += f.symbol;
+    out += "+0x";
+    append_hex(out, f.symbol_offset, 0);
+  }
+  if (f.inlined) {
+    out += " (inlined)";
+  } else {
+    out += " (";
+    out += f.module.empty() ? kUnknown : f.module;
+    out += ')';
+  }
+  if (fmt.srcline) {
+    out += "\n  ";
+    if (!f.srcline.empty()) {
+      out += f.srcline;
+    } else {
+      out += basename_of(f.module.empty() ? kUnknown : f.module);
+      out += '[';
+      append_hex(out, f.address, 0);
+      out += ']';
+    }
+  }
+  out += '\n';
 }
 
 }  // namespace
 
 void append_perf_script(std::string& out, const StackSampleView& s, const ScriptFormat& fmt) {
-  // Field widths follow perf script's (builtin-script.c perf_sample__fprintf_start): comm
-  // unpadded when a callchain follows, "%5d/%-5d" pid/tid, "[%03d]" cpu, "%5lu.%06lu:" time,
-  // "%10lu" period.
-  out += s.comm;
-  out += ' ';
-  if (fmt.pid) {
-    append_int(out, s.pid, 5, Pad::kLeftSpaces);
-    out += '/';
-    append_int(out, s.tid, 5, Pad::kRightSpaces);
-  } else {
-    append_int(out, s.tid, 5, Pad::kLeftSpaces);
-  }
-  out += ' ';
-  if (s.cpu >= 0) {
-    out += '[';
-    append_int(out, s.cpu, 3, Pad::kZeros);
-    out += "] ";
-  }
-  append_int(out, s.time_ns / std::uint64_t{1000000000}, 5, Pad::kLeftSpaces);
-  out += '.';
-  append_int(out, (s.time_ns % std::uint64_t{1000000000}) / 1000, 6, Pad::kZeros);
-  out += ": ";
-  append_int(out, s.period, 10, Pad::kLeftSpaces);
-  out += ' ';
-  out += s.event;
-  out += ": \n";
-  for (const FrameView& f : s.frames) {
-    out += '\t';
-    append_hex(out, f.address, 16);
-    out += ' ';
-    if (f.symbol.empty()) {
-      out += kUnknown;
-    } else {
-      out += f.symbol;
-      out += "+0x";
-      append_hex(out, f.symbol_offset, 0);
+  append_script_header(out, s.comm, s.pid, s.tid, s.cpu, s.time_ns, s.period, s.event, fmt);
+  for (const FrameView& f : s.frames) append_frame_line(out, f, fmt);
+  out += '\n';
+}
+
+bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
+                                   const std::function<bool(std::string_view)>& sink) const {
+  const Impl& im = *impl_;
+  // Every sample prints its locations' lines, and a capture has far fewer distinct locations
+  // than frames: format each location once.
+  std::string loc_text;
+  std::vector<std::size_t> loc_at(im.locations.size() + 1);
+  for (std::size_t i = 0; i < im.locations.size(); ++i) {
+    loc_at[i] = loc_text.size();
+    const Location& loc = im.locations[i];
+    if (!loc.resolved) {
+      FrameView v;
+      v.address = loc.print_addr;
+      append_frame_line(loc_text, v, fmt);
+      continue;
     }
-    if (f.inlined) {
-      out += " (inlined)";
-    } else {
-      out += " (";
-      out += f.module.empty() ? kUnknown : f.module;
-      out += ')';
+    for (std::uint32_t f = 0; f < loc.frame_count; ++f)
+      append_frame_line(loc_text, im.frames[loc.first_frame + f], fmt);
+  }
+  loc_at.back() = loc_text.size();
+  auto format = [&](std::size_t begin, std::size_t end, std::string& out) {
+    out.clear();
+    for (std::size_t i = begin; i < end; ++i) {
+      const StoredSample& s = im.samples[i];
+      append_script_header(out, s.comm, s.pid, s.tid, s.cpu, s.time, s.period, s.event, fmt);
+      for (std::uint32_t k = 0; k < s.loc_count; ++k) {
+        std::uint32_t id = im.sample_locs[s.first_loc + k];
+        out.append(loc_text, loc_at[id], loc_at[id + 1] - loc_at[id]);
+      }
+      out += '\n';
     }
-    if (fmt.srcline) {
-      out += "\n  ";
-      if (!f.srcline.empty()) {
-        out += f.srcline;
-      } else {
-        out += basename_of(f.module.empty() ? kUnknown : f.module);
-        out += '[';
-        append_hex(out, f.address, 0);
-        out += ']';
+  };
+  // Chunks of samples are formatted on all threads, a round at a time, and handed to the sink
+  // in order.
+  constexpr std::size_t kChunk = 2048;
+  const std::size_t total = im.samples.size();
+  std::size_t threads = im.options.threads ? im.options.threads
+                                           : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::max<std::size_t>(1, std::min(threads, (total + kChunk - 1) / kChunk));
+  std::vector<std::string> bufs(threads);
+  for (std::size_t round = 0; round < total; round += kChunk * threads) {
+    std::vector<std::thread> helpers;
+    std::size_t used = 0;
+    for (std::size_t t = 0; t < threads && round + t * kChunk < total; ++t, ++used) {
+      std::size_t b = round + t * kChunk, e = std::min(total, b + kChunk);
+      if (t == 0) continue;
+      try {
+        helpers.emplace_back(format, b, e, std::ref(bufs[t]));
+      } catch (const std::system_error&) {
+        format(b, e, bufs[t]);
       }
     }
-    out += '\n';
+    format(round, std::min(total, round + kChunk), bufs[0]);
+    for (auto& h : helpers) h.join();
+    for (std::size_t t = 0; t < used; ++t)
+      if (!sink(bufs[t])) return false;
   }
-  out += '\n';
+  return true;
 }
 
 void write_perf_script(std::ostream& out, const StackSampleView& sample, const ScriptFormat& fmt) {

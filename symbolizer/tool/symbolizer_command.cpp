@@ -92,19 +92,9 @@ int symbolize_command(int argc, char** argv) {
   ScriptFormat fmt;
   fmt.pid = vm.count("no-pid") == 0;
   fmt.srcline = o.srcline;
-  std::string buf;
-  buf.reserve(1 << 20);
-  bool write_failed = false;
-  auto flush = [&] {
-    if (!buf.empty() && !write_failed && std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size())
-      write_failed = true;
-    buf.clear();
-  };
-  sym.for_each_sample([&](const StackSampleView& s) {
-    append_perf_script(buf, s, fmt);
-    if (buf.size() > (1 << 20)) flush();
+  bool write_failed = !sym.write_perf_script(fmt, [](std::string_view text) {
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size();
   });
-  flush();
   if (std::fflush(stdout) != 0) write_failed = true;
   if (write_failed)
     return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed"});

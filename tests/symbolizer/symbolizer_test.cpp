@@ -350,6 +350,50 @@ TEST(Symbolizer, ThreadCountDoesNotChangeOutput) {
   EXPECT_NE(one.find("level"), std::string::npos);
 }
 
+// write_perf_script formats each location once and chunks of samples on several threads; its
+// text must be exactly the per-sample append_perf_script text, in order, for any thread count.
+TEST(Symbolizer, WritePerfScriptEqualsPerSampleTextOnAnyThreadCount) {
+  std::vector<std::string> bins{fixture("fx_sym_nested_fp"), fixture("fx_sym_inline")};
+  for (bool srcline : {false, true}) {
+    for (unsigned threads : {1u, 3u}) {
+      Options o = offline();
+      o.threads = threads;
+      o.inline_frames = srcline;
+      o.srcline = srcline;
+      Symbolizer sym(o);
+      for (std::size_t i = 0; i < bins.size(); ++i)
+        sym.add_mmap(mmap_of(7, 0x100000000ull * (i + 1), 0x5000, 0, bins[i]));
+      std::uint64_t t = 1;
+      for (int rep = 0; rep < 20; ++rep)  // ~6800 samples: several 2048-sample chunks
+        for (std::uint64_t a = 0x1000; a < 0x1400; a += 3) {
+          auto s = sample_of(7, {PERF_CONTEXT_USER, 0x100000000ull + a, 0x200000000ull + a,
+                                 0x300000000ull + a /* unmapped */},
+                             t += 999'999);
+          s.cpu = static_cast<std::uint32_t>(rep % 4);
+          sym.add_sample(s, rep % 2 ? "cpu-clock" : "task-clock");
+        }
+      sym.resolve();
+      ScriptFormat fmt{.pid = threads == 1, .srcline = srcline};
+      std::string expected;
+      sym.for_each_sample([&](const StackSampleView& v) { append_perf_script(expected, v, fmt); });
+      std::string got;
+      std::size_t pieces = 0;
+      EXPECT_TRUE(sym.write_perf_script(fmt, [&](std::string_view text) {
+        got += text;
+        ++pieces;
+        return true;
+      }));
+      EXPECT_GT(pieces, 3u);
+      EXPECT_EQ(got, expected) << "threads " << threads << " srcline " << srcline;
+      EXPECT_NE(got.find("level"), std::string::npos);
+      // A failing sink (a write error) stops it at once.
+      std::size_t calls = 0;
+      EXPECT_FALSE(sym.write_perf_script(fmt, [&](std::string_view) { return ++calls > 100; }));
+      EXPECT_EQ(calls, 1u);
+    }
+  }
+}
+
 // The header fields are formatted without printf; they must read exactly as perf's printf
 // conversions would, at every width boundary.
 TEST(Symbolizer, PerfScriptHeaderMatchesPrintfConversions) {

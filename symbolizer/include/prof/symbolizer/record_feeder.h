@@ -64,7 +64,8 @@ class RecordFeeder {
   bool stable_ = false;  // bytes_stay_valid: queue pointers, not copies
   std::size_t attrs_checked_ = SIZE_MAX;
   std::vector<std::uint8_t> arena_;
-  std::vector<Queued> queue_;
+  std::vector<Queued> queue_, kept_;
+  std::vector<std::pair<std::uint64_t, std::size_t>> order_;  // flush_until's sort buffer
   std::uint64_t seq_ = 0;
   std::uint64_t round_max_ = 0;       // newest timestamp seen so far
   std::uint64_t prev_round_max_ = 0;  // newest timestamp at the previous round end

@@ -84,6 +84,11 @@ struct Summary {
   std::map<std::string, std::uint64_t> unwind_stop_reasons;  // libdwfl's message -> count
 };
 
+struct ScriptFormat {
+  bool pid = true;      // "comm pid/tid" (perf script -F +pid); false: "comm tid" (perf default)
+  bool srcline = false; // a "  file.c:12" line under each frame
+};
+
 class Symbolizer {
  public:
   explicit Symbolizer(Options options = {}, WarningSink* warnings = nullptr);
@@ -116,6 +121,11 @@ class Symbolizer {
   // Visits the stored samples in the order they were added (time order). Views stay valid
   // during the callback only.
   void for_each_sample(const std::function<void(const StackSampleView&)>& visit) const;
+  // The stored samples as `perf script` text (append_perf_script's format, byte for byte),
+  // handed to `sink` in pieces, in order; formatted on Options::threads threads. Stops and
+  // returns false as soon as the sink returns false (a failed write). Call after resolve().
+  bool write_perf_script(const ScriptFormat& fmt,
+                         const std::function<bool(std::string_view)>& sink) const;
   // Drops stored samples (resolved locations and maps stay), for streaming use.
   void clear_samples();
   // How many samples are stored: every added one, or with Options::aggregate the distinct ones.
@@ -135,10 +145,6 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
 // The event name perf prints for an attr without a recorded name ("cpu-clock", "cycles", ...).
 std::string default_event_name(const perf_event_attr& attr);
 
-struct ScriptFormat {
-  bool pid = true;      // "comm pid/tid" (perf script -F +pid); false: "comm tid" (perf default)
-  bool srcline = false; // a "  file.c:12" line under each frame
-};
 
 // One sample as `perf script` prints it: header line, one "\t ADDR SYM+0xOFF (MODULE)" line per
 // frame, then a blank line.
