@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -276,6 +277,7 @@ struct Symbolizer::Impl {
   std::unordered_map<std::size_t, std::string_view> module_override;  // by location index
 
   ~Impl() {
+    stop_prefetch();
     for (auto& o : objects)
       if (o.fd >= 0) ::close(o.fd);
     if (vdso_fd >= 0) ::close(vdso_fd);
@@ -481,6 +483,7 @@ struct Symbolizer::Impl {
         location_slots[i] = id;
         locations.push_back(Location{key, print_addr});
         if (key.object == kKernelObject) start_kallsyms();
+        else if (key.object >= kFirstMapped) prefetch(key.object, key.unwound);
         return id;
       }
       if (locations[id].key == key) return id;
@@ -778,6 +781,101 @@ struct Symbolizer::Impl {
     samples.pop_back();
   }
 
+  // ---- object prefetch ----
+  //
+  // Opening an object — its symbol table, and its DWARF when inline frames, source lines or
+  // perf's naming of unwound frames need it (decompressing libc's debug info alone takes tens
+  // of milliseconds) — does not depend on the samples. So each file object is opened on a
+  // background thread as soon as a first location in it is seen, while records are still
+  // being read; resolve() takes what is ready and opens the rest in parallel itself.
+
+  struct OpenedObject {
+    std::unique_ptr<Binary> bin;
+    std::string failure;  // why it could not be opened; "" when it was
+  };
+  struct PrefetchItem {
+    std::uint32_t object;
+    std::string path;
+    bool dwarf;
+  };
+  std::mutex prefetch_mu;
+  std::condition_variable prefetch_cv;
+  std::deque<PrefetchItem> prefetch_queue;
+  std::unordered_map<std::uint32_t, OpenedObject> prefetched;  // guarded by prefetch_mu
+  std::unordered_set<std::uint32_t> prefetch_requested;        // feeding thread only
+  bool prefetch_busy = false, prefetch_stop = false, prefetch_failed = false;
+  std::thread prefetch_thread;
+
+  bool wants_dwarf(bool unwound) const {
+    return options.inline_frames || options.srcline || unwound;
+  }
+
+  OpenedObject open_object(const std::string& path, bool dwarf) const {
+    OpenedObject o;
+    auto b = Binary::open(path, BinaryOptions{options.symfs, options.demangle,
+                                              options.demangle_params});
+    if (!b) {
+      o.failure = b.error().message;
+      return o;
+    }
+    o.bin = std::move(*b);
+    if (dwarf) o.bin->has_dwarf();  // loads it
+    return o;
+  }
+
+  void prefetch(std::uint32_t obj, bool unwound) {
+    if (prefetch_failed || !prefetch_requested.insert(obj).second) return;
+    const MappedObject& o = objects[obj - kFirstMapped];
+    if (o.kind != ObjectKind::kFile) return;
+    if (!prefetch_thread.joinable()) {
+      try {
+        prefetch_thread = std::thread([this] { prefetch_loop(); });
+      } catch (const std::system_error&) {
+        prefetch_failed = true;  // resolve() opens everything itself
+        return;
+      }
+    }
+    std::lock_guard lock(prefetch_mu);
+    prefetch_queue.push_back(PrefetchItem{obj, o.open_path, wants_dwarf(unwound)});
+    prefetch_cv.notify_all();
+  }
+
+  void prefetch_loop() {
+    std::unique_lock lock(prefetch_mu);
+    for (;;) {
+      prefetch_cv.wait(lock, [&] { return prefetch_stop || !prefetch_queue.empty(); });
+      if (prefetch_stop) return;
+      PrefetchItem item = std::move(prefetch_queue.front());
+      prefetch_queue.pop_front();
+      prefetch_busy = true;
+      lock.unlock();
+      OpenedObject opened = open_object(item.path, item.dwarf);
+      lock.lock();
+      prefetched[item.object] = std::move(opened);
+      prefetch_busy = false;
+      prefetch_cv.notify_all();
+    }
+  }
+
+  // What the prefetcher has opened; what it has not started is dropped (resolve opens those in
+  // parallel). Waits for the object being opened now.
+  std::unordered_map<std::uint32_t, OpenedObject> take_prefetched() {
+    std::unique_lock lock(prefetch_mu);
+    for (const auto& item : prefetch_queue) prefetch_requested.erase(item.object);
+    prefetch_queue.clear();
+    prefetch_cv.wait(lock, [&] { return !prefetch_busy; });
+    return std::exchange(prefetched, {});
+  }
+
+  void stop_prefetch() {
+    {
+      std::lock_guard lock(prefetch_mu);
+      prefetch_stop = true;
+      prefetch_cv.notify_all();
+    }
+    if (prefetch_thread.joinable()) prefetch_thread.join();
+  }
+
   // ---- resolution ----
 
   struct Resolved {
@@ -884,6 +982,12 @@ struct Symbolizer::Impl {
     std::vector<std::vector<std::size_t>> jobs;
     for (auto& [id, ws] : groups) jobs.push_back(std::move(ws));
     summary.objects += jobs.size();
+    // Objects the prefetcher opened already, by job (each worker takes only its own).
+    auto ready = take_prefetched();
+    std::vector<OpenedObject*> opened(jobs.size(), nullptr);
+    for (std::size_t j = 0; j < jobs.size(); ++j)
+      if (auto it = ready.find(work[jobs[j].front()].first); it != ready.end())
+        opened[j] = &it->second;
 
     std::atomic<std::size_t> next{0};
     std::atomic<std::uint64_t> missing{0};
@@ -897,9 +1001,9 @@ struct Symbolizer::Impl {
         std::optional<PerfMap> perf_map;
         std::string failure;
         if (first.kind == ObjectKind::kFile) {
-          auto b = Binary::open(first.open_path, bo);
-          if (b) bin = std::move(*b);
-          else failure = b.error().message;
+          OpenedObject o = opened[j] ? std::move(*opened[j]) : open_object(first.open_path, false);
+          bin = std::move(o.bin);
+          failure = std::move(o.failure);
         } else if (first.kind == ObjectKind::kVdso) {
           auto image = options.symfs.empty() ? own_vdso_image() : std::nullopt;
           if (image) {
