@@ -21,7 +21,8 @@ void add_symbolizer_options(po::options_description& opts, bool pipeline) {
        "frames kept per sample");
   if (!pipeline)
     opts.add_options()("threads,j", po::value<unsigned>()->default_value(0)->value_name("N"),
-                       "resolver threads (default 0: one per CPU)");
+                       "threads for resolving, DWARF unwinding and text output "
+                       "(default 0: one per CPU)");
 }
 
 Result<Options> symbolizer_options_from(const po::variables_map& vm) {
