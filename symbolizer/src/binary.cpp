@@ -12,10 +12,12 @@
 #include <deque>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
 
+#include "cache_dir.h"
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
 #include "symbol_choice.h"
@@ -204,6 +206,89 @@ void for_each_range(Dwarf_Die* die, F&& f) {
     if (hi > lo) f(lo, hi);
 }
 
+// Debian's -dbg packages (and `-gz` builds) ship DWARF compressed; libdw inflates every debug
+// section on each open — for libc's debug file alone tens of milliseconds, for a compiler's
+// hundreds. So the first open keeps an uncompressed copy, keyed by build-id, in the cache.
+enum class Compression { kNone, kCacheable, kOther };
+
+Compression debug_compression(Elf* elf) {
+  std::size_t shstrndx;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return Compression::kOther;
+  Compression c = Compression::kNone;
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) return Compression::kOther;
+    const char* n = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (!n) continue;
+    std::string_view name(n);
+    // GNU .zdebug sections and dwz's alternate files (found relative to the debug file) are
+    // left to libdw as they are.
+    if (name.starts_with(".zdebug") || name == ".gnu_debugaltlink") return Compression::kOther;
+    if (name.starts_with(".debug_") && (sh.sh_flags & SHF_COMPRESSED)) c = Compression::kCacheable;
+  }
+  return c;
+}
+
+// Inflates the SHF_COMPRESSED debug sections in memory, as dwarf_begin_elf would; false if
+// one fails (a corrupt section: libdw then reports it). Returns their inflated size in `bytes`.
+bool inflate_debug_sections(Elf* elf, std::uint64_t& bytes) {
+  std::size_t shstrndx;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return false;
+  bytes = 0;
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) return false;
+    const char* n = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (!n || !std::string_view(n).starts_with(".debug_")) continue;
+    if (sh.sh_flags & SHF_COMPRESSED) {
+      if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh)) return false;
+    }
+    bytes += sh.sh_type == SHT_NOBITS ? 0 : sh.sh_size;
+  }
+  return true;
+}
+
+// Writes `in` (its debug sections inflated) as a new ELF file at `path`: a temporary file
+// renamed into place, so readers see a whole file or none. Best effort: false on any failure.
+bool write_elf_copy(Elf* in, const std::string& path) {
+  GElf_Ehdr eh;
+  std::size_t phnum = 0, shstrndx = 0;
+  if (!gelf_getehdr(in, &eh) || elf_getphdrnum(in, &phnum) != 0 ||
+      elf_getshdrstrndx(in, &shstrndx) != 0 || shstrndx >= SHN_LORESERVE)
+    return false;
+  std::string tmp = path + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return false;
+  bool ok = false;
+  Elf* out = elf_begin(fd, ELF_C_WRITE, nullptr);
+  if (out && gelf_newehdr(out, gelf_getclass(in)) && (phnum == 0 || gelf_newphdr(out, phnum))) {
+    ok = true;
+    GElf_Ehdr oh = eh;
+    ok = ok && gelf_update_ehdr(out, &oh);
+    for (std::size_t i = 0; ok && i < phnum; ++i) {
+      GElf_Phdr ph;
+      ok = gelf_getphdr(in, static_cast<int>(i), &ph) && gelf_update_phdr(out, static_cast<int>(i), &ph);
+    }
+    for (Elf_Scn* scn = nullptr; ok && (scn = elf_nextscn(in, scn)) != nullptr;) {
+      GElf_Shdr sh;
+      Elf_Scn* o = elf_newscn(out);
+      ok = o && gelf_getshdr(scn, &sh) && gelf_update_shdr(o, &sh);
+      if (!ok || sh.sh_type == SHT_NOBITS) continue;
+      for (Elf_Data* d = nullptr; ok && (d = elf_getdata(scn, d)) != nullptr;) {
+        Elf_Data* od = elf_newdata(o);
+        if (!od) ok = false;
+        else *od = *d;  // the bytes stay in `in`, which outlives elf_update
+      }
+    }
+    ok = ok && elf_update(out, ELF_C_WRITE) >= 0;
+  }
+  if (out) elf_end(out);
+  ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  ::unlink(tmp.c_str());
+  return false;
+}
+
 }  // namespace
 
 struct Binary::Impl {
@@ -218,6 +303,7 @@ struct Binary::Impl {
   std::deque<std::string> synthesized_names;  // storage for names no string table holds (@plt)
 
   bool dwarf_tried = false;
+  std::unique_ptr<ElfFile> dwarf_copy;  // the cache's uncompressed copy, when DWARF is read from it
   Dwarf* dwarf = nullptr;
   std::vector<CuInfo> cus;
   std::vector<CuRange> cu_ranges;
@@ -419,12 +505,37 @@ struct Binary::Impl {
     return find_section_type(elf, SHT_SYMTAB, sh) != nullptr;
   }
 
+  // Where to read DWARF from: `src` itself, or its uncompressed copy in the cache (written
+  // here on the first open of compressed DWARF with a build-id).
+  Elf* uncompressed_source(Elf* src) {
+    if (build_id.empty() || debug_compression(src) != Compression::kCacheable) return src;
+    std::string dir = detail::cache_dir("debug");
+    if (dir.empty()) return src;
+    std::string file = dir + "/" + build_id + ".debug";
+    if (file_exists(file)) {
+      auto f = open_elf(file);
+      if (f && read_build_id((*f)->elf) == build_id &&
+          debug_compression((*f)->elf) == Compression::kNone) {
+        dwarf_copy = std::move(*f);
+        return dwarf_copy->elf;
+      }
+      ::unlink(file.c_str());  // foreign or damaged: replaced below
+    }
+    std::uint64_t bytes = 0;
+    if (inflate_debug_sections(src, bytes) && bytes <= kMaxCachedDebugBytes)
+      write_elf_copy(src, file);
+    return src;
+  }
+  static constexpr std::uint64_t kMaxCachedDebugBytes = std::uint64_t{1} << 30;
+
   void load_dwarf() {
     dwarf_tried = true;
     Elf* src = nullptr;
     if (main->fd >= 0 && has_section(main->elf, ".debug_info")) src = main->elf;
     else if (debug && has_section(debug->elf, ".debug_info")) src = debug->elf;
-    if (!src || !dwarf_strings_terminated(src)) return;
+    if (!src) return;
+    src = uncompressed_source(src);
+    if (!dwarf_strings_terminated(src)) return;
     dwarf = dwarf_begin_elf(src, DWARF_C_READ, nullptr);
     if (!dwarf) return;
     // Our own CU range index: libdw 0.188's dwarf_addrdie needs .debug_aranges, which clang

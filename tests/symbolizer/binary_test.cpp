@@ -238,6 +238,57 @@ TEST(Binary, PltSlotsNamedAsObjdumpNamesThem) {
   }
 }
 
+// Compressed DWARF: the first open writes an uncompressed copy, keyed by build-id, to the
+// cache and later opens read that instead of inflating again. Every answer is the same with
+// the cache off, cold, warm, and after the cache entry was damaged (it is replaced).
+TEST(Binary, CompressedDwarfIsCachedUncompressedWithTheSameAnswers) {
+  const std::string path = fixture("fx_sym_inline_gz");
+  auto debug_info_compressed = [](const std::string& file) {
+    auto r = prof::test::run({"readelf", "-SW", file});
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.find(".debug_info") != std::string::npos)
+        return line.find(" C ") != std::string::npos;
+    ADD_FAILURE() << "no .debug_info in " << file;
+    return false;
+  };
+  ASSERT_TRUE(debug_info_compressed(path));
+  const auto outer = test::nm_find(test::nm_functions(path), "outer");
+  ASSERT_TRUE(outer);
+  std::string build_id;
+  auto answers = [&] {
+    auto b = Binary::open(path, {});
+    EXPECT_TRUE(b);
+    if (!b) return std::string();
+    build_id = (*b)->build_id();
+    std::string text;
+    for (std::uint64_t a = outer->address; a < outer->address + outer->size; ++a) {
+      std::vector<SymbolizedFrame> f;
+      (*b)->symbolize(a, {.inline_frames = true, .srcline = true}, f);
+      for (const auto& x : f) text += x.symbol + "@" + x.srcline + (x.inlined ? "i " : " ");
+      text += "\n";
+    }
+    return text;
+  };
+  prof::test::TempDir dir;
+  ::setenv("PROF_CACHE_DIR", dir.path().c_str(), 1);
+  ::setenv("PROF_NO_CACHE", "1", 1);
+  const std::string uncached = answers();
+  ASSERT_FALSE(build_id.empty());
+  const std::string entry = dir.file("debug/" + build_id + ".debug");
+  EXPECT_FALSE(std::ifstream(entry).good());
+  EXPECT_NE(uncached.find("leaf@sym_inline.c:"), std::string::npos) << uncached;
+  ::unsetenv("PROF_NO_CACHE");
+  EXPECT_EQ(answers(), uncached);  // cold: inflates, writes the copy
+  ASSERT_TRUE(std::ifstream(entry).good());
+  EXPECT_FALSE(debug_info_compressed(entry));
+  EXPECT_EQ(answers(), uncached);  // warm: reads the copy
+  prof::test::write_file(entry, "not an ELF file at all");
+  EXPECT_EQ(answers(), uncached);  // damaged: ignored and rewritten
+  EXPECT_FALSE(debug_info_compressed(entry));
+  ::unsetenv("PROF_CACHE_DIR");
+}
+
 TEST(Binary, MissingAndNonElfFilesAreErrors) {
   EXPECT_FALSE(Binary::open("/nonexistent/bin", {}));
   prof::test::TempDir dir;

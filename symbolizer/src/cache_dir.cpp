@@ -1,0 +1,35 @@
+#include "cache_dir.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace prof::symbolizer::detail {
+namespace {
+
+bool make_dirs(const std::string& path) {
+  for (std::size_t at = 1; at <= path.size(); ++at) {
+    if (at != path.size() && path[at] != '/') continue;
+    std::string prefix = path.substr(0, at);
+    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  }
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+std::string cache_dir(std::string_view name) {
+  const char* off = std::getenv("PROF_NO_CACHE");
+  if (off && *off && std::string_view(off) != "0") return "";
+  std::string root;
+  if (const char* d = std::getenv("PROF_CACHE_DIR"); d && *d) root = d;
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') root = std::string(x) + "/profile";
+  else if (const char* h = std::getenv("HOME"); h && *h == '/') root = std::string(h) + "/.cache/profile";
+  else return "";
+  std::string dir = root + "/" + std::string(name);
+  return make_dirs(dir) ? dir : "";
+}
+
+}  // namespace prof::symbolizer::detail
