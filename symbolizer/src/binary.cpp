@@ -17,7 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "cache_dir.h"
+#include "debug_cache.h"
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
 #include "symbol_choice.h"
@@ -86,34 +86,7 @@ Elf_Scn* find_section_type(Elf* elf, std::uint32_t type, GElf_Shdr& shdr_out) {
   return nullptr;
 }
 
-std::string to_hex(const std::uint8_t* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
-}
-
-std::string read_build_id(Elf* elf) {
-  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE) continue;
-    Elf_Data* data = elf_getdata(scn, nullptr);
-    if (!data || !data->d_buf) continue;
-    std::size_t off = 0, name_off, desc_off;
-    GElf_Nhdr nh;
-    while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-      const char* base = static_cast<const char*>(data->d_buf);
-      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-          std::memcmp(base + name_off, "GNU", 4) == 0 && nh.n_descsz > 0)
-        return to_hex(reinterpret_cast<const std::uint8_t*>(base + desc_off), nh.n_descsz);
-    }
-  }
-  return "";
-}
+using detail::elf_build_id;
 
 std::string read_debuglink(Elf* elf) {
   GElf_Shdr sh;
@@ -206,89 +179,6 @@ void for_each_range(Dwarf_Die* die, F&& f) {
     if (hi > lo) f(lo, hi);
 }
 
-// Debian's -dbg packages (and `-gz` builds) ship DWARF compressed; libdw inflates every debug
-// section on each open — for libc's debug file alone tens of milliseconds, for a compiler's
-// hundreds. So the first open keeps an uncompressed copy, keyed by build-id, in the cache.
-enum class Compression { kNone, kCacheable, kOther };
-
-Compression debug_compression(Elf* elf) {
-  std::size_t shstrndx;
-  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return Compression::kOther;
-  Compression c = Compression::kNone;
-  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh)) return Compression::kOther;
-    const char* n = elf_strptr(elf, shstrndx, sh.sh_name);
-    if (!n) continue;
-    std::string_view name(n);
-    // GNU .zdebug sections and dwz's alternate files (found relative to the debug file) are
-    // left to libdw as they are.
-    if (name.starts_with(".zdebug") || name == ".gnu_debugaltlink") return Compression::kOther;
-    if (name.starts_with(".debug_") && (sh.sh_flags & SHF_COMPRESSED)) c = Compression::kCacheable;
-  }
-  return c;
-}
-
-// Inflates the SHF_COMPRESSED debug sections in memory, as dwarf_begin_elf would; false if
-// one fails (a corrupt section: libdw then reports it). Returns their inflated size in `bytes`.
-bool inflate_debug_sections(Elf* elf, std::uint64_t& bytes) {
-  std::size_t shstrndx;
-  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return false;
-  bytes = 0;
-  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh)) return false;
-    const char* n = elf_strptr(elf, shstrndx, sh.sh_name);
-    if (!n || !std::string_view(n).starts_with(".debug_")) continue;
-    if (sh.sh_flags & SHF_COMPRESSED) {
-      if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh)) return false;
-    }
-    bytes += sh.sh_type == SHT_NOBITS ? 0 : sh.sh_size;
-  }
-  return true;
-}
-
-// Writes `in` (its debug sections inflated) as a new ELF file at `path`: a temporary file
-// renamed into place, so readers see a whole file or none. Best effort: false on any failure.
-bool write_elf_copy(Elf* in, const std::string& path) {
-  GElf_Ehdr eh;
-  std::size_t phnum = 0, shstrndx = 0;
-  if (!gelf_getehdr(in, &eh) || elf_getphdrnum(in, &phnum) != 0 ||
-      elf_getshdrstrndx(in, &shstrndx) != 0 || shstrndx >= SHN_LORESERVE)
-    return false;
-  std::string tmp = path + ".XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return false;
-  bool ok = false;
-  Elf* out = elf_begin(fd, ELF_C_WRITE, nullptr);
-  if (out && gelf_newehdr(out, gelf_getclass(in)) && (phnum == 0 || gelf_newphdr(out, phnum))) {
-    ok = true;
-    GElf_Ehdr oh = eh;
-    ok = ok && gelf_update_ehdr(out, &oh);
-    for (std::size_t i = 0; ok && i < phnum; ++i) {
-      GElf_Phdr ph;
-      ok = gelf_getphdr(in, static_cast<int>(i), &ph) && gelf_update_phdr(out, static_cast<int>(i), &ph);
-    }
-    for (Elf_Scn* scn = nullptr; ok && (scn = elf_nextscn(in, scn)) != nullptr;) {
-      GElf_Shdr sh;
-      Elf_Scn* o = elf_newscn(out);
-      ok = o && gelf_getshdr(scn, &sh) && gelf_update_shdr(o, &sh);
-      if (!ok || sh.sh_type == SHT_NOBITS) continue;
-      for (Elf_Data* d = nullptr; ok && (d = elf_getdata(scn, d)) != nullptr;) {
-        Elf_Data* od = elf_newdata(o);
-        if (!od) ok = false;
-        else *od = *d;  // the bytes stay in `in`, which outlives elf_update
-      }
-    }
-    ok = ok && elf_update(out, ELF_C_WRITE) >= 0;
-  }
-  if (out) elf_end(out);
-  ok = ::close(fd) == 0 && ok;
-  if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
-  ::unlink(tmp.c_str());
-  return false;
-}
-
 }  // namespace
 
 struct Binary::Impl {
@@ -342,7 +232,7 @@ struct Binary::Impl {
       if (c == path || !file_exists(c)) continue;
       auto f = open_elf(c);
       if (!f) continue;
-      std::string id = read_build_id((*f)->elf);
+      std::string id = elf_build_id((*f)->elf);
       if (!build_id.empty() && !id.empty() && id != build_id) continue;
       debug = std::move(*f);
       debug_path = c;
@@ -505,28 +395,17 @@ struct Binary::Impl {
     return find_section_type(elf, SHT_SYMTAB, sh) != nullptr;
   }
 
-  // Where to read DWARF from: `src` itself, or its uncompressed copy in the cache (written
-  // here on the first open of compressed DWARF with a build-id).
+  // Where to read DWARF from: `src` itself, or its uncompressed copy in the cache (written on
+  // the first open of compressed DWARF with a build-id; see debug_cache.h).
   Elf* uncompressed_source(Elf* src) {
-    if (build_id.empty() || debug_compression(src) != Compression::kCacheable) return src;
-    std::string dir = detail::cache_dir("debug");
-    if (dir.empty()) return src;
-    std::string file = dir + "/" + build_id + ".debug";
-    if (file_exists(file)) {
-      auto f = open_elf(file);
-      if (f && read_build_id((*f)->elf) == build_id &&
-          debug_compression((*f)->elf) == Compression::kNone) {
-        dwarf_copy = std::move(*f);
-        return dwarf_copy->elf;
-      }
-      ::unlink(file.c_str());  // foreign or damaged: replaced below
-    }
-    std::uint64_t bytes = 0;
-    if (inflate_debug_sections(src, bytes) && bytes <= kMaxCachedDebugBytes)
-      write_elf_copy(src, file);
-    return src;
+    if (build_id.empty()) return src;
+    std::string copy = detail::uncompressed_debug_copy(src, build_id);
+    if (copy.empty()) return src;
+    auto f = open_elf(copy);
+    if (!f) return src;
+    dwarf_copy = std::move(*f);
+    return dwarf_copy->elf;
   }
-  static constexpr std::uint64_t kMaxCachedDebugBytes = std::uint64_t{1} << 30;
 
   void load_dwarf() {
     dwarf_tried = true;
@@ -730,7 +609,7 @@ Result<std::unique_ptr<Binary>> Binary::open(const std::string& path, const Bina
   impl->path = path;
   impl->options = options;
   impl->main = std::move(*f);
-  impl->build_id = read_build_id(impl->main->elf);
+  impl->build_id = elf_build_id(impl->main->elf);
   impl->load_segments();
   impl->find_debug_file(read_debuglink(impl->main->elf));
   impl->load_symbols();
@@ -750,7 +629,7 @@ Result<std::unique_ptr<Binary>> Binary::from_image(std::string image, std::strin
   if (!impl->main->elf || elf_kind(impl->main->elf) != ELF_K_ELF ||
       !gelf_getehdr(impl->main->elf, &eh))
     return Error{Errc::kParse, "'" + impl->path + "': not an ELF image"};
-  impl->build_id = read_build_id(impl->main->elf);
+  impl->build_id = elf_build_id(impl->main->elf);
   impl->load_segments();
   impl->load_symbols();
   impl->dwarf_tried = true;  // the vdso ships no DWARF

@@ -82,8 +82,8 @@ struct MapEntry {
 struct AddressSpace {
   std::uint32_t pid = 0;
   std::uint64_t generation = 0;
-  std::vector<MapEntry> maps;                 // sorted by start
-  std::vector<detail::UnwindModule> modules;  // what libdwfl reports for this address space
+  std::vector<MapEntry> maps;  // sorted by start
+  detail::UnwindSpace unwind;  // the modules libdwfl may be given, and where they are mapped
 };
 
 struct Process {
@@ -306,10 +306,11 @@ struct Symbolizer::Impl {
     auto a = std::make_shared<AddressSpace>();
     a->pid = pid;
     a->generation = p.generation;
+    a->unwind.generation = p.generation;
     a->maps.reserve(p.maps.size());
     // One module per (object, bias): the same file can be mapped twice (after an exec the old
     // image's maps stay until overwritten, and the new libc lands elsewhere).
-    std::set<std::pair<std::uint32_t, std::uint64_t>> seen;
+    std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint32_t> module_ids;
     BinaryOptions bo{options.symfs, false, false};
     for (const auto& [start, e] : p.maps) {
       a->maps.push_back(e);
@@ -324,8 +325,11 @@ struct Symbolizer::Impl {
         bin = std::move(*b);
       }
       auto bias = bin->load_bias(e.start, e.pgoff);
-      if (bias && seen.emplace(e.object, *bias).second)
-        a->modules.push_back(detail::UnwindModule{o.name, path, *bias});
+      if (!bias) continue;
+      auto [it, added] = module_ids.try_emplace(
+          {e.object, *bias}, static_cast<std::uint32_t>(a->unwind.modules.size()));
+      if (added) a->unwind.modules.push_back(detail::UnwindModule{o.name, path, *bias});
+      a->unwind.ranges.push_back({e.start, e.end, it->second});
     }
     p.snapshot = std::move(a);
     return p.snapshot;
@@ -689,10 +693,9 @@ struct Symbolizer::Impl {
   void run_job(UnwindWorker& w, UnwindJob& j) const {
     auto& u = w.by_pid[j.space->pid];
     if (!u) u = std::make_unique<detail::ProcessUnwinder>(j.space->pid);
-    u->set_modules(j.space->modules, j.space->generation);
     std::span<const std::uint8_t> stack(j.stack ? j.stack : stack_arena.data() + j.stack_offset,
                                         j.stack_size);
-    auto r = u->unwind(j.tid, j.regs, stack, j.max_frames);
+    auto r = u->unwind(j.space->unwind, j.tid, j.regs, stack, j.max_frames);
     j.frames.reserve(r.pcs.size());
     for (std::uint64_t pc : r.pcs) j.frames.push_back(unwound_key(*j.space, pc));
     j.stop_reason = std::move(r.stop_reason);

@@ -2,7 +2,15 @@
 
 #include <elfutils/libdwfl.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "debug_cache.h"
 
 namespace prof::symbolizer::detail {
 namespace {
@@ -12,6 +20,46 @@ enum PerfReg : int {
   kAx = 0, kBx = 1, kCx = 2, kDx = 3, kSi = 4, kDi = 5, kBp = 6, kSp = 7, kIp = 8,
   kR8 = 16,
 };
+
+// libdwfl falls back to .debug_frame where .eh_frame does not unwind a frame (the outermost
+// one of nearly every stack), and loading .debug_frame opens the whole debug file: with
+// compressed DWARF that is an inflate of every debug section in every handle (one per
+// process and worker). So debug files are served from the cache's uncompressed copy.
+int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                   const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                   char** debuginfo_file_name) {
+  // Looked up by build-id here first: libdwfl's standard lookup keeps the Elf handle it opens
+  // to check the build-id, and would read the compressed file whatever fd is returned.
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int len = dwfl_module_build_id(mod, &bits, &vaddr);
+  if (len > 1) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string id;
+    for (int i = 0; i < len; ++i) {
+      id += kDigits[bits[i] >> 4];
+      id += kDigits[bits[i] & 15];
+    }
+    std::string by_id = "/usr/lib/debug/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug";
+    std::string copy;
+    if (int fd = ::open(by_id.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+      Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+      if (elf && elf_build_id(elf) == id) copy = uncompressed_debug_copy(elf, id);
+      if (elf) elf_end(elf);
+      ::close(fd);
+    }
+    int copy_fd = copy.empty() ? -1 : ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
+    if (copy_fd >= 0) {
+      if (char* name = ::strdup(copy.c_str())) {
+        *debuginfo_file_name = name;
+        return copy_fd;
+      }
+      ::close(copy_fd);
+    }
+  }
+  return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                      debuglink_crc, debuginfo_file_name);
+}
 
 }  // namespace
 
@@ -32,9 +80,24 @@ bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
   return true;
 }
 
+const UnwindModule* UnwindSpace::module_at(std::uint64_t addr) const {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), addr,
+                             [](std::uint64_t a, const Range& r) { return a < r.start; });
+  if (it == ranges.begin() || addr >= std::prev(it)->end) return nullptr;
+  return &modules[std::prev(it)->module];
+}
+
 struct ProcessUnwinder::State {
   Dwfl* dwfl = nullptr;
   bool attached = false;
+  std::uint64_t generation = 0;  // of the last space unwound against
+  const UnwindSpace* space = nullptr;
+  struct Reported {
+    std::uint64_t lo = 0, hi = 0;  // what libdwfl made of it; empty when reporting failed
+    std::string path;
+    std::uint64_t bias = 0;
+  };
+  std::vector<Reported> reported;
   // The sample being unwound: the callbacks read these.
   std::uint32_t tid = 0;
   const std::uint64_t* regs = nullptr;
@@ -43,6 +106,45 @@ struct ProcessUnwinder::State {
 
   ~State() {
     if (dwfl) dwfl_end(dwfl);
+  }
+
+  // Reports the module holding `addr` (if any, and not yet reported), so that the unwinder
+  // finds its CFI. libdwfl allows adding modules while it unwinds (perf does the same).
+  void ensure_module(std::uint64_t addr) {
+    const UnwindModule* m = space->module_at(addr);
+    if (!m) return;
+    for (const auto& r : reported)
+      if (r.bias == m->bias && r.path == m->path) return;
+    Reported r{0, 0, m->path, m->bias};
+    dwfl_report_begin_add(dwfl);
+    Dwfl_Module* mod = dwfl_report_elf(dwfl, m->name.c_str(), m->path.c_str(), -1, m->bias, false);
+    dwfl_report_end(dwfl, nullptr, nullptr);
+    if (mod) {
+      Dwarf_Addr lo = 0, hi = 0;
+      dwfl_module_info(mod, nullptr, &lo, &hi, nullptr, nullptr, nullptr, nullptr);
+      r.lo = lo;
+      r.hi = hi;
+    }
+    reported.push_back(std::move(r));
+  }
+
+  // Whether every reported module is still what `s` maps over its range (a module reported
+  // for an older space may have been unmapped and replaced, e.g. by an exec).
+  bool consistent_with(const UnwindSpace& s) const {
+    for (const auto& r : reported) {
+      if (r.lo >= r.hi) continue;
+      auto it = std::upper_bound(s.ranges.begin(), s.ranges.end(), r.lo,
+                                 [](std::uint64_t a, const UnwindSpace::Range& x) {
+                                   return a < x.start;
+                                 });
+      if (it != s.ranges.begin()) --it;
+      for (; it != s.ranges.end() && it->start < r.hi; ++it) {
+        if (it->end <= r.lo) continue;
+        const UnwindModule& m = s.modules[it->module];
+        if (m.bias != r.bias || m.path != r.path) return false;
+      }
+    }
+    return true;
   }
 
   static pid_t next_thread(Dwfl*, void* arg, void** thread_argp) {
@@ -86,31 +188,44 @@ const Dwfl_Thread_Callbacks ProcessUnwinder::State::kCallbacks = {
 ProcessUnwinder::ProcessUnwinder(std::uint32_t pid) : pid_(pid) {}
 ProcessUnwinder::~ProcessUnwinder() { delete state_; }
 
-void ProcessUnwinder::set_modules(const std::vector<UnwindModule>& modules,
-                                  std::uint64_t generation) {
-  if (generation == generation_ && state_) return;
-  generation_ = generation;
-  delete state_;
-  state_ = new State;
-  static const Dwfl_Callbacks kDwflCallbacks = {
-      dwfl_build_id_find_elf, dwfl_standard_find_debuginfo, dwfl_offline_section_address,
-      nullptr};
-  state_->dwfl = dwfl_begin(&kDwflCallbacks);
-  if (!state_->dwfl) return;
-  dwfl_report_begin(state_->dwfl);
-  for (const auto& m : modules)
-    dwfl_report_elf(state_->dwfl, m.name.c_str(), m.path.c_str(), -1, m.bias, false);
-  dwfl_report_end(state_->dwfl, nullptr, nullptr);
-  state_->attached = dwfl_attach_state(state_->dwfl, nullptr, static_cast<pid_t>(pid_),
-                                       &State::kCallbacks, state_);
-}
-
-UnwindResult ProcessUnwinder::unwind(std::uint32_t tid, const std::uint64_t (&dwarf_regs)[17],
+UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid,
+                                     const std::uint64_t (&dwarf_regs)[17],
                                      std::span<const std::uint8_t> stack,
                                      std::size_t max_frames) {
+  if (state_ && state_->generation != space.generation && !state_->consistent_with(space)) {
+    delete state_;
+    state_ = nullptr;
+  }
+  if (!state_) {
+    static const Dwfl_Callbacks kDwflCallbacks = {dwfl_build_id_find_elf, find_debuginfo,
+                                                  dwfl_offline_section_address, nullptr};
+    state_ = new State;
+    state_->dwfl = dwfl_begin(&kDwflCallbacks);
+  }
+  state_->generation = space.generation;
+  state_->space = &space;
   UnwindResult r;
-  if (!state_ || !state_->attached) {
-    r.pcs.push_back(dwarf_regs[16]);
+  const std::uint64_t ip = dwarf_regs[16];
+  if (state_->dwfl) state_->ensure_module(ip);
+  if (state_->dwfl && !state_->attached) {
+    // Attaching needs a module (libdwfl picks the architecture from it) and succeeds once.
+    state_->attached = dwfl_attach_state(state_->dwfl, nullptr, static_cast<pid_t>(pid_),
+                                         &State::kCallbacks, state_);
+    if (!state_->attached) {
+      // The sampled pc's module could not be read (e.g. a deleted file): any module of the
+      // process gives libdwfl the architecture, and the unwinder can still walk frame
+      // pointers through code it has no module for. libdwfl allows another attempt.
+      for (const auto& range : space.ranges) state_->ensure_module(range.start);
+      state_->attached = dwfl_attach_state(state_->dwfl, nullptr, static_cast<pid_t>(pid_),
+                                           &State::kCallbacks, state_);
+    }
+    if (!state_->attached) {
+      delete state_;
+      state_ = nullptr;
+    }
+  }
+  if (!state_) {
+    r.pcs.push_back(ip);
     r.stop_reason = "no modules to unwind with";
     return r;
   }
@@ -120,14 +235,20 @@ UnwindResult ProcessUnwinder::unwind(std::uint32_t tid, const std::uint64_t (&dw
   state_->sp = dwarf_regs[7];
   struct Walk {
     UnwindResult* r;
+    State* st;
     std::size_t max;
-  } walk{&r, max_frames};
+  } walk{&r, state_, max_frames};
   int rc = dwfl_getthread_frames(
       state_->dwfl, static_cast<pid_t>(tid),
       [](Dwfl_Frame* frame, void* arg) -> int {
         auto* w = static_cast<Walk*>(arg);
         Dwarf_Addr pc;
         bool activation = false;
+        // Asking for `activation` makes libdwfl unwind this frame already, with the CFI of
+        // the module at pc (or pc - 1): report that module first.
+        if (!dwfl_frame_pc(frame, &pc, nullptr)) return DWARF_CB_ABORT;
+        w->st->ensure_module(pc);
+        if (pc > 0) w->st->ensure_module(pc - 1);
         if (!dwfl_frame_pc(frame, &pc, &activation)) return DWARF_CB_ABORT;
         // A caller's pc is a return address; perf prints pc - 1 (unwind-libdw.c), and DWARF
         // questions belong to the call instruction anyway.
@@ -139,7 +260,7 @@ UnwindResult ProcessUnwinder::unwind(std::uint32_t tid, const std::uint64_t (&dw
     const char* msg = dwfl_errmsg(-1);
     r.stop_reason = msg && *msg ? msg : "unwinding stopped";
   }
-  if (r.pcs.empty()) r.pcs.push_back(dwarf_regs[16]);
+  if (r.pcs.empty()) r.pcs.push_back(ip);
   return r;
 }
 

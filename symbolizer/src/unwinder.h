@@ -17,6 +17,18 @@ struct UnwindModule {
   std::uint64_t bias; // runtime address = ELF address + bias
 };
 
+// The modules of one address space at one moment, and the runtime ranges they are mapped at.
+struct UnwindSpace {
+  std::uint64_t generation = 0;  // differs between any two spaces of one process
+  std::vector<UnwindModule> modules;
+  struct Range {
+    std::uint64_t start, end;  // [start, end)
+    std::uint32_t module;      // index into modules
+  };
+  std::vector<Range> ranges;   // sorted by start, non-overlapping
+  const UnwindModule* module_at(std::uint64_t addr) const;
+};
+
 struct UnwindResult {
   std::vector<std::uint64_t> pcs;  // leaf first; callers already at pc - 1 (as perf prints them)
   std::string stop_reason;         // "" when the unwinder reached the outermost frame
@@ -28,6 +40,10 @@ struct UnwindResult {
 bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
                         std::uint64_t (&dwarf)[17]);
 
+// Unwinds the samples of one process with one libdwfl handle, reporting to libdwfl only the
+// modules the stacks reach (as perf does: a short-lived process's stacks touch a few of its
+// dozen libraries), and keeping them while the process's maps change compatibly. A new
+// address space that maps something else where a reported module was gets a fresh handle.
 class ProcessUnwinder {
  public:
   explicit ProcessUnwinder(std::uint32_t pid);
@@ -35,17 +51,13 @@ class ProcessUnwinder {
   ProcessUnwinder(const ProcessUnwinder&) = delete;
   ProcessUnwinder& operator=(const ProcessUnwinder&) = delete;
 
-  // Replaces the module set (a fresh Dwfl) when `generation` differs from the last call's.
-  void set_modules(const std::vector<UnwindModule>& modules, std::uint64_t generation);
-  std::uint64_t generation() const { return generation_; }
-
-  UnwindResult unwind(std::uint32_t tid, const std::uint64_t (&dwarf_regs)[17],
-                      std::span<const std::uint8_t> stack, std::size_t max_frames);
+  UnwindResult unwind(const UnwindSpace& space, std::uint32_t tid,
+                      const std::uint64_t (&dwarf_regs)[17], std::span<const std::uint8_t> stack,
+                      std::size_t max_frames);
 
  private:
   struct State;
   std::uint32_t pid_;
-  std::uint64_t generation_ = ~std::uint64_t{0};
   State* state_ = nullptr;
 };
 
