@@ -4,11 +4,14 @@
 #   bench/compare_symbolize.sh PERF PROFILE [perf.data] [options for both: --inline, --srcline]
 #
 # PERF is the perf binary to compare with (e.g. /usr/bin/perf), PROFILE our built binary. Without
-# a perf.data the script records one: 30 s of `perf record -a -g -F 999` while the symbolizer
-# fixtures keep both CPUs busy (FIXTURES=dir, default build/tests/fixtures). Each side runs
-# RUNS times (default 3); the best wall time and its user+sys CPU time are reported, with the
-# ratio. perf script's exit status is checked: perf 6.1 aborts on some captures (see
-# docs/symbolizer.md), and a crashed run would flatter nobody.
+# a perf.data the script records one: 30 s of `perf record -a -g -F 999` (CALLGRAPH=dwarf:
+# `--call-graph dwarf` instead of -g) while the symbolizer fixtures keep both CPUs busy
+# (FIXTURES=dir, default build/tests/fixtures). Each side runs RUNS times (default 3); the best
+# wall time and its user+sys CPU time are reported, with the ratio. perf script's exit status
+# is checked: perf 6.1 aborts on some captures (see docs/symbolizer.md), and a crashed run
+# would flatter nobody.
+# Our side runs with its caches (parsed kallsyms, uncompressed debug info; docs/symbolizer.md)
+# warm, after one untimed run. CACHE=cold gives every timed run an empty cache directory.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   sed -n '2,12p' "$0" >&2
@@ -37,7 +40,11 @@ trap 'rm -rf "$WORK"' EXIT
 if [ -z "$DATA" ]; then
   DATA=$WORK/perf.data
   for fx in fx_sym_cxx fx_sym_cxx fx_sym_inline fx_sym_uselib; do "$FIXTURES/$fx" 30000 & done
-  "$PERF" record -q -B -a -g -F 999 -o "$DATA" -- sleep 30
+  if [ "${CALLGRAPH:-fp}" = dwarf ]; then
+    "$PERF" record -q -B -a --call-graph dwarf -F 999 -o "$DATA" -- sleep 30
+  else
+    "$PERF" record -q -B -a -g -F 999 -o "$DATA" -- sleep 30
+  fi
   wait
 fi
 
@@ -45,7 +52,13 @@ fi
 best_of() {
   local best_wall="" best_cpu=""
   for _ in $(seq "$RUNS"); do
-    if ! /usr/bin/time -o "$WORK/time" -f "%e %U %S" "$@" > "$WORK/out" 2> "$WORK/err"; then
+    if [ "${CACHE:-warm}" = cold ]; then
+      rm -rf "$WORK/cache"
+      mkdir "$WORK/cache"
+    fi
+    # bash's own `time`: milliseconds (GNU time rounds to 10 ms, a third of a fast run).
+    local TIMEFORMAT='%3R %3U %3S'
+    if ! { time "$@" > "$WORK/out" 2> "$WORK/err"; } 2> "$WORK/time"; then
       echo "FAILED: $*" >&2
       tail -3 "$WORK/err" >&2
       return 1
@@ -61,11 +74,14 @@ best_of() {
   echo "$best_wall $best_cpu"
 }
 
+export PROF_CACHE_DIR=$WORK/cache
+mkdir -p "$PROF_CACHE_DIR"
+# Untimed: fills the caches (and the page cache) for the warm runs.
 samples=$("$PROFILE" symbolize "$DATA" "${EXTRA[@]}" 2>&1 >/dev/null | sed -n 's/.*symbolized \([0-9]*\) samples.*/\1/p')
 read -r ours_wall ours_cpu <<< "$(best_of "$PROFILE" symbolize -q "${EXTRA[@]}" "$DATA")"
 read -r perf_wall perf_cpu <<< "$(best_of "$PERF" script -F "+pid${PERF_FIELDS:-}" "${PERF_EXTRA[@]}" -i "$DATA")"
-echo "input: $DATA ($samples samples) options: ${EXTRA[*]:-none}"
-printf "perf script       wall %6.2f s  cpu %6.2f s\n" "$perf_wall" "$perf_cpu"
-printf "profile symbolize wall %6.2f s  cpu %6.2f s\n" "$ours_wall" "$ours_cpu"
+echo "input: $DATA ($samples samples) options: ${EXTRA[*]:-none}, cache ${CACHE:-warm}"
+printf "perf script       wall %6.3f s  cpu %6.3f s\n" "$perf_wall" "$perf_cpu"
+printf "profile symbolize wall %6.3f s  cpu %6.3f s\n" "$ours_wall" "$ours_cpu"
 printf "speed-up          wall %6.1fx   cpu %6.1fx\n" "$(echo "$perf_wall / $ours_wall" | bc -l)" \
   "$(echo "$perf_cpu / $ours_cpu" | bc -l)"
