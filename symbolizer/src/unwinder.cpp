@@ -98,6 +98,7 @@ struct ProcessUnwinder::State {
     std::uint64_t bias = 0;
   };
   std::vector<Reported> reported;
+  std::vector<const UnwindModule*> known;  // modules of `space` known to be reported
   // The sample being unwound: the callbacks read these.
   std::uint32_t tid = 0;
   const std::uint64_t* regs = nullptr;
@@ -113,6 +114,9 @@ struct ProcessUnwinder::State {
   void ensure_module(std::uint64_t addr) {
     const UnwindModule* m = space->module_at(addr);
     if (!m) return;
+    // Every frame asks: remember this space's modules already known, by address.
+    if (std::find(known.begin(), known.end(), m) != known.end()) return;
+    known.push_back(m);
     for (const auto& r : reported)
       if (r.bias == m->bias && r.path == m->path) return;
     Reported r{0, 0, m->path, m->bias};
@@ -202,6 +206,7 @@ UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid
     state_ = new State;
     state_->dwfl = dwfl_begin(&kDwflCallbacks);
   }
+  if (state_->space != &space || state_->generation != space.generation) state_->known.clear();
   state_->generation = space.generation;
   state_->space = &space;
   UnwindResult r;
