@@ -38,7 +38,7 @@ constexpr std::size_t kKallsymsReadChunk = 16u << 20;
 
 // Eight hex digits, the first the most significant, as 32 bits; false unless all are digits.
 // SWAR: every byte is range-checked and converted in the same few word operations.
-bool decode_hex8(const char* s, std::uint32_t& out) {
+[[gnu::always_inline]] inline bool decode_hex8(const char* s, std::uint32_t& out) {
   if constexpr (std::endian::native != std::endian::little) return false;
   constexpr std::uint64_t kOnes = 0x0101010101010101, kHigh = 0x8080808080808080;
   std::uint64_t x;

@@ -402,7 +402,7 @@ bool KallsymsCache::write(const KallsymsTable& table) const {
   std::uint64_t name_at = h.names_offset;
   for (auto& [module, at] : module_at) {
     at = name_at;
-    std::memcpy(out.data() + name_at, module.data(), module.size());
+    if (!module.empty()) std::memcpy(out.data() + name_at, module.data(), module.size());
     name_at += module.size();
   }
   char* symbol_out = out.data() + h.symbols_offset;
