@@ -214,16 +214,22 @@ std::vector<Range> trusted_ranges(const KallsymsTable& table, const KallsymsIden
   std::set<std::string_view> real_modules(identity.module_names.begin(),
                                           identity.module_names.end());
   std::map<std::string_view, Range> spans;
+  // A module's symbols are one run in address order: one map lookup per run, not per symbol.
+  Range* span = nullptr;
+  std::string_view span_module;
   for (const KernelSymbol& s : table.symbols()) {
-    if (!s.module.empty() && !real_modules.count(s.module)) continue;  // [bpf], [__builtin__*]
-    auto [it, fresh] = spans.try_emplace(s.module, s.start, s.end);
-    if (!fresh) {
-      it->second.first = std::min(it->second.first, s.start);
-      it->second.second = std::max(it->second.second, s.end);
+    if (!span || s.module != span_module) {
+      span_module = s.module;
+      span = nullptr;
+      if (!s.module.empty() && !real_modules.count(s.module)) continue;  // [bpf], [__builtin__*]
+      auto [it, fresh] = spans.try_emplace(s.module, s.start, s.end);
+      span = &it->second;
     }
+    span->first = std::min(span->first, s.start);
+    span->second = std::max(span->second, s.end);
   }
   std::vector<Range> ranges;
-  for (const auto& [name, span] : spans) ranges.push_back(span);
+  for (const auto& [name, module_span] : spans) ranges.push_back(module_span);
   for (const Range& r : identity.module_ranges) ranges.push_back(r);
   std::sort(ranges.begin(), ranges.end());
   std::vector<Range> merged;
@@ -381,35 +387,44 @@ bool KallsymsCache::write(const KallsymsTable& table) const {
   h.symbols_offset = h.ranges_offset + h.range_count * 16;
   h.symbol_count = symbols.size();
   h.names_offset = h.symbols_offset + h.symbol_count * sizeof(KernelSymbol);
-  // Names one after another; the few module names once each.
+  // Names one after another; the few module names once each (looked up once per run of
+  // symbols of one module, not once per symbol: that was most of the writing time).
   std::map<std::string_view, std::uint64_t> module_at;
   std::uint64_t names_size = 0;
-  for (const KernelSymbol& s : symbols) {
+  std::string_view previous_module;
+  for (std::size_t i = 0; i < symbols.size(); ++i) {
+    const KernelSymbol& s = symbols[i];
     names_size += s.name.size();
-    if (module_at.try_emplace(s.module, 0).second) names_size += s.module.size();
+    if ((i == 0 || s.module != previous_module) && module_at.try_emplace(s.module, 0).second)
+      names_size += s.module.size();
+    previous_module = s.module;
   }
   h.names_size = names_size;
   h.file_size = h.names_offset + names_size;
   h.skipped_lines = KallsymsCacheAccess::skipped(table);
 
-  std::string out(h.file_size, '\0');
-  std::memcpy(out.data(), &h, sizeof h);
-  std::memcpy(out.data() + h.identity_offset, identity_->key.data(), h.identity_size);
+  std::unique_ptr<char[]> out(new char[h.file_size]);
+  std::memset(out.get(), 0, h.names_offset);  // header padding and alignment gaps
+  std::memcpy(out.get(), &h, sizeof h);
+  std::memcpy(out.get() + h.identity_offset, identity_->key.data(), h.identity_size);
   for (std::size_t i = 0; i < trusted.size(); ++i) {
     std::uint64_t pair[2] = {trusted[i].first, trusted[i].second};
-    std::memcpy(out.data() + h.ranges_offset + i * sizeof pair, pair, sizeof pair);
+    std::memcpy(out.get() + h.ranges_offset + i * sizeof pair, pair, sizeof pair);
   }
   std::uint64_t name_at = h.names_offset;
   for (auto& [module, at] : module_at) {
     at = name_at;
-    if (!module.empty()) std::memcpy(out.data() + name_at, module.data(), module.size());
+    if (!module.empty()) std::memcpy(out.get() + name_at, module.data(), module.size());
     name_at += module.size();
   }
-  char* symbol_out = out.data() + h.symbols_offset;
-  for (const KernelSymbol& s : symbols) {
-    std::memcpy(out.data() + name_at, s.name.data(), s.name.size());
+  char* symbol_out = out.get() + h.symbols_offset;
+  std::uint64_t module_offset = 0;
+  for (std::size_t i = 0; i < symbols.size(); ++i) {
+    const KernelSymbol& s = symbols[i];
+    if (i == 0 || s.module != symbols[i - 1].module) module_offset = module_at[s.module];
+    std::memcpy(out.get() + name_at, s.name.data(), s.name.size());
     KernelSymbol stored{s.start, s.end, fake_view(h.base + name_at, s.name.size()),
-                        fake_view(h.base + module_at[s.module], s.module.size())};
+                        fake_view(h.base + module_offset, s.module.size())};
     std::memcpy(symbol_out, &stored, sizeof stored);
     symbol_out += sizeof stored;
     name_at += s.name.size();
@@ -418,7 +433,7 @@ bool KallsymsCache::write(const KallsymsTable& table) const {
   std::string temp = file_ + ".XXXXXX";
   int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = write_all(fd, out.data(), out.size());
+  bool ok = write_all(fd, out.get(), h.file_size);
   ok = ::close(fd) == 0 && ok;
   if (ok) ok = ::rename(temp.c_str(), file_.c_str()) == 0;
   if (!ok) ::unlink(temp.c_str());
