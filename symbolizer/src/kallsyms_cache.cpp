@@ -263,6 +263,8 @@ KallsymsIdentity KallsymsIdentity::from(std::string_view boot_id, std::string_vi
     }
     id.key.append(f[0]).append(" ").append(f[1]).append(" ").append(f[5]).push_back('\n');
     id.module_names.emplace_back(f[0]);
+    // A module still loading lists its init symbols, which go away when it turns Live.
+    if (f[4] != "Live") id.settled = false;
     std::uint64_t size = parse_number(f[1], 10), address = parse_number(f[5], 16);
     if (address != 0 && size != 0 && address + size > address)
       id.module_ranges.emplace_back(address, address + size);
@@ -370,7 +372,7 @@ bool KallsymsCache::write(const KallsymsTable& table) const {
   if (file_.empty() || !identity_) return false;
   // kptr_restrict zeroes every address for unprivileged readers: such a table must never be
   // handed to a later run that could have seen the real one.
-  if (table.empty() || table.symbols().back().start == 0) return false;
+  if (table.empty() || table.symbols().back().start == 0 || !identity_->settled) return false;
   std::vector<Range> trusted = trusted_ranges(table, *identity_);
   auto symbols = table.symbols();
 

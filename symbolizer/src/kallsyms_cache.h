@@ -35,6 +35,7 @@ struct KallsymsIdentity {
   std::string key;  // compared byte for byte with the one in the file
   std::vector<std::string> module_names;                          // from /proc/modules
   std::vector<std::pair<std::uint64_t, std::uint64_t>> module_ranges;  // [address, + size)
+  bool settled = true;  // false while a module is Loading or Unloading: nothing is written
 
   // `boot_id`: /proc/sys/kernel/random/boot_id. `proc_modules`: /proc/modules, reduced to
   // (name, size, load address) per line, since refcounts and state change all the time.
@@ -59,8 +60,9 @@ class KallsymsCache {
 
   // The cached table when the file exists, is ours, is intact and matches the identity.
   std::optional<KallsymsTable> read() const;
-  // Writes `table` atomically (temporary file + rename). Refuses an empty table or one whose
-  // addresses were hidden (all zero). False when nothing was written.
+  // Writes `table` atomically (temporary file + rename). Refuses an empty table, one whose
+  // addresses were hidden (all zero), or one read while a module was coming or going. False
+  // when nothing was written.
   bool write(const KallsymsTable& table) const;
 
   const std::string& file() const { return file_; }

@@ -154,12 +154,17 @@ TEST(KallsymsCache, InvalidatedByBootModulesOrUid) {
   EXPECT_FALSE(KallsymsCache(dir.file("k.bin"), std::nullopt).read());
 }
 
-TEST(KallsymsCache, HiddenAddressesAreNeverCached) {
+TEST(KallsymsCache, HiddenAddressesAndLoadingModulesAreNeverCached) {
   prof::test::TempDir dir;
   KallsymsCache cache(dir.file("k.bin"), identity());
   auto hidden = KallsymsTable::parse("0000000000000000 T _text\n0000000000000000 T foo\n");
   EXPECT_FALSE(cache.write(hidden));
   EXPECT_FALSE(cache.write(KallsymsTable::parse("")));
+  // Nor a table read while a module was still loading (its init symbols are about to go).
+  KallsymsCache loading(dir.file("k.bin"),
+                        identity("0b1d-boot",
+                                 "nf_tables 344064 0 - Loading 0xffffffffc0a00000\n"));
+  EXPECT_FALSE(loading.write(KallsymsTable::parse(kText)));
   struct stat st {};
   EXPECT_NE(stat(dir.file("k.bin").c_str(), &st), 0);
 }
