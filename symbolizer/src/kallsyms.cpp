@@ -244,6 +244,11 @@ const KernelSymbol* KallsymsTable::find(std::uint64_t address) const {
 
 bool KallsymsTable::trusted_at(std::uint64_t address) const {
   if (!from_cache_) return true;
+  // A kernel in the upper half of a 64-bit address space (x86-64, arm64, ...) has no symbol in
+  // the lower half, new or old: a miss there is as true as a fresh table's, and garbage or user
+  // addresses in a kernel callchain need not cost a fresh read.
+  constexpr std::uint64_t kUpperHalf = std::uint64_t{1} << 63;
+  if (lowest() >= kUpperHalf && address < kUpperHalf) return true;
   auto it = std::upper_bound(trusted_.begin(), trusted_.end(), address,
                              [](std::uint64_t a, const Range& r) { return a < r.first; });
   return it != trusted_.begin() && address < std::prev(it)->second;

@@ -82,7 +82,8 @@ class KallsymsTable {
   // the address ranges of the modules listed in /proc/modules, whose symbols cannot change
   // without invalidating the cache; elsewhere (BPF programs "[bpf]", ftrace/kprobe trampolines
   // "[__builtin__ftrace]", ...) a hit may be stale and a miss may be a newer symbol: the caller
-  // should take load_fresh(path) once and ask that table instead.
+  // should take load_fresh(path) once and ask that table instead. Addresses in the lower half
+  // of a 64-bit address space, where an upper-half kernel has no symbols, are trusted too.
   bool trusted_at(std::uint64_t address) const;
 
  private:
