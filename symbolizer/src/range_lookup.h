@@ -1,20 +1,26 @@
 // The one lookup every symbol table here needs: the entry whose [start, end) covers an address,
-// in a vector sorted by start (kallsyms, ELF symbols, perf maps).
+// in a sequence sorted by start (kallsyms, ELF symbols, perf maps).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace prof::symbolizer::detail {
 
 template <typename T>
-const T* find_covering(const std::vector<T>& sorted, std::uint64_t address) {
+const T* find_covering(std::span<const T> sorted, std::uint64_t address) {
   auto it = std::upper_bound(sorted.begin(), sorted.end(), address,
                              [](std::uint64_t a, const T& s) { return a < s.start; });
   if (it == sorted.begin()) return nullptr;
   --it;
   return address < it->end ? &*it : nullptr;
+}
+
+template <typename T>
+const T* find_covering(const std::vector<T>& sorted, std::uint64_t address) {
+  return find_covering(std::span<const T>(sorted), address);
 }
 
 }  // namespace prof::symbolizer::detail

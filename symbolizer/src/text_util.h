@@ -1,10 +1,14 @@
 // Small helpers shared by the symbolizer's text-file parsers (kallsyms, perf maps).
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,12 +16,50 @@
 
 namespace prof::symbolizer::detail {
 
+// A file's bytes in a buffer that was never zero-filled.
+struct RawFile {
+  std::unique_ptr<char[]> data;
+  std::size_t size = 0;
+};
+
+// procfs files report st_size 0 and fill each read() from a seq_file, so the file is read in
+// big chunks straight into one buffer: no stream buffer, no zero-fill, no copy. Pages of
+// `first_chunk` that the file does not reach are never touched, so a generous guess is free.
+inline Result<RawFile> read_whole_file_raw(const std::string& path,
+                                           std::size_t first_chunk = 64u << 10) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    first_chunk = static_cast<std::size_t>(st.st_size) + 1;  // +1: meet EOF without regrowing
+  RawFile f;
+  std::size_t capacity = std::max<std::size_t>(first_chunk, 1);
+  f.data.reset(new char[capacity]);
+  for (;;) {
+    if (f.size == capacity) {
+      std::unique_ptr<char[]> bigger(new char[capacity * 2]);
+      std::memcpy(bigger.get(), f.data.get(), f.size);
+      f.data = std::move(bigger);
+      capacity *= 2;
+    }
+    ssize_t n = ::read(fd, f.data.get() + f.size, capacity - f.size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    f.size += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return f;
+}
+
 inline Result<std::string> read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto f = read_whole_file_raw(path);
+  if (!f) return f.error();
+  return std::string(f->data.get(), f->size);
 }
 
 // Pops the next line (without its '\n') off the front of `text`.
