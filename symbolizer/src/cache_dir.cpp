@@ -28,7 +28,7 @@ std::string cache_dir(std::string_view name) {
   else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') root = std::string(x) + "/profile";
   else if (const char* h = std::getenv("HOME"); h && *h == '/') root = std::string(h) + "/.cache/profile";
   else return "";
-  std::string dir = root + "/" + std::string(name);
+  std::string dir = name.empty() ? root : root + "/" + std::string(name);
   return make_dirs(dir) ? dir : "";
 }
 

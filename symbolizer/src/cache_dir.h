@@ -10,8 +10,8 @@
 
 namespace prof::symbolizer::detail {
 
-// The cache's sub-directory `name`, created (mode 0700 for new directories) if needed; "" when
-// caching is off or no directory can be made.
+// The cache's sub-directory `name` (the cache directory itself for ""), created (mode 0700 for
+// new directories) if needed; "" when caching is off or no directory can be made.
 std::string cache_dir(std::string_view name);
 
 }  // namespace prof::symbolizer::detail

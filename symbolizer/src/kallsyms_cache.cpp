@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 
+#include "cache_dir.h"
 #include "text_util.h"
 
 namespace prof::symbolizer::detail {
@@ -160,16 +161,6 @@ bool write_all(int fd, const char* p, std::size_t size) {
   return true;
 }
 
-bool make_dirs(const std::string& dir) {
-  for (std::size_t i = 1; i <= dir.size(); ++i) {
-    if (i < dir.size() && dir[i] != '/') continue;
-    std::string prefix = dir.substr(0, i);
-    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) return false;
-  }
-  struct stat st {};
-  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 bool env_set(const char* name) {
   const char* v = std::getenv(name);
   return v && *v && std::strcmp(v, "0") != 0;
@@ -273,17 +264,8 @@ KallsymsIdentity KallsymsIdentity::from(std::string_view boot_id, std::string_vi
 }
 
 std::string KallsymsCache::default_file() {
-  std::string dir;
-  if (const char* d = std::getenv("PROF_CACHE_DIR"); d && *d) {
-    dir = d;
-  } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') {
-    dir = std::string(x) + "/profile";  // the XDG spec says to ignore a relative one
-  } else if (const char* h = std::getenv("HOME"); h && *h) {
-    dir = std::string(h) + "/.cache/profile";
-  } else {
-    return "";
-  }
-  if (!make_dirs(dir)) return "";
+  std::string dir = cache_dir("");  // honours PROF_CACHE_DIR and PROF_NO_CACHE
+  if (dir.empty()) return "";
   return dir + "/kallsyms-" + std::to_string(::geteuid()) + ".bin";
 }
 

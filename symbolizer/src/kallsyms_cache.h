@@ -51,11 +51,11 @@ class KallsymsCache {
       : file_(std::move(file)), identity_(std::move(identity)) {}
 
   // This process's cache: the file from default_file() and the identity read from /proc now;
-  // off when PROF_NO_KALLSYMS_CACHE is set (to anything but "0" or ""), when no location can
-  // be created, or when boot_id cannot be read.
+  // off when PROF_NO_KALLSYMS_CACHE or PROF_NO_CACHE is set (to anything but "0" or ""), when
+  // no location can be created, or when boot_id cannot be read.
   static KallsymsCache for_this_process();
-  // $PROF_CACHE_DIR, else $XDG_CACHE_HOME/profile, else $HOME/.cache/profile, created if
-  // missing, plus "/kallsyms-<euid>.bin"; "" when none of them is set or it cannot be created.
+  // The cache directory (cache_dir.h: $PROF_CACHE_DIR, else $XDG_CACHE_HOME/profile, else
+  // $HOME/.cache/profile) plus "/kallsyms-<euid>.bin"; "" when caching is off or there is none.
   static std::string default_file();
 
   // The cached table when the file exists, is ours, is intact and matches the identity.

@@ -945,6 +945,13 @@ struct Symbolizer::Impl {
         else warn("kallsyms", t.error().message);
       }
     }
+    // A cached table vouches only for the kernel image and the modules it was made with; an
+    // address elsewhere (a BPF program, a trampoline) may have come or gone since: read the
+    // kernel's current table instead (once).
+    if (kallsyms && kallsyms->from_cache() &&
+        std::any_of(locs.begin(), locs.end(),
+                    [&](std::size_t i) { return !kallsyms->trusted_at(locations[i].key.addr); }))
+      if (auto fresh = KallsymsTable::load_fresh(options.kallsyms)) kallsyms = std::move(*fresh);
     for (std::size_t i : locs) {
       SymbolizedFrame f;
       std::uint64_t addr = locations[i].key.addr;
