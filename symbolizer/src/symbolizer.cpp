@@ -428,6 +428,7 @@ struct Symbolizer::Impl {
       kind = ObjectKind::kSpecial;  // [vsyscall], [stack], [heap]: nothing to read
     }
     std::uint32_t obj = object_for(m, kind, std::move(name));
+    tcache = {};  // a new process node, or maps changing under the cached entry
     auto& maps = processes[m.pid].maps;
     std::uint64_t start = m.start, end = m.start + m.len;
     // Remove or trim what the new mapping covers (mmap over an existing range replaces it).
@@ -474,6 +475,7 @@ struct Symbolizer::Impl {
     if (parent != processes.end()) child.maps = parent->second.maps;
     child.generation = ++generation_counter;
     processes[t.pid] = std::move(child);
+    tcache = {};
   }
 
   std::uint32_t intern_location(const LocationKey& key, std::uint64_t print_addr) {
@@ -537,14 +539,38 @@ struct Symbolizer::Impl {
     return {{kKernelObject, false, false, ip}, ip};
   }
 
+  // Every user frame of every sample is looked up here; consecutive frames mostly share a
+  // process and a mapping, so the last answer is checked first. Process nodes never move
+  // (unordered_map) and are never erased; a mapping is reused only while its process's maps
+  // keep their generation.
+  std::string_view last_event;  // add_sample's last interned event name
+
+  struct TranslateCache {
+    std::uint32_t pid = 0;
+    Process* process = nullptr;
+    std::uint64_t generation = 0;
+    const MapEntry* entry = nullptr;
+  } tcache;
+
   std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller) {
     if (!kernel) {
-      auto p = processes.find(pid);
-      if (p != processes.end()) {
-        auto& maps = p->second.maps;
-        auto it = maps.upper_bound(ip);
-        if (it != maps.begin() && ip < std::prev(it)->second.end) {
-          auto [key, print] = user_key(std::prev(it)->second, ip, caller, false);
+      if (!tcache.process || tcache.pid != pid) {
+        auto p = processes.find(pid);
+        tcache = {pid, p != processes.end() ? &p->second : nullptr, 0, nullptr};
+      }
+      if (Process* proc = tcache.process) {
+        const MapEntry* e = tcache.entry;
+        if (!e || tcache.generation != proc->generation || ip < e->start || ip >= e->end) {
+          e = nullptr;
+          auto it = proc->maps.upper_bound(ip);
+          if (it != proc->maps.begin() && ip < std::prev(it)->second.end) e = &std::prev(it)->second;
+          if (e) {
+            tcache.entry = e;
+            tcache.generation = proc->generation;
+          }
+        }
+        if (e) {
+          auto [key, print] = user_key(*e, ip, caller, false);
           return intern_location(key, print);
         }
       }
@@ -572,7 +598,9 @@ struct Symbolizer::Impl {
     st.comm = c != comms.end() ? c->second
               : s.tid == 0     ? strings.intern("swapper")
                                : strings.intern(":" + std::to_string(s.tid));
-    st.event = strings.intern(event);
+    // Consecutive samples mostly share their event: compare before hashing.
+    if (last_event.data() == nullptr || event != last_event) last_event = strings.intern(event);
+    st.event = last_event;
     st.pid = s.pid;
     st.tid = s.tid;
     st.cpu = (s.sample_type & PERF_SAMPLE_CPU) ? static_cast<std::int32_t>(s.cpu) : -1;
