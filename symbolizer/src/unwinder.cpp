@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -65,27 +66,42 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf
 
 bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
                         std::uint64_t (&dwarf)[17]) {
-  auto get = [&](int r, std::uint64_t& out) {
-    if (!(mask & (std::uint64_t{1} << r))) return false;
-    auto idx = static_cast<std::size_t>(__builtin_popcountll(mask & ((std::uint64_t{1} << r) - 1)));
-    if (idx >= regs.size()) return false;
-    out = regs[idx];
-    return true;
-  };
   static constexpr int kOrder[17] = {kAx, kDx, kCx, kBx, kSi, kDi, kBp, kSp,
                                      kR8, kR8 + 1, kR8 + 2, kR8 + 3, kR8 + 4, kR8 + 5,
                                      kR8 + 6, kR8 + 7, kIp};
-  for (int i = 0; i < 17; ++i)
-    if (!get(kOrder[i], dwarf[i])) return false;
+  // Where each DWARF register sits in the packed array depends only on the mask, which is
+  // the same for every sample of an event: computed once per mask and thread.
+  thread_local std::uint64_t cached_mask = 0;
+  thread_local int cached_index[17];
+  thread_local bool cached_ok = false;
+  if (mask != cached_mask || mask == 0) {
+    cached_mask = mask;
+    cached_ok = true;
+    for (int i = 0; i < 17; ++i) {
+      const int r = kOrder[i];
+      if (!(mask & (std::uint64_t{1} << r))) {
+        cached_ok = false;
+        break;
+      }
+      cached_index[i] = std::popcount(mask & ((std::uint64_t{1} << r) - 1));
+    }
+  }
+  if (!cached_ok) return false;
+  for (int i = 0; i < 17; ++i) {
+    const auto idx = static_cast<std::size_t>(cached_index[i]);
+    if (idx >= regs.size()) return false;
+    dwarf[i] = regs[idx];
+  }
   return true;
 }
 
-const UnwindModule* UnwindSpace::module_at(std::uint64_t addr) const {
+const UnwindSpace::Range* UnwindSpace::range_at(std::uint64_t addr) const {
   auto it = std::upper_bound(ranges.begin(), ranges.end(), addr,
                              [](std::uint64_t a, const Range& r) { return a < r.start; });
   if (it == ranges.begin() || addr >= std::prev(it)->end) return nullptr;
-  return &modules[std::prev(it)->module];
+  return &*std::prev(it);
 }
+
 
 struct ProcessUnwinder::State {
   Dwfl* dwfl = nullptr;
@@ -99,6 +115,7 @@ struct ProcessUnwinder::State {
   };
   std::vector<Reported> reported;
   std::vector<const UnwindModule*> known;  // modules of `space` known to be reported
+  const UnwindSpace::Range* last_range = nullptr;  // of `space`, whose module is reported
   // The sample being unwound: the callbacks read these.
   std::uint32_t tid = 0;
   const std::uint64_t* regs = nullptr;
@@ -112,8 +129,12 @@ struct ProcessUnwinder::State {
   // Reports the module holding `addr` (if any, and not yet reported), so that the unwinder
   // finds its CFI. libdwfl allows adding modules while it unwinds (perf does the same).
   void ensure_module(std::uint64_t addr) {
-    const UnwindModule* m = space->module_at(addr);
-    if (!m) return;
+    // Most frames fall in the range asked about last.
+    if (last_range && addr >= last_range->start && addr < last_range->end) return;
+    const UnwindSpace::Range* range = space->range_at(addr);
+    if (!range) return;
+    last_range = range;
+    const UnwindModule* m = &space->modules[range->module];
     // Every frame asks: remember this space's modules already known, by address.
     if (std::find(known.begin(), known.end(), m) != known.end()) return;
     known.push_back(m);
@@ -206,7 +227,10 @@ UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid
     state_ = new State;
     state_->dwfl = dwfl_begin(&kDwflCallbacks);
   }
-  if (state_->space != &space || state_->generation != space.generation) state_->known.clear();
+  if (state_->space != &space || state_->generation != space.generation) {
+    state_->known.clear();
+    state_->last_range = nullptr;
+  }
   state_->generation = space.generation;
   state_->space = &space;
   UnwindResult r;

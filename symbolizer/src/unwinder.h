@@ -26,7 +26,7 @@ struct UnwindSpace {
     std::uint32_t module;      // index into modules
   };
   std::vector<Range> ranges;   // sorted by start, non-overlapping
-  const UnwindModule* module_at(std::uint64_t addr) const;
+  const Range* range_at(std::uint64_t addr) const;  // the range holding addr, or null
 };
 
 struct UnwindResult {
