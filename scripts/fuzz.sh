@@ -14,6 +14,9 @@ if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.cpp; do t=$(basename "$f" .cpp); targets+=("$t"); done
 fi
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${targets[@]}"
+# The symbolizer caches (uncompressed debug info, kallsyms) are exercised too, in the build
+# tree: inputs with made-up build-ids must not land in the user's ~/.cache/profile.
+export PROF_CACHE_DIR="$PWD/$BUILD_DIR/fuzz-cache"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
