@@ -850,6 +850,12 @@ std::optional<std::uint64_t> PerfDataReader::sample_time(const Record& r) const 
 
 bool PerfDataReader::bytes_stable() const { return !impl_->stream; }
 
+std::uint64_t PerfDataReader::data_bytes() const {
+  const auto& im = *impl_;
+  if (im.stream || im.data_begin >= im.img_size) return 0;
+  return std::min(im.data_end, im.img_size) - im.data_begin;
+}
+
 Result<void> PerfDataReader::parse_sample(const Record& r, Sample& out) const {
   if (r.type != PERF_RECORD_SAMPLE) return impl_->wrong_type(r, "SAMPLE");
   return impl_->parse_sample(r, out);

@@ -1140,6 +1140,11 @@ void Symbolizer::add_sample(const perf::Sample& s, std::string_view event,
                             std::uint64_t sample_regs_user, bool stack_stays_valid) {
   impl_->add_sample(s, event, sample_regs_user, stack_stays_valid);
 }
+void Symbolizer::reserve(std::size_t samples, std::size_t frames) {
+  if (impl_->options.aggregate) return;  // stores distinct stacks only: nothing to foresee
+  impl_->samples.reserve(impl_->samples.size() + samples);
+  impl_->sample_locs.reserve(impl_->sample_locs.size() + frames);
+}
 void Symbolizer::resolve() { impl_->resolve(); }
 void Symbolizer::clear_samples() {
   impl_->flush_unwinds();  // their locations stay, like those of the samples dropped here

@@ -235,6 +235,9 @@ class PerfDataReader {
 
   // Byte offset where the records start (after the file header / pipe header).
   std::uint64_t data_offset() const;
+  // Bytes of records the input holds, when known up front (a mapped or in-memory input);
+  // 0 for a stream. A sizing hint, e.g. for how many samples to expect.
+  std::uint64_t data_bytes() const;
 
   // The timestamp of a PERF_RECORD_SAMPLE without decoding the rest (time ordering looks at
   // every sample); nullopt when its attr has no PERF_SAMPLE_TIME or the record is too short.

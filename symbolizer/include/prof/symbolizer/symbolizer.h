@@ -114,6 +114,10 @@ class Symbolizer {
   void add_sample(const perf::Sample& s, std::string_view event,
                   std::uint64_t sample_regs_user = 0, bool stack_stays_valid = false);
 
+  // Room for `samples` more samples of `frames` frames in all, so that storing them moves
+  // nothing (a hint; more may be added). Untouched room costs address space only.
+  void reserve(std::size_t samples, std::size_t frames);
+
   // Symbolizes every distinct location not yet resolved. Call before for_each_sample; calling
   // again after more samples resolves only the new locations.
   void resolve();
