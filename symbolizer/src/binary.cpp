@@ -399,7 +399,7 @@ struct Binary::Impl {
   // the first open of compressed DWARF with a build-id; see debug_cache.h).
   Elf* uncompressed_source(Elf* src) {
     if (build_id.empty()) return src;
-    std::string copy = detail::uncompressed_debug_copy(src, build_id);
+    std::string copy = detail::uncompressed_debug_copy(build_id, [src] { return src; });
     if (copy.empty()) return src;
     auto f = open_elf(copy);
     if (!f) return src;
@@ -611,8 +611,10 @@ Result<std::unique_ptr<Binary>> Binary::open(const std::string& path, const Bina
   impl->main = std::move(*f);
   impl->build_id = elf_build_id(impl->main->elf);
   impl->load_segments();
-  impl->find_debug_file(read_debuglink(impl->main->elf));
-  impl->load_symbols();
+  if (!options.segments_only) {
+    impl->find_debug_file(read_debuglink(impl->main->elf));
+    impl->load_symbols();
+  }
   return std::unique_ptr<Binary>(new Binary(std::move(impl)));
 }
 

@@ -17,17 +17,6 @@
 namespace prof::symbolizer::detail {
 namespace {
 
-std::string to_hex(const std::uint8_t* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
-}
-
 enum class Compression { kNone, kCacheable, kOther };
 
 Compression debug_compression(Elf* elf) {
@@ -124,6 +113,17 @@ constexpr std::uint64_t kMaxCachedDebugBytes = std::uint64_t{1} << 30;
 
 }  // namespace
 
+std::string to_hex(const std::uint8_t* p, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    s += kDigits[p[i] >> 4];
+    s += kDigits[p[i] & 15];
+  }
+  return s;
+}
+
 std::string elf_build_id(Elf* elf) {
   for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
     GElf_Shdr sh;
@@ -142,10 +142,9 @@ std::string elf_build_id(Elf* elf) {
   return "";
 }
 
-std::string uncompressed_debug_copy(Elf* elf, const std::string& build_id) {
-  if (build_id.empty() || build_id.find('/') != std::string::npos ||
-      debug_compression(elf) != Compression::kCacheable)
-    return "";
+std::string uncompressed_debug_copy(const std::string& build_id,
+                                    const std::function<Elf*()>& source) {
+  if (build_id.empty() || build_id.find('/') != std::string::npos) return "";
   std::string dir = cache_dir("debug");
   if (dir.empty()) return "";
   const std::string file = dir + "/" + build_id + ".debug";
@@ -169,7 +168,7 @@ std::string uncompressed_debug_copy(Elf* elf, const std::string& build_id) {
   std::string result;
   if (valid_copy(file, build_id)) {
     result = file;
-  } else {
+  } else if (Elf* elf = source(); elf && debug_compression(elf) == Compression::kCacheable) {
     ::unlink(file.c_str());  // foreign or damaged: replaced
     std::uint64_t bytes = 0;
     if (inflate_debug_sections(elf, bytes) && bytes <= kMaxCachedDebugBytes &&

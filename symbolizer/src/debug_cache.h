@@ -11,17 +11,26 @@
 
 #include <libelf.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace prof::symbolizer::detail {
 
+// Bytes as lower-case hex (how build-ids are named).
+std::string to_hex(const std::uint8_t* bytes, std::size_t n);
+
 // The GNU build-id note of `elf` as lower-case hex; "" when it has none.
 std::string elf_build_id(Elf* elf);
 
-// For a DWARF source `elf` whose build-id is `build_id`: the path of its uncompressed copy,
-// written now if missing (which inflates `elf`'s debug sections in memory, as libdw would).
-// "" when there is nothing to inflate, the cache is off, or the copy could not be written.
-// Thread-safe: concurrent callers for one build-id wait for the first one's copy.
-std::string uncompressed_debug_copy(Elf* elf, const std::string& build_id);
+// The path of an uncompressed copy of the DWARF whose build-id is `build_id`. A copy this
+// process already checked (or a valid one in the cache) is returned without touching the
+// original; otherwise `source()` is asked for the original (null: none) and, if it has
+// compressed debug sections, they are inflated in memory (as libdw would) and written as the
+// copy. "" when there is nothing to inflate, the cache is off, or the copy could not be
+// written. Thread-safe: concurrent callers for one build-id wait for the first one's answer.
+std::string uncompressed_debug_copy(const std::string& build_id,
+                                    const std::function<Elf*()>& source);
 
 }  // namespace prof::symbolizer::detail

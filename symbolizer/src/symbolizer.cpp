@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "debug_cache.h"
 #include "prof/symbolizer/binary.h"
 #include "prof/symbolizer/demangle.h"
 #include "prof/symbolizer/kallsyms.h"
@@ -81,15 +82,15 @@ struct MapEntry {
 // libdwfl modules) of its own moment.
 struct AddressSpace {
   std::uint32_t pid = 0;
-  std::uint64_t generation = 0;
   std::vector<MapEntry> maps;  // sorted by start
-  detail::UnwindSpace unwind;  // the modules libdwfl may be given, and where they are mapped
+  detail::UnwindSpace unwind;  // the modules libdwfl may be given, where they are mapped, and
+                               // the maps generation this snapshot is of
 };
 
 struct Process {
   std::map<std::uint64_t, MapEntry> maps;  // keyed by start; non-overlapping
   std::uint64_t generation = 0;            // changes whenever maps change (new snapshot)
-  std::shared_ptr<const AddressSpace> snapshot;  // of `maps` at snapshot->generation
+  std::shared_ptr<const AddressSpace> snapshot;  // of `maps` at snapshot->unwind.generation
 };
 
 // A location is what we resolve once: object 0 = unmapped, 1 = kernel, else MappedObject+2.
@@ -302,16 +303,16 @@ struct Symbolizer::Impl {
   // The address space of `pid` as it is now, frozen for unwinding later; one per generation.
   const std::shared_ptr<const AddressSpace>& snapshot_for(std::uint32_t pid) {
     Process& p = processes[pid];
-    if (p.snapshot && p.snapshot->generation == p.generation) return p.snapshot;
+    if (p.snapshot && p.snapshot->unwind.generation == p.generation) return p.snapshot;
     auto a = std::make_shared<AddressSpace>();
     a->pid = pid;
-    a->generation = p.generation;
     a->unwind.generation = p.generation;
     a->maps.reserve(p.maps.size());
     // One module per (object, bias): the same file can be mapped twice (after an exec the old
     // image's maps stay until overwritten, and the new libc lands elsewhere).
     std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint32_t> module_ids;
-    BinaryOptions bo{options.symfs, false, false};
+    // Only the segments are needed here (for the load bias): symbols are the resolver's.
+    BinaryOptions bo{options.symfs, false, false, /*segments_only=*/true};
     for (const auto& [start, e] : p.maps) {
       a->maps.push_back(e);
       const MappedObject& o = objects[e.object - kFirstMapped];
@@ -353,13 +354,8 @@ struct Symbolizer::Impl {
     o.min = m.min;
     o.ino = m.ino;
     o.has_ino = m.is_mmap2 && !(m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID);
-    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-      static constexpr char kDigits[] = "0123456789abcdef";
-      for (auto b : m.build_id) {
-        o.build_id += kDigits[b >> 4];
-        o.build_id += kDigits[b & 15];
-      }
-    }
+    if (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID)
+      o.build_id = detail::to_hex(m.build_id.data(), m.build_id.size());
     locate(o, m);
     auto id = static_cast<std::uint32_t>(objects.size() + kFirstMapped);
     objects.push_back(std::move(o));

@@ -35,20 +35,19 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf
   GElf_Addr vaddr = 0;
   int len = dwfl_module_build_id(mod, &bits, &vaddr);
   if (len > 1) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string id;
-    for (int i = 0; i < len; ++i) {
-      id += kDigits[bits[i] >> 4];
-      id += kDigits[bits[i] & 15];
-    }
-    std::string by_id = "/usr/lib/debug/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug";
-    std::string copy;
-    if (int fd = ::open(by_id.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-      Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
-      if (elf && elf_build_id(elf) == id) copy = uncompressed_debug_copy(elf, id);
-      if (elf) elf_end(elf);
-      ::close(fd);
-    }
+    const std::string id = to_hex(bits, static_cast<std::size_t>(len));
+    // The original is opened only when the cache has no copy yet.
+    int fd = -1;
+    Elf* elf = nullptr;
+    std::string copy = uncompressed_debug_copy(id, [&]() -> Elf* {
+      std::string by_id =
+          "/usr/lib/debug/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug";
+      fd = ::open(by_id.c_str(), O_RDONLY | O_CLOEXEC);
+      elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, nullptr) : nullptr;
+      return elf && elf_build_id(elf) == id ? elf : nullptr;
+    });
+    if (elf) elf_end(elf);
+    if (fd >= 0) ::close(fd);
     int copy_fd = copy.empty() ? -1 : ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
     if (copy_fd >= 0) {
       if (char* name = ::strdup(copy.c_str())) {
@@ -101,7 +100,6 @@ const UnwindSpace::Range* UnwindSpace::range_at(std::uint64_t addr) const {
   if (it == ranges.begin() || addr >= std::prev(it)->end) return nullptr;
   return &*std::prev(it);
 }
-
 
 struct ProcessUnwinder::State {
   Dwfl* dwfl = nullptr;

@@ -37,6 +37,9 @@ struct BinaryOptions {
   std::string symfs;         // root prefixed to debug-file search paths; default "" (= /)
   bool demangle = true;      // demangle C++/Rust names; default on
   bool demangle_params = false;  // keep C++ parameter lists (`f(int)`); default off, as perf
+  // Read only the ELF header and segments (load_bias, file_offset_to_elf): no symbol table, no
+  // debug-file search; default off.
+  bool segments_only = false;
 };
 
 struct LookupOptions {
