@@ -716,7 +716,8 @@ struct Symbolizer::Impl {
 
   void run_job(UnwindWorker& w, UnwindJob& j) const {
     auto& u = w.by_pid[j.space->pid];
-    if (!u) u = std::make_unique<detail::ProcessUnwinder>(j.space->pid);
+    if (!u)
+      u = std::make_unique<detail::ProcessUnwinder>(j.space->pid, options.unwind_cached_rules);
     std::span<const std::uint8_t> stack(j.stack ? j.stack : stack_arena.data() + j.stack_offset,
                                         j.stack_size);
     auto r = u->unwind(j.space->unwind, j.tid, j.regs, stack, j.max_frames);

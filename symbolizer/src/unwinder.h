@@ -46,7 +46,9 @@ bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
 // address space that maps something else where a reported module was gets a fresh handle.
 class ProcessUnwinder {
  public:
-  explicit ProcessUnwinder(std::uint32_t pid);
+  // `cached_rules`: take each step from CFI rules copied out of libdw once per pc (the same
+  // results as libdwfl's own steps, several times faster); false: every step by libdwfl.
+  explicit ProcessUnwinder(std::uint32_t pid, bool cached_rules = true);
   ~ProcessUnwinder();
   ProcessUnwinder(const ProcessUnwinder&) = delete;
   ProcessUnwinder& operator=(const ProcessUnwinder&) = delete;
@@ -58,6 +60,7 @@ class ProcessUnwinder {
  private:
   struct State;
   std::uint32_t pid_;
+  bool cached_rules_;
   State* state_ = nullptr;
 };
 

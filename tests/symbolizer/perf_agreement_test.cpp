@@ -8,7 +8,9 @@
 #include "prof/symbolizer/symbolizer.h"
 #include "test_support.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <random>
 
 namespace prof::symbolizer {
@@ -291,19 +293,13 @@ TEST_F(PerfAgreement, ParallelUnwindingMatchesOneThreadAndStdin) {
   EXPECT_EQ(from_stdin.out, one.out);
 }
 
-// Samples whose stack copy is cut short, whose registers are garbage, or that have no stack at
-// all end early with [unknown] and are counted; nothing crashes (this test also runs under ASan).
-TEST_F(PerfAgreement, CorruptedDwarfSamplesEndEarly) {
-  PROF_REQUIRE_LIVE();
-  std::string data = record({"--call-graph", "dwarf", "--", fixture("fx_sym_nested_nofp"), "300"});
+// Feeds a capture's maps and comms to `sym`, and each sample (with its user-register mask) to
+// `on_sample`, which adds it, or damaged copies of it.
+void feed_capture(const std::string& data, Symbolizer& sym,
+                  const std::function<void(const perf::Sample&, std::uint64_t)>& on_sample) {
   auto reader = perf::PerfDataReader::open(data);
   ASSERT_TRUE(reader) << reader.error().message;
-  Options o;
-  o.use_proc = false;
-  Symbolizer sym(o);
-  std::mt19937_64 rng(5);
   perf::Record rec;
-  std::size_t corrupted = 0;
   while (true) {
     auto more = (*reader)->next(rec);
     ASSERT_TRUE(more);
@@ -315,25 +311,39 @@ TEST_F(PerfAgreement, CorruptedDwarfSamplesEndEarly) {
     } else if (rec.type == PERF_RECORD_SAMPLE) {
       auto s = (*reader)->parse_sample(rec);
       ASSERT_TRUE(s);
-      std::uint64_t mask = (*reader)->attrs()[s->attr_index].attr.sample_regs_user;
-      if (s->stack_user.empty() || s->regs_user.empty()) continue;
-      perf::Sample truncated = *s;
-      truncated.stack_user = s->stack_user.subspan(0, 64);
-      truncated.stack_user_dyn_size = 64;
-      sym.add_sample(truncated, "cpu-clock", mask);
-      perf::Sample garbage = *s;
-      for (auto& r : garbage.regs_user) r = rng();
-      sym.add_sample(garbage, "cpu-clock", mask);
-      perf::Sample empty = *s;
-      empty.stack_user = {};
-      empty.stack_user_dyn_size = 0;
-      sym.add_sample(empty, "cpu-clock", mask);
-      perf::Sample short_regs = *s;
-      short_regs.regs_user.resize(3);
-      sym.add_sample(short_regs, "cpu-clock", mask);
-      corrupted += 4;
+      on_sample(*s, (*reader)->attrs()[s->attr_index].attr.sample_regs_user);
     }
   }
+}
+
+// Samples whose stack copy is cut short, whose registers are garbage, or that have no stack at
+// all end early with [unknown] and are counted; nothing crashes (this test also runs under ASan).
+TEST_F(PerfAgreement, CorruptedDwarfSamplesEndEarly) {
+  PROF_REQUIRE_LIVE();
+  std::string data = record({"--call-graph", "dwarf", "--", fixture("fx_sym_nested_nofp"), "300"});
+  Options o;
+  o.use_proc = false;
+  Symbolizer sym(o);
+  std::mt19937_64 rng(5);
+  std::size_t corrupted = 0;
+  ASSERT_NO_FATAL_FAILURE(feed_capture(data, sym, [&](const perf::Sample& s, std::uint64_t mask) {
+    if (s.stack_user.empty() || s.regs_user.empty()) return;
+    perf::Sample truncated = s;
+    truncated.stack_user = s.stack_user.subspan(0, 64);
+    truncated.stack_user_dyn_size = 64;
+    sym.add_sample(truncated, "cpu-clock", mask);
+    perf::Sample garbage = s;
+    for (auto& r : garbage.regs_user) r = rng();
+    sym.add_sample(garbage, "cpu-clock", mask);
+    perf::Sample empty = s;
+    empty.stack_user = {};
+    empty.stack_user_dyn_size = 0;
+    sym.add_sample(empty, "cpu-clock", mask);
+    perf::Sample short_regs = s;
+    short_regs.regs_user.resize(3);
+    sym.add_sample(short_regs, "cpu-clock", mask);
+    corrupted += 4;
+  }));
   sym.resolve();
   Summary sum = sym.summary();
   EXPECT_GT(corrupted, 100u);
@@ -341,6 +351,80 @@ TEST_F(PerfAgreement, CorruptedDwarfSamplesEndEarly) {
   std::size_t empty_stacks = 0;
   sym.for_each_sample([&](const StackSampleView& v) { empty_stacks += v.frames.empty(); });
   EXPECT_EQ(empty_stacks, 0u);
+}
+
+// Unwinding steps taken from cached CFI rules must give exactly what libdwfl's own unwinder
+// gives, for intact samples (PLT stubs, a shared library, libc's outermost frames) and for
+// damaged ones (stacks cut short, garbage registers: frame-pointer fallbacks, failed reads).
+TEST_F(PerfAgreement, CachedCfiRulesUnwindLikeLibdwfl) {
+  PROF_REQUIRE_LIVE();
+  std::string data = dir_.file("rules.data");
+  auto r = run({"perf", "record", "-q", "-B", "--call-graph", "dwarf", "-F", "2000", "-o", data,
+                "--", "sh", "-c",
+                fixture("fx_sym_nested_nofp") + " 300 & " + fixture("fx_sym_uselib") + " 300 & " +
+                    fixture("fx_sym_cxx") + " 300 & " + fixture("fx_sym_cfa_expr") +
+                    " 300; wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto symbolize = [&](bool cached_rules, std::string& text, Summary& sum) {
+    Options o;
+    o.use_proc = false;
+    // One thread: which of libdwfl's messages names an early stop depends on which modules
+    // the handle has been told about, and with several workers on who unwound what before.
+    o.threads = 1;
+    o.unwind_cached_rules = cached_rules;
+    Symbolizer sym(o);
+    std::mt19937_64 rng(11);
+    std::size_t n = 0;
+    ASSERT_NO_FATAL_FAILURE(feed_capture(data, sym, [&](const perf::Sample& s, std::uint64_t mask) {
+      sym.add_sample(s, "cpu-clock", mask);
+      if (s.stack_user.empty() || s.regs_user.empty() || ++n % 3) return;
+      perf::Sample cut = s;
+      std::size_t keep = static_cast<std::size_t>(rng() % s.stack_user.size()) & ~std::size_t{7};
+      cut.stack_user = s.stack_user.subspan(0, keep);
+      cut.stack_user_dyn_size = keep;
+      sym.add_sample(cut, "cpu-clock", mask);
+      perf::Sample garbage = s;
+      for (auto& reg : garbage.regs_user)
+        if (rng() % 3 == 0) reg = rng() % 2 ? rng() : reg + (rng() % 64) * 8;
+      sym.add_sample(garbage, "cpu-clock", mask);
+    }));
+    sym.resolve();
+    sum = sym.summary();
+    text.clear();
+    sym.write_perf_script(ScriptFormat{}, [&](std::string_view piece) {
+      text.append(piece);
+      return true;
+    });
+  };
+  std::string fast, slow;
+  Summary fast_sum, slow_sum;
+  ASSERT_NO_FATAL_FAILURE(symbolize(true, fast, fast_sum));
+  ASSERT_NO_FATAL_FAILURE(symbolize(false, slow, slow_sum));
+  EXPECT_GT(fast_sum.unwound_samples, 500u);
+  EXPECT_GT(fast_sum.unwind_early_stops, 20u);  // the damaged samples did stop early
+  EXPECT_EQ(fast_sum.unwound_samples, slow_sum.unwound_samples);
+  EXPECT_EQ(fast_sum.unwind_early_stops, slow_sum.unwind_early_stops);
+  EXPECT_EQ(fast_sum.unwind_stop_reasons, slow_sum.unwind_stop_reasons);
+  EXPECT_EQ(fast_sum.frames, slow_sum.frames);
+  // The fixture whose CFA is a DWARF expression unwinds to main through it.
+  std::size_t leaf = 0, leaf_to_main = 0;
+  for (std::size_t at = 0; at < fast.size();) {
+    std::size_t end = fast.find("\n\n", at);
+    if (end == std::string::npos) end = fast.size();
+    std::string_view block(fast.data() + at, end - at);
+    if (block.find(" cfa_leaf+") != std::string_view::npos &&
+        block.find("fx_sym_cfa_expr") != std::string_view::npos) {
+      ++leaf;
+      leaf_to_main += block.find(" cfa_outer+") != std::string_view::npos &&
+                      block.find(" main+") != std::string_view::npos;
+    }
+    at = end + 2;
+  }
+  EXPECT_GT(leaf, 100u);
+  EXPECT_GE(leaf_to_main, leaf * 95 / 100 / 2);  // half the samples of the leaf are damaged copies
+  EXPECT_TRUE(fast == slow) << "the first difference is at byte "
+                            << std::mismatch(fast.begin(), fast.end(), slow.begin(), slow.end())
+                                       .first - fast.begin();
 }
 
 // A capture whose binary is gone afterwards: its frames print as [unknown] in its module and

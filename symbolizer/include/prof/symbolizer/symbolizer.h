@@ -57,6 +57,11 @@ struct Options {
   // Unwind samples that carry user registers and a stack copy (`--call-graph dwarf`) with
   // libdwfl; on. Off: only the kernel callchain and the sampled ip are used.
   bool unwind_dwarf = true;
+  // Take unwinding steps from CFI rules copied out of libdw once per pc and evaluated here,
+  // as libdwfl evaluates them; on. Samples with a step this does not cover (signal frames,
+  // unusual DWARF operations, a step libdwfl fails) go through libdwfl's unwinder, so the
+  // results are the same. Off: every sample through libdwfl (slower; for comparison).
+  bool unwind_cached_rules = true;
   std::size_t max_stack = 127;     // frames kept per sample (perf's default --max-stack)
   // Merge samples with the same comm, pid, tid, cpu, event and frames into one stored sample
   // whose period is the sum (a period of 0 counts as 1, as folding counts it) and whose time is
