@@ -54,6 +54,7 @@ class RecordFeeder {
     std::uint16_t misc;
   };
   bool timed();
+  void sort_order();
   void flush_until(std::uint64_t limit);
   void deliver(std::uint32_t type, std::uint16_t misc, std::span<const std::uint8_t> bytes);
   const std::string& event_name(std::size_t attr_index);
@@ -65,7 +66,8 @@ class RecordFeeder {
   std::size_t attrs_checked_ = SIZE_MAX;
   std::vector<std::uint8_t> arena_;
   std::vector<Queued> queue_, kept_;
-  std::vector<std::pair<std::uint64_t, std::size_t>> order_;  // flush_until's sort buffer
+  std::vector<std::pair<std::uint64_t, std::size_t>> order_, merged_;  // flush_until's sort buffers
+  std::vector<std::size_t> runs_;
   std::uint64_t seq_ = 0;
   std::uint64_t round_max_ = 0;       // newest timestamp seen so far
   std::uint64_t prev_round_max_ = 0;  // newest timestamp at the previous round end
