@@ -283,7 +283,7 @@ int pipeline_command(int argc, char** argv) {
                       (cap->stats.lost ? ", lost " + std::to_string(cap->stats.lost) : "") +
                       "; " + std::to_string(s.locations) + " distinct addresses symbolized");
   }
-  return cli::kExitOk;
+  return cli::exit_now(cli::kExitOk);
 }
 
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
@@ -375,7 +375,7 @@ int report_command(int argc, char** argv) {
   if (auto saved = renderer::save_palette_map(**ropt); !saved)
     return cli::report_error(saved.error());
   rep.summarize();
-  return cli::kExitOk;
+  return cli::exit_now(cli::kExitOk);
 }
 
 int symbolize_command(int argc, char** argv) {

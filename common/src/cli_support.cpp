@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace prof::cli {
@@ -12,6 +14,26 @@ namespace prof::cli {
 int report_error(const Error& e, std::ostream& err) {
   err << "profile: error: " << e.message << '\n';
   return e.code == Errc::kUsage ? kExitUsage : kExitRuntime;
+}
+
+int exit_now(int status) {
+  std::cout.flush();
+  std::cerr.flush();
+  if (!std::cout || std::fflush(stdout) != 0) {
+    status = report_error(Error{Errc::kIo, "'<stdout>': write failed"});
+  }
+  std::fflush(stderr);
+#if defined(__SANITIZE_ADDRESS__)
+  return status;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return status;
+#else
+  std::_Exit(status);
+#endif
+#else
+  std::_Exit(status);
+#endif
 }
 
 int usage_error(std::string_view message, std::string_view subcommand, std::ostream& err) {

@@ -105,7 +105,7 @@ int symbolize_command(int argc, char** argv) {
                            (k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more)" : ""));
     print_summary(sym.summary(), std::cerr);
   }
-  return cli::kExitOk;
+  return cli::exit_now(cli::kExitOk);
 }
 
 }  // namespace prof::symbolizer

@@ -32,6 +32,13 @@ int usage_error(std::string_view message, std::string_view subcommand,
 void print_warning(std::string_view message, std::ostream& err = std::cerr);
 void print_notice(std::string_view message, std::ostream& err = std::cerr);
 
+// Ends the process with `status` once its output is complete, without destroying what the
+// command built: freeing a big symbolized capture (hash tables, sample stores, mapped files)
+// piece by piece takes milliseconds the kernel does at once. Flushes stdout and stderr first;
+// a failed flush makes the status kExitRuntime with a message. Under AddressSanitizer it
+// returns the status instead, so that leak checking still sees every allocation freed.
+int exit_now(int status);
+
 // Parses argv[1..] (argv[0], the subcommand name, is skipped). Returns an exit status when the caller
 // should return at once (an option error -> 2 with a one-line message), std::nullopt to continue.
 // Unknown options are errors; `--` ends option parsing (positional args after it are kept).
