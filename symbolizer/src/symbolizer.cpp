@@ -586,6 +586,93 @@ struct Symbolizer::Impl {
     return unmapped_key(pc);
   }
 
+  // ---- callchain cache ----
+  // A CPU-bound capture repeats a few thousand stacks tens of thousands of times, and a
+  // frame-pointer callchain's locations depend only on its addresses, the sample's starting
+  // mode and its process's maps at the time (pid and maps generation; generations are unique
+  // across processes, 0 meaning no maps). So each distinct chain is translated once and its
+  // location ids copied after that.
+  struct ChainEntry {
+    std::uint64_t hash;
+    std::uint64_t generation;
+    std::uint32_t pid;
+    bool kernel;   // the sample started in kernel mode
+    bool corrupt;  // cut at a value that is no context marker (counted again on each hit)
+    std::uint32_t chain_first, chain_len;  // in chain_words
+    std::uint32_t locs_first, loc_count;   // in chain_locs
+  };
+  static constexpr std::size_t kChainWordsMax = std::size_t{1} << 22;  // 32 MB, then start over
+  std::vector<ChainEntry> chain_entries;
+  std::vector<std::uint32_t> chain_slots;  // open addressing: entry index + 1, 0 = empty
+  std::vector<std::uint64_t> chain_words;
+  std::vector<std::uint32_t> chain_locs;
+
+  std::uint64_t maps_generation(std::uint32_t pid) {
+    if (!tcache.process || tcache.pid != pid) {
+      auto p = processes.find(pid);
+      tcache = {pid, p != processes.end() ? &p->second : nullptr, 0, nullptr};
+    }
+    return tcache.process ? tcache.process->generation : 0;
+  }
+
+  static std::uint64_t chain_hash(std::span<const std::uint64_t> chain, std::uint32_t pid,
+                                  std::uint64_t generation, bool kernel) {
+    std::uint64_t h = (generation * 0x9e3779b97f4a7c15ull) ^ (std::uint64_t{pid} << 1) ^ kernel;
+    for (std::uint64_t w : chain) {
+      h ^= w;
+      h *= 0xff51afd7ed558ccdull;
+      h ^= h >> 29;
+    }
+    return h ^ (h >> 32);
+  }
+
+  const ChainEntry* find_chain(std::span<const std::uint64_t> chain, std::uint32_t pid,
+                               std::uint64_t generation, bool kernel, std::uint64_t hash) const {
+    if (chain_slots.empty()) return nullptr;
+    const std::size_t mask = chain_slots.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const std::uint32_t slot = chain_slots[i];
+      if (slot == 0) return nullptr;
+      const ChainEntry& e = chain_entries[slot - 1];
+      if (e.hash == hash && e.pid == pid && e.generation == generation && e.kernel == kernel &&
+          e.chain_len == chain.size() &&
+          std::equal(chain.begin(), chain.end(), chain_words.begin() + e.chain_first))
+        return &e;
+    }
+  }
+
+  void remember_chain(std::span<const std::uint64_t> chain, std::uint32_t pid,
+                      std::uint64_t generation, bool kernel, std::uint64_t hash,
+                      std::span<const std::uint32_t> locs, bool corrupt) {
+    if (chain_words.size() + chain.size() > kChainWordsMax) {
+      chain_entries.clear();
+      chain_slots.clear();
+      chain_words.clear();
+      chain_locs.clear();
+    }
+    if ((chain_entries.size() + 1) * 2 > chain_slots.size()) {
+      chain_slots.assign(std::max<std::size_t>(1024, chain_slots.size() * 2), 0);
+      const std::size_t mask = chain_slots.size() - 1;
+      for (std::size_t k = 0; k < chain_entries.size(); ++k) {
+        std::size_t i = chain_entries[k].hash & mask;
+        while (chain_slots[i] != 0) i = (i + 1) & mask;
+        chain_slots[i] = static_cast<std::uint32_t>(k + 1);
+      }
+    }
+    ChainEntry e{hash, generation, pid, kernel, corrupt,
+                 static_cast<std::uint32_t>(chain_words.size()),
+                 static_cast<std::uint32_t>(chain.size()),
+                 static_cast<std::uint32_t>(chain_locs.size()),
+                 static_cast<std::uint32_t>(locs.size())};
+    chain_words.insert(chain_words.end(), chain.begin(), chain.end());
+    chain_locs.insert(chain_locs.end(), locs.begin(), locs.end());
+    chain_entries.push_back(e);
+    const std::size_t mask = chain_slots.size() - 1;
+    std::size_t i = hash & mask;
+    while (chain_slots[i] != 0) i = (i + 1) & mask;
+    chain_slots[i] = static_cast<std::uint32_t>(chain_entries.size());
+  }
+
   void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask,
                   bool stack_stays_valid) {
     StoredSample st;
@@ -631,25 +718,39 @@ struct Symbolizer::Impl {
       }
       unwind = n < options.max_stack;
     } else if (!s.callchain.empty()) {
-      for (std::uint64_t ip : s.callchain) {
-        if (ip >= PERF_CONTEXT_MAX) {
-          if (ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL) {
-            kernel = true;
-          } else if (ip == PERF_CONTEXT_USER || ip == PERF_CONTEXT_GUEST_USER ||
-                     ip == PERF_CONTEXT_HV || ip == PERF_CONTEXT_GUEST) {
-            kernel = false;
-          } else {
-            // Not a marker the kernel writes: a frame-pointer walk through garbage (-1 is
-            // common). perf discards the whole stack ("invalid callchain context"); we keep
-            // the frames before it, which are sound, and count the sample.
-            ++summary.corrupt_callchains;
-            break;
+      const std::uint64_t generation = maps_generation(s.pid);
+      const std::uint64_t hash = chain_hash(s.callchain, s.pid, generation, kernel);
+      if (const ChainEntry* hit = find_chain(s.callchain, s.pid, generation, kernel, hash)) {
+        locs.insert(locs.end(), chain_locs.begin() + hit->locs_first,
+                    chain_locs.begin() + hit->locs_first + hit->loc_count);
+        n = hit->loc_count;
+        if (hit->corrupt) ++summary.corrupt_callchains;
+      } else {
+        const std::uint64_t corrupt_before = summary.corrupt_callchains;
+        const bool kernel_first = kernel;
+        for (std::uint64_t ip : s.callchain) {
+          if (ip >= PERF_CONTEXT_MAX) {
+            if (ip == PERF_CONTEXT_KERNEL || ip == PERF_CONTEXT_GUEST_KERNEL) {
+              kernel = true;
+            } else if (ip == PERF_CONTEXT_USER || ip == PERF_CONTEXT_GUEST_USER ||
+                       ip == PERF_CONTEXT_HV || ip == PERF_CONTEXT_GUEST) {
+              kernel = false;
+            } else {
+              // Not a marker the kernel writes: a frame-pointer walk through garbage (-1 is
+              // common). perf discards the whole stack ("invalid callchain context"); we keep
+              // the frames before it, which are sound, and count the sample.
+              ++summary.corrupt_callchains;
+              break;
+            }
+            continue;
           }
-          continue;
+          if (n == options.max_stack) break;
+          locs.push_back(translate(s.pid, ip, kernel, n > 0));
+          ++n;
         }
-        if (n == options.max_stack) break;
-        locs.push_back(translate(s.pid, ip, kernel, n > 0));
-        ++n;
+        remember_chain(s.callchain, s.pid, generation, kernel_first, hash,
+                       std::span(locs).subspan(st.first_loc, n),
+                       summary.corrupt_callchains != corrupt_before);
       }
     } else {
       locs.push_back(translate(s.pid, s.ip, kernel, false));
@@ -1405,32 +1506,81 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
       out += '\n';
     }
   };
-  // Chunks of samples are formatted on all threads, a round at a time, and handed to the sink
-  // in order.
+  // Chunks of samples are formatted on helper threads while this thread hands finished ones
+  // to the sink in order (writing 25 MB to a file is a third of the time formatting takes, and
+  // overlaps it), formatting itself when the next chunk is not ready. A chunk's buffer is
+  // reused once it has been written: at most `slots` chunks are ahead of the sink.
   constexpr std::size_t kChunk = 2048;
   const std::size_t total = im.samples.size();
+  const std::size_t chunks = (total + kChunk - 1) / kChunk;
   std::size_t threads = im.options.threads ? im.options.threads
                                            : std::max(1u, std::thread::hardware_concurrency());
-  threads = std::max<std::size_t>(1, std::min(threads, (total + kChunk - 1) / kChunk));
-  std::vector<std::string> bufs(threads);
-  for (std::size_t round = 0; round < total; round += kChunk * threads) {
-    std::vector<std::thread> helpers;
-    std::size_t used = 0;
-    for (std::size_t t = 0; t < threads && round + t * kChunk < total; ++t, ++used) {
-      std::size_t b = round + t * kChunk, e = std::min(total, b + kChunk);
-      if (t == 0) continue;
-      try {
-        helpers.emplace_back(format, b, e, std::ref(bufs[t]));
-      } catch (const std::system_error&) {
-        format(b, e, bufs[t]);
-      }
+  threads = std::max<std::size_t>(1, std::min(threads, chunks));
+  auto chunk_range = [&](std::size_t c) {
+    return std::pair{c * kChunk, std::min(total, (c + 1) * kChunk)};
+  };
+  if (threads == 1) {
+    std::string buf;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      auto [b, e] = chunk_range(c);
+      format(b, e, buf);
+      if (!sink(buf)) return false;
     }
-    format(round, std::min(total, round + kChunk), bufs[0]);
-    for (auto& h : helpers) h.join();
-    for (std::size_t t = 0; t < used; ++t)
-      if (!sink(bufs[t])) return false;
+    return true;
   }
-  return true;
+  const std::size_t slots = 2 * threads;
+  std::vector<std::string> bufs(slots);
+  std::vector<char> done(chunks, 0);
+  std::mutex m;
+  std::condition_variable changed;
+  std::size_t next = 0;     // the next chunk to claim
+  std::size_t written = 0;  // chunks handed to the sink
+  bool stop = false;
+  // Claims and formats one chunk if one may be claimed; the lock is held on entry and exit.
+  auto format_one = [&](std::unique_lock<std::mutex>& lock) {
+    if (stop || next >= chunks || next >= written + slots) return false;
+    const std::size_t c = next++;
+    lock.unlock();
+    auto [b, e] = chunk_range(c);
+    format(b, e, bufs[c % slots]);
+    lock.lock();
+    done[c] = 1;
+    changed.notify_all();
+    return true;
+  };
+  auto helper = [&] {
+    std::unique_lock lock(m);
+    for (;;) {
+      if (stop || next >= chunks) return;
+      if (!format_one(lock)) changed.wait(lock);
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(helper);
+    } catch (const std::system_error&) {
+      break;  // this thread formats what no helper takes
+    }
+  }
+  bool ok = true;
+  {
+    std::unique_lock lock(m);
+    for (std::size_t c = 0; c < chunks && ok; ++c) {
+      while (!done[c])
+        if (!format_one(lock)) changed.wait(lock);
+      lock.unlock();
+      ok = sink(bufs[c % slots]);
+      lock.lock();
+      written = c + 1;
+      if (!ok) stop = true;
+      changed.notify_all();
+    }
+    stop = true;
+    changed.notify_all();
+  }
+  for (auto& h : helpers) h.join();
+  return ok;
 }
 
 void write_perf_script(std::ostream& out, const StackSampleView& sample, const ScriptFormat& fmt) {
