@@ -113,6 +113,9 @@ struct PerfDataReader::Impl {
   std::vector<EventAttr> attrs;
   Features features;
   std::unordered_map<std::uint64_t, std::size_t> id_to_attr;
+  // The same, sorted by id: every sample looks its id up (twice with time ordering), and a
+  // capture has a few ids per CPU, where a scan of a flat array beats hashing.
+  std::vector<std::pair<std::uint64_t, std::size_t>> id_list;
   int id_pos = -1;   // see internal::sample_id_pos
   int is_pos = -1;   // see internal::trailer_id_pos
 
@@ -175,6 +178,8 @@ struct PerfDataReader::Impl {
     id_to_attr.clear();
     for (std::size_t i = 0; i < attrs.size(); ++i)
       for (auto id : attrs[i].ids) id_to_attr.emplace(id, i);
+    id_list.assign(id_to_attr.begin(), id_to_attr.end());
+    std::sort(id_list.begin(), id_list.end());
     if (attrs.empty()) return;
     const auto t0 = attrs[0].attr.sample_type;
     id_pos = sample_id_pos(t0);
@@ -592,8 +597,10 @@ struct PerfDataReader::Impl {
     } else {
       return 0;
     }
-    auto it = id_to_attr.find(load<std::uint64_t>(r.bytes.data() + at));
-    return it == id_to_attr.end() ? 0 : it->second;
+    const std::uint64_t id = load<std::uint64_t>(r.bytes.data() + at);
+    auto it = std::lower_bound(id_list.begin(), id_list.end(), id,
+                               [](const auto& e, std::uint64_t v) { return e.first < v; });
+    return it != id_list.end() && it->first == id ? it->second : 0;
   }
 
   Result<const perf_event_attr*> attr_for(const Record& r) const {

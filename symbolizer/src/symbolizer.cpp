@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cinttypes>
@@ -456,7 +457,17 @@ struct Symbolizer::Impl {
     processes[m.pid].generation = ++generation_counter;
   }
 
+  struct CommSlot {
+    bool valid = false;
+    std::uint32_t tid = 0;
+    std::string_view comm;
+  };
+  static constexpr std::size_t kCommCacheSize = 64;
+  std::array<CommSlot, kCommCacheSize> comm_cache{};
+  void forget_comms() { comm_cache.fill(CommSlot{}); }
+
   void add_comm(const perf::Comm& c) {
+    forget_comms();
     // An exec's new image arrives as MMAPs that replace what they overlap; the old maps are
     // not dropped at the COMM, because samples taken inside execve (after the COMM record) still
     // carry the old image's user stack. perf keeps them the same way.
@@ -464,6 +475,7 @@ struct Symbolizer::Impl {
   }
 
   void add_fork(const perf::Task& t) {
+    forget_comms();
     if (auto it = comms.find(t.ptid); it != comms.end()) comms[t.tid] = it->second;
     if (t.pid == t.ppid) return;  // a new thread shares its process's maps
     auto parent = processes.find(t.ppid);
@@ -607,10 +619,26 @@ struct Symbolizer::Impl {
   std::vector<std::uint64_t> chain_words;
   std::vector<std::uint32_t> chain_locs;
 
+  // Process nodes never move and are never erased, so a pid found once stays found: the last
+  // few (samples of a system-wide capture alternate between CPUs' processes) are kept.
+  struct ProcessSlot {
+    std::uint32_t pid = 0;
+    Process* process = nullptr;
+  };
+  std::array<ProcessSlot, 64> process_cache{};
+
   std::uint64_t maps_generation(std::uint32_t pid) {
     if (!tcache.process || tcache.pid != pid) {
-      auto p = processes.find(pid);
-      tcache = {pid, p != processes.end() ? &p->second : nullptr, 0, nullptr};
+      ProcessSlot& slot = process_cache[pid & 63];
+      Process* found = slot.process && slot.pid == pid ? slot.process : nullptr;
+      if (!found) {
+        auto p = processes.find(pid);
+        if (p != processes.end()) {
+          found = &p->second;
+          slot = {pid, found};
+        }
+      }
+      tcache = {pid, found, 0, nullptr};
     }
     return tcache.process ? tcache.process->generation : 0;
   }
@@ -676,11 +704,19 @@ struct Symbolizer::Impl {
   void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t regs_mask,
                   bool stack_stays_valid) {
     StoredSample st;
-    auto c = comms.find(s.tid);
-    // perf names the idle task "swapper" without a COMM record (machine__init); others ":TID".
-    st.comm = c != comms.end() ? c->second
-              : s.tid == 0     ? strings.intern("swapper")
-                               : strings.intern(":" + std::to_string(s.tid));
+    // Consecutive samples of one CPU mostly come from one thread: the last few answers are
+    // kept (forgotten whenever a COMM or FORK changes the names).
+    CommSlot& slot = comm_cache[s.tid & (kCommCacheSize - 1)];
+    if (slot.valid && slot.tid == s.tid) {
+      st.comm = slot.comm;
+    } else {
+      auto c = comms.find(s.tid);
+      // perf names the idle task "swapper" without a COMM record (machine__init); others ":TID".
+      st.comm = c != comms.end() ? c->second
+                : s.tid == 0     ? strings.intern("swapper")
+                                 : strings.intern(":" + std::to_string(s.tid));
+      slot = {true, s.tid, st.comm};
+    }
     // Consecutive samples mostly share their event: compare before hashing.
     if (last_event.data() == nullptr || event != last_event) last_event = strings.intern(event);
     st.event = last_event;
@@ -1396,17 +1432,14 @@ char* put_int(char* p, Int v, int width, Pad pad) {
 
 namespace {
 
-void append_script_header(std::string& out, std::string_view comm, std::int64_t pid,
-                          std::int64_t tid, std::int32_t cpu, std::uint64_t time_ns,
-                          std::uint64_t period, std::string_view event, const ScriptFormat& fmt) {
-  // Field widths follow perf script's (builtin-script.c perf_sample__fprintf_start): comm
-  // unpadded when a callchain follows, "%5d/%-5d" pid/tid, "[%03d]" cpu, "%5lu.%06lu:" time,
-  // "%10lu" period.
-  out += comm;
-  // The numeric fields go into one buffer and then one append: this header is written for
-  // every sample, and per-field appends were most of `profile symbolize`'s output time.
-  char buf[160];
-  char* p = buf;
+// perf script's sample header (builtin-script.c perf_sample__fprintf_start) in three pieces,
+// so that the pieces which repeat from sample to sample can be kept: "comm pid/tid [cpu] "
+// (comm unpadded when a callchain follows, "%5d/%-5d", "[%03d]"), the time "%5lu.%06lu: ", and
+// "%10lu event: \n" (period, event).
+char* put_header_prefix(char* p, std::string_view comm, std::int64_t pid, std::int64_t tid,
+                        std::int32_t cpu, const ScriptFormat& fmt) {
+  std::memcpy(p, comm.data(), comm.size());
+  p += comm.size();
   *p++ = ' ';
   if (fmt.pid) {
     p = put_int(p, pid, 5, Pad::kLeftSpaces);
@@ -1422,16 +1455,43 @@ void append_script_header(std::string& out, std::string_view comm, std::int64_t 
     *p++ = ']';
     *p++ = ' ';
   }
+  return p;
+}
+constexpr std::size_t kHeaderPrefixRoom = 3 * 26 + 8;  // besides the comm
+
+char* put_header_time(char* p, std::uint64_t time_ns) {
   p = put_int(p, time_ns / std::uint64_t{1000000000}, 5, Pad::kLeftSpaces);
   *p++ = '.';
-  p = put_int(p, (time_ns % std::uint64_t{1000000000}) / 1000, 6, Pad::kZeros);
+  std::uint64_t us = (time_ns % std::uint64_t{1000000000}) / 1000;
+  for (int i = 5; i >= 0; --i, us /= 10) p[i] = static_cast<char>('0' + us % 10);
+  p += 6;
   *p++ = ':';
   *p++ = ' ';
+  return p;
+}
+constexpr std::size_t kHeaderTimeRoom = 26 + 10;
+
+char* put_header_suffix(char* p, std::uint64_t period, std::string_view event) {
   p = put_int(p, period, 10, Pad::kLeftSpaces);
   *p++ = ' ';
-  out.append(buf, static_cast<std::size_t>(p - buf));
-  out += event;
-  out += ": \n";
+  std::memcpy(p, event.data(), event.size());
+  p += event.size();
+  std::memcpy(p, ": \n", 3);
+  return p + 3;
+}
+constexpr std::size_t kHeaderSuffixRoom = 26 + 4;  // besides the event
+
+void append_script_header(std::string& out, std::string_view comm, std::int64_t pid,
+                          std::int64_t tid, std::int32_t cpu, std::uint64_t time_ns,
+                          std::uint64_t period, std::string_view event, const ScriptFormat& fmt) {
+  const std::size_t at = out.size();
+  out.resize(at + comm.size() + event.size() + kHeaderPrefixRoom + kHeaderTimeRoom +
+             kHeaderSuffixRoom);
+  char* p = out.data() + at;
+  p = put_header_prefix(p, comm, pid, tid, cpu, fmt);
+  p = put_header_time(p, time_ns);
+  p = put_header_suffix(p, period, event);
+  out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 void append_frame_line(std::string& out, const FrameView& f, const ScriptFormat& fmt) {
@@ -1494,16 +1554,71 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
       append_frame_line(loc_text, im.frames[loc.first_frame + f], fmt);
   }
   loc_at.back() = loc_text.size();
-  auto format = [&](std::size_t begin, std::size_t end, std::string& out) {
-    out.clear();
+  // A chunk's text, written through a raw pointer: a sample is a header and a few location
+  // texts, and per-piece std::string appends were most of the formatting time.
+  struct Chunk {
+    std::unique_ptr<char[]> data;
+    std::size_t cap = 0, len = 0;
+    char* room(std::size_t n) {  // at least n bytes free at the end
+      if (cap - len < n) {
+        std::size_t want = std::max({cap * 2, len + n, std::size_t{1} << 20});
+        auto bigger = std::make_unique_for_overwrite<char[]>(want);
+        if (len) std::memcpy(bigger.get(), data.get(), len);
+        data = std::move(bigger);
+        cap = want;
+      }
+      return data.get() + len;
+    }
+    std::string_view text() const { return {data.get(), len}; }
+  };
+  auto format = [&](std::size_t begin, std::size_t end, Chunk& out) {
+    out.len = 0;
+    // Consecutive samples mostly share their thread and CPU, and their period and event:
+    // those header pieces are formatted again only when they change.
+    char prefix[512], suffix[512];
+    std::size_t prefix_len = 0, suffix_len = 0;
+    const StoredSample* last = nullptr;
     for (std::size_t i = begin; i < end; ++i) {
       const StoredSample& s = im.samples[i];
-      append_script_header(out, s.comm, s.pid, s.tid, s.cpu, s.time, s.period, s.event, fmt);
-      for (std::uint32_t k = 0; k < s.loc_count; ++k) {
-        std::uint32_t id = im.sample_locs[s.first_loc + k];
-        out.append(loc_text, loc_at[id], loc_at[id + 1] - loc_at[id]);
+      if (!last || s.comm.data() != last->comm.data() || s.comm.size() != last->comm.size() ||
+          s.pid != last->pid || s.tid != last->tid || s.cpu != last->cpu) {
+        prefix_len = 0;
+        if (s.comm.size() + kHeaderPrefixRoom <= sizeof prefix)
+          prefix_len = static_cast<std::size_t>(
+              put_header_prefix(prefix, s.comm, s.pid, s.tid, s.cpu, fmt) - prefix);
       }
-      out += '\n';
+      if (!last || s.period != last->period || s.event.data() != last->event.data() ||
+          s.event.size() != last->event.size()) {
+        suffix_len = 0;
+        if (s.event.size() + kHeaderSuffixRoom <= sizeof suffix)
+          suffix_len =
+              static_cast<std::size_t>(put_header_suffix(suffix, s.period, s.event) - suffix);
+      }
+      last = &s;
+      char* p = out.room(s.comm.size() + s.event.size() + kHeaderPrefixRoom + kHeaderTimeRoom +
+                         kHeaderSuffixRoom);
+      if (prefix_len) {
+        std::memcpy(p, prefix, prefix_len);
+        p += prefix_len;
+      } else {
+        p = put_header_prefix(p, s.comm, s.pid, s.tid, s.cpu, fmt);
+      }
+      p = put_header_time(p, s.time);
+      if (suffix_len) {
+        std::memcpy(p, suffix, suffix_len);
+        p += suffix_len;
+      } else {
+        p = put_header_suffix(p, s.period, s.event);
+      }
+      out.len = static_cast<std::size_t>(p - out.data.get());
+      for (std::uint32_t k = 0; k < s.loc_count; ++k) {
+        const std::uint32_t id = im.sample_locs[s.first_loc + k];
+        const std::size_t n = loc_at[id + 1] - loc_at[id];
+        std::memcpy(out.room(n), loc_text.data() + loc_at[id], n);
+        out.len += n;
+      }
+      *out.room(1) = '\n';
+      ++out.len;
     }
   };
   // Chunks of samples are formatted on helper threads while this thread hands finished ones
@@ -1520,16 +1635,16 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
     return std::pair{c * kChunk, std::min(total, (c + 1) * kChunk)};
   };
   if (threads == 1) {
-    std::string buf;
+    Chunk buf;
     for (std::size_t c = 0; c < chunks; ++c) {
       auto [b, e] = chunk_range(c);
       format(b, e, buf);
-      if (!sink(buf)) return false;
+      if (!sink(buf.text())) return false;
     }
     return true;
   }
   const std::size_t slots = 2 * threads;
-  std::vector<std::string> bufs(slots);
+  std::vector<Chunk> bufs(slots);
   std::vector<char> done(chunks, 0);
   std::mutex m;
   std::condition_variable changed;
@@ -1570,7 +1685,7 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
       while (!done[c])
         if (!format_one(lock)) changed.wait(lock);
       lock.unlock();
-      ok = sink(bufs[c % slots]);
+      ok = sink(bufs[c % slots].text());
       lock.lock();
       written = c + 1;
       if (!ok) stop = true;
