@@ -1,6 +1,3 @@
-#include <chrono>
-#include <cstdio>
-static double g_sort, g_deliver; static auto g_ms=[]{return std::chrono::duration<double,std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();};
 #include "prof/symbolizer/record_feeder.h"
 
 #include <algorithm>
@@ -100,7 +97,6 @@ void RecordFeeder::round_end() {
 
 void RecordFeeder::finish() {
   flush_until(UINT64_MAX);
-  fprintf(stderr, "sort %.1f deliver %.1f\n", g_sort, g_deliver);
   arena_.clear();
   arena_.shrink_to_fit();
 }
@@ -142,9 +138,7 @@ void RecordFeeder::flush_until(std::uint64_t limit) {
   // round stays sorted at the front — so this is the (time, seq) order perf uses.
   order_.resize(queue_.size());
   for (std::size_t i = 0; i < queue_.size(); ++i) order_[i] = {queue_[i].time, i};
-  double t0 = g_ms();
   sort_order();
-  double t1 = g_ms(); g_sort += t1 - t0;
   auto bytes_of = [&](const Queued& q) {
     return std::span<const std::uint8_t>(q.data ? q.data : arena_.data() + q.offset, q.size);
   };
@@ -153,7 +147,6 @@ void RecordFeeder::flush_until(std::uint64_t limit) {
     const Queued& q = queue_[order_[n].second];
     deliver(q.type, q.misc, bytes_of(q));
   }
-  double t2 = g_ms(); g_deliver += t2 - t1;
   // Keep the rest, sorted, for the next round (two vectors swapped: no allocation per round).
   kept_.clear();
   for (std::size_t i = n; i < order_.size(); ++i) kept_.push_back(queue_[order_[i].second]);
