@@ -17,6 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "cache_dir.h"
 #include "debug_cache.h"
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
@@ -45,13 +46,16 @@ struct ElfFile {
   }
 };
 
-Result<std::unique_ptr<ElfFile>> open_elf(const std::string& path) {
+// `mapped`: only for files of our own cache, which are never rewritten in place (only renamed
+// in whole), so mapping them saves reading megabytes of DWARF through read().
+Result<std::unique_ptr<ElfFile>> open_elf(const std::string& path, bool mapped = false) {
   init_libelf();
   auto f = std::make_unique<ElfFile>();
   f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f->fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-  // ELF_C_READ (not _MMAP): a file truncated or rewritten under us must not SIGBUS.
-  f->elf = elf_begin(f->fd, ELF_C_READ, nullptr);
+  // ELF_C_READ (not _MMAP) for everything else: a file truncated or rewritten under us must
+  // not SIGBUS.
+  f->elf = elf_begin(f->fd, mapped ? ELF_C_READ_MMAP : ELF_C_READ, nullptr);
   if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
     return Error{Errc::kParse, "'" + path + "': not an ELF file (" + elf_errmsg(-1) + ")"};
   GElf_Ehdr eh;
@@ -163,10 +167,100 @@ struct SubRange {
 };
 
 struct CuInfo {
-  Dwarf_Die die;
+  Dwarf_Off offset = 0;  // of the unit's DIE in .debug_info
+  bool die_ready = false;
+  Dwarf_Die die{};       // made from `offset` on first use when the index came from the cache
   bool subs_loaded = false;
   std::vector<SubRange> subs;
 };
+
+// The CU address index of one build-id, kept in the cache (dwarf-index/<build-id>.cus): walking
+// every unit's ranges is most of opening a big debug file (libc's has thousands of units) and
+// gives the same index every time. Layout: magic, unit count, range count, unit DIE offsets,
+// (lo, hi, unit) triples, then an FNV-1a checksum of everything before it.
+constexpr char kCuIndexMagic[8] = {'P', 'R', 'O', 'F', 'C', 'U', '0', '1'};
+
+std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+// Keyed by build-id and by the identity of the file the DWARF is read from (device, inode, size,
+// modification time): a damaged or edited copy of a binary keeps its build-id but not its index.
+std::string cu_index_path(const std::string& build_id, int fd) {
+  struct stat st;
+  if (build_id.size() < 8 || fd < 0 || ::fstat(fd, &st) != 0) return "";
+  std::string dir = detail::cache_dir("dwarf-index");
+  if (dir.empty()) return "";
+  const std::uint64_t id[] = {static_cast<std::uint64_t>(st.st_dev),
+                              static_cast<std::uint64_t>(st.st_ino),
+                              static_cast<std::uint64_t>(st.st_size),
+                              static_cast<std::uint64_t>(st.st_mtim.tv_sec),
+                              static_cast<std::uint64_t>(st.st_mtim.tv_nsec)};
+  const std::uint64_t h = fnv1a(reinterpret_cast<const std::uint8_t*>(id), sizeof id);
+  char suffix[20];
+  std::snprintf(suffix, sizeof suffix, "-%016llx", static_cast<unsigned long long>(h));
+  return dir + "/" + build_id + suffix + ".cus";
+}
+
+bool load_cu_index(const std::string& path, std::vector<CuInfo>& cus,
+                   std::vector<CuRange>& ranges) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::vector<std::uint8_t> bytes;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && st.st_size >= 32 && st.st_size < (std::int64_t{1} << 30);
+  if (ok) {
+    bytes.resize(static_cast<std::size_t>(st.st_size));
+    ok = ::pread(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
+  }
+  ::close(fd);
+  if (!ok || std::memcmp(bytes.data(), kCuIndexMagic, 8) != 0) return false;
+  auto u64 = [&](std::size_t at) {
+    std::uint64_t v;
+    std::memcpy(&v, bytes.data() + at, 8);
+    return v;
+  };
+  const std::uint64_t units = u64(8), nranges = u64(16);
+  if (units > bytes.size() / 8 || nranges > bytes.size() / 24 ||
+      bytes.size() != 24 + units * 8 + nranges * 24 + 8 ||
+      fnv1a(bytes.data(), bytes.size() - 8) != u64(bytes.size() - 8))
+    return false;
+  cus.resize(static_cast<std::size_t>(units));
+  for (std::size_t i = 0; i < units; ++i) cus[i].offset = u64(24 + i * 8);
+  ranges.resize(static_cast<std::size_t>(nranges));
+  const std::size_t base = 24 + static_cast<std::size_t>(units) * 8;
+  for (std::size_t i = 0; i < nranges; ++i) {
+    ranges[i] = CuRange{u64(base + i * 24), u64(base + i * 24 + 8), u64(base + i * 24 + 16)};
+    if (ranges[i].cu >= units) return false;
+  }
+  return true;
+}
+
+void save_cu_index(const std::string& path, const std::vector<CuInfo>& cus,
+                   const std::vector<CuRange>& ranges) {
+  std::vector<std::uint8_t> bytes(kCuIndexMagic, kCuIndexMagic + 8);
+  auto put = [&](std::uint64_t v) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+    bytes.insert(bytes.end(), p, p + 8);
+  };
+  put(cus.size());
+  put(ranges.size());
+  for (const CuInfo& c : cus) put(c.offset);
+  for (const CuRange& r : ranges) {
+    put(r.lo);
+    put(r.hi);
+    put(r.cu);
+  }
+  put(fnv1a(bytes.data(), bytes.size()));
+  std::string tmp = path + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return;
+  bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
 
 bool die_has_pc_attrs(Dwarf_Die* die) {
   return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
@@ -401,7 +495,7 @@ struct Binary::Impl {
     if (build_id.empty()) return src;
     std::string copy = detail::uncompressed_debug_copy(build_id, [src] { return src; });
     if (copy.empty()) return src;
-    auto f = open_elf(copy);
+    auto f = open_elf(copy, /*mapped=*/true);
     if (!f) return src;
     dwarf_copy = std::move(*f);
     return dwarf_copy->elf;
@@ -410,32 +504,50 @@ struct Binary::Impl {
   void load_dwarf() {
     dwarf_tried = true;
     Elf* src = nullptr;
-    if (main->fd >= 0 && has_section(main->elf, ".debug_info")) src = main->elf;
-    else if (debug && has_section(debug->elf, ".debug_info")) src = debug->elf;
+    int src_fd = -1;
+    if (main->fd >= 0 && has_section(main->elf, ".debug_info")) {
+      src = main->elf;
+      src_fd = main->fd;
+    } else if (debug && has_section(debug->elf, ".debug_info")) {
+      src = debug->elf;
+      src_fd = debug->fd;
+    }
     if (!src) return;
     src = uncompressed_source(src);
+    if (dwarf_copy && src == dwarf_copy->elf) src_fd = dwarf_copy->fd;
     if (!dwarf_strings_terminated(src)) return;
     dwarf = dwarf_begin_elf(src, DWARF_C_READ, nullptr);
     if (!dwarf) return;
     // Our own CU range index: libdw 0.188's dwarf_addrdie needs .debug_aranges, which clang
-    // does not emit (reference/kernel-and-libdw.md section 4).
+    // does not emit (reference/kernel-and-libdw.md section 4). Kept in the cache by build-id.
+    const std::string cached = cu_index_path(build_id, src_fd);
+    if (!cached.empty() && load_cu_index(cached, cus, cu_ranges)) return;
+    cus.clear();
+    cu_ranges.clear();
     Dwarf_CU* cu = nullptr;
     Dwarf_Die cudie, subdie;
     std::uint8_t unit_type;
     Dwarf_Half version;
+    bool split = false;  // split DWARF: the unit DIE lives in a .dwo, not at an offset here
     while (dwarf_get_units(dwarf, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
       Dwarf_Die die;
-      if (unit_type == DW_UT_compile || unit_type == DW_UT_partial) die = cudie;
-      else if (unit_type == DW_UT_skeleton && dwarf_tag(&subdie) == DW_TAG_compile_unit) die = subdie;
-      else continue;
+      if (unit_type == DW_UT_compile || unit_type == DW_UT_partial) {
+        die = cudie;
+      } else if (unit_type == DW_UT_skeleton && dwarf_tag(&subdie) == DW_TAG_compile_unit) {
+        die = subdie;
+        split = true;
+      } else {
+        continue;
+      }
       std::size_t index = cus.size();
-      cus.push_back(CuInfo{die, false, {}});
+      cus.push_back(CuInfo{dwarf_dieoffset(&die), true, die, false, {}});
       for_each_range(&cudie, [&](ElfAddr lo, ElfAddr hi) {
         cu_ranges.push_back(CuRange{lo, hi, index});
       });
     }
     std::sort(cu_ranges.begin(), cu_ranges.end(),
               [](const CuRange& a, const CuRange& b) { return a.lo < b.lo; });
+    if (!cached.empty() && !split) save_cu_index(cached, cus, cu_ranges);
   }
 
   CuInfo* find_cu(ElfAddr addr) {
@@ -446,7 +558,20 @@ struct Binary::Impl {
     // interleaved with others', so look back a little.
     for (int n = 0; it != cu_ranges.begin() && n < 8; ++n) {
       --it;
-      if (addr >= it->lo && addr < it->hi) return &cus[it->cu];
+      if (addr >= it->lo && addr < it->hi) {
+        CuInfo& c = cus[it->cu];
+        if (!c.die_ready) {
+          c.die_ready = true;
+          // From the cache: it must still name a unit DIE.
+          if (!dwarf_offdie(dwarf, c.offset, &c.die) ||
+              (dwarf_tag(&c.die) != DW_TAG_compile_unit &&
+               dwarf_tag(&c.die) != DW_TAG_partial_unit)) {
+            c.die = Dwarf_Die{};
+            return nullptr;
+          }
+        }
+        return c.die.addr ? &c : nullptr;
+      }
     }
     return nullptr;
   }

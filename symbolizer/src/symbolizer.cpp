@@ -1573,20 +1573,31 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
   };
   auto format = [&](std::size_t begin, std::size_t end, Chunk& out) {
     out.len = 0;
-    // Consecutive samples mostly share their thread and CPU, and their period and event:
-    // those header pieces are formatted again only when they change.
-    char prefix[512], suffix[512];
-    std::size_t prefix_len = 0, suffix_len = 0;
+    // Samples repeat their thread and CPU (a system-wide capture interleaves a few of them),
+    // and their period and event: those header pieces are kept, the "comm pid/tid [cpu] "
+    // of the last few threads by tid and CPU, and formatted again only when they change.
+    struct Prefix {
+      const StoredSample* of = nullptr;  // the sample it was made for
+      std::size_t len = 0;
+      char text[128];
+    };
+    std::array<Prefix, 16> prefixes;
+    char suffix[512];
+    std::size_t suffix_len = 0;
     const StoredSample* last = nullptr;
     for (std::size_t i = begin; i < end; ++i) {
       const StoredSample& s = im.samples[i];
-      if (!last || s.comm.data() != last->comm.data() || s.comm.size() != last->comm.size() ||
-          s.pid != last->pid || s.tid != last->tid || s.cpu != last->cpu) {
-        prefix_len = 0;
-        if (s.comm.size() + kHeaderPrefixRoom <= sizeof prefix)
-          prefix_len = static_cast<std::size_t>(
-              put_header_prefix(prefix, s.comm, s.pid, s.tid, s.cpu, fmt) - prefix);
+      Prefix& pre = prefixes[(static_cast<std::size_t>(s.tid) * 7 + static_cast<std::size_t>(s.cpu)) & 15];
+      if (!pre.of || s.comm.data() != pre.of->comm.data() || s.comm.size() != pre.of->comm.size() ||
+          s.pid != pre.of->pid || s.tid != pre.of->tid || s.cpu != pre.of->cpu) {
+        pre.of = &s;
+        pre.len = 0;
+        if (s.comm.size() + kHeaderPrefixRoom <= sizeof pre.text)
+          pre.len = static_cast<std::size_t>(
+              put_header_prefix(pre.text, s.comm, s.pid, s.tid, s.cpu, fmt) - pre.text);
       }
+      const std::size_t prefix_len = pre.len;
+      const char* prefix = pre.text;
       if (!last || s.period != last->period || s.event.data() != last->event.data() ||
           s.event.size() != last->event.size()) {
         suffix_len = 0;

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "prof/symbolizer/demangle.h"
@@ -241,6 +243,52 @@ TEST(Binary, PltSlotsNamedAsObjdumpNamesThem) {
 // Compressed DWARF: the first open writes an uncompressed copy, keyed by build-id, to the
 // cache and later opens read that instead of inflating again. Every answer is the same with
 // the cache off, cold, warm, and after the cache entry was damaged (it is replaced).
+// Every address of `outer` in a fresh Binary of `path`, with inline frames and source lines,
+// as one text; sets `build_id`.
+std::string outer_answers(const std::string& path, const test::NmSymbol& outer,
+                          std::string& build_id) {
+  auto b = Binary::open(path, {});
+  EXPECT_TRUE(b);
+  if (!b) return std::string();
+  build_id = (*b)->build_id();
+  std::string text;
+  for (std::uint64_t a = outer.address; a < outer.address + outer.size; ++a) {
+    std::vector<SymbolizedFrame> f;
+    (*b)->symbolize(a, {.inline_frames = true, .srcline = true}, f);
+    for (const auto& x : f) text += x.symbol + "@" + x.srcline + (x.inlined ? "i " : " ");
+    text += "\n";
+  }
+  return text;
+}
+
+// A cache test's setting: a fresh cache directory (PROF_CACHE_DIR, unset again at the end) and
+// `outer`'s answers for the binary computed with caching off (PROF_NO_CACHE) first.
+struct CacheCase {
+  prof::test::TempDir dir;
+  std::string path, build_id, uncached;
+  std::optional<test::NmSymbol> outer;
+  void start(const std::string& binary) {
+    path = binary;
+    outer = test::nm_find(test::nm_functions(path), "outer");
+    ASSERT_TRUE(outer);
+    ::setenv("PROF_CACHE_DIR", dir.path().c_str(), 1);
+    ::setenv("PROF_NO_CACHE", "1", 1);
+    uncached = answers();
+    ASSERT_FALSE(build_id.empty());
+  }
+  std::string answers() { return outer_answers(path, *outer, build_id); }
+  struct Refs {
+    prof::test::TempDir& dir;
+    const std::string& build_id;
+    const std::string& uncached;
+  } refs_{dir, build_id, uncached};
+  Refs& refs() { return refs_; }
+  ~CacheCase() {
+    ::unsetenv("PROF_NO_CACHE");
+    ::unsetenv("PROF_CACHE_DIR");
+  }
+};
+
 TEST(Binary, CompressedDwarfIsCachedUncompressedWithTheSameAnswers) {
   const std::string path = fixture("fx_sym_inline_gz");
   auto debug_info_compressed = [](const std::string& file) {
@@ -253,28 +301,10 @@ TEST(Binary, CompressedDwarfIsCachedUncompressedWithTheSameAnswers) {
     return false;
   };
   ASSERT_TRUE(debug_info_compressed(path));
-  const auto outer = test::nm_find(test::nm_functions(path), "outer");
-  ASSERT_TRUE(outer);
-  std::string build_id;
-  auto answers = [&] {
-    auto b = Binary::open(path, {});
-    EXPECT_TRUE(b);
-    if (!b) return std::string();
-    build_id = (*b)->build_id();
-    std::string text;
-    for (std::uint64_t a = outer->address; a < outer->address + outer->size; ++a) {
-      std::vector<SymbolizedFrame> f;
-      (*b)->symbolize(a, {.inline_frames = true, .srcline = true}, f);
-      for (const auto& x : f) text += x.symbol + "@" + x.srcline + (x.inlined ? "i " : " ");
-      text += "\n";
-    }
-    return text;
-  };
-  prof::test::TempDir dir;
-  ::setenv("PROF_CACHE_DIR", dir.path().c_str(), 1);
-  ::setenv("PROF_NO_CACHE", "1", 1);
-  const std::string uncached = answers();
-  ASSERT_FALSE(build_id.empty());
+  CacheCase c;
+  ASSERT_NO_FATAL_FAILURE(c.start(path));
+  auto& [dir, build_id, uncached] = c.refs();
+  auto answers = [&] { return c.answers(); };
   const std::string entry = dir.file("debug/" + build_id + ".debug");
   EXPECT_FALSE(std::ifstream(entry).good());
   EXPECT_NE(uncached.find("leaf@sym_inline.c:"), std::string::npos) << uncached;
@@ -286,6 +316,70 @@ TEST(Binary, CompressedDwarfIsCachedUncompressedWithTheSameAnswers) {
   prof::test::write_file(entry, "not an ELF file at all");
   EXPECT_EQ(answers(), uncached);  // damaged: ignored and rewritten
   EXPECT_FALSE(debug_info_compressed(entry));
+  ::unsetenv("PROF_CACHE_DIR");
+}
+
+// The CU address index is kept in the cache by build-id: the same answers built, loaded and
+// after the entry is damaged (rebuilt); an entry that is well-formed is trusted, which shows
+// that it is read (an empty index leaves only the symbol table's answers).
+TEST(Binary, CuIndexIsCachedByBuildIdWithTheSameAnswers) {
+  const std::string path = fixture("fx_sym_inline");
+  CacheCase c;
+  ASSERT_NO_FATAL_FAILURE(c.start(path));
+  auto& [dir, build_id, uncached] = c.refs();
+  auto answers = [&] { return c.answers(); };
+  const auto& outer = c.outer;
+  ASSERT_NE(uncached.find("i "), std::string::npos) << uncached;  // inline frames found
+  ::unsetenv("PROF_NO_CACHE");
+  {
+    // First a damaged copy of the binary, which has the same build-id: its (empty) index must
+    // not be taken for the original's.
+    std::uint64_t off = 0, size = 0;
+    ASSERT_TRUE(test::section_extent(path, ".debug_info", off, size));
+    std::string bad = prof::test::read_file(path);
+    for (std::uint64_t i = off + 11; i < off + size; ++i) bad[i] = '\xff';
+    prof::test::write_file(dir.file("bad"), bad);
+    auto b = Binary::open(dir.file("bad"), {});
+    ASSERT_TRUE(b);
+    std::vector<SymbolizedFrame> f;
+    (*b)->symbolize(outer->address, {.inline_frames = true, .srcline = true}, f);
+  }
+  EXPECT_EQ(answers(), uncached);  // cold: builds the index, writes the entry
+  // Named by build-id and the file's identity: two entries, the damaged copy's (no units)
+  // and the original's.
+  std::string entry;
+  std::size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("dwarf-index"))) {
+    if (e.path().filename().string().rfind(build_id + "-", 0) != 0) continue;
+    ++entries;
+    if (entry.empty() || e.file_size() > std::filesystem::file_size(entry))
+      entry = e.path().string();
+  }
+  EXPECT_EQ(entries, 2u);
+  ASSERT_FALSE(entry.empty());
+  const std::string written = prof::test::read_file(entry);
+  ASSERT_GT(written.size(), 32u);
+  EXPECT_EQ(answers(), uncached);  // warm: reads it
+  for (std::string damaged : {written.substr(0, written.size() / 2), written + "x",
+                              std::string("not an index")}) {
+    prof::test::write_file(entry, damaged);
+    EXPECT_EQ(answers(), uncached);  // damaged: ignored and rebuilt
+    EXPECT_EQ(prof::test::read_file(entry), written);
+  }
+  std::string flipped = written;
+  flipped[24] ^= 1;  // the first unit's offset: the checksum no longer matches
+  prof::test::write_file(entry, flipped);
+  EXPECT_EQ(answers(), uncached);
+  // A well-formed index of no units: trusted, so no inline frames or source lines are found.
+  std::string empty(written.substr(0, 8));
+  empty.append(16, '\0');
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : empty) h = (h ^ ch) * 0x100000001b3ull;
+  empty.append(reinterpret_cast<const char*>(&h), 8);
+  prof::test::write_file(entry, empty);
+  const std::string from_empty = answers();
+  EXPECT_EQ(from_empty.find("i "), std::string::npos) << from_empty;
+  EXPECT_NE(from_empty.find("outer@"), std::string::npos) << from_empty;
   ::unsetenv("PROF_CACHE_DIR");
 }
 
