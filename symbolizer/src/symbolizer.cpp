@@ -1459,8 +1459,21 @@ char* put_header_prefix(char* p, std::string_view comm, std::int64_t pid, std::i
 }
 constexpr std::size_t kHeaderPrefixRoom = 3 * 26 + 8;  // besides the comm
 
-char* put_header_time(char* p, std::uint64_t time_ns) {
-  p = put_int(p, time_ns / std::uint64_t{1000000000}, 5, Pad::kLeftSpaces);
+// The seconds change once a second: `secs` keeps the last ones formatted.
+struct HeaderSeconds {
+  std::uint64_t value = ~std::uint64_t{0};
+  std::size_t len = 0;
+  char text[32];
+};
+
+char* put_header_time(char* p, std::uint64_t time_ns, HeaderSeconds& secs) {
+  const std::uint64_t s = time_ns / std::uint64_t{1000000000};
+  if (s != secs.value) {
+    secs.value = s;
+    secs.len = static_cast<std::size_t>(put_int(secs.text, s, 5, Pad::kLeftSpaces) - secs.text);
+  }
+  std::memcpy(p, secs.text, secs.len);
+  p += secs.len;
   *p++ = '.';
   std::uint64_t us = (time_ns % std::uint64_t{1000000000}) / 1000;
   for (int i = 5; i >= 0; --i, us /= 10) p[i] = static_cast<char>('0' + us % 10);
@@ -1468,6 +1481,11 @@ char* put_header_time(char* p, std::uint64_t time_ns) {
   *p++ = ':';
   *p++ = ' ';
   return p;
+}
+
+char* put_header_time(char* p, std::uint64_t time_ns) {
+  HeaderSeconds secs;
+  return put_header_time(p, time_ns, secs);
 }
 constexpr std::size_t kHeaderTimeRoom = 26 + 10;
 
@@ -1584,6 +1602,7 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
     std::array<Prefix, 16> prefixes;
     char suffix[512];
     std::size_t suffix_len = 0;
+    HeaderSeconds seconds;
     const StoredSample* last = nullptr;
     for (std::size_t i = begin; i < end; ++i) {
       const StoredSample& s = im.samples[i];
@@ -1614,7 +1633,7 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
       } else {
         p = put_header_prefix(p, s.comm, s.pid, s.tid, s.cpu, fmt);
       }
-      p = put_header_time(p, s.time);
+      p = put_header_time(p, s.time, seconds);
       if (suffix_len) {
         std::memcpy(p, suffix, suffix_len);
         p += suffix_len;
