@@ -39,6 +39,17 @@ namespace prof::symbolizer {
 namespace {
 
 constexpr std::string_view kUnknown = "[unknown]";
+
+// Asks for transparent huge pages over the 2 MB-aligned part of a large buffer about to be
+// filled: one fault per 2 MB instead of one per 4 kB (a 60k-sample store is ~1,300 faults,
+// milliseconds on a VM). Advice only: where THP is off or the range is small, nothing changes.
+void huge_pages(const void* p, std::size_t bytes) {
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (p && end > begin)
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 constexpr std::string_view kKernelModule = "[kernel.kallsyms]";
 
 // Interned strings: views into node-based storage stay valid as the set grows.
@@ -1278,6 +1289,8 @@ void Symbolizer::reserve(std::size_t samples, std::size_t frames) {
   if (impl_->options.aggregate) return;  // stores distinct stacks only: nothing to foresee
   impl_->samples.reserve(impl_->samples.size() + samples);
   impl_->sample_locs.reserve(impl_->sample_locs.size() + frames);
+  huge_pages(impl_->samples.data(), impl_->samples.capacity() * sizeof(StoredSample));
+  huge_pages(impl_->sample_locs.data(), impl_->sample_locs.capacity() * sizeof(std::uint32_t));
 }
 void Symbolizer::resolve() { impl_->resolve(); }
 void Symbolizer::clear_samples() {
