@@ -356,6 +356,7 @@ void BM_DwarfUnwind(benchmark::State& state) {
   o.kallsyms.clear();
   o.use_proc = false;
   o.threads = static_cast<unsigned>(state.range(1));  // unwinding threads per batch
+  o.unwind_cached_rules = state.range(2) != 0;        // 0: every step by libdwfl
   Symbolizer sym(o);
   add_own_maps(sym, pid);
   prof::perf::Sample s;
@@ -378,7 +379,12 @@ void BM_DwarfUnwind(benchmark::State& state) {
   sym.for_each_sample([&](const prof::StackSampleView& v) { frames = v.frames.size(); });
   state.counters["frames"] = static_cast<double>(frames);
 }
-// Samples are unwound in batches of 4096 on `threads` threads: wall-clock throughput.
-BENCHMARK(BM_DwarfUnwind)->Args({5, 1})->Args({5, 2})->Args({40, 1})->Args({40, 2})->UseRealTime();
+// Samples are unwound in batches of 4096 on `threads` threads: wall-clock throughput. The
+// third argument: steps from cached CFI rules (1, the default) or all by libdwfl (0).
+BENCHMARK(BM_DwarfUnwind)
+    ->ArgNames({"frames", "threads", "cached_rules"})
+    ->Args({5, 1, 1})->Args({5, 2, 1})->Args({40, 1, 1})->Args({40, 2, 1})
+    ->Args({5, 1, 0})->Args({40, 1, 0})
+    ->UseRealTime();
 
 }  // namespace
