@@ -12,6 +12,9 @@
 # would flatter nobody.
 # Our side runs with its caches (parsed kallsyms, uncompressed debug info; docs/symbolizer.md)
 # warm, after one untimed run. CACHE=cold gives every timed run an empty cache directory.
+# Output goes to a fresh file per run (OUT=file, the default) or to /dev/null (OUT=null: the
+# tools' own work without the page cache's, whose writeback of the previous runs' 26 MB files
+# is most of the noise on a small VM).
 set -euo pipefail
 if [ $# -lt 2 ]; then
   sed -n '2,12p' "$0" >&2
@@ -58,7 +61,13 @@ best_of() {
     fi
     # bash's own `time`: milliseconds (GNU time rounds to 10 ms, a third of a fast run).
     local TIMEFORMAT='%3R %3U %3S'
-    if ! { time "$@" > "$WORK/out" 2> "$WORK/err"; } 2> "$WORK/time"; then
+    # The previous run's output goes first, untimed: the redirection below would otherwise
+    # truncate 26 MB of dirty page cache inside the timed command (15-50 ms on ext4, more
+    # than our whole run), for both sides alike.
+    rm -f "$WORK/out"
+    local out="$WORK/out"
+    [ "${OUT:-file}" = null ] && out=/dev/null
+    if ! { time "$@" > "$out" 2> "$WORK/err"; } 2> "$WORK/time"; then
       echo "FAILED: $*" >&2
       tail -3 "$WORK/err" >&2
       return 1
@@ -80,7 +89,7 @@ mkdir -p "$PROF_CACHE_DIR"
 samples=$("$PROFILE" symbolize "$DATA" "${EXTRA[@]}" 2>&1 >/dev/null | sed -n 's/.*symbolized \([0-9]*\) samples.*/\1/p')
 read -r ours_wall ours_cpu <<< "$(best_of "$PROFILE" symbolize -q "${EXTRA[@]}" "$DATA")"
 read -r perf_wall perf_cpu <<< "$(best_of "$PERF" script -F "+pid${PERF_FIELDS:-}" "${PERF_EXTRA[@]}" -i "$DATA")"
-echo "input: $DATA ($samples samples) options: ${EXTRA[*]:-none}, cache ${CACHE:-warm}"
+echo "input: $DATA ($samples samples) options: ${EXTRA[*]:-none}, cache ${CACHE:-warm}, output ${OUT:-file}"
 printf "perf script       wall %6.3f s  cpu %6.3f s\n" "$perf_wall" "$perf_cpu"
 printf "profile symbolize wall %6.3f s  cpu %6.3f s\n" "$ours_wall" "$ours_cpu"
 printf "speed-up          wall %6.1fx   cpu %6.1fx\n" "$(echo "$perf_wall / $ours_wall" | bc -l)" \
