@@ -283,7 +283,8 @@ int pipeline_command(int argc, char** argv) {
                       (cap->stats.lost ? ", lost " + std::to_string(cap->stats.lost) : "") +
                       "; " + std::to_string(s.locations) + " distinct addresses symbolized");
   }
-  return cli::exit_now(cli::kExitOk);
+  // Not exit_now(): the collector's teardown still has duties here (a workload it started).
+  return cli::kExitOk;
 }
 
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
