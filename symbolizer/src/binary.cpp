@@ -22,6 +22,7 @@
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
 #include "symbol_choice.h"
+#include "text_util.h"
 
 namespace prof::symbolizer {
 namespace {
@@ -174,9 +175,9 @@ struct CuInfo {
   std::vector<SubRange> subs;
 };
 
-// The CU address index of one build-id, kept in the cache (dwarf-index/<build-id>.cus): walking
-// every unit's ranges is most of opening a big debug file (libc's has thousands of units) and
-// gives the same index every time. Layout: magic, unit count, range count, unit DIE offsets,
+// The CU address index of one DWARF file, kept in the cache (dwarf-index/<build-id>-<file
+// id>.cus, see cu_index_path): walking every unit's ranges is most of opening a big debug file
+// (libc's has thousands of units) and gives the same index every time. Layout: magic, unit count, range count, unit DIE offsets,
 // (lo, hi, unit) triples, then an FNV-1a checksum of everything before it.
 constexpr char kCuIndexMagic[8] = {'P', 'R', 'O', 'F', 'C', 'U', '0', '1'};
 
@@ -206,26 +207,19 @@ std::string cu_index_path(const std::string& build_id, int fd) {
 
 bool load_cu_index(const std::string& path, std::vector<CuInfo>& cus,
                    std::vector<CuRange>& ranges) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  std::vector<std::uint8_t> bytes;
-  struct stat st;
-  bool ok = ::fstat(fd, &st) == 0 && st.st_size >= 32 && st.st_size < (std::int64_t{1} << 30);
-  if (ok) {
-    bytes.resize(static_cast<std::size_t>(st.st_size));
-    ok = ::pread(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
-  }
-  ::close(fd);
-  if (!ok || std::memcmp(bytes.data(), kCuIndexMagic, 8) != 0) return false;
+  auto file = detail::read_whole_file_raw(path);
+  if (!file || file->size < 32 || std::memcmp(file->data.get(), kCuIndexMagic, 8) != 0)
+    return false;
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(file->data.get());
+  const std::size_t size = file->size;
   auto u64 = [&](std::size_t at) {
     std::uint64_t v;
-    std::memcpy(&v, bytes.data() + at, 8);
+    std::memcpy(&v, bytes + at, 8);
     return v;
   };
   const std::uint64_t units = u64(8), nranges = u64(16);
-  if (units > bytes.size() / 8 || nranges > bytes.size() / 24 ||
-      bytes.size() != 24 + units * 8 + nranges * 24 + 8 ||
-      fnv1a(bytes.data(), bytes.size() - 8) != u64(bytes.size() - 8))
+  if (units > size / 8 || nranges > size / 24 || size != 24 + units * 8 + nranges * 24 + 8 ||
+      fnv1a(bytes, size - 8) != u64(size - 8))
     return false;
   cus.resize(static_cast<std::size_t>(units));
   for (std::size_t i = 0; i < units; ++i) cus[i].offset = u64(24 + i * 8);
@@ -254,12 +248,8 @@ void save_cu_index(const std::string& path, const std::vector<CuInfo>& cus,
     put(r.cu);
   }
   put(fnv1a(bytes.data(), bytes.size()));
-  std::string tmp = path + ".XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return;
-  bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+  detail::write_cache_file(
+      path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 bool die_has_pc_attrs(Dwarf_Die* die) {

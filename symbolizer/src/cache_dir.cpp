@@ -1,6 +1,8 @@
 #include "cache_dir.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -30,6 +32,23 @@ std::string cache_dir(std::string_view name) {
   else return "";
   std::string dir = name.empty() ? root : root + "/" + std::string(name);
   return make_dirs(dir) ? dir : "";
+}
+
+bool write_cache_file(const std::string& path, std::string_view bytes) {
+  std::string temp = path + ".XXXXXX";
+  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = true;
+  for (const char* p = bytes.data(); ok && p < bytes.data() + bytes.size();) {
+    ssize_t n = ::write(fd, p, static_cast<std::size_t>(bytes.data() + bytes.size() - p));
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) p += n;
+  }
+  ok = ::close(fd) == 0 && ok;
+  if (ok) ok = ::rename(temp.c_str(), path.c_str()) == 0;
+  if (!ok) ::unlink(temp.c_str());
+  return ok;
 }
 
 }  // namespace prof::symbolizer::detail

@@ -14,4 +14,8 @@ namespace prof::symbolizer::detail {
 // new directories) if needed; "" when caching is off or no directory can be made.
 std::string cache_dir(std::string_view name);
 
+// Writes `bytes` to `path` through a temporary file beside it renamed into place, so readers
+// see the whole file or none. Best effort: false (and no temporary left) on any failure.
+bool write_cache_file(const std::string& path, std::string_view bytes);
+
 }  // namespace prof::symbolizer::detail

@@ -150,17 +150,6 @@ bool pread_all(int fd, void* out, std::size_t size, std::uint64_t offset) {
   return true;
 }
 
-bool write_all(int fd, const char* p, std::size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 bool env_set(const char* name) {
   const char* v = std::getenv(name);
   return v && *v && std::strcmp(v, "0") != 0;
@@ -414,14 +403,7 @@ bool KallsymsCache::write(const KallsymsTable& table) const {
     name_at += s.name.size();
   }
 
-  std::string temp = file_ + ".XXXXXX";
-  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = write_all(fd, out.get(), h.file_size);
-  ok = ::close(fd) == 0 && ok;
-  if (ok) ok = ::rename(temp.c_str(), file_.c_str()) == 0;
-  if (!ok) ::unlink(temp.c_str());
-  return ok;
+  return write_cache_file(file_, std::string_view(out.get(), h.file_size));
 }
 
 }  // namespace prof::symbolizer::detail

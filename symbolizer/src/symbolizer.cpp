@@ -39,6 +39,7 @@ namespace prof::symbolizer {
 namespace {
 
 constexpr std::string_view kUnknown = "[unknown]";
+constexpr std::string_view kKernelModule = "[kernel.kallsyms]";
 
 // Asks for transparent huge pages over the 2 MB-aligned part of a large buffer about to be
 // filled: one fault per 2 MB instead of one per 4 kB (a 60k-sample store is ~1,300 faults,
@@ -50,7 +51,6 @@ void huge_pages(const void* p, std::size_t bytes) {
   if (p && end > begin)
     ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
-constexpr std::string_view kKernelModule = "[kernel.kallsyms]";
 
 // Interned strings: views into node-based storage stay valid as the set grows.
 class StringPool {
@@ -571,12 +571,32 @@ struct Symbolizer::Impl {
     const MapEntry* entry = nullptr;
   } tcache;
 
+  // Points tcache at `pid`'s process (null when it has no maps yet). Process nodes never move
+  // and are never erased, so a pid found once stays found: the last few are kept, since the
+  // samples of a system-wide capture alternate between CPUs' processes.
+  struct ProcessSlot {
+    std::uint32_t pid = 0;
+    Process* process = nullptr;
+  };
+  std::array<ProcessSlot, 64> process_cache{};
+
+  void select_process(std::uint32_t pid) {
+    if (tcache.process && tcache.pid == pid) return;
+    ProcessSlot& slot = process_cache[pid & 63];
+    Process* found = slot.process && slot.pid == pid ? slot.process : nullptr;
+    if (!found) {
+      auto p = processes.find(pid);
+      if (p != processes.end()) {
+        found = &p->second;
+        slot = {pid, found};
+      }
+    }
+    tcache = {pid, found, 0, nullptr};
+  }
+
   std::uint32_t translate(std::uint32_t pid, std::uint64_t ip, bool kernel, bool caller) {
     if (!kernel) {
-      if (!tcache.process || tcache.pid != pid) {
-        auto p = processes.find(pid);
-        tcache = {pid, p != processes.end() ? &p->second : nullptr, 0, nullptr};
-      }
+      select_process(pid);
       if (Process* proc = tcache.process) {
         const MapEntry* e = tcache.entry;
         if (!e || tcache.generation != proc->generation || ip < e->start || ip >= e->end) {
@@ -630,27 +650,8 @@ struct Symbolizer::Impl {
   std::vector<std::uint64_t> chain_words;
   std::vector<std::uint32_t> chain_locs;
 
-  // Process nodes never move and are never erased, so a pid found once stays found: the last
-  // few (samples of a system-wide capture alternate between CPUs' processes) are kept.
-  struct ProcessSlot {
-    std::uint32_t pid = 0;
-    Process* process = nullptr;
-  };
-  std::array<ProcessSlot, 64> process_cache{};
-
   std::uint64_t maps_generation(std::uint32_t pid) {
-    if (!tcache.process || tcache.pid != pid) {
-      ProcessSlot& slot = process_cache[pid & 63];
-      Process* found = slot.process && slot.pid == pid ? slot.process : nullptr;
-      if (!found) {
-        auto p = processes.find(pid);
-        if (p != processes.end()) {
-          found = &p->second;
-          slot = {pid, found};
-        }
-      }
-      tcache = {pid, found, 0, nullptr};
-    }
+    select_process(pid);
     return tcache.process ? tcache.process->generation : 0;
   }
 
@@ -1686,16 +1687,8 @@ bool Symbolizer::write_perf_script(const ScriptFormat& fmt,
   auto chunk_range = [&](std::size_t c) {
     return std::pair{c * kChunk, std::min(total, (c + 1) * kChunk)};
   };
-  if (threads == 1) {
-    Chunk buf;
-    for (std::size_t c = 0; c < chunks; ++c) {
-      auto [b, e] = chunk_range(c);
-      format(b, e, buf);
-      if (!sink(buf.text())) return false;
-    }
-    return true;
-  }
-  const std::size_t slots = 2 * threads;
+  // One thread alone formats a chunk, writes it, and reuses its one buffer.
+  const std::size_t slots = threads == 1 ? 1 : 2 * threads;
   std::vector<Chunk> bufs(slots);
   std::vector<char> done(chunks, 0);
   std::mutex m;

@@ -564,6 +564,8 @@ struct ProcessUnwinder::State {
     bool first = true;
     for (;;) {
       const std::uint64_t pc = cur->v[16];
+      // The modules libdwfl's frame callback reports (unwind() below): a later sample that
+      // goes to libdwfl then meets the same handle, whichever path earlier samples took.
       ensure_module(pc);
       if (pc > 0) ensure_module(pc - 1);
       pcs.push_back(first || pc == 0 ? pc : pc - 1);
@@ -592,11 +594,10 @@ struct ProcessUnwinder::State {
   // Only the copied stack is served: [sp, sp + dyn_size). Reads elsewhere fail, which ends the
   // unwind there (perf also reads from mapped files; CFI rarely needs it).
   static bool memory_read(Dwfl*, Dwarf_Addr addr, Dwarf_Word* result, void* arg) {
-    auto* st = static_cast<State*>(arg);
-    if (addr < st->sp || addr - st->sp > st->stack.size() ||
-        st->stack.size() - (addr - st->sp) < sizeof(Dwarf_Word))
-      return false;
-    std::memcpy(result, st->stack.data() + (addr - st->sp), sizeof(Dwarf_Word));
+    static_assert(sizeof(Dwarf_Word) == sizeof(std::uint64_t));
+    std::uint64_t v = 0;
+    if (!static_cast<State*>(arg)->read_word(addr, v)) return false;
+    *result = v;
     return true;
   }
 

@@ -331,17 +331,27 @@ TEST(Symbolizer, InlineFramesExpandInnermostFirst) {
   EXPECT_GT(sym.summary().inlined_frames, 0u);
 }
 
+// Offline options on `threads` threads, with inline frames and source lines when `dwarf`.
+Options with_dwarf(unsigned threads, bool dwarf) {
+  Options o = offline();
+  o.threads = threads;
+  o.inline_frames = dwarf;
+  o.srcline = dwarf;
+  return o;
+}
+
+// Maps each fixture binary whole into `pid`, the i-th at 0x100000000 * (i + 1).
+void map_fixtures(Symbolizer& sym, std::uint32_t pid, const std::vector<std::string>& bins) {
+  for (std::size_t i = 0; i < bins.size(); ++i)
+    sym.add_mmap(mmap_of(pid, 0x100000000ull * (i + 1), 0x5000, 0, bins[i]));
+}
+
 TEST(Symbolizer, ThreadCountDoesNotChangeOutput) {
   std::vector<std::string> bins{fixture("fx_sym_nested_fp"), fixture("fx_sym_cxx"),
                                 fixture("fx_sym_inline"), fixture("libfxsym.so")};
   auto run_with = [&](unsigned threads) {
-    Options o = offline();
-    o.threads = threads;
-    o.inline_frames = true;
-    o.srcline = true;
-    Symbolizer sym(o);
-    for (std::size_t i = 0; i < bins.size(); ++i)
-      sym.add_mmap(mmap_of(1, 0x100000000ull * (i + 1), 0x5000, 0, bins[i]));
+    Symbolizer sym(with_dwarf(threads, true));
+    map_fixtures(sym, 1, bins);
     for (std::uint64_t a = 0x1000; a < 0x1400; a += 3) {
       std::vector<std::uint64_t> chain{PERF_CONTEXT_USER};
       for (std::size_t i = 0; i < bins.size(); ++i) chain.push_back(0x100000000ull * (i + 1) + a);
@@ -363,13 +373,8 @@ TEST(Symbolizer, WritePerfScriptEqualsPerSampleTextOnAnyThreadCount) {
   std::vector<std::string> bins{fixture("fx_sym_nested_fp"), fixture("fx_sym_inline")};
   for (bool srcline : {false, true}) {
     for (unsigned threads : {1u, 3u}) {
-      Options o = offline();
-      o.threads = threads;
-      o.inline_frames = srcline;
-      o.srcline = srcline;
-      Symbolizer sym(o);
-      for (std::size_t i = 0; i < bins.size(); ++i)
-        sym.add_mmap(mmap_of(7, 0x100000000ull * (i + 1), 0x5000, 0, bins[i]));
+      Symbolizer sym(with_dwarf(threads, srcline));
+      map_fixtures(sym, 7, bins);
       for (std::uint32_t k = 0; k < 5; ++k) {  // threads sharing one name
         perf::Comm c = comm_of(7, "fxworker");
         c.tid = 7 + 16 * k;
