@@ -83,9 +83,9 @@ void RecordFeeder::add(const perf::Record& r) {
   }
   round_max_ = std::max(round_max_, time);
   if (stable_) {
-    queue_.push_back(Queued{time, seq_++, r.bytes.data(), 0, r.bytes.size(), r.type, r.misc});
+    queue_.push_back(Queued{time, r.bytes.data(), 0, r.bytes.size(), r.type, r.misc});
   } else {
-    queue_.push_back(Queued{time, seq_++, nullptr, arena_.size(), r.bytes.size(), r.type, r.misc});
+    queue_.push_back(Queued{time, nullptr, arena_.size(), r.bytes.size(), r.type, r.misc});
     arena_.insert(arena_.end(), r.bytes.begin(), r.bytes.end());
   }
 }
@@ -134,8 +134,8 @@ void RecordFeeder::sort_order() {
 void RecordFeeder::flush_until(std::uint64_t limit) {
   if (queue_.empty()) return;
   // Sort (time, position) pairs rather than the records: half the bytes moved. Position order
-  // is arrival (seq) order among records of equal time — what was kept from the previous
-  // round stays sorted at the front — so this is the (time, seq) order perf uses.
+  // is arrival order among records of equal time — what was kept from the previous round
+  // stays sorted at the front — so this is the (time, arrival) order perf uses.
   order_.resize(queue_.size());
   for (std::size_t i = 0; i < queue_.size(); ++i) order_[i] = {queue_[i].time, i};
   sort_order();

@@ -47,7 +47,7 @@ class RecordFeeder {
 
  private:
   struct Queued {
-    std::uint64_t time, seq;
+    std::uint64_t time;
     const std::uint8_t* data;  // the reader's stable bytes, or null: at `offset` in arena_
     std::size_t offset, size;
     std::uint32_t type;
@@ -68,7 +68,6 @@ class RecordFeeder {
   std::vector<Queued> queue_, kept_;
   std::vector<std::pair<std::uint64_t, std::size_t>> order_, merged_;  // flush_until's sort buffers
   std::vector<std::size_t> runs_;
-  std::uint64_t seq_ = 0;
   std::uint64_t round_max_ = 0;       // newest timestamp seen so far
   std::uint64_t prev_round_max_ = 0;  // newest timestamp at the previous round end
   std::vector<std::string> event_names_;
