@@ -395,7 +395,110 @@ std::string demangle_rust_v0(std::string_view name) {
   return r ? *r : std::string();
 }
 
+namespace {
+
+constexpr std::size_t kConversionOperator = static_cast<std::size_t>(-1);
+
+// The length of the operator symbol at the start of `rest` (what follows `operator` in a
+// demangled name): the longest of C++'s operator tokens, so `<=><char>` is `<=>` followed by
+// template arguments. kConversionOperator for ` type` (conversion operators), 0 when `rest`
+// does not start an operator (an identifier such as `operators`).
+std::size_t operator_token(std::string_view rest) {
+  static constexpr std::string_view kTokens[] = {
+      "<=>", "<<=", ">>=", "->*", "()", "[]", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||",
+      "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", "<",  ">",  "=",
+      "!",   "+",   "-",   "*",   "/",  "%",  "&",  "|",  "^",  "~",  ",",  "\"\""};
+  for (std::string_view t : kTokens)
+    if (rest.substr(0, t.size()) == t) return t.size();
+  for (std::string_view t : {" new[]", " delete[]", " new", " delete", " co_await"})
+    if (rest.substr(0, t.size()) == t &&
+        (rest.size() == t.size() || rest[t.size()] == '<' || rest[t.size()] == ' '))
+      return t.size();
+  if (!rest.empty() && rest[0] == ' ') return kConversionOperator;
+  return 0;
+}
+
+
+// The `(` that the `)` at `close` closes; npos when there is none.
+std::size_t matching_open(const std::string& s, std::size_t close) {
+  int depth = 0;
+  for (std::size_t i = close + 1; i-- > 0;) {
+    if (s[i] == ')') ++depth;
+    else if (s[i] == '(' && --depth == 0) return i;
+  }
+  return std::string::npos;
+}
+
+// True where the text at `rest` (after a space) is a member function's qualifiers followed by
+// `::`: the space in `X::f(int) const::{lambda()#1}` belongs to the name.
+bool qualifiers_then_scope(std::string_view rest) {
+  bool any = false;
+  while (true) {
+    bool matched = false;
+    for (std::string_view q : {"const", "volatile", "&&", "&", "noexcept", "restrict"}) {
+      if (rest.substr(0, q.size()) == q) {
+        rest.remove_prefix(q.size());
+        matched = any = true;
+        break;
+      }
+    }
+    if (!matched) return false;
+    if (rest.substr(0, 2) == "::") return any;
+    if (rest.empty() || rest[0] != ' ') return false;
+    rest.remove_prefix(1);
+  }
+}
+
+// A template function's name without its return type, which precedes it separated by a space
+// outside any brackets. Operator names (`operator<<`, `operator()`, `operator<=>`) are no
+// brackets, but template arguments right after them are (`operator()<int*>`); a `<` or `>`
+// inside parentheses may be a comparison (`decltype ((a)<(b)) f<int>`): a `)` closes whatever
+// is open since its `(`, and a `>` closes only a `<`.
+std::string drop_return_type(std::string s) {
+  std::size_t cut = std::string::npos;
+  std::string open;  // the brackets open at i, innermost last
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == 'o' && s.compare(i, 8, "operator") == 0 &&
+        (i == 0 || s[i - 1] == ':' || s[i - 1] == ' ')) {
+      std::size_t len = operator_token(std::string_view(s).substr(i + 8));
+      if (len == kConversionOperator) break;  // its name is the rest: `X::operator std::string_view`
+      if (len != 0) {
+        i += 8 + len;
+        if (i + 1 < s.size() && s[i] == ' ' && s[i + 1] == '<') ++i;  // `operator< <int>`
+        --i;
+        continue;
+      }
+    }
+    char c = s[i];
+    if (c == '<' || c == '(' || c == '[' || c == '{') {
+      open += c;
+    } else if (c == ')') {
+      while (!open.empty() && open.back() != '(') open.pop_back();
+      if (!open.empty()) open.pop_back();
+    } else if ((c == '>' && !open.empty() && open.back() == '<') ||
+               (c == ']' && !open.empty() && open.back() == '[') ||
+               (c == '}' && !open.empty() && open.back() == '{')) {
+      open.pop_back();
+    } else if (c == ' ' && open.empty() &&
+               !qualifiers_then_scope(std::string_view(s).substr(i + 1))) {
+      cut = i;
+    }
+  }
+  if (cut != std::string::npos) s.erase(0, cut + 1);
+  return s;
+}
+
+}  // namespace
+
 std::string strip_cxx_params(std::string s) {
+  // GCC's clones (`.constprop.0`, `.isra.0`, `.part.0`, `.cold`, `.lto_priv.0`) demangle as
+  // trailing ` [clone .constprop.0]`s; libiberty parses them only with parameters on, so perf
+  // names a clone after its function (a `.cold` part included).
+  while (s.ends_with(']')) {
+    std::size_t clone = s.rfind(" [clone .");
+    if (clone == std::string::npos || s.find(']', clone) != s.size() - 1) break;
+    s.resize(clone);
+  }
   // Special names keep their parameters in libiberty's no-parameter mode too.
   for (std::string_view thunk : {"non-virtual thunk to ", "virtual thunk to ",
                                  "covariant return thunk to ", "transaction clone for "})
@@ -411,40 +514,29 @@ std::string strip_cxx_params(std::string s) {
     }
   }
   if (s.empty() || s.back() != ')') return s;
-  int depth = 0;
-  std::size_t open = std::string::npos;
-  for (std::size_t i = s.size(); i-- > 0;) {
-    if (s[i] == ')') ++depth;
-    else if (s[i] == '(' && --depth == 0) {
-      open = i;
-      break;
-    }
-  }
+  std::size_t open = matching_open(s, s.size() - 1);
   if (open == std::string::npos || open == 0) return s;
   s.resize(open);
-  // A template function's return type precedes its name, separated by a space outside any
-  // brackets; operator names (`operator<<`, `operator()`) must not count as brackets.
-  std::size_t cut = std::string::npos;
-  depth = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == 'o' && s.compare(i, 8, "operator") == 0 &&
-        (i == 0 || s[i - 1] == ':' || s[i - 1] == ' ')) {
-      i += 8;
-      // A conversion operator's name is the rest: `X::operator std::string_view`.
-      if (i + 1 < s.size() && s[i] == ' ' && s[i + 1] != '<') break;
-      while (i < s.size() && std::string_view("<>=!()[]-+*/%&|^~,").find(s[i]) != std::string_view::npos)
-        ++i;
-      if (i + 1 < s.size() && s[i] == ' ' && s[i + 1] == '<') ++i;
-      --i;
-      continue;
+  // A function returning a pointer to function or array wraps its name:
+  // `void (*pick<int>(int))(long)`, here now `void (*pick<int>(int))`.
+  if (s.ends_with(')')) {
+    std::size_t inner = matching_open(s, s.size() - 1);
+    if (inner != std::string::npos && inner > 0 && s[inner - 1] == ' ') {
+      std::string name = strip_cxx_params(s.substr(inner + 1, s.size() - inner - 2));
+      // Drop the declarator in front of the name: `*`, `&`, `X::*` (pointer to member).
+      std::size_t from = 0;
+      int depth = 0;
+      for (std::size_t i = 0; i + 2 < name.size(); ++i) {
+        if (name[i] == '<' || name[i] == '(') ++depth;
+        else if (name[i] == '>' || name[i] == ')') --depth;
+        else if (depth == 0 && name.compare(i, 3, "::*") == 0) from = i + 3;
+      }
+      while (from < name.size() && (name[from] == '*' || name[from] == '&' || name[from] == ' '))
+        ++from;
+      return name.substr(from);
     }
-    char c = s[i];
-    if (c == '<' || c == '(' || c == '[' || c == '{') ++depth;
-    else if (c == '>' || c == ')' || c == ']' || c == '}') --depth;
-    else if (c == ' ' && depth == 0) cut = i;
   }
-  if (cut != std::string::npos) s.erase(0, cut + 1);
-  return s;
+  return drop_return_type(std::move(s));
 }
 
 std::string demangle(std::string_view name, bool with_params) {
@@ -454,6 +546,13 @@ std::string demangle(std::string_view name, bool with_params) {
     return std::string(name);
   }
   if (name.size() < 3 || name[0] != '_' || name[1] != 'Z') return std::string(name);
+  // `_Znwm@plt` (a PLT slot named after its target) and `name@@VERSION`: no Itanium name holds
+  // an `@`, so the name before it is demangled and the rest kept (`operator new@plt`, as perf).
+  if (std::size_t at = name.find('@'); at != std::string_view::npos) {
+    std::string base = demangle(name.substr(0, at), with_params);
+    if (base == name.substr(0, at)) return std::string(name);
+    return base + std::string(name.substr(at));
+  }
   std::string mangled(name);
   int status = 0;
   std::unique_ptr<char, decltype(&std::free)> out(

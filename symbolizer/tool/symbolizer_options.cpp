@@ -16,6 +16,10 @@ void add_symbolizer_options(po::options_description& opts, bool pipeline) {
       ("srcline", "source file:line under each frame (perf-script output; default: off)")
       ("full-source-path", "with --srcline: full paths instead of base names")
       ("no-demangle", "print C++/Rust names as mangled")
+      ("full-signatures",
+       "C++ names as whole signatures: return type, parameters, qualifiers and GCC clone "
+       "suffixes ([clone .constprop.0]), as c++filt prints them (default: perf's form, the "
+       "qualified name with its template arguments)")
       ("no-proc", "do not consult /proc for live processes (offline analysis)")
       ("max-stack", po::value<std::size_t>()->default_value(127)->value_name("N"),
        "frames kept per sample");
@@ -41,6 +45,7 @@ Result<Options> symbolizer_options_from(const po::variables_map& vm) {
   o.srcline = vm.count("srcline") > 0;
   o.srcline_full_path = vm.count("full-source-path") > 0;
   o.demangle = vm.count("no-demangle") == 0;
+  o.demangle_params = vm.count("full-signatures") > 0;
   if (vm.count("threads")) o.threads = vm["threads"].as<unsigned>();
   return o;
 }
