@@ -15,6 +15,7 @@
 
 #include "collector_command.h"
 #include "folder_command.h"
+#include "options.h"
 #include "pipeline.h"
 #include "prof/common/cli_support.h"
 #include "renderer_command.h"
@@ -58,15 +59,6 @@ struct Outputs {
   bool json = false;    // top
   std::size_t top_n = 20;
 };
-
-void add_output_options(po::options_description& d) {
-  d.add_options()
-      ("format", po::value<std::string>()->default_value("svg"),
-       "svg, folded or perf-script")
-      ("output,o", po::value<std::string>(), "write the result here (default: stdout)")
-      ("quiet,q", "print nothing but errors")
-      ("verbose,v", "print every warning, not one per kind");
-}
 
 // Produces the requested output from symbolized samples.
 Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
@@ -201,37 +193,11 @@ std::vector<std::string> command_line(int argc, char** argv) {
 int pipeline_command(int argc, char** argv) {
   const auto cmdline = command_line(argc, argv);
   std::vector<std::string> command = collector::split_command(argc, argv);
-  po::options_description sampling("Sampling (as 'profile record')");
-  collector::add_sampling_options(sampling);
-  po::options_description symbolizing("Symbols");
-  symbolizer::add_symbolizer_options(symbolizing, /*pipeline=*/true);
-  po::options_description folding("Stacks (as 'profile fold')");
-  folder::add_folder_options(folding, /*pipeline=*/true);
-  po::options_description rendering("Flame graph (as 'profile render'; no short forms here)");
-  renderer::add_render_options(rendering, /*short_names=*/false);
-  po::options_description general(
-      "Usage: profile [options] [DURATION] [-- CMD ARGS...] > out.svg\n\n"
-      "Samples (default: every CPU, 99 Hz, until Ctrl-C or DURATION), symbolizes, folds and\n"
-      "renders a flame graph in one process. DURATION: 60s, 500ms, 2m, or seconds. With\n"
-      "-- CMD and no -a/-C: only CMD and its children, until it exits.\n\n"
-      "Output");
-  add_output_options(general);
-  general.add_options()("help,h", "show this help")(
-      "save", po::value<std::string>(), "also keep the capture as perf.data in FILE")(
-      "off-cpu",
-      "off-CPU time flame graph: record sched:sched_switch with stacks (-g unless "
-      "--call-graph says otherwise) and weight each by the time its task stayed off the CPU "
-      "(ns); not with -e");
-  po::options_description visible;
-  visible.add(general).add(sampling).add(symbolizing).add(folding).add(rendering);
-  po::options_description all;
-  all.add(visible).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
-  po::positional_options_description pos;
-  pos.add("duration", -1);
+  auto opts = pipeline_options();
   po::variables_map vm;
-  if (auto rc = cli::parse(argc, argv, all, pos, vm, "")) return *rc;
+  if (auto rc = cli::parse(argc, argv, opts.all, opts.positional, vm, "")) return *rc;
   if (vm.count("help")) {
-    std::cout << visible << '\n';
+    std::cout << opts.visible << '\n';
     return cli::kExitOk;
   }
   Reporter rep;
@@ -239,15 +205,13 @@ int pipeline_command(int argc, char** argv) {
   rep.verbose = vm.count("verbose") > 0;
   auto format = parse_format(vm["format"].as<std::string>());
   if (!format) return cli::usage_error(format.error().message, "");
-  auto req = collector::sampling_from(vm, command);
+  auto req = collector::sampling_from(vm, command, /*call_graph_by_default=*/true);
   if (!req) return cli::usage_error(req.error().message, "");
   const bool off_cpu = vm.count("off-cpu") > 0;
   if (off_cpu) {
     if (vm.count("event"))
       return cli::usage_error("--off-cpu records sched:sched_switch itself: drop -e", "");
     req->options.events = {"sched:sched_switch"};
-    if (req->options.call_graph == collector::CallGraph::kNone)
-      req->options.call_graph = collector::CallGraph::kFramePointer;
     // Per-task and cgroup targets only see their tasks' switch-outs, and system-wide captures
     // on this 6.18 VM miss the idle task's sched_switch samples on some CPUs (the switch that
     // runs a woken task): switch records give every switch-in either way.
@@ -318,32 +282,11 @@ symbolize_file(const std::string& path, const symbolizer::Options& sopt, Warning
 }
 
 int report_command(int argc, char** argv) {
-  po::options_description symbolizing("Symbols (as 'profile symbolize')");
-  symbolizer::add_symbolizer_options(symbolizing, /*pipeline=*/false);
-  po::options_description folding("Stacks (as 'profile fold')");
-  folder::add_folder_options(folding, /*pipeline=*/false);
-  po::options_description rendering("Flame graph (as 'profile render')");
-  renderer::add_render_options(rendering, /*short_names=*/false);
-  po::options_description general(
-      "Usage: profile report [perf.data] [options] > out.svg\n\n"
-      "Symbolizes, folds and renders a perf.data file (from 'profile record' or 'perf record';\n"
-      "default ./perf.data, '-' = pipe-mode data on stdin) in one process.\n\nOutput");
-  add_output_options(general);
-  general.add_options()("help,h", "show this help")(
-      "off-cpu",
-      "off-CPU time flame graph from a capture recorded with '-e sched:sched_switch -g' "
-      "(ours or perf's; -a, or --switch-events for per-task captures): each stack weighted "
-      "by the time its task stayed off the CPU (ns)");
-  po::options_description visible;
-  visible.add(general).add(symbolizing).add(folding).add(rendering);
-  po::options_description all;
-  all.add(visible).add_options()("file", po::value<std::vector<std::string>>(), "perf.data");
-  po::positional_options_description pos;
-  pos.add("file", -1);
+  auto opts = report_options();
   po::variables_map vm;
-  if (auto rc = cli::parse(argc, argv, all, pos, vm, "report")) return *rc;
+  if (auto rc = cli::parse(argc, argv, opts.all, opts.positional, vm, "report")) return *rc;
   if (vm.count("help")) {
-    std::cout << visible << '\n';
+    std::cout << opts.visible << '\n';
     return cli::kExitOk;
   }
   std::string path = "perf.data";

@@ -40,8 +40,8 @@ void print_help(std::ostream& out) {
          "  profile [record options] [DURATION] [-- CMD ARGS...] [render options] > out.svg\n"
          "  profile SUBCOMMAND [options]\n\n"
          "Examples:\n"
-         "  profile -a -g 60s > out.svg          every CPU, call graphs, 60 seconds\n"
-         "  profile -g -- ./myprog arg > out.svg  one command, until it exits\n"
+         "  profile -a 60s > out.svg             every CPU, call graphs, 60 seconds\n"
+         "  profile -- ./myprog arg > out.svg    one command, until it exits\n"
          "  perf script | profile fold | profile render > out.svg\n\n"
          "Subcommands:\n";
   for (const auto& s : kSubcommands) {
@@ -49,8 +49,8 @@ void print_help(std::ostream& out) {
     for (std::size_t i = std::strlen(s.name); i < 11; ++i) out << ' ';
     out << s.summary << '\n';
   }
-  out << "\n'profile SUBCOMMAND --help' describes each one; 'profile --help-all' lists the options "
-         "of the all-in-one command.\n";
+  out << "\n'profile help SUBCOMMAND' (or 'profile SUBCOMMAND --help') describes each one; "
+         "'profile --help-all' lists the options of the all-in-one command.\n";
 }
 
 }  // namespace
@@ -59,6 +59,16 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   if (argc >= 2) {
     std::string_view first = argv[1];
+    if (first == "help" && argc >= 3) {
+      // `profile help CMD` is `profile CMD --help`.
+      for (const auto& s : kSubcommands) {
+        if (std::string_view(argv[2]) != s.name) continue;
+        char help[] = "--help";
+        char* args[] = {argv[2], help, nullptr};
+        return s.run(2, args);
+      }
+      return prof::cli::usage_error("unknown subcommand '" + std::string(argv[2]) + "'", "");
+    }
     if (first == "--help" || first == "-h" || first == "help") {
       print_help(std::cout);
       return prof::cli::kExitOk;

@@ -141,7 +141,7 @@ struct Output {
 
 }  // namespace
 
-void add_sampling_options(po::options_description& opts) {
+void add_sampling_options(po::options_description& opts, bool call_graph_by_default) {
   opts.add_options()
       ("all-cpus,a", "sample every CPU (the default target)")
       ("cpu,C", po::value<std::string>()->value_name("LIST"), "only these CPUs, e.g. 0,2-3")
@@ -159,7 +159,12 @@ void add_sampling_options(po::options_description& opts) {
        "see 'profile list'")
       (",g", "frame-pointer call graphs (kernel and user)")
       ("call-graph", po::value<std::string>()->value_name("MODE"),
-       "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)")
+       "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)");
+  if (call_graph_by_default)
+    opts.add_options()("no-call-graph",
+                       "no call graphs: each sample is its leaf function alone (default here: "
+                       "-g, as bcc's profile; 'profile record' keeps perf's default, none)");
+  opts.add_options()
       ("user-stacks,U", "user-space stacks only")
       ("kernel-stacks,K", "kernel stacks only")
       ("mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
@@ -184,7 +189,8 @@ bool has_sampling_option(const po::variables_map& vm) {
 bool looks_like_duration(std::string_view word) { return bool(parse_duration(word)); }
 
 Result<SamplingRequest> sampling_from(const po::variables_map& vm,
-                                      const std::vector<std::string>& command) {
+                                      const std::vector<std::string>& command,
+                                      bool call_graph_by_default) {
   auto usage = [](std::string m) { return Error{Errc::kUsage, std::move(m)}; };
   SamplingRequest req;
   Options& opt = req.options;
@@ -230,7 +236,10 @@ Result<SamplingRequest> sampling_from(const po::variables_map& vm,
     if (opt.period == 0) return usage("-c must be at least 1");
   }
   if (vm.count("event")) opt.events = vm["event"].as<std::vector<std::string>>();
-  if (vm.count("-g")) opt.call_graph = CallGraph::kFramePointer;
+  if (vm.count("no-call-graph") && (vm.count("-g") || vm.count("call-graph")))
+    return usage("--no-call-graph excludes -g and --call-graph");
+  if (vm.count("-g") || (call_graph_by_default && !vm.count("no-call-graph")))
+    opt.call_graph = CallGraph::kFramePointer;
   if (vm.count("call-graph")) PROF_TRY(parse_call_graph(vm["call-graph"].as<std::string>(), opt));
   if (vm.count("user-stacks") && vm.count("kernel-stacks"))
     return usage("-U and -K exclude each other");

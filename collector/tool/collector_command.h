@@ -29,7 +29,10 @@ int list_command(int argc, char** argv);
 std::vector<std::string> split_command(int& argc, char** argv);
 
 // Targets, rate, events, call graphs and ring size: every `profile record` option but -o/-q.
-void add_sampling_options(boost::program_options::options_description& opts);
+// `call_graph_by_default` (the all-in-one, as bcc's profile): frame-pointer call graphs unless
+// --no-call-graph, which it adds; `profile record` keeps perf's default, none unless -g.
+void add_sampling_options(boost::program_options::options_description& opts,
+                          bool call_graph_by_default = false);
 // True when any sampling option was given explicitly (profile top: capture instead of a file).
 bool has_sampling_option(const boost::program_options::variables_map& vm);
 bool looks_like_duration(std::string_view word);
@@ -39,7 +42,8 @@ struct SamplingRequest {
   StopCondition stop;   // from the positional DURATION word ("duration" in vm)
 };
 Result<SamplingRequest> sampling_from(const boost::program_options::variables_map& vm,
-                                      const std::vector<std::string>& command);
+                                      const std::vector<std::string>& command,
+                                      bool call_graph_by_default = false);
 
 // SIGINT/SIGTERM end the capture cleanly (SIGPIPE becomes a write error). Install before
 // Collector::open: a signal that arrives while events are being opened is remembered and stops

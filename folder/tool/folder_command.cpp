@@ -1,7 +1,6 @@
 #include "folder_command.h"
 
 #include <iostream>
-#include <typeinfo>
 #include <string>
 #include <vector>
 
@@ -27,12 +26,16 @@ constexpr const char* kUsage =
 }  // namespace
 
 void add_folder_options(po::options_description& opts, bool pipeline) {
-  // In the all-in-one `profile`, --pid/--tid/--all/-j belong to sampling (-p, -t, -a).
-  if (!pipeline) {
-    opts.add_options()
-        ("pid", po::bool_switch(), "process frame is comm-PID (default: comm)")
-        ("tid", po::bool_switch(), "process frame is comm-PID/TID (default: comm)");
-  }
+  // In the all-in-one `profile`, --pid/--tid select what to sample (-p, -t): there the process
+  // frames go by their own names only. --all would sit beside -a/--all-cpus: fold and report only.
+  // The descriptions are the same in both, so that a test can tell one meaning from another.
+  opts.add_options()
+      (pipeline ? "per-process" : "per-process,pid", po::bool_switch(),
+       "process frame is comm-PID (default: comm); 'profile fold' and 'report' also take "
+       "stackcollapse-perf.pl's name, --pid")
+      (pipeline ? "per-thread" : "per-thread,tid", po::bool_switch(),
+       "process frame is comm-PID/TID (default: comm); 'profile fold' and 'report' also take "
+       "stackcollapse-perf.pl's name, --tid");
   opts.add_options()
       ("kernel", po::bool_switch(), "add _[k] to kernel frames (default: off)")
       ("jit", po::bool_switch(), "add _[j] to JIT frames (default: off)");
@@ -51,12 +54,9 @@ void add_folder_options(po::options_description& opts, bool pipeline) {
 
 Result<Options> folder_options_from(const po::variables_map& vm) {
   Options opt;
-  // In the all-in-one command "pid"/"tid" are the collector's string options, not ours.
-  auto flag = [&](const char* name) {
-    return vm.count(name) && vm[name].value().type() == typeid(bool) && vm[name].as<bool>();
-  };
-  opt.include_pid = flag("pid");
-  opt.include_tid = flag("tid");
+  auto flag = [&](const char* name) { return vm.count(name) && vm[name].as<bool>(); };
+  opt.include_pid = flag("per-process");
+  opt.include_tid = flag("per-thread");
   opt.annotate_kernel = flag("kernel");
   opt.annotate_jit = flag("jit");
   opt.include_addrs = flag("addrs");

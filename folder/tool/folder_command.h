@@ -17,8 +17,9 @@ namespace prof::folder {
 
 int fold_command(int argc, char** argv);
 
-// --kernel --jit --addrs --event-filter --per-cpu --skip-after, plus --pid --tid --all unless
-// `pipeline` (where -p/-t/-a mean targets).
+// --per-process --per-thread --kernel --jit --addrs --event-filter --per-cpu --skip-after, plus
+// stackcollapse-perf.pl's names --pid/--tid (for --per-process/--per-thread) and --all unless
+// `pipeline` (the all-in-one, where -p/--pid, -t/--tid and -a/--all-cpus choose targets).
 void add_folder_options(boost::program_options::options_description& opts, bool pipeline);
 Result<Options> folder_options_from(const boost::program_options::variables_map& vm);
 

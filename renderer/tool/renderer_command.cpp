@@ -79,7 +79,7 @@ void add_render_options(po::options_description& opts, bool short_names) {
        "omit frames narrower than this many px, or percent of the total with a trailing %")
       ("fonttype", po::value<std::string>()->default_value("Verdana"), "font family")
       ("fontsize", po::value<double>()->default_value(12), "font size")
-      ("fontwidth", po::value<double>()->default_value(0.59), "average glyph width / font size")
+      ("fontwidth", po::value<double>()->default_value(0.59, "0.59"), "average glyph width / font size")
       ("countname", po::value<std::string>()->default_value("samples"), "count unit in tooltips")
       ("nametype", po::value<std::string>()->default_value("Function:"),
        "prefix of the details line")

@@ -46,5 +46,30 @@ TEST(Cli, UnknownOptionIsOneLineUsageError) {
   }
 }
 
+// Issue 14 item 12. Fails on e91aebd: the help read "--fontwidth arg (=0.58999999999999997)".
+TEST(Cli, HelpPrintsDefaultsAsWritten) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"render", "--help"},
+                                        {"report", "--help"}, {"--help-all"}}) {
+    auto r = run_profile(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    EXPECT_NE(r.out.find("--fontwidth arg (=0.59)"), std::string::npos) << args[0] << r.out;
+    EXPECT_EQ(r.out.find("999999"), std::string::npos) << args[0] << r.out;
+  }
+}
+
+// Issue 14 item 12. Fails on e91aebd: `profile help record` printed the general help.
+TEST(Cli, HelpCommandPrintsThatCommandsHelp) {
+  for (const char* s : {"record", "symbolize", "fold", "render", "report", "diff", "top", "list"}) {
+    auto help = run_profile({"help", s});
+    auto own = run_profile({s, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << s << ": " << help.err;
+    EXPECT_EQ(help.out, own.out) << s;
+  }
+  EXPECT_EQ(run_profile({"help"}).out, run_profile({"--help"}).out);
+  auto bad = run_profile({"help", "frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("unknown subcommand 'frobnicate'"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace prof
