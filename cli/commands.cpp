@@ -12,6 +12,7 @@
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "collector_command.h"
 #include "folder_command.h"
@@ -62,7 +63,7 @@ struct Outputs {
 
 // Produces the requested output from symbolized samples.
 Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
-                            const folder::Options& fopt, renderer::Options ropt,
+                            folder::Options fopt, renderer::Options ropt,
                             const std::vector<std::string>& event_names,
                             const OffCpuTracker* off_cpu, WarningSink* warnings) {
   std::string out;
@@ -72,6 +73,12 @@ Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
         [&](const StackSampleView& s) { symbolizer::append_perf_script(out, s, sf); });
     if (out.empty()) return Error{Errc::kNoData, "no samples were captured"};
     return out;
+  }
+  std::vector<std::string> drawn = event_names;
+  if (!off_cpu) {
+    auto chosen = choose_events(event_names, fopt);
+    if (!chosen) return chosen.error();
+    drawn = std::move(*chosen);
   }
   folder::FoldedCounts counts;
   if (off_cpu) {
@@ -88,9 +95,11 @@ Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
   }
   if (counts.empty()) return Error{Errc::kNoData, "no stacks found in the capture"};
   if (format == Format::kFolded) return counts.to_string();
-  auto labels = labels_for_events(event_names, off_cpu != nullptr);
+  auto labels = labels_for_events(drawn, off_cpu != nullptr);
   if (ropt.title.empty()) ropt.title = labels.title;
+  if (ropt.subtitle.empty()) ropt.subtitle = labels.subtitle;
   if (ropt.count_name == "samples") ropt.count_name = labels.count_name;
+  if (fopt.per_event) ropt.towers = event_towers(drawn);
   auto stats = render_counts(counts, ropt, out, warnings);
   if (!stats) return stats.error();
   return out;
@@ -182,6 +191,21 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   return cap;
 }
 
+// A capture that found no samples at all usually watched a program that hardly ran: it slept,
+// waited for I/O or a lock, or ended before the first sample. Say where to look instead.
+Error explain_no_samples(Error e, const collector::RunStats& stats,
+                         const collector::SamplingRequest& req,
+                         const std::vector<std::string>& command) {
+  if (e.code != Errc::kNoData || stats.samples > 0) return e;
+  std::string who = command.empty() ? "the target" : "'" + command.front() + "'";
+  std::string rate = req.options.period ? "-c " + std::to_string(req.options.period)
+                                        : std::to_string(req.options.frequency) + " Hz";
+  return Error{Errc::kNoData,
+               "no samples were captured: " + who + " used too little CPU to be sampled at " +
+                   rate + ". If it mostly waits (sleep, I/O, locks), --off-cpu draws where it "
+                   "waited; for short CPU bursts raise -F or capture for longer"};
+}
+
 std::vector<std::string> command_line(int argc, char** argv) {
   std::vector<std::string> v{"profile"};
   for (int i = 0; i < argc; ++i) v.emplace_back(argv[i]);
@@ -236,6 +260,8 @@ int pipeline_command(int argc, char** argv) {
   if (!cap) return cli::report_error(cap.error());
   auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
                         off_cpu ? &tracker : nullptr, &rep.sink);
+  if (!result && !off_cpu)
+    return cli::report_error(explain_no_samples(result.error(), cap->stats, *req, command));
   if (!result) return cli::report_error(result.error());
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   if (auto saved = renderer::save_palette_map(**ropt); !saved)
@@ -369,9 +395,14 @@ int top_command(int argc, char** argv) {
       ("per-cpu", "also one table per CPU")
       ("lines,n", po::value<std::size_t>()->default_value(20), "rows per table (0 = all)")
       ("json", "machine-readable output")
+      ("event-filter", po::value<std::string>()->value_name("EVENT"),
+       "only samples of EVENT (default: every event; several get one set of tables each)")
       ("kallsyms", po::value<std::string>(), "kernel symbols from this file (default /proc/kallsyms)")
       ("inline", "count inlined functions as their own frames")
-      ("quiet,q", "print nothing but errors");
+      ("output,o", po::value<std::string>()->value_name("FILE"),
+       "write the tables here (default: stdout)")
+      ("quiet,q", "print nothing but errors")
+      ("verbose,v", "print every warning, not one per kind");
   po::options_description visible;
   visible.add(general).add(sampling);
   po::options_description all;
@@ -386,12 +417,22 @@ int top_command(int argc, char** argv) {
   }
   Reporter rep;
   rep.quiet = vm.count("quiet") > 0;
+  rep.verbose = vm.count("verbose") > 0;
+  if (rep.quiet && rep.verbose)
+    return cli::usage_error("--quiet and --verbose exclude each other", "top");
+  const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   symbolizer::Options sopt;
   if (vm.count("kallsyms")) sopt.kallsyms = vm["kallsyms"].as<std::string>();
   sopt.inline_frames = vm.count("inline") > 0;
   sopt.aggregate = true;
   folder::Options fopt;
   fopt.per_cpu = vm.count("per-cpu") > 0;
+  if (vm.count("event-filter")) {
+    fopt.event_filter = vm["event-filter"].as<std::string>();
+    if (fopt.event_filter.empty())
+      return cli::usage_error("--event-filter needs an event name", "top");
+  }
 
   // A positional word that parses as a duration means live capture; otherwise a file.
   std::string file;
@@ -406,6 +447,8 @@ int top_command(int argc, char** argv) {
   }
   std::unique_ptr<symbolizer::Symbolizer> sym;
   std::vector<std::string> names;
+  std::optional<collector::SamplingRequest> live_req;
+  collector::RunStats live_stats;
   if (live) {
     po::variables_map live_vm = vm;
     if (!words.empty())
@@ -416,6 +459,8 @@ int top_command(int argc, char** argv) {
     if (!cap) return cli::report_error(cap.error());
     sym = std::move(cap->sym);
     names = cap->event_names;
+    live_stats = cap->stats;
+    live_req = std::move(*req);
   } else {
     if (file.empty()) file = "perf.data";
     auto s = symbolize_file(file, sopt, &rep.sink);
@@ -423,21 +468,30 @@ int top_command(int argc, char** argv) {
     sym = std::move(s->first);
     names = s->second;
   }
+  auto drawn = choose_events(names, fopt);
+  if (!drawn) return cli::report_error(drawn.error());
   auto counts = fold_samples(*sym, fopt, &rep.sink);
-  if (counts.empty()) return cli::report_error(Error{Errc::kNoData, "no stacks found"});
+  if (counts.empty()) {
+    Error none{Errc::kNoData, "no stacks found"};
+    return cli::report_error(live_req ? explain_no_samples(none, live_stats, *live_req, command)
+                                      : none);
+  }
   std::vector<FoldedStack> stacks;
   for (const auto& [stack, n] : counts.sorted())
     stacks.push_back(FoldedStack{std::string(stack), static_cast<double>(n)});
   TopOptions topt;
   topt.per_cpu = fopt.per_cpu;
+  topt.per_event = fopt.per_event;
   topt.limit = vm["lines"].as<std::size_t>();
   auto tables = compute_top(stacks, topt);
-  auto labels = labels_for_events(names, false);
-  if (vm.count("json")) print_top_json(tables, labels.count_name, std::cout);
-  else print_top_text(tables, labels.count_name, std::cout);
-  std::cout.flush();
+  auto labels = labels_for_events(*drawn, false);
+  auto unit = [](const std::string& event) { return event_unit(event); };
+  std::ostringstream text;
+  if (vm.count("json")) print_top_json(tables, labels.count_name, text, unit);
+  else print_top_text(tables, labels.count_name, text, unit);
+  if (auto w = cli::write_output(output, text.str()); !w) return cli::report_error(w.error());
   rep.summarize();
-  return std::cout ? cli::kExitOk : cli::kExitRuntime;
+  return cli::kExitOk;
 }
 
 }  // namespace prof::app

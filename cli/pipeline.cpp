@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -98,6 +99,39 @@ folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym,
   return f.take_counts();
 }
 
+Result<std::vector<std::string>> choose_events(const std::vector<std::string>& event_names,
+                                               folder::Options& fopt) {
+  std::vector<std::string> drawn;
+  for (const auto& n : event_names)
+    if (std::find(drawn.begin(), drawn.end(), n) == drawn.end()) drawn.push_back(n);
+  if (!fopt.event_filter.empty()) {
+    if (std::find(drawn.begin(), drawn.end(), fopt.event_filter) == drawn.end()) {
+      std::string have;
+      for (const auto& n : drawn) have += (have.empty() ? "" : ", ") + n;
+      return Error{Errc::kNoData, "--event-filter '" + fopt.event_filter +
+                                      "': the capture has no such event (it has " + have + ")"};
+    }
+    return std::vector<std::string>{fopt.event_filter};
+  }
+  if (drawn.size() > 1) fopt.per_event = true;
+  return drawn;
+}
+
+namespace {
+bool is_clock_event(const std::string& n) {
+  return n.rfind("cpu-clock", 0) == 0 || n.rfind("task-clock", 0) == 0;
+}
+}  // namespace
+
+std::string event_unit(const std::string& event) { return is_clock_event(event) ? "ns" : event; }
+
+std::vector<renderer::Tower> event_towers(const std::vector<std::string>& drawn) {
+  std::vector<renderer::Tower> towers;
+  if (drawn.size() < 2) return towers;
+  for (const auto& e : drawn) towers.push_back({"[" + e + "]", 1, event_unit(e)});
+  return towers;
+}
+
 Result<renderer::RenderStats> render_counts(const folder::FoldedCounts& counts,
                                             const renderer::Options& options, std::string& svg,
                                             WarningSink* warnings) {
@@ -111,21 +145,43 @@ Result<renderer::RenderStats> render_counts(const folder::FoldedCounts& counts,
     l.count1 = l.count2 = static_cast<double>(count);
     lines.push_back(l);
   }
-  return renderer::render(lines, options, svg, warnings);
+  if (options.towers.empty()) return renderer::render(lines, options, svg, warnings);
+  // Equal widths: a nanosecond and a page fault have no common scale, so each tower is drawn
+  // as wide as the widest one's count and the tooltips convert back (raw_per_width).
+  renderer::Options scaled = options;
+  std::vector<double> totals(scaled.towers.size(), 0);
+  auto tower_index = [&](std::string_view stack) -> std::size_t {
+    std::string_view root = stack.substr(0, stack.find(';'));
+    for (std::size_t i = 0; i < scaled.towers.size(); ++i)
+      if (scaled.towers[i].name == root) return i;
+    return scaled.towers.size();
+  };
+  for (const auto& l : lines)
+    if (auto i = tower_index(l.stack); i < totals.size()) totals[i] += l.count1;
+  const double width = *std::max_element(totals.begin(), totals.end());
+  for (std::size_t i = 0; i < totals.size(); ++i)
+    scaled.towers[i].raw_per_width = totals[i] > 0 ? totals[i] / width : 1;
+  for (auto& l : lines) {
+    auto i = tower_index(l.stack);
+    if (i < totals.size() && totals[i] > 0) l.count1 = l.count2 = l.count1 * width / totals[i];
+  }
+  return renderer::render(lines, scaled, svg, warnings);
 }
 
 CountLabels labels_for_events(const std::vector<std::string>& event_names, bool off_cpu) {
-  if (off_cpu) return {"Off-CPU Time Flame Graph", "ns"};
-  if (event_names.empty()) return {"Flame Graph", "samples"};
+  if (off_cpu) return {"Off-CPU Time Flame Graph", "ns", ""};
+  if (event_names.empty()) return {"Flame Graph", "samples", ""};
   std::string joined;
   for (const auto& n : event_names) joined += (joined.empty() ? "" : ", ") + n;
-  auto is_clock = [](const std::string& n) {
-    return n.rfind("cpu-clock", 0) == 0 || n.rfind("task-clock", 0) == 0;
-  };
-  if (event_names.size() == 1 && is_clock(event_names[0]))
-    return {"CPU Flame Graph (" + joined + ")", "ns"};
-  if (event_names.size() == 1) return {"Flame Graph: " + joined, event_names[0]};
-  return {"Flame Graph: " + joined, "events"};
+  if (event_names.size() == 1 && is_clock_event(event_names[0]))
+    return {"CPU Flame Graph (" + joined + ")", "ns", ""};
+  if (event_names.size() == 1) return {"Flame Graph: " + joined, event_names[0], ""};
+  std::string units;
+  for (const auto& n : event_names)
+    units += (units.empty() ? "" : "; ") + n + (is_clock_event(n) ? ": ns" : ": count");
+  return {"Flame Graph: " + joined + " (one tower per event)", "events",
+          "Towers are drawn equally wide; within one, widths are shares of that event's count (" +
+              units + ")"};
 }
 
 }  // namespace prof::app

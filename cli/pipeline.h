@@ -64,7 +64,19 @@ class CaptureSink final : public collector::RecordSink {
 folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym,
                                   const folder::Options& options, WarningSink* warnings);
 
-// Folded counts -> SVG.
+// Which events a fold draws: every event of the capture, or the --event-filter one. With more
+// than one, each gets its own root frame `[EVENT]` (sets `fopt.per_event`): counts of different
+// events are in different units and never merge. Error when --event-filter names an event the
+// capture does not have.
+Result<std::vector<std::string>> choose_events(const std::vector<std::string>& event_names,
+                                               folder::Options& fopt);
+
+// The towers for `drawn` events when they were folded per event: one per `[EVENT]` root, each
+// counting in that event's unit (see renderer::Tower). Empty for one event.
+std::vector<renderer::Tower> event_towers(const std::vector<std::string>& drawn);
+
+// Folded counts -> SVG. With options.towers, each tower's stacks are scaled so that every tower
+// is drawn equally wide (the tooltips give the raw counts).
 Result<renderer::RenderStats> render_counts(const folder::FoldedCounts& counts,
                                             const renderer::Options& options, std::string& svg,
                                             WarningSink* warnings);
@@ -73,7 +85,11 @@ Result<renderer::RenderStats> render_counts(const folder::FoldedCounts& counts,
 struct CountLabels {
   std::string title;       // e.g. "CPU Flame Graph (cpu-clock)"
   std::string count_name;  // e.g. "ns", "page-faults"
+  std::string subtitle;    // how to read the widths when several events are drawn, else ""
 };
+// The unit of one event's sample periods: "ns" for cpu-clock and task-clock (their periods
+// are nanoseconds), else the event's own name ("page-faults").
+std::string event_unit(const std::string& event);
 CountLabels labels_for_events(const std::vector<std::string>& event_names, bool off_cpu);
 
 }  // namespace prof::app

@@ -362,6 +362,22 @@ void FoldEngine::warn(std::string_view kind, std::string_view what, std::string_
 }
 
 bool FoldEngine::accept_event(std::string_view event) {
+  if (opt_.per_event) {
+    // Every event keeps its own root, so none is dropped unless the user filtered.
+    if (!event_filter_.empty() && event != event_filter_) {
+      ++stats_.filtered_samples;
+      return false;
+    }
+    if (last_event_id_ == kNoEvent || event != last_event_) {
+      last_event_.assign(event);
+      scratch_ = "[";
+      scratch_ += event;
+      scratch_ += ']';
+      last_event_id_ = names_.intern(scratch_);
+    }
+    event_id_ = last_event_id_;
+    return true;
+  }
   if (event_filter_.empty()) {
     event_filter_ = event;
     event_defaulted_ = true;
@@ -375,7 +391,8 @@ bool FoldEngine::accept_event(std::string_view event) {
     // names both, so the user knows which one was kept.
     std::string msg = "filtering for events of type '" + event_filter_ +
                       "' (the first event seen); samples of '" + std::string(event) +
-                      "' and any other event are dropped (choose with --event-filter)";
+                      "' and any other event are dropped (choose one with --event-filter, or "
+                      "fold each under its own root with --per-event)";
     warn(kWarnEventFilter, msg, {});
   }
   return false;
@@ -414,6 +431,7 @@ void FoldEngine::begin(std::string_view comm, std::string_view pid, std::string_
 }
 
 void FoldEngine::header(const HeaderLine& h) {
+  event_id_ = kNoEvent;
   if (h.has_event && !accept_event(h.event)) {
     after_filtered_ = !active_;
     return;
@@ -427,6 +445,7 @@ void FoldEngine::header(const HeaderLine& h) {
 
 void FoldEngine::add_sample(const StackSampleView& s) {
   if (active_) end_sample();
+  event_id_ = kNoEvent;
   if (!s.event.empty() && !accept_event(s.event)) return;
   char pid_buf[24], tid_buf[24];
   std::string_view pid = "?", tid;
@@ -567,6 +586,8 @@ bool FoldEngine::piece(std::string_view func, const RawFrame& f, bool inlined) {
 void FoldEngine::end_sample() {
   if (active_) {
     key_.clear();
+    // Kept even after --skip-after: counts of different events never share a frame.
+    if (event_id_ != kNoEvent) key_.push_back(event_id_);
     if (!skipped_) {
       if (opt_.per_cpu) {
         scratch_ = "cpu-";

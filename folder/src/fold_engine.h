@@ -165,6 +165,12 @@ class FoldEngine {
   bool skipped_ = false;        // --skip-after matched: no more frames, no process frame
   std::string pname_;
   std::uint32_t pname_id_ = 0;
+  // per_event: the current sample's `[EVENT]` frame (kNoEvent: none), and the last event seen,
+  // so that a run of samples of one event interns its root once.
+  static constexpr std::uint32_t kNoEvent = UINT32_MAX;
+  std::uint32_t event_id_ = kNoEvent;
+  std::string last_event_;
+  std::uint32_t last_event_id_ = kNoEvent;
   int cpu_ = -1;
   std::uint64_t period_ = 1;
   std::vector<std::uint32_t> frame_ids_;  // tidied frames (names_ ids), leaf first

@@ -191,7 +191,7 @@ class ParallelFold {
       Block b;
       b.seq = seq++;
       b.data = std::move(buf);
-      if (opt_.event_filter.empty() && event_.empty()) {
+      if (opt_.event_filter.empty() && !opt_.per_event && event_.empty()) {
         if (auto ev = detail::first_event(b.data.view())) event_ = *ev;
       }
       b.event = event_;

@@ -44,7 +44,12 @@ void add_folder_options(po::options_description& opts, bool pipeline) {
       ("addrs", po::bool_switch(),
        "unresolved frames show their address: [module <addr>] (default: off)")
       ("event-filter", po::value<std::string>()->value_name("EVENT"),
-       "keep only samples of EVENT (default: the first event seen)")
+       "keep only samples of EVENT (default: 'fold' keeps the first event seen, as "
+       "stackcollapse-perf.pl; 'profile', 'report' and 'top' keep every event)")
+      ("per-event", po::bool_switch(),
+       "root frame [EVENT] from each sample's event, so several events fold side by side "
+       "(default: off in 'fold'; 'profile', 'report' and 'top' do it when the capture has "
+       "several events and no --event-filter)")
       ("per-cpu", po::bool_switch(),
        "root frame cpu-NNN from the sample's CPU (default: off)")
       ("skip-after", po::value<std::vector<std::string>>()->value_name("FUNC")->composing(),
@@ -61,6 +66,7 @@ Result<Options> folder_options_from(const po::variables_map& vm) {
   opt.annotate_jit = flag("jit");
   opt.include_addrs = flag("addrs");
   opt.per_cpu = flag("per-cpu");
+  opt.per_event = flag("per-event");
   if (vm.count("all")) opt.annotate_kernel = opt.annotate_jit = true;
   if (vm.count("skip-after")) opt.skip_after = vm["skip-after"].as<std::vector<std::string>>();
   if (vm.count("event-filter")) {

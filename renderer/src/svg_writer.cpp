@@ -1,5 +1,6 @@
 // SVG output. Geometry and text follow flamegraph.pl (flamegraph-behaviour.md 2.4, 2.5, 2.7) so that
 // conformance tests can compare frames; the markup is leaner (no empty <text>, rx/ry in CSS).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -386,8 +387,28 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     attr_fixed(rows[d].height, "height", y2 - y1, 1);
     attr_general(rows[d].text_y, "y", 3 + (y1 + y2) / 2);
   }
+  // Towers (Options::towers): the depth-1 frames that start one, in drawing order. Frames are
+  // sorted by depth, so every tower is known before the first frame inside it is drawn.
+  struct TowerSpan {
+    double start, end;
+    const Tower* tower;
+  };
+  std::vector<TowerSpan> tower_spans;
+  auto tower_of = [&](const Frame& f) -> const TowerSpan* {
+    if (tower_spans.empty() || f.depth == 0) return nullptr;
+    auto it = std::upper_bound(tower_spans.begin(), tower_spans.end(), f.start,
+                               [](double x, const TowerSpan& t) { return x < t.start; });
+    if (it == tower_spans.begin()) return nullptr;
+    --it;
+    return f.start < it->end ? &*it : nullptr;
+  };
   for (const Frame& f : layout.frames) {
     const bool root = f.depth == 0;
+    if (f.depth == 1 && !opt.towers.empty()) {
+      for (const Tower& t : opt.towers)
+        if (t.name == f.name) tower_spans.push_back({f.start, f.end, &t});
+    }
+    const TowerSpan* tower = tower_of(f);
     const Row& row = rows[f.depth];
     const double x1 = kXpad + f.start * width_per_time;
     const double x2 = kXpad + f.end * width_per_time;
@@ -429,6 +450,23 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     out += "<title>";
     if (has_title) {
       append_xml(out, title_override);
+    } else if (tower) {
+      // Within a tower: the raw count in the tower's unit and the share of that tower.
+      const double width = f.end - f.start;
+      append_xml(out, detail::strip_annotation(f.name));
+      out += " (";
+      detail::append_count_commas(out, width * tower->tower->raw_per_width * opt.factor);
+      out.push_back(' ');
+      append_xml(out, tower->tower->count_name);
+      out += ", ";
+      append_fixed(out, 100 * width / (tower->end - tower->start), 2);
+      out += "% of ";
+      append_xml(out, tower->tower->name);
+      out += ")";
+    } else if (root && !opt.towers.empty()) {
+      out += "all (";
+      out += std::to_string(opt.towers.size());
+      out += " towers side by side, each 100% of its own count)";
     } else {
       const double count = (f.end - f.start) * opt.factor;
       const double shown = detail::round_as_printed(count, 0);

@@ -66,5 +66,40 @@ TEST(Top, TextHasPercentages) {
   EXPECT_NE(out.str().find("# all CPUs: 4 samples"), std::string::npos) << out.str();
 }
 
+// fails on e91aebd: printed "weight":1.44444e+09 and "self_pct":33.3333 (%.6g).
+TEST(Top, JsonPrintsExactIntegersAndFixedPercentages) {
+  std::ostringstream out;
+  print_top_json(compute_top({{"p;a", 1444444444}, {"p;b", 2888888889}}, {}), "ns", out);
+  EXPECT_NE(out.str().find("\"weight\":4333333333,"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("\"self\":1444444444,\"total\":1444444444,\"self_pct\":33.33,"),
+            std::string::npos)
+      << out.str();
+  std::ostringstream frac;
+  print_top_json(compute_top({{"p;a", 0.5}}, {}), "samples", frac);
+  EXPECT_NE(frac.str().find("\"weight\":0.5,"), std::string::npos) << frac.str();
+}
+
+// fails on e91aebd (did not compile: no per_event): two events summed into one table.
+TEST(Top, PerEventTablesKeepEventsApart) {
+  std::vector<FoldedStack> stacks = {{"[cpu-clock];app;main;spin", 3000000},
+                                     {"[page-faults];app;main;touch", 40},
+                                     {"[cpu-clock];app;main;touch", 1000000}};
+  auto tables = compute_top(stacks, {.per_cpu = false, .limit = 0, .per_event = true});
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0].event, "cpu-clock");
+  EXPECT_EQ(tables[0].weight, 4000000);
+  EXPECT_EQ(tables[0].rows[0].function, "spin");
+  EXPECT_EQ(tables[1].event, "page-faults");
+  EXPECT_EQ(tables[1].weight, 40);
+  EXPECT_EQ(tables[1].rows[0].function, "touch");
+  EXPECT_EQ(find(tables[1], "spin"), nullptr);
+  std::ostringstream out;
+  print_top_text(tables, "events", out,
+                 [](const std::string& e) { return e == "cpu-clock" ? std::string("ns") : e; });
+  EXPECT_NE(out.str().find("# cpu-clock, all CPUs: 4000000 ns\n"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("# page-faults, all CPUs: 40 page-faults\n"), std::string::npos)
+      << out.str();
+}
+
 }  // namespace
 }  // namespace prof::app

@@ -52,8 +52,13 @@ struct Options {
   bool annotate_kernel = false;  // --kernel: `_[k]` on kernel frames (off)
   bool annotate_jit = false;     // --jit: `_[j]` on JIT frames (off)
   bool include_addrs = false;    // --addrs: unresolved frames read `[module <addr>]` (off)
-  // --event-filter: keep only samples of this event. Empty (default): the first event seen.
+  // --event-filter: keep only samples of this event. Empty (default): the first event seen,
+  // or every event with per_event.
   std::string event_filter;
+  // --per-event: root frame `[EVENT]` from the sample's event, so samples of several events
+  // fold side by side instead of being dropped; without event_filter every event is kept. Samples
+  // without an event name get no such frame. Outermost, before `cpu-N` (off).
+  bool per_event = false;
   bool per_cpu = false;          // --per-cpu: root frame `cpu-N` (`cpu-?` when unknown) (off)
   // --skip-after FUNC: drop every frame rootward of the leaf-most frame named FUNC, and the
   // process frame. Matched against the tidied name without annotation. Default: none.

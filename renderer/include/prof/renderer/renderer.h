@@ -66,6 +66,16 @@ struct NameAttributes {
   std::vector<std::pair<std::string, std::string>> attrs;  // title, id, class, href, target, ...
 };
 
+// A depth-1 frame whose subtree counts in its own unit (the all-in-one's `[EVENT]` roots when
+// a capture has several events): the caller scales its stacks' counts to a common width, and
+// tooltips under it show width × raw_per_width in `count_name` and the share of this tower, not
+// of the whole graph.
+struct Tower {
+  std::string name;          // the depth-1 frame, e.g. "[page-faults]"
+  double raw_per_width = 1;  // the tower's own count per unit of drawn width
+  std::string count_name;    // e.g. "ns", "page-faults"
+};
+
 struct Options {
   std::string title;                  // default "" = "Flame Graph" / "Icicle Graph" / "Flame Chart"
   std::string subtitle;               // default none
@@ -96,6 +106,7 @@ struct Options {
   bool javascript = true;             // --no-javascript turns the interactive script off
   bool pretty = false;                // --pretty: one element per line, indented
   DiffColoring diff_coloring = DiffColoring::kInclusive;
+  std::vector<Tower> towers;          // default none: every frame counts in count_name
 };
 
 // Parses a --nameattr file body ("FUNC<TAB>key=value<TAB>..."). Bad lines are reported to the sink.
