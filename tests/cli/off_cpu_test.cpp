@@ -5,6 +5,8 @@
 // paired with T's next switch-in, i.e. the first later sched_switch whose next_pid is T (any
 // CPU) or PERF_RECORD_SWITCH(_CPU_WIDE) IN record of T. Live tests: CI runs them as root.
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <map>
 #include <sstream>
 #include <vector>
