@@ -61,6 +61,15 @@ struct Outputs {
   std::size_t top_n = 20;
 };
 
+// Whether the symbolizer may merge identical samples (Options::aggregate): folded stacks, flame
+// graphs and tables need one entry per distinct stack, not per sample. Not for perf-script
+// text (every sample printed), nor for off-CPU time: each sched_switch sample is weighted by
+// its own switch-out -> switch-in interval after symbolizing, and a merged sample keeps only
+// the first one's time, so every further sleep of the same stack was lost (issue 14 item 3).
+bool aggregate_samples(Format format, bool off_cpu) {
+  return format != Format::kPerfScript && !off_cpu;
+}
+
 // Produces the requested output from symbolized samples.
 Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
                             folder::Options fopt, renderer::Options ropt,
@@ -243,8 +252,7 @@ int pipeline_command(int argc, char** argv) {
   }
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "");
-  // Folded stacks, flame graphs and tables need one entry per distinct stack, not per sample.
-  sopt->aggregate = *format != Format::kPerfScript;
+  sopt->aggregate = aggregate_samples(*format, off_cpu);
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
@@ -328,12 +336,12 @@ int report_command(int argc, char** argv) {
   if (!format) return cli::usage_error(format.error().message, "report");
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "report");
-  sopt->aggregate = *format != Format::kPerfScript;
+  const bool off_cpu = vm.count("off-cpu") > 0;
+  sopt->aggregate = aggregate_samples(*format, off_cpu);
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "report");
-  const bool off_cpu = vm.count("off-cpu") > 0;
   OffCpuTracker tracker;
   auto sym = symbolize_file(path, *sopt, &rep.sink, off_cpu ? &tracker : nullptr);
   if (!sym) return cli::report_error(sym.error());

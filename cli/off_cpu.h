@@ -9,6 +9,8 @@
 // where the kernel records only the task's own switch-outs). fold_off_cpu() then weights each
 // symbolized sched_switch sample of task T at time t by (first switch-in of T after t) - t.
 // Samples whose task never ran again before the capture ended are dropped and counted.
+// The symbolizer must keep every sample (no symbolizer::Options::aggregate): a merged sample
+// keeps one time, so all the sleeps of one stack would be weighted as its first.
 //
 //   OffCpuTracker off;
 //   while (reader->next(rec)) { feeder.add(rec); off.observe(*reader, rec); }

@@ -4,6 +4,7 @@
 // (via events.h) that copy stands down and both agree on perf_event_attr.
 #include <perfmon/pfmlib_perf_event.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -65,19 +66,49 @@ bool looks_like_tracepoint(std::string_view name, std::string_view& sys_part,
 
 }  // namespace
 
+TracefsLookup find_tracefs(const std::string& root) {
+  std::vector<std::string> dirs = {root + "/sys/kernel/tracing", root + "/sys/kernel/debug/tracing"};
+  // A tracefs mounted somewhere else (proc(5): /proc/mounts fields are "dev dir type ...").
+  std::ifstream mounts(root + "/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
+    if (type == "tracefs") dirs.push_back(root + dir);
+  TracefsLookup found;
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(d + "/events", ec)) {
+      found.events_dir = d + "/events";
+      found.denied.clear();
+      return found;
+    }
+    // stat(2) fails with EACCES when a directory on the way may not be searched (tracefs is
+    // mounted mode 0700 by default; debugfs too): there may well be a tracefs, not ours to read.
+    if (ec == std::errc::permission_denied && found.denied.empty()) found.denied = d;
+  }
+  return found;
+}
+
+std::string tracefs_denied_message(const std::string& path, std::string_view tracepoint) {
+  const std::string what =
+      tracepoint.empty() ? "tracepoints" : "tracepoint '" + std::string(tracepoint) + "'";
+  return "'" + path + "': Permission denied: this user may not read tracefs, so " + what +
+         " cannot be used; run as root, or give this user read access to tracefs (e.g. mount " +
+         "it with gid=GROUP,mode=0750 for a group of the user) and CAP_PERFMON or " +
+         "kernel.perf_event_paranoid=-1 for raw tracepoint samples";
+}
+
 namespace {
 
-std::string find_tracefs_events_dir() {
-  for (const char* d : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"}) {
-    if (is_dir(d)) return d;
+std::string find_tracefs_events_dir() { return find_tracefs().events_dir; }
+
+// True when `path` exists but this process may not open it for reading.
+bool read_denied(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return false;
   }
-  // A tracefs mounted somewhere else (proc(5): /proc/mounts fields are "dev dir type ...").
-  std::ifstream mounts("/proc/mounts");
-  std::string dev, dir, type, rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
-    if (type == "tracefs" && is_dir(dir + "/events")) return dir + "/events";
-  }
-  return "";
+  return errno == EACCES;
 }
 
 // unshare(2): CLONE_NEWNS copies the mount table; without making it private first, a mount
@@ -175,6 +206,8 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
       ev.tracepoint_format = std::move(*format);
       return ev;
     }
+    if (read_denied(id_path))
+      return Error{Errc::kPermission, tracefs_denied_message(id_path, name)};
   }
 
   PROF_TRY(init_pfm());
@@ -188,11 +221,14 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
                                      &arg);
   if (rc != PFM_SUCCESS) {
     std::string why = pfm_strerror(rc);
-    if (tp_shape && events_dir.empty())
+    if (tp_shape && events_dir.empty()) {
+      if (auto look = find_tracefs(); !look.denied.empty())
+        return Error{Errc::kPermission, tracefs_denied_message(look.denied, str)};
       return Error{Errc::kNotFound,
                    "unknown event '" + str + "' (" + why +
                        "); if it is a tracepoint, tracefs is not mounted: mount it with "
                        "'mount -t tracefs nodev /sys/kernel/tracing'; " + list_hint()};
+    }
     if (tp_shape)
       return Error{Errc::kNotFound, "unknown event '" + str + "': no tracepoint " + events_dir +
                                         "/" + std::string(sys_part) + "/" +

@@ -410,9 +410,13 @@ int list_command(int argc, char** argv) {
     if (!e.description.empty()) std::cout << ' ' << e.description;
     std::cout << '\n';
   }
-  if (tracefs_events_dir().empty())
-    std::cout << "\nTracepoints: tracefs is not mounted (mount -t tracefs nodev "
-                 "/sys/kernel/tracing to use them)\n";
+  if (tracefs_events_dir().empty()) {
+    if (auto look = find_tracefs(); !look.denied.empty())
+      std::cout << "\nTracepoints: " << tracefs_denied_message(look.denied) << '\n';
+    else
+      std::cout << "\nTracepoints: tracefs is not mounted (mount -t tracefs nodev "
+                   "/sys/kernel/tracing to use them)\n";
+  }
   if (hidden > 0)
     std::cout << '\n' << hidden << " more events are known to libpfm4 but this kernel cannot "
               << "open them (no hardware PMU?); 'profile list --all' shows them\n";

@@ -1,8 +1,15 @@
 #include "prof/collector/events.h"
 
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
+
+#include "test_support.h"
 
 using prof::collector::resolve_event;
 
@@ -99,4 +106,91 @@ TEST(ListEvents, OffersSoftwareClocksAsAvailable) {
     if (e.name == "cpu-clock") cpu_clock = e.available;
   }
   EXPECT_TRUE(cpu_clock) << "cpu-clock should open on any Linux";
+}
+
+// ---- Locating tracefs (issue 14 item 8) ----
+//
+// find_tracefs() on a tree of our own: a "tracefs" directory the user may not search must be
+// told apart from no tracefs at all. Permissions only bind a user without CAP_DAC_OVERRIDE, so
+// the lookup runs in a child that became nobody (the test runs as root in CI).
+// Fails on e91aebd: find_tracefs() did not exist; the lookup gave "" for both trees below,
+// which the CLI reported as "tracefs is not mounted".
+
+namespace {
+
+// find_tracefs(root) as uid/gid 65534, in a forked child: "events_dir\ndenied".
+std::string find_tracefs_as_nobody(const std::string& root) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out = "setuid failed";
+    if (::setgroups(0, nullptr) == 0 && ::setgid(65534) == 0 && ::setuid(65534) == 0) {
+      auto look = prof::collector::find_tracefs(root);
+      out = look.events_dir + "\n" + look.denied;
+    }
+    ssize_t n = ::write(fds[1], out.data(), out.size());
+    ::_exit(n == static_cast<ssize_t>(out.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, n);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return got;
+}
+
+void make_dir(const std::string& path, mode_t mode) {
+  std::filesystem::create_directories(path);
+  ::chmod(path.c_str(), mode);
+}
+
+// `root`: a fresh directory tree that nobody may search (0755); the tests run as root.
+class FindTracefs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      if (prof::test::env_flag("PROF_REQUIRE_LIVE")) FAIL() << "needs root to become nobody";
+      GTEST_SKIP() << "needs root to become nobody";
+    }
+    ::chmod(root.c_str(), 0755);
+  }
+  prof::test::TempDir tmp;
+  const std::string root = tmp.path();
+};
+
+}  // namespace
+
+TEST_F(FindTracefs, RootOnlyTracefsIsDeniedNotMissing) {
+  make_dir(root + "/sys/kernel/debug", 0755);
+  make_dir(root + "/sys/kernel/tracing/events/sched/sched_switch", 0755);
+  prof::test::write_file(root + "/sys/kernel/tracing/events/sched/sched_switch/id", "316\n");
+  ::chmod((root + "/sys/kernel/tracing").c_str(), 0700);  // tracefs's default mode
+
+  // Root sees it; nobody is told why not.
+  auto as_root = prof::collector::find_tracefs(root);
+  EXPECT_EQ(as_root.events_dir, root + "/sys/kernel/tracing/events");
+  EXPECT_EQ(as_root.denied, "");
+  EXPECT_EQ(find_tracefs_as_nobody(root), "\n" + root + "/sys/kernel/tracing");
+
+  // Opened up, nobody finds it.
+  ::chmod((root + "/sys/kernel/tracing").c_str(), 0755);
+  EXPECT_EQ(find_tracefs_as_nobody(root), root + "/sys/kernel/tracing/events\n");
+}
+
+TEST_F(FindTracefs, MountedElsewhereAndNowhere) {
+  make_dir(root + "/proc", 0755);
+  // Nothing mounted: no events dir, and nothing denied ("not mounted" is then the truth).
+  EXPECT_EQ(find_tracefs_as_nobody(root), "\n");
+
+  // A tracefs mounted at /mnt/trace (proc/mounts says so), root-only.
+  make_dir(root + "/mnt/trace/events", 0755);
+  ::chmod((root + "/mnt/trace").c_str(), 0700);
+  prof::test::write_file(root + "/proc/mounts",
+                         "proc /proc proc rw 0 0\nnodev /mnt/trace tracefs rw,relatime 0 0\n");
+  EXPECT_EQ(find_tracefs_as_nobody(root), "\n" + root + "/mnt/trace");
+  EXPECT_EQ(prof::collector::find_tracefs(root).events_dir, root + "/mnt/trace/events");
 }

@@ -55,6 +55,22 @@ Result<ResolvedEvent> resolve_event(std::string_view name);
 // know. That needs a single-threaded process; otherwise, or without privilege, "" stays.
 std::string tracefs_events_dir();
 
+// Where tracefs is, without mounting anything: the first of root/sys/kernel/tracing,
+// root/sys/kernel/debug/tracing and the tracefs mounts in root/proc/mounts (each prefixed by
+// `root`) whose events/ directory this process can see. `root` is "" for this system; tests
+// pass a directory tree of their own.
+struct TracefsLookup {
+  std::string events_dir;  // e.g. /sys/kernel/tracing/events; "" when none could be seen
+  std::string denied;      // when none: the first candidate this user may not search (EACCES,
+                           // e.g. tracefs mounted with its default mode 0700), else ""
+};
+TracefsLookup find_tracefs(const std::string& root = "");
+
+// The error text for tracefs (or a file in it) that this user may not read: names `path`,
+// says "Permission denied", which `tracepoint` (or "tracepoints" when empty) cannot be used,
+// and what would allow it (root; or read access to tracefs and CAP_PERFMON).
+std::string tracefs_denied_message(const std::string& path, std::string_view tracepoint = {});
+
 // perf's tracing data (prof/common/tracing_data.h) for the tracepoints among `events`: their
 // format files (as resolved), plus header_page, header_event, printk_formats and saved_cmdlines
 // from tracefs. Without tracepoints: nullopt. Errc::kNotFound when tracefs is gone.
