@@ -27,7 +27,7 @@ if [ "${1:-}" = --sweep ]; then
     grep -o '<title>[^<]*</title><rect x="[^"]*" y="[^"]*" width="[^"]*" height="[^"]*" fill="[^"]*"' \
       "$1" | sed -e 's/&apos;/'"'"'/g' -e 's/&quot;/"/g' | sort
     grep -o '<text  *x="[^"]*" y="[^"]*" *>[^<]\+</text>' "$1" | sed -E 's/<text +x/<text x/; s/" *>/">/' |
-      sort
+      grep -v '>all</text>$' | sort  # our root reads "all", flamegraph.pl's is empty
   }
   status=0
   while read -r opts; do
