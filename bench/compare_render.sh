@@ -27,7 +27,7 @@ if [ "${1:-}" = --sweep ]; then
     grep -o '<title>[^<]*</title><rect x="[^"]*" y="[^"]*" width="[^"]*" height="[^"]*" fill="[^"]*"' \
       "$1" | sed -e 's/&apos;/'"'"'/g' -e 's/&quot;/"/g' | sort
     grep -o '<text  *x="[^"]*" y="[^"]*" *>[^<]\+</text>' "$1" | sed -E 's/<text +x/<text x/; s/" *>/">/' |
-      sort
+      grep -v '>all</text>$' | sort  # our root reads "all", flamegraph.pl's is empty
   }
   status=0
   while read -r opts; do
@@ -103,9 +103,10 @@ frames() {
     sed -e 's/&apos;/'"'"'/g' -e 's/&quot;/"/g' | sort
 }
 # Non-empty labels as sorted (x, y, text) records (flamegraph.pl also writes empty ones).
+# Our root reads "all" where flamegraph.pl's is empty: "all" labels are left out on both sides.
 labels() {
   grep -o '<text  *x="[^"]*" y="[^"]*" *>[^<]\+</text>' "$1" | sed -E 's/<text +x/<text x/; s/" *>/">/' |
-    sort
+    grep -v '>all</text>$' | sort
 }
 measure() {  # name, output, command...
   local name=$1 out=$2

@@ -2,7 +2,8 @@
 // which the renderer writes just before this script. Every frame is a <g> (or <a> for
 // --nameattr links) holding <title>, a <rect> with fg:x / fg:w (start and width in counts), and
 // an optional <text> label. Positions are recomputed from those counts, never from rounded
-// pixels, so zoom and the Matched figure are exact.
+// pixels, so zoom and the Matched figure are exact. Frames pruned for --minwidth come as
+// fg_pruned (per name, the spans they covered), so Matched stays exact with them too.
 "use strict";
 var fg = null;
 
@@ -14,7 +15,8 @@ function init(evt) {
     svg: document.documentElement, frames: fg_el("frames"), details: fg_el("details"),
     unzoombtn: fg_el("unzoom"), searchbtn: fg_el("search"), icbtn: fg_el("ignorecase"),
     matchedtxt: fg_el("matched"), nodes: [], root: null, zoomed: null, term: "",
-    ignorecase: false, charpx: c.fontsize * c.fontwidth, width: 0
+    ignorecase: false, charpx: c.fontsize * c.fontwidth, width: 0, re: null,
+    details_full: " ", pruned: read_pruned(), pruned_hits: [], refits: 0, refit_timer: null
   };
   var groups = fg.frames.children;
   var rooty = c.inverted ? Infinity : -Infinity;
@@ -31,8 +33,9 @@ function init(evt) {
       x: +rect.getAttribute("fg:x"), w: +rect.getAttribute("fg:w"),
       y: +rect.getAttribute("y"), h: +rect.getAttribute("height"),
       fill: rect.getAttribute("fill"), depth: 0, label: null, cls: "",
-      fx: -1, fw: -1, fwidth: -1
+      fx: -1, fw: -1, lpx: -1
     };
+    if (n.text) n.label = n.text.textContent;
     if (c.inverted ? n.y < rooty : n.y > rooty) { rooty = n.y; fg.root = n; }
     g.fg_node = n;
     fg.nodes.push(n);
@@ -40,7 +43,14 @@ function init(evt) {
   var rowh = fg.nodes.length ? fg.nodes[0].h + 1 : 1;
   for (var j = 0; j < fg.nodes.length; j++)
     fg.nodes[j].depth = Math.round(Math.abs(fg.nodes[j].y - rooty) / rowh);
-  if (fg.root) fg.root.name = "all";
+  if (fg.root) {
+    fg.root.name = "all";
+    // The drawing's own geometry: the first layout then writes nothing that is already right.
+    for (var k = 0; k < fg.nodes.length; k++) {
+      var m = fg.nodes[k];
+      m.fx = (m.x - fg.root.x) / fg.root.w; m.fw = m.w / fg.root.w;
+    }
+  }
 
   fg.frames.addEventListener("click", on_frame_click);
   fg.frames.addEventListener("mouseover", function (e) {
@@ -57,7 +67,7 @@ function init(evt) {
   });
   fg.icbtn.addEventListener("click", function () { toggle_ignorecase(); });
   window.addEventListener("keydown", on_key);
-  if (c.fluid) window.addEventListener("resize", function () { fit_width(); relayout(); });
+  if (c.fluid) window.addEventListener("resize", on_resize);
   fit_width();
   restore_state();
 }
@@ -70,7 +80,42 @@ function node_of(el) {
   return null;
 }
 
-function set_details(s) { fg.details.textContent = s; }
+function set_details(s) { fg.details_full = s; fit_details(); }
+
+// The details line ends before "Matched" (or the right margin): a long one is shortened with an
+// ellipsis (the frame's <title> tooltip keeps the whole text). Measured, as it is one element.
+function fit_details() {
+  var el = fg.details, s = fg.details_full, c = fg_config;
+  if (el.textContent !== s) el.textContent = s;
+  var right = fg.width + c.xpad;
+  if (fg.matchedtxt.getAttribute("class") !== "hide" && fg.matchedtxt.textContent.trim())
+    right -= fg.matchedtxt.getComputedTextLength() + 2 * c.fontsize * c.fontwidth;
+  var room = right - (+el.getAttribute("x"));
+  if (el.getComputedTextLength() <= room) return;
+  var cps = Array.from(s), lo = 0, hi = cps.length;
+  while (lo < hi) {  // the longest prefix that fits with the ellipsis
+    var mid = (lo + hi + 1) >> 1;
+    el.textContent = cps.slice(0, mid).join("") + "\u2026";
+    if (el.getComputedTextLength() <= room) lo = mid; else hi = mid - 1;
+  }
+  el.textContent = lo > 0 ? cps.slice(0, lo).join("") + "\u2026" : "";
+}
+
+// A resize moves the controls at once; the frames need nothing (their geometry is relative to
+// the frame area), only their labels are refitted, once the resizing has paused.
+function on_resize() {
+  fit_width();
+  fit_details();
+  if (fg.refit_timer !== null) clearTimeout(fg.refit_timer);
+  fg.refit_timer = setTimeout(refit_labels, 100);
+}
+
+function refit_labels() {
+  fg.refit_timer = null;
+  fg.refits++;
+  for (var i = 0; i < fg.nodes.length; i++)
+    if (fg.nodes[i].cls !== "hide") fit_text(fg.nodes[i]);
+}
 
 // Fluid drawings fill the window: move the right-hand controls and resize the frame area.
 function fit_width() {
@@ -82,7 +127,7 @@ function fit_width() {
   fg.frames.setAttribute("width", fg.width);
   fg.searchbtn.setAttribute("x", w - c.xpad - 100);
   fg.icbtn.setAttribute("x", w - c.xpad - 16);
-  fg.matchedtxt.setAttribute("x", w - c.xpad - 100);
+  fg.matchedtxt.setAttribute("x", w - c.xpad);
   var title = fg_el("title"), sub = fg_el("subtitle");
   if (title) title.setAttribute("x", w / 2);
   if (sub) sub.setAttribute("x", w / 2);
@@ -99,13 +144,21 @@ function on_frame_click(e) {
   save_state();
 }
 
+// The letter of a shortcut: the typed one on Latin layouts, else the physical key (e.code), so
+// Ctrl-F works on Cyrillic, Greek... layouts as well.
+function key_letter(e) {
+  if (/^[a-z]$/i.test(e.key)) return e.key.toLowerCase();
+  var m = /^Key([A-Z])$/.exec(e.code || "");
+  return m ? m[1].toLowerCase() : "";
+}
+
 function on_key(e) {
-  var k = e.key;
-  if ((e.ctrlKey && (k === "f" || k === "F")) || k === "F3") {
+  var k = e.key, mod = e.ctrlKey || e.metaKey, letter = key_letter(e);
+  if ((mod && letter === "f") || k === "F3") {
     e.preventDefault();
     search_prompt();
     save_state();
-  } else if (e.ctrlKey && (k === "i" || k === "I")) {
+  } else if (mod && letter === "i") {
     e.preventDefault();
     toggle_ignorecase();
   } else if (k === "Escape") {
@@ -125,30 +178,43 @@ function fit_label(name, px) {
   return cps.slice(0, chars - 2).join("") + "..";
 }
 
-// Positions a frame at fraction fx of the frame area with width fraction fw.
+// Positions a frame at fraction fx of the frame area with width fraction fw. Fluid drawings
+// use percentages of the frame area, so only zooming moves rects, never a resize.
 function place(n, fx, fw) {
-  if (n.fx === fx && n.fw === fw && n.fwidth === fg.width) return;
-  n.fx = fx; n.fw = fw; n.fwidth = fg.width;
-  var c = fg_config, r = n.rect;
-  var label = n === fg.root ? "" : fit_label(n.name, fw * fg.width);
-  if (c.fluid) {
-    r.setAttribute("x", (fx * 100).toFixed(4) + "%");
-    r.setAttribute("width", (fw * 100).toFixed(4) + "%");
-  } else {
-    r.setAttribute("x", (c.xpad + fx * fg.width).toFixed(1));
-    r.setAttribute("width", (fw * fg.width).toFixed(1));
+  if (n.fx !== fx || n.fw !== fw) {
+    n.fx = fx; n.fw = fw;
+    var c = fg_config, r = n.rect;
+    if (c.fluid) {
+      r.setAttribute("x", (fx * 100).toFixed(4) + "%");
+      r.setAttribute("width", (fw * 100).toFixed(4) + "%");
+    } else {
+      r.setAttribute("x", (c.xpad + fx * fg.width).toFixed(1));
+      r.setAttribute("width", (fw * fg.width).toFixed(1));
+    }
+    if (n.text) n.text.setAttribute("x", text_x(n));
   }
+  fit_text(n);
+}
+
+function text_x(n) {
+  return fg_config.fluid ? (n.fx * 100).toFixed(4) + "%"
+                         : (fg_config.xpad + n.fx * fg.width + 3).toFixed(2);
+}
+
+// Fits the label to the frame's width in pixels; writes only when the text changes.
+function fit_text(n) {
+  var px = n.fw * fg.width;
+  if (n.lpx === px) return;
+  n.lpx = px;
+  var label = fit_label(n.name, px);
   if (label && !n.text) {
     n.text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    n.text.setAttribute("x", text_x(n));
     n.text.setAttribute("y", 3 + n.y + n.h / 2);
-    if (c.fluid) n.text.setAttribute("dx", "3");
+    if (fg_config.fluid) n.text.setAttribute("dx", "3");
     n.g.appendChild(n.text);
   }
-  if (n.text) {
-    n.text.setAttribute("x", c.fluid ? (fx * 100).toFixed(4) + "%"
-                                     : (c.xpad + fx * fg.width + 3).toFixed(2));
-    if (n.label !== label) { n.text.textContent = label; n.label = label; }
-  }
+  if (n.text && n.label !== label) { n.text.textContent = label; n.label = label; }
 }
 
 // DOM writes are the cost with tens of thousands of frames: only changes are written.
@@ -209,6 +275,9 @@ function reset_search() {
   fg.searchbtn.textContent = "Search";
   fg.matchedtxt.setAttribute("class", "hide");
   fg.matchedtxt.textContent = " ";
+  fg.re = null;
+  fg.pruned_hits = [];
+  fit_details();
 }
 
 // Searches frame names (not the count text of tooltips) with a JavaScript regular expression.
@@ -216,8 +285,15 @@ function search(term) {
   if (!term) { reset_search(); return; }
   var re;
   try { re = new RegExp(term, fg.ignorecase ? "i" : ""); }
-  catch (err) { fg.matchedtxt.textContent = "Invalid regex"; fg.matchedtxt.removeAttribute("class"); return; }
+  catch (err) {
+    fg.matchedtxt.textContent = "Invalid regex";
+    fg.matchedtxt.removeAttribute("class");
+    fit_details();
+    return;
+  }
   fg.term = term;
+  fg.re = re;
+  fg.pruned_hits = fg.pruned.filter(function (p) { return re.test(p.name); });
   for (var i = 0; i < fg.nodes.length; i++) {
     var n = fg.nodes[i];
     var m = re.test(n.name);
@@ -232,7 +308,8 @@ function search(term) {
 }
 
 // Share of the zoomed frame's counts whose stacks contain a match: the union of the matched
-// frames' intervals, so a match nested in another match is counted once.
+// frames' intervals and the matching pruned spans, so a match nested in another match is
+// counted once.
 function matched_fraction() {
   var z = fg.zoomed || fg.root;
   var zs = z.x, ze = z.x + z.w, iv = [];
@@ -241,6 +318,13 @@ function matched_fraction() {
     if (!n.matched) continue;
     var s = Math.max(n.x, zs), e = Math.min(n.x + n.w, ze);
     if (e > s) iv.push([s, e]);
+  }
+  for (var p = 0; p < fg.pruned_hits.length; p++) {
+    var sp = fg.pruned_hits[p].spans;
+    for (var q = 0; q < sp.length; q += 2) {
+      var ps = Math.max(sp[q], zs), pe = Math.min(sp[q + 1], ze);
+      if (pe > ps) iv.push([ps, pe]);
+    }
   }
   iv.sort(function (a, b) { return a[0] - b[0]; });
   var total = 0, cs = -Infinity, ce = -Infinity;
@@ -261,6 +345,18 @@ function update_matched() {
   var s = pct === 100 ? "100" : pct.toFixed(1);
   fg.matchedtxt.textContent = "Matched: " + s + "%";
   fg.matchedtxt.removeAttribute("class");
+  fit_details();
+}
+
+// fg_pruned (written by the renderer when frames were pruned): "name", then start and width of
+// the first span, then gap-from-the-previous-end and width of each further one.
+function read_pruned() {
+  var out = [], src = typeof fg_pruned === "undefined" ? [] : fg_pruned, cur = null, end = 0;
+  for (var i = 0; i < src.length; i++) {
+    if (typeof src[i] === "string") { cur = { name: src[i], spans: [] }; out.push(cur); end = 0; }
+    else { var s = end + src[i]; end = s + src[++i]; cur.spans.push(s, end); }
+  }
+  return out;
 }
 
 // View state lives in the URL fragment: #x=<fg:x>&y=<y>&s=<regex>&ic=1, so a zoomed or searched

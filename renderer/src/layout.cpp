@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
 
 #include "prof/renderer/renderer.h"
 
@@ -138,6 +139,21 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
   double t = 0;
   double max_line_delta = 0;
   double max_inclusive_delta = 0;
+  // Pruned frames close in order of their end, so a name's spans arrive with non-decreasing
+  // ends: a new span swallows the last ones it contains and joins one it touches.
+  std::unordered_map<std::string_view, std::size_t> pruned_index;
+  auto add_pruned = [&](std::string_view name, double start, double end) {
+    if (!(end > start)) return;
+    auto [it, fresh] = pruned_index.try_emplace(name, layout.pruned.size());
+    if (fresh) layout.pruned.push_back({name, {}});
+    auto& spans = layout.pruned[it->second].spans;
+    while (!spans.empty() && spans.back().first >= start) spans.pop_back();
+    if (!spans.empty() && spans.back().second >= start) {
+      spans.back().second = end;
+    } else {
+      spans.emplace_back(start, end);
+    }
+  };
   auto close_to = [&](std::size_t keep) {
     while (open.size() > keep) {
       const OpenFrame& f = open.back();
@@ -148,6 +164,7 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
                                                                  std::fabs(f.delta));
       if (end - f.start < min_time) {
         ++layout.frames_pruned;
+        if (opt.javascript) add_pruned(f.name, f.start, end);
       } else {
         nodes.push_back({f.name, depth, f.start, end, f.delta, f.has_delta});
         layout.depth_max = std::max(layout.depth_max, depth);

@@ -181,7 +181,31 @@ void write_style(Writer& w, const Options& opt) {
   w.line_end();
 }
 
-void write_script(Writer& w, const Options& opt, const Geometry& g) {
+// The pruned frames' spans for the viewer's search: ["name", start, width, gap, width, ...]
+// per name, each gap measured from the previous span's end (short numbers for sorted spans).
+void write_pruned(std::string& out, const Layout& layout) {
+  if (layout.pruned.empty()) return;
+  out += "var fg_pruned = [";
+  bool first = true;
+  for (const PrunedName& p : layout.pruned) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('"');
+    detail::append_js_string(out, detail::strip_annotation(p.name));  // as in the tooltips
+    out.push_back('"');
+    double prev = 0;
+    for (const auto& [start, end] : p.spans) {
+      out.push_back(',');
+      append_general(out, start - prev);
+      out.push_back(',');
+      append_general(out, end - start);
+      prev = end;
+    }
+  }
+  out += "];\n";
+}
+
+void write_script(Writer& w, const Options& opt, const Geometry& g, const Layout& layout) {
   auto& out = w.out();
   out += "<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = {nametype: \"";
   detail::append_js_string(out, opt.name_type);
@@ -198,7 +222,10 @@ void write_script(Writer& w, const Options& opt, const Geometry& g) {
   out += ", truncate_left: ";
   out += opt.truncate_text_left ? "true" : "false";
   out += "};\n";
-  if (opt.javascript) out.append(detail::kFlamegraphJs);
+  if (opt.javascript) {
+    write_pruned(out, layout);
+    out.append(detail::kFlamegraphJs);
+  }
   out += "]]></script>";
   w.line_end();
 }
@@ -334,7 +361,7 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   out += "\" offset=\"95%\"/></linearGradient></defs>";
   w.line_end();
   write_style(w, opt);
-  write_script(w, opt, g);
+  write_script(w, opt, g, layout);
 
   out += "<rect x=\"0\" y=\"0\" width=\"100%\"";
   attr_general(out, "height", g.image_height);
@@ -352,7 +379,8 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   write_text(w, "unzoom", fixed2(kXpad), opt.font_size * 2, "Reset Zoom", " class=\"hide\"");
   write_text(w, "search", fixed2(W - kXpad - 100), opt.font_size * 2, "Search");
   write_text(w, "ignorecase", fixed2(W - kXpad - 16), opt.font_size * 2, "ic");
-  write_text(w, "matched", fixed2(W - kXpad - 100), details_y, " ");
+  // Right-aligned (CSS text-anchor:end), so the viewer knows where the details line must stop.
+  write_text(w, "matched", fixed2(W - kXpad), details_y, " ");
 
   if (g.fluid) {
     out += "<svg id=\"frames\" x=\"10\"";
@@ -519,9 +547,10 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     attr_general(out, "fg:w", f.end - f.start);
     out += "/>";
 
-    if (!root) {
+    {
+      // The root reads "all", as its tooltip does (flamegraph.pl leaves it unlabelled).
       const double chars = std::floor((x2 - x1) / char_px);
-      label = detail::fit_label(detail::strip_annotation(f.name),
+      label = detail::fit_label(root ? std::string_view("all") : detail::strip_annotation(f.name),
                                 chars > 0 ? static_cast<std::size_t>(chars) : 0,
                                 opt.truncate_text_left);
       if (!label.empty()) {

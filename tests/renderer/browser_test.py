@@ -30,11 +30,14 @@ other;lex 3
 """
 
 
-def expected_matched(regex, prefix=None, flags=0):
-    """Percent of counts whose stack has a frame matching regex (each sample once)."""
+def expected_matched(regex, prefix=None, flags=0, folded=FOLDED):
+    """Percent of counts whose stack has a frame matching regex (each sample once), among the
+    stacks under `prefix` (a zoomed frame). The root is searchable as "all"."""
     rx = re.compile(regex, flags)
+    if rx.search("all"):
+        return 100.0
     total = hit = 0
-    for line in FOLDED.strip().split("\n"):
+    for line in folded.strip().split("\n"):
         stack, count = line.rsplit(" ", 1)
         frames = stack.split(";")
         if prefix and frames[:len(prefix)] != prefix:
@@ -131,6 +134,15 @@ class Cdp:
                     return self.events.pop(i)
             self.events.append(self._read_message(deadline))
 
+    def open_page(self):
+        """Opens a tab and attaches to it (page and runtime events on)."""
+        target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)
+        att = self.send("Target.attachToTarget", {"targetId": target["targetId"],
+                                                  "flatten": True}, session=False)
+        self.session = att["sessionId"]
+        self.send("Page.enable")
+        self.send("Runtime.enable")
+
     def eval(self, expr):
         r = self.send("Runtime.evaluate", {"expression": expr, "returnByValue": True})
         if "exceptionDetails" in r:
@@ -202,12 +214,7 @@ def run(profile, out_dir, chrome):
     cdp = Cdp(chrome, user_dir)
     try:
         url = "file://" + svg
-        target = cdp.send("Target.createTarget", {"url": "about:blank"}, session=False)
-        att = cdp.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                       session=False)
-        cdp.session = att["sessionId"]
-        cdp.send("Page.enable")
-        cdp.send("Runtime.enable")
+        cdp.open_page()
         cdp.send("Page.navigate", {"url": url})
         check(wait_ready(cdp), "viewer initialised")
 
@@ -306,7 +313,11 @@ def run(profile, out_dir, chrome):
               "fluid zoom: call is %s px (want %.1f)" % (px, want))
         cdp.send("Emulation.setDeviceMetricsOverride", {"width": 800, "height": 600,
                                                         "deviceScaleFactor": 1, "mobile": False})
-        time.sleep(0.3)
+        deadline = time.time() + 10
+        # (the resize event follows the size change at the next frame)
+        while time.time() < deadline and cdp.eval(
+                "window.innerWidth !== 800 || +fg.frames.getAttribute('width') !== 780"):
+            time.sleep(0.02)
         fw2 = cdp.eval("+fg.frames.getAttribute('width')")
         check(abs(fw2 - 780) < 1, "resize to 800 px refits the frame area (%s)" % fw2)
         shot = cdp.send("Page.captureScreenshot", {"format": "png"})
@@ -317,7 +328,9 @@ def run(profile, out_dir, chrome):
         shutil.rmtree(user_dir, ignore_errors=True)
 
 
-def main():
+def main(run_checks=None):
+    """Command line of this and the other browser tests: --profile, --out; exit 0/1/77."""
+    run_checks = run_checks or run
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", required=True)
     ap.add_argument("--out", required=True)
@@ -330,7 +343,7 @@ def main():
         print("SKIP: chromium not found")
         return 77
     try:
-        run(a.profile, a.out, chrome)
+        run_checks(a.profile, a.out, chrome)
     except Fail as e:
         print("FAIL:", e)
         return 1

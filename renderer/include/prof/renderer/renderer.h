@@ -126,8 +126,17 @@ struct Frame {
   bool has_delta = false;
 };
 
+// The frames of one name that were pruned (narrower than min_width): the union of their
+// [start, end) spans in counts, sorted and disjoint. With the drawn frames these give every
+// name's exact coverage, so the viewer's "Matched" stays exact when frames are pruned.
+struct PrunedName {
+  std::string_view name;
+  std::vector<std::pair<double, double>> spans;
+};
+
 struct Layout {
   std::vector<Frame> frames;           // surviving frames, sorted by (depth, start); root first
+  std::vector<PrunedName> pruned;      // by name, in first-pruned order; only with javascript
   double total = 0;                    // sum of counts (widths)
   double time_max = 0;                 // max(total, Options::total)
   double max_delta = 1;                // differential colour scale
