@@ -72,7 +72,7 @@ void expect_refused(const test::RunResult& r, const std::vector<std::string>& wo
 // then "no valid input"); fold said nothing useful for ELF, gzip'd perf.data or binary data.
 TEST(BinaryInput, TextCommandsSayWhatTheInputIsAndWhatToRun) {
   Inputs in;
-  for (const std::string& cmd : {"fold", "render", "diff"}) {
+  for (std::string cmd : {"fold", "render", "diff"}) {
     auto args = [&](const std::string& f) {
       return cmd == "diff" ? std::vector<std::string>{cmd, in.text, f}
                            : std::vector<std::string>{cmd, f};
@@ -94,7 +94,7 @@ TEST(BinaryInput, TextCommandsSayWhatTheInputIsAndWhatToRun) {
 // Fails on e91aebd: "not a perf.data file (bad magic 0x...)" for all three.
 TEST(BinaryInput, PerfDataCommandsSayWhatTheInputIsAndWhatToRun) {
   Inputs in;
-  for (const std::string& cmd : {"report", "symbolize", "top"}) {
+  for (std::string cmd : {"report", "symbolize", "top"}) {
     std::vector<std::string> a{cmd, in.perf_data_gz};
     if (cmd == "report") a.insert(a.end(), {"-o", in.tmp.file("out.svg")});
     expect_refused(run_profile(a), {"is gzip-compressed", "gzip -dk " + in.perf_data_gz},
