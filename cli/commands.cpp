@@ -18,6 +18,7 @@
 #include "folder_command.h"
 #include "options.h"
 #include "pipeline.h"
+#include "prof/collector/advice.h"
 #include "prof/common/cli_support.h"
 #include "renderer_command.h"
 #include "symbolizer_command.h"
@@ -191,11 +192,8 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   PROF_TRY(sink.finish());
   cap.event_names = sink.event_names();
   if (!rep.quiet) {
-    for (const auto& c : stats->per_cpu)
-      if (c.lost > 0)
-        cli::print_warning("lost " + std::to_string(c.lost) + " of " +
-                           std::to_string(c.lost + c.samples) + " samples on CPU " +
-                           std::to_string(c.cpu) + ": use -m or lower -F");
+    if (auto hint = collector::lost_samples_hint(*stats); !hint.empty())
+      cli::print_warning(hint);
   }
   return cap;
 }
@@ -215,10 +213,12 @@ Error explain_no_samples(Error e, const collector::RunStats& stats,
                    "waited; for short CPU bursts raise -F or capture for longer"};
 }
 
+// argv[0] is the subcommand's name ("top"), or "profile" for the all-in-one.
 std::vector<std::string> command_line(int argc, char** argv) {
-  std::vector<std::string> v{"profile"};
-  for (int i = 0; i < argc; ++i) v.emplace_back(argv[i]);
-  return v;
+  std::vector<std::string> v;
+  if (argc == 0 || std::string_view(argv[0]) != "profile") v.emplace_back("profile");
+  v.insert(v.end(), argv, argv + argc);
+  return cli::command_line(std::move(v));
 }
 
 }  // namespace
@@ -258,8 +258,9 @@ int pipeline_command(int argc, char** argv) {
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "");
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
-  if (output.empty() && *format == Format::kSvg && isatty(STDOUT_FILENO) && !rep.quiet)
-    cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
+  if (*format == Format::kSvg) {
+    if (auto t = cli::check_svg_destination(output); !t) return cli::report_error(t.error());
+  }
 
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;
@@ -342,13 +343,16 @@ int report_command(int argc, char** argv) {
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "report");
+  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (*format == Format::kSvg) {
+    if (auto t = cli::check_svg_destination(output); !t) return cli::report_error(t.error());
+  }
   OffCpuTracker tracker;
   auto sym = symbolize_file(path, *sopt, &rep.sink, off_cpu ? &tracker : nullptr);
   if (!sym) return cli::report_error(sym.error());
   auto result = produce(*sym->first, *format, *fopt, (*ropt)->options, sym->second,
                         off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
-  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   if (auto saved = renderer::save_palette_map(**ropt); !saved)
     return cli::report_error(saved.error());

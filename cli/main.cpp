@@ -57,6 +57,7 @@ void print_help(std::ostream& out) {
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
+  prof::cli::remember_command_line(argc, argv);
   if (argc >= 2) {
     std::string_view first = argv[1];
     if (first == "help" && argc >= 3) {

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 
+#include "prof/collector/advice.h"
 #include "prof/collector/events.h"
 #include "prof/collector/parse.h"
 #include "prof/collector/proc_snapshot.h"
@@ -193,6 +194,7 @@ struct Collector::Impl {
   bool child_reaped = false;
   int child_status = 0;
   bool ran = false;
+  UnreadableMaps unreadable_maps;    // from the /proc snapshot; warned about if sampled
 
   ~Impl() {
     if (child > 0 && !child_reaped) {
@@ -556,6 +558,12 @@ Result<void> Collector::Impl::drain_all(RecordSink& sink, RunStats& stats) {
       switch (h.type) {
         case PERF_RECORD_SAMPLE:
           ++ring.stats.samples;
+          // Every attr here samples IDENTIFIER | IP | TID first: the pid follows two u64s.
+          if (!unreadable_maps.empty() && rec.size() >= sizeof h + 20) {
+            std::uint32_t pid = 0;
+            std::memcpy(&pid, rec.data() + sizeof h + 16, sizeof pid);
+            unreadable_maps.sampled(static_cast<pid_t>(pid));
+          }
           break;
         case PERF_RECORD_LOST:
           // struct { header; u64 id; u64 lost; sample_id } (perf_event_open(2)).
@@ -697,6 +705,7 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
     if (want) {
       auto st = synthesize_processes(side, pids, emit, m.warnings);
       if (!st) return st.error();
+      for (const auto& [pid, err] : st->unreadable_maps) m.unreadable_maps.add(pid, err);
     }
     PROF_TRY(sink.on_round_end());
   }
@@ -751,6 +760,8 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
     kill(m.child, SIGTERM);
     reap_child(0);
   }
+  if (auto news = m.unreadable_maps.summary(); !news.empty()) m.warn("proc-unreadable", news);
+  stats.mmap_pages = m.options.mmap_pages;
   for (const auto& r : m.rings) {
     stats.per_cpu.push_back(r.stats);
     stats.samples += r.stats.samples;

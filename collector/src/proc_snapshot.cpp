@@ -175,10 +175,7 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
     if (!maps) {
       const int err = errno;
       // ENOENT: the process exited meanwhile, which is no news.
-      if (warnings && err != ENOENT && err != ESRCH)
-        warnings->warn("proc-unreadable", base + "/maps: " +
-                                              std::string(err ? std::strerror(err) : "unreadable") +
-                                              "; its frames will be [unknown]");
+      if (err != ENOENT && err != ESRCH) st.unreadable_maps.emplace_back(pid, err);
       continue;
     }
     std::string line;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "prof/collector/advice.h"
 #include "prof/collector/collector.h"
 #include "prof/collector/events.h"
 #include "prof/collector/parse.h"
@@ -87,8 +88,9 @@ Result<void> parse_call_graph(const std::string& mode, Options& opt) {
 // is ours to give.
 perf::Features capture_features(int argc, char** argv) {
   perf::Features f;
-  f.cmdline.push_back("profile");
-  for (int i = 0; i < argc; ++i) f.cmdline.emplace_back(argv[i]);
+  std::vector<std::string> words{"profile"};
+  words.insert(words.end(), argv, argv + argc);
+  f.cmdline = cli::command_line(std::move(words));
   return f;
 }
 
@@ -351,11 +353,8 @@ int record_command(int argc, char** argv) {
   }
   print_deferred_warnings();
   if (!quiet) {
+    if (auto hint = lost_samples_hint(*stats); !hint.empty()) cli::print_warning(hint);
     for (const auto& c : stats->per_cpu) {
-      if (c.lost > 0)
-        cli::print_warning("lost " + std::to_string(c.lost) + " of " +
-                           std::to_string(c.lost + c.samples) + " samples on CPU " +
-                           std::to_string(c.cpu) + ": use -m or lower -F");
       if (c.throttled > 0)
         cli::print_warning("CPU " + std::to_string(c.cpu) + ": the kernel throttled sampling " +
                            std::to_string(c.throttled) +

@@ -1,6 +1,7 @@
 #include "prof/common/cli_support.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,9 +11,66 @@
 #include <cstring>
 
 namespace prof::cli {
+namespace {
+
+// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629), 0 if there is none.
+std::size_t utf8_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  std::size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+  if (n == 0 || n > s.size()) return 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if ((b(i) & 0xc0) != 0x80) return 0;
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+  if ((c == 0xe0 && b(1) < 0xa0) || (c == 0xed && b(1) > 0x9f) || (c == 0xf0 && b(1) < 0x90) ||
+      (c == 0xf4 && b(1) > 0x8f))
+    return 0;
+  return n;
+}
+
+// A message as it may reach a terminal: control bytes (escape sequences, a stray NUL from a
+// binary input) and bytes that are not UTF-8 become \xNN; well-formed UTF-8 stays.
+std::string printable(std::string_view m) {
+  std::string out;
+  out.reserve(m.size());
+  for (std::size_t i = 0; i < m.size();) {
+    const auto c = static_cast<unsigned char>(m[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(m[i++]);
+      continue;
+    }
+    if (c >= 0x80) {
+      if (std::size_t n = utf8_length(m.substr(i)); n > 0) {
+        out.append(m.substr(i, n));
+        i += n;
+        continue;
+      }
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+    ++i;
+  }
+  return out;
+}
+std::vector<std::string>& remembered_command_line() {
+  static std::vector<std::string> words;
+  return words;
+}
+}  // namespace
+
+void remember_command_line(int argc, char** argv) {
+  remembered_command_line().assign(argv, argv + argc);
+}
+
+std::vector<std::string> command_line(std::vector<std::string> fallback) {
+  const auto& words = remembered_command_line();
+  return words.empty() ? fallback : words;
+}
 
 int report_error(const Error& e, std::ostream& err) {
-  err << "profile: error: " << e.message << '\n';
+  err << "profile: error: " << printable(e.message) << '\n';
   return e.code == Errc::kUsage ? kExitUsage : kExitRuntime;
 }
 
@@ -37,18 +95,18 @@ int exit_now(int status) {
 }
 
 int usage_error(std::string_view message, std::string_view subcommand, std::ostream& err) {
-  err << "profile: error: " << message << " (see 'profile";
+  err << "profile: error: " << printable(message) << " (see 'profile";
   if (!subcommand.empty()) err << ' ' << subcommand;
   err << " --help')\n";
   return kExitUsage;
 }
 
 void print_warning(std::string_view message, std::ostream& err) {
-  err << "profile: warning: " << message << '\n';
+  err << "profile: warning: " << printable(message) << '\n';
 }
 
 void print_notice(std::string_view message, std::ostream& err) {
-  err << "profile: " << message << '\n';
+  err << "profile: " << printable(message) << '\n';
 }
 
 std::optional<int> parse(int argc, char** argv,
@@ -92,6 +150,26 @@ Result<void> check_output(const std::string& path) {
   return ok();
 }
 
+[[noreturn]] void end_by_broken_pipe() {
+  std::fflush(stderr);
+  // The capture commands ignore SIGPIPE (to finish their files), and a parent may have left it
+  // ignored or blocked: restore it, then die of it, as `perf script | head` does.
+  ::signal(SIGPIPE, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(SIGPIPE);
+  std::_Exit(128 + SIGPIPE);
+}
+
+Result<void> check_svg_destination(const std::string& path) {
+  if ((path.empty() || path == "-") && ::isatty(STDOUT_FILENO))
+    return Error{Errc::kUsage,
+                 "refusing to write an SVG to a terminal: use -o FILE or redirect (> out.svg)"};
+  return ok();
+}
+
 Result<void> write_output(const std::string& path, std::string_view data) {
   auto write_all = [](int fd, std::string_view d) -> bool {
     while (!d.empty()) {
@@ -103,8 +181,10 @@ Result<void> write_output(const std::string& path, std::string_view data) {
     return true;
   };
   if (path.empty() || path == "-") {
-    if (!write_all(STDOUT_FILENO, data))
+    if (!write_all(STDOUT_FILENO, data)) {
+      if (errno == EPIPE) end_by_broken_pipe();
       return Error{Errc::kIo, "writing to stdout failed: " + std::string(std::strerror(errno))};
+    }
     return ok();
   }
   // A device, pipe or other special file (-o /dev/null) is written in place: renaming a

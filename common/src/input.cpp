@@ -85,7 +85,9 @@ class PlainInput final : public InputFile {
  public:
   PlainInput(std::string name, std::unique_ptr<FdReader> r)
       : InputFile(std::move(name), Compression::kNone), r_(std::move(r)) {}
-  Result<std::size_t> read(char* buf, std::size_t n) override {
+
+ protected:
+  Result<std::size_t> read_some(char* buf, std::size_t n) override {
     ssize_t k = r_->read(buf, n);
     if (k < 0)
       return Error{Errc::kIo, name() + ": read failed: " + std::strerror(errno)};
@@ -110,7 +112,9 @@ class CompressedInput final : public InputFile {
     in_.push(FdSource(r_.get()));
     in_.exceptions(std::ios_base::badbit);
   }
-  Result<std::size_t> read(char* buf, std::size_t n) override {
+
+ protected:
+  Result<std::size_t> read_some(char* buf, std::size_t n) override {
     if (done_) return std::size_t{0};
     try {
       in_.read(buf, static_cast<std::streamsize>(n));
@@ -182,6 +186,37 @@ Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
   return in;
 }
 
+Result<std::size_t> InputFile::read(char* buf, std::size_t n) {
+  if (peeked_pos_ < peeked_.size()) {
+    std::size_t k = std::min(n, peeked_.size() - peeked_pos_);
+    std::memcpy(buf, peeked_.data() + peeked_pos_, k);
+    peeked_pos_ += k;
+    if (peeked_pos_ == peeked_.size()) {
+      peeked_.clear();
+      peeked_.shrink_to_fit();
+      peeked_pos_ = 0;
+    }
+    return k;
+  }
+  return read_some(buf, n);
+}
+
+Result<std::string_view> InputFile::peek(std::size_t n) {
+  // Only before the first read(): the peeked bytes are the input's start.
+  while (peeked_.size() < n) {
+    std::size_t have = peeked_.size();
+    peeked_.resize(n);
+    auto got = read_some(peeked_.data() + have, n - have);
+    if (!got) {
+      peeked_.resize(have);
+      return got.error();
+    }
+    peeked_.resize(have + *got);
+    if (*got == 0) break;
+  }
+  return std::string_view(peeked_).substr(0, n);
+}
+
 Result<std::string> InputFile::read_all() {
   std::string out;
   char buf[1 << 16];
@@ -192,6 +227,70 @@ Result<std::string> InputFile::read_all() {
     out.append(buf, *n);
   }
   return out;
+}
+
+}  // namespace prof
+
+namespace prof {
+
+Content sniff_content(std::string_view head) {
+  head = head.substr(0, kSniffBytes);
+  auto starts = [&](std::string_view m) { return head.substr(0, m.size()) == m; };
+  if (starts("PERFILE2") || starts("2ELIFREP")) return {ContentKind::kPerfData, {}};
+  if (starts("\x7f" "ELF")) return {ContentKind::kElf, {}};
+  if (Compression c = detect(head); c != Compression::kNone)
+    return {ContentKind::kCompressed, compression_name(c)};
+  if (starts("\x04\x22\x4d\x18")) return {ContentKind::kCompressed, "lz4"};
+  if (starts("PK\x03\x04")) return {ContentKind::kCompressed, "zip"};
+  if (starts("7z\xbc\xaf\x27\x1c")) return {ContentKind::kCompressed, "7z"};
+  // As grep decides: a NUL byte is binary; so is text that is mostly control characters.
+  std::size_t controls = 0;
+  for (unsigned char c : head) {
+    if (c == 0) return {ContentKind::kBinary, {}};
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') ||
+        c == 0x7f)
+      ++controls;
+  }
+  if (controls * 10 > head.size()) return {ContentKind::kBinary, {}};
+  return {ContentKind::kText, {}};
+}
+
+Result<void> expect_text(InputFile& in, TextFormat want) {
+  auto head = in.peek(kSniffBytes);
+  if (!head) return head.error();
+  const Content c = sniff_content(*head);
+  if (c.kind == ContentKind::kText) return ok();
+  const bool stdin_input = in.name() == "<stdin>";
+  const std::string& name = in.name();
+  const std::string file = stdin_input ? std::string("FILE") : name;
+  const std::string what = want == TextFormat::kPerfScript
+                               ? "'perf script' text"
+                               : "folded stacks ('a;b;c COUNT' lines)";
+  std::string msg = "'" + name + "' is ";
+  switch (c.kind) {
+    case ContentKind::kPerfData:
+      msg += "a perf.data file, not " + what + ": use ";
+      msg += want == TextFormat::kPerfScript
+                 ? "'profile symbolize --folded " + file + "' (folded stacks) or 'profile report " +
+                       file + "' (a flame graph)"
+                 : "'profile report " + file + "' (or 'profile symbolize --folded " + file +
+                       "' for folded stacks)";
+      break;
+    case ContentKind::kElf:
+      msg += "an ELF file (a program or library), not " + what +
+             ": to profile a program, run 'profile -- " + file + " > out.svg'";
+      break;
+    case ContentKind::kCompressed:
+      msg += std::string(c.format) + " data";
+      if (in.compression() != Compression::kNone)
+        msg += " inside " + std::string(compression_name(in.compression())) + " data";
+      msg += ", not " + what + ": unpack it first";
+      break;
+    default:
+      msg += "binary data, not " + what;
+      break;
+  }
+  return Error{Errc::kUnsupported, std::move(msg)};
 }
 
 }  // namespace prof

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "perf_data_internal.h"
+#include "prof/common/input.h"
 #include "prof/common/perf_data.h"
 
 namespace prof::perf {
@@ -311,7 +312,36 @@ struct PerfDataReader::Impl {
       return unsupported("perf.data from a machine of the other byte order is not supported");
     if (std::memcmp(p, kMagicV1.data(), kMagicV1.size()) == 0)
       return unsupported("legacy (version 1, 'PERFFILE') perf.data is not supported");
+    if (auto advice = not_perf_data(
+            std::string_view(reinterpret_cast<const char*>(p), kPipeHeaderSize));
+        !advice.empty())
+      return Error{Errc::kUnsupported, "'" + name + "' " + advice};
     return parse_error(0, "not a perf.data file (bad magic " + hex(magic) + ")");
+  }
+
+  // What to do with an input that is something else we know (its first 16 bytes).
+  std::string not_perf_data(std::string_view head) const {
+    const Content c = sniff_content(head);
+    const std::string file = name == "-" ? "FILE" : name;
+    switch (c.kind) {
+      case ContentKind::kCompressed: {
+        std::string tool = c.format == "zip"  ? "unzip " + file
+                           : c.format == "7z" ? "7z x " + file
+                           : c.format == "zstd" || c.format == "lz4"
+                               ? std::string(c.format) + " -d " + file
+                               : std::string(c.format) + " -dk " + file;
+        return "is " + std::string(c.format) + "-compressed, not a perf.data file: decompress "
+               "it first ('" + tool + "')";
+      }
+      case ContentKind::kElf:
+        return "is an ELF file (a program or library), not a perf.data file: record it with "
+               "'profile record -- " + file + "'";
+      case ContentKind::kText:
+        return "is text, not a perf.data file: for 'perf script' text use 'profile fold " +
+               file + "', for folded stacks 'profile render " + file + "'";
+      default:
+        return {};
+    }
   }
 
   Result<void> open_file_mode() {

@@ -548,7 +548,12 @@ void FoldEngine::cached_frame(FrameCache& cache, std::string_view key, std::uint
 bool FoldEngine::piece(std::string_view func, const RawFrame& f, bool inlined) {
   std::string& out = piece_;
   out.clear();
+  // A module name in brackets is not a signature: its parentheses stay, so a deleted or memfd
+  // object (`[unknown] (/memfd:jit (deleted))`) becomes `[memfd:jit (deleted)]`, not
+  // `[memfd:jit ` (the reference never sees such a module: its MODULE has no spaces).
+  bool module_name = false;
   if (func == "[unknown]") {
+    module_name = true;
     scratch_.assign(1, '[');
     scratch_ += f.module != "[unknown]" ? basename(f.module) : std::string_view("unknown");
     if (opt_.include_addrs) {
@@ -559,7 +564,7 @@ bool FoldEngine::piece(std::string_view func, const RawFrame& f, bool inlined) {
     scratch_ += ']';
     func = scratch_;
   }
-  std::size_t cut = argument_cut(func);
+  std::size_t cut = module_name ? std::string_view::npos : argument_cut(func);
   if (cut != std::string_view::npos) func = func.substr(0, cut);
   for (char c : func) {
     if (c == ';') {

@@ -119,6 +119,8 @@ int fold_command(int argc, char** argv) {
 
   auto input = InputFile::open(path);
   if (!input) return cli::report_error(input.error());
+  if (auto text = expect_text(**input, TextFormat::kPerfScript); !text)
+    return cli::report_error(text.error());
   opt.input_name = (*input)->name();
 
   WarningSink sink = verbose ? WarningSink([](std::string_view, std::string_view message) {

@@ -47,6 +47,7 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
   for (const std::string& f : files) {
     auto in = InputFile::open(f);
     if (!in) return file_error(f, in.error());
+    PROF_TRY(expect_text(**in, TextFormat::kFolded));
     auto body = read_whole(**in);
     if (!body) return file_error(f, body.error());
     if (text.empty()) {
@@ -233,6 +234,7 @@ int render_command(int argc, char** argv) {
     if (setup.error().code == Errc::kUsage) return cli::usage_error(setup.error().message, "render");
     return cli::report_error(setup.error());
   }
+  if (auto t = cli::check_svg_destination(out_path); !t) return cli::report_error(t.error());
   const Options& o = (*setup)->options;
   std::vector<std::string> files = vm.count("input") ? vm["input"].as<std::vector<std::string>>()
                                                      : std::vector<std::string>{"-"};

@@ -148,6 +148,8 @@ struct RunStats {
   std::uint64_t wrapped_records = 0;    // records that wrapped the end of a ring
   std::optional<int> command_status;    // Target::kCommand: wait status of the command
   bool stopped_by_request = false;      // request_stop() ended the capture
+  std::size_t mmap_pages = 0;           // data pages per CPU ring used (Options::mmap_pages
+                                        // resolved), for the -m hint (advice.h)
 };
 
 // Progress for a terminal countdown; called from run() about every 250 ms.

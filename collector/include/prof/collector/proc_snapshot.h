@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "prof/common/result.h"
@@ -48,6 +49,9 @@ std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& pa
 
 struct SnapshotStats {
   std::uint64_t processes = 0, threads = 0, mappings = 0;
+  // Processes whose maps could not be read (pid, errno): their frames will be [unknown]. Not
+  // warned about here: only those that turn out to have samples are news (see advice.h).
+  std::vector<std::pair<pid_t, int>> unreadable_maps;
 };
 
 // Synthesizes COMM/FORK/MMAP2 records (trailer laid out per `attr`, which must be the attr of
@@ -56,8 +60,8 @@ struct SnapshotStats {
 // unwinder reads .eh_frame_hdr from read-only segments), as the kernel does. With attr.build_id
 // the MMAP2 records carry the file's build-id (PERF_RECORD_MISC_MMAP_BUILD_ID), like the ones
 // the kernel writes, read once per file through /proc/PID/map_files. Processes that exit
-// while being read are skipped silently; unreadable ones are reported to `warnings` (kind
-// "proc-unreadable").
+// while being read are skipped silently; those whose maps are unreadable are listed in
+// SnapshotStats::unreadable_maps (an unlistable /proc is warned as "proc-unreadable").
 Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
                                            const std::vector<pid_t>& pids, const RecordFn& emit,
                                            WarningSink* warnings = nullptr);

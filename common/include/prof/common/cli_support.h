@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "prof/common/result.h"
 
@@ -39,6 +40,12 @@ void print_notice(std::string_view message, std::ostream& err = std::cerr);
 // returns the status instead, so that leak checking still sees every allocation freed.
 int exit_now(int status);
 
+// The command line as the user typed it, for perf.data's CMDLINE feature (perf writes its own
+// argv the same way). main() remembers it once; a command run without main() (from a test)
+// gets `fallback` instead, e.g. {"profile", "record", ...}.
+void remember_command_line(int argc, char** argv);
+std::vector<std::string> command_line(std::vector<std::string> fallback);
+
 // Parses argv[1..] (argv[0], the subcommand name, is skipped). Returns an exit status when the caller
 // should return at once (an option error -> 2 with a one-line message), std::nullopt to continue.
 // Unknown options are errors; `--` ends option parsing (positional args after it are kept).
@@ -47,7 +54,12 @@ std::optional<int> parse(int argc, char** argv,
                          const boost::program_options::positional_options_description& pos,
                          boost::program_options::variables_map& vm, std::string_view subcommand);
 
-// Writes a command's result to `path` ("" or "-" = stdout). A regular FILE is written through a
+// Ends the process quietly, killed by SIGPIPE (exit status 141 in a shell), as `perf script`
+// does when its reader went away (`... | head`): nobody is left to read a message.
+[[noreturn]] void end_by_broken_pipe();
+
+// Writes a command's result to `path` ("" or "-" = stdout). A reader that closed stdout early
+// (EPIPE) ends the process through end_by_broken_pipe(). A regular FILE is written through a
 // temporary file renamed into place, so an existing FILE is replaced only by a complete new one
 // and a failed run leaves nothing half-written; a device or FIFO (-o /dev/null) is written in
 // place. Errors name the file.
@@ -56,5 +68,9 @@ Result<void> write_output(const std::string& path, std::string_view data);
 // directory or a read-only one fails here, not after a minute of capture. "" / "-" / an
 // existing device always pass. Leaves nothing behind.
 Result<void> check_output(const std::string& path);
+// An SVG is thousands of lines of markup, useless on a terminal (gzip refuses the same way):
+// when `path` means stdout ("" or "-") and stdout is a terminal, a usage Error that says to use
+// -o or redirect. Call it before any long work.
+Result<void> check_svg_destination(const std::string& path);
 
 }  // namespace prof::cli

@@ -29,6 +29,24 @@ enum class Compression { kNone, kGzip, kBzip2, kXz, kZstd };
 Compression detect_compression(std::string_view head);
 std::string_view compression_name(Compression c);
 
+// What an input's first bytes say it is. Text commands (fold, render, diff) refuse the rest
+// with a message that says what to run instead (expect_text below); the perf.data reader uses
+// it to say what it got instead of perf.data.
+enum class ContentKind {
+  kText,
+  kPerfData,    // "PERFILE2" (file and pipe mode), either byte order
+  kElf,         // an executable, library or core file
+  kCompressed,  // a compressed or archive format (Content::format names it)
+  kBinary,      // anything else with NUL bytes or mostly control characters
+};
+struct Content {
+  ContentKind kind = ContentKind::kText;
+  std::string_view format;  // kCompressed: "gzip", "bzip2", "xz", "zstd", "lz4", "zip", "7z"
+};
+// Looks at up to kSniffBytes of `head` (fewer is fine).
+inline constexpr std::size_t kSniffBytes = 4096;
+Content sniff_content(std::string_view head);
+
 class InputFile {
  public:
   // path "-" means standard input. Fails if the file cannot be opened.
@@ -37,7 +55,11 @@ class InputFile {
 
   // Reads up to n decompressed bytes; 0 means end of input. A read or decompression failure is
   // an Error naming the file and the (compressed) byte offset reached.
-  virtual Result<std::size_t> read(char* buf, std::size_t n) = 0;
+  Result<std::size_t> read(char* buf, std::size_t n);
+
+  // The first (up to) n decompressed bytes, without consuming them: read() returns them
+  // again. Shorter only at end of input.
+  Result<std::string_view> peek(std::size_t n);
 
   // Reads everything that is left (convenience for small inputs and tests).
   Result<std::string> read_all();
@@ -47,10 +69,24 @@ class InputFile {
 
  protected:
   InputFile(std::string name, Compression c) : name_(std::move(name)), compression_(c) {}
+  // read() without the peeked bytes.
+  virtual Result<std::size_t> read_some(char* buf, std::size_t n) = 0;
 
  private:
   std::string name_;
   Compression compression_;
+  std::string peeked_;
+  std::size_t peeked_pos_ = 0;
 };
+
+// What a text command expects, for the advice expect_text() gives.
+enum class TextFormat {
+  kPerfScript,  // `profile fold`: 'perf script' text
+  kFolded,      // `profile render`, `profile diff`: folded stacks
+};
+// Peeks at the start of `in` (call it before reading): ok() for text; otherwise an Error
+// (kUnsupported) naming the file, what it is and what to run instead, e.g. "'x.data' is a
+// perf.data file, not folded stacks ('a;b;c COUNT' lines): use 'profile report x.data' ...".
+Result<void> expect_text(InputFile& in, TextFormat want);
 
 }  // namespace prof
