@@ -262,6 +262,8 @@ int pipeline_command(int argc, char** argv) {
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "");
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  // Our result goes to stdout: the command's own output must not land in it.
+  req->options.command_stdout_to_stderr = output.empty() || output == "-";
   if (output.empty() && *format == Format::kSvg && isatty(STDOUT_FILENO) && !rep.quiet)
     cli::print_notice("writing SVG to the terminal; redirect it: profile ... > out.svg");
 
@@ -469,6 +471,7 @@ int top_command(int argc, char** argv) {
       live_vm.insert_or_assign("duration", po::variable_value(words, false));
     auto req = collector::sampling_from(live_vm, command);
     if (!req) return cli::usage_error(req.error().message, "top");
+    req->options.command_stdout_to_stderr = true;  // the table goes to stdout
     auto cap = capture(*req, sopt, "", cmdline, rep);
     if (!cap) return cli::report_error(cap.error());
     sym = std::move(cap->sym);

@@ -285,6 +285,7 @@ Result<void> Collector::Impl::start_command() {
   std::vector<char*> argv;
   for (auto& a : options.command) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const bool stdout_to_stderr = options.command_stdout_to_stderr;
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -297,7 +298,9 @@ Result<void> Collector::Impl::start_command() {
     close(err[0]);
     char byte = 0;
     if (read(go[0], &byte, 1) != 1) _exit(127);  // the collector gave up before run()
-    execvp(argv[0], argv.data());
+    // perf's workload does the same dup2 when perf writes to a pipe (evlist__prepare_workload).
+    if (!stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+      execvp(argv[0], argv.data());
     int e = errno;
     ssize_t w = write(err[1], &e, sizeof e);
     (void)w;

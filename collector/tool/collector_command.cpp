@@ -281,6 +281,8 @@ int record_command(int argc, char** argv) {
   const bool quiet = vm.count("quiet") > 0;
   auto req = sampling_from(vm, command);
   if (!req) return cli::usage_error(req.error().message, "record");
+  // Pipe-mode perf.data on stdout: the command's own output must not land in it.
+  req->options.command_stdout_to_stderr = vm["output"].as<std::string>() == "-";
   const Options& opt = req->options;
   const StopCondition& stop = req->stop;
 

@@ -71,6 +71,11 @@ struct Options {
   // a command is the workload: started when sampling starts, its exit ends the capture
   // (`perf record -a -- sleep 5`). Not allowed with kPids/kTids. Default: none.
   std::vector<std::string> command;
+  // The command's stdout goes to our stderr instead (dup2 before exec), as perf does when its
+  // own output is stdout: set it when the caller writes its result (an SVG, pipe-mode perf.data)
+  // to stdout, so that nothing the workload prints lands in it. Default off: the command keeps
+  // the stdout it inherits.
+  bool command_stdout_to_stderr = false;
   std::string cgroup;                 // kCgroup: absolute path or relative to the cgroup2 mount
   // -e words; empty = the default event, `cycles`, which quietly falls back to a software clock
   // where there is no hardware PMU (an explicit `-e cycles` falls back with a notice).
