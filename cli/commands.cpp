@@ -213,7 +213,8 @@ int pipeline_command(int argc, char** argv) {
       "Usage: profile [options] [DURATION] [-- CMD ARGS...] > out.svg\n\n"
       "Samples (default: every CPU, 99 Hz, until Ctrl-C or DURATION), symbolizes, folds and\n"
       "renders a flame graph in one process. DURATION: 60s, 500ms, 2m, or seconds. With\n"
-      "-- CMD and no -a/-C: only CMD and its children, until it exits.\n\n"
+      "-- CMD and no -a/-C: only CMD and its children, until it exits. Exits with CMD's\n"
+      "status (128+N for signal N); while the result goes to stdout, CMD's goes to stderr.\n\n"
       "Output");
   add_output_options(general);
   general.add_options()("help,h", "show this help")(
@@ -286,7 +287,7 @@ int pipeline_command(int argc, char** argv) {
                       "; " + std::to_string(s.locations) + " distinct addresses symbolized");
   }
   // Not exit_now(): the collector's teardown still has duties here (a workload it started).
-  return cli::kExitOk;
+  return collector::command_exit_status(cap->stats, rep.quiet);
 }
 
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
@@ -465,6 +466,7 @@ int top_command(int argc, char** argv) {
   }
   std::unique_ptr<symbolizer::Symbolizer> sym;
   std::vector<std::string> names;
+  std::optional<collector::RunStats> run_stats;  // live capture
   if (live) {
     po::variables_map live_vm = vm;
     if (!words.empty())
@@ -476,6 +478,7 @@ int top_command(int argc, char** argv) {
     if (!cap) return cli::report_error(cap.error());
     sym = std::move(cap->sym);
     names = cap->event_names;
+    run_stats = cap->stats;
   } else {
     if (file.empty()) file = "perf.data";
     auto s = symbolize_file(file, sopt, &rep.sink);
@@ -497,7 +500,8 @@ int top_command(int argc, char** argv) {
   else print_top_text(tables, labels.count_name, std::cout);
   std::cout.flush();
   rep.summarize();
-  return std::cout ? cli::kExitOk : cli::kExitRuntime;
+  if (!std::cout) return cli::kExitRuntime;
+  return run_stats ? collector::command_exit_status(*run_stats, rep.quiet) : cli::kExitOk;
 }
 
 }  // namespace prof::app

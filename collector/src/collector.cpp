@@ -749,10 +749,13 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
   }
   for (auto& f : m.fds) ioctl(f.fd.get(), PERF_EVENT_IOC_DISABLE, 0);
   PROF_TRY(m.drain_all(sink, stats));
+  // A command that ended on its own (e.g. by a Ctrl-C that reached it too) keeps its status.
+  reap_child(WNOHANG);
   if (m.child > 0 && !m.child_reaped) {
     // Duration over or stopped by request: end the command as perf ends its workload.
     kill(m.child, SIGTERM);
     reap_child(0);
+    stats.command_stopped = true;
   }
   for (const auto& r : m.rings) {
     stats.per_cpu.push_back(r.stats);

@@ -133,5 +133,58 @@ TEST(Workload, TopWithACommandPrintsOnlyItsTable) {
   EXPECT_NE(r.out.find(" spin_here\n"), std::string::npos) << r.out;
 }
 
+// ---- Exit status: the command's, as perf reports it (128 + N for signal N) ----
+
+// A command that spins, then ends with `tail` (`exit 3`, `kill -SEGV $$`).
+std::vector<std::string> spin_then(const std::string& tail) {
+  return {"sh", "-c", "\"$0\" 200; " + tail, fixture("fx_spin")};
+}
+
+// Fails on e91aebd: every one of these exited 0.
+TEST(Workload, ExitStatusIsTheCommands) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  auto svg = run_profile(
+      with_command({"-g", "-q", "-o", tmp.file("out.svg")}, spin_then("exit 3")));
+  EXPECT_EQ(svg.exit_code, 3) << svg.err;
+  expect_well_formed_xml(tmp.file("out.svg"));  // the graph is written all the same
+
+  auto rec = run_profile(
+      with_command({"record", "-g", "-q", "-o", tmp.file("cap.data")}, spin_then("exit 3")));
+  EXPECT_EQ(rec.exit_code, 3) << rec.err;
+  auto rep = run_profile({"report", tmp.file("cap.data"), "-o", tmp.file("rep.svg")});
+  EXPECT_EQ(rep.exit_code, 0) << rep.err;
+
+  auto top = run_profile(with_command({"top", "-q", "-n", "1"}, spin_then("exit 4")));
+  EXPECT_EQ(top.exit_code, 4) << top.err;
+
+  // Killed by a signal: 128 + N, as a shell reports it.
+  auto segv = run_profile(
+      with_command({"-g", "-q", "-o", tmp.file("segv.svg")}, spin_then("kill -SEGV $$")));
+  EXPECT_EQ(segv.exit_code, 128 + 11) << segv.err;
+  auto rec_segv = run_profile(with_command({"record", "-q", "-o", tmp.file("segv.data")},
+                                           spin_then("kill -SEGV $$")));
+  EXPECT_EQ(rec_segv.exit_code, 128 + 11) << rec_segv.err;
+
+  // Stays 0 for a command that succeeds, and for one that profile ended itself at DURATION.
+  auto ok = run_profile(with_command({"-q", "-o", tmp.file("ok.svg")}, spin_then("exit 0")));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto timed = run_profile({"-q", "-o", tmp.file("timed.svg"), "500ms", "--", fixture("fx_spin"),
+                            "30000"});
+  EXPECT_EQ(timed.exit_code, 0) << timed.err;
+}
+
+// Our own failure wins over the command's status.
+TEST(Workload, OurFailureStillExitsOne) {
+  PROF_REQUIRE_LIVE();
+  // The capture succeeds and the command exits 3, but the graph cannot be written.
+  auto full = run_profile(with_command({"-g", "-o", "/dev/full"}, spin_then("exit 3")));
+  EXPECT_EQ(full.exit_code, 1) << full.err;
+  EXPECT_NE(full.err.find("profile: error: "), std::string::npos) << full.err;
+  auto rec = run_profile(with_command({"record", "-o", "/dev/full"}, spin_then("exit 3")));
+  EXPECT_EQ(rec.exit_code, 1) << rec.err;
+  EXPECT_NE(rec.err.find("profile: error: "), std::string::npos) << rec.err;
+}
+
 }  // namespace
 }  // namespace prof

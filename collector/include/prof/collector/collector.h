@@ -151,7 +151,9 @@ struct RunStats {
   std::uint64_t samples = 0, lost = 0, throttled = 0;
   std::uint64_t records = 0;            // everything handed to the sink, synthesized included
   std::uint64_t wrapped_records = 0;    // records that wrapped the end of a ring
-  std::optional<int> command_status;    // Target::kCommand: wait status of the command
+  std::optional<int> command_status;    // a command's wait status (waitpid(2)), once reaped
+  bool command_stopped = false;         // run() ended the command itself (SIGTERM at DURATION
+                                        // or request_stop()); command_status then says so
   bool stopped_by_request = false;      // request_stop() ended the capture
 };
 
