@@ -261,6 +261,8 @@ int pipeline_command(int argc, char** argv) {
   if (*format == Format::kSvg) {
     if (auto t = cli::check_svg_destination(output); !t) return cli::report_error(t.error());
   }
+  // Our result goes to stdout: the command's own output must not land in it.
+  req->options.command_stdout_to_stderr = output.empty() || output == "-";
 
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;
@@ -283,7 +285,7 @@ int pipeline_command(int argc, char** argv) {
                       "; " + std::to_string(s.locations) + " distinct addresses symbolized");
   }
   // Not exit_now(): the collector's teardown still has duties here (a workload it started).
-  return cli::kExitOk;
+  return collector::command_exit_status(cap->stats, rep.quiet);
 }
 
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
@@ -467,6 +469,8 @@ int top_command(int argc, char** argv) {
       live_vm.insert_or_assign("duration", po::variable_value(words, false));
     auto req = collector::sampling_from(live_vm, command);
     if (!req) return cli::usage_error(req.error().message, "top");
+    // The table goes to stdout unless -o: the command's own output must not land in it.
+    req->options.command_stdout_to_stderr = output.empty() || output == "-";
     auto cap = capture(*req, sopt, "", cmdline, rep);
     if (!cap) return cli::report_error(cap.error());
     sym = std::move(cap->sym);
@@ -503,7 +507,8 @@ int top_command(int argc, char** argv) {
   else print_top_text(tables, labels.count_name, text, unit);
   if (auto w = cli::write_output(output, text.str()); !w) return cli::report_error(w.error());
   rep.summarize();
-  return cli::kExitOk;
+  if (!std::cout) return cli::kExitRuntime;
+  return live ? collector::command_exit_status(live_stats, rep.quiet) : cli::kExitOk;
 }
 
 }  // namespace prof::app

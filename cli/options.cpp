@@ -45,7 +45,8 @@ CommandOptions pipeline_options() {
       "Samples with frame-pointer call graphs (default: every CPU, 99 Hz, until Ctrl-C or\n"
       "DURATION), symbolizes, folds and renders a flame graph in one process. DURATION: 60s,\n"
       "500ms, 2m, or seconds. With -- CMD and no -a/-C: only CMD and its children, until it\n"
-      "exits.\n\n"
+      "exits. Exits with CMD's status (128+N for signal N); while the result goes to stdout,\n"
+      "CMD's goes to stderr.\n\n"
       "Output");
   add_output_options(general);
   general.add_options()("help,h", "show this help")(

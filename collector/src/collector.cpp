@@ -287,6 +287,7 @@ Result<void> Collector::Impl::start_command() {
   std::vector<char*> argv;
   for (auto& a : options.command) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const bool stdout_to_stderr = options.command_stdout_to_stderr;
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -299,7 +300,9 @@ Result<void> Collector::Impl::start_command() {
     close(err[0]);
     char byte = 0;
     if (read(go[0], &byte, 1) != 1) _exit(127);  // the collector gave up before run()
-    execvp(argv[0], argv.data());
+    // perf's workload does the same dup2 when perf writes to a pipe (evlist__prepare_workload).
+    if (!stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+      execvp(argv[0], argv.data());
     int e = errno;
     ssize_t w = write(err[1], &e, sizeof e);
     (void)w;
@@ -755,10 +758,13 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
   }
   for (auto& f : m.fds) ioctl(f.fd.get(), PERF_EVENT_IOC_DISABLE, 0);
   PROF_TRY(m.drain_all(sink, stats));
+  // A command that ended on its own (e.g. by a Ctrl-C that reached it too) keeps its status.
+  reap_child(WNOHANG);
   if (m.child > 0 && !m.child_reaped) {
     // Duration over or stopped by request: end the command as perf ends its workload.
     kill(m.child, SIGTERM);
     reap_child(0);
+    stats.command_stopped = true;
   }
   if (auto news = m.unreadable_maps.summary(); !news.empty()) m.warn("proc-unreadable", news);
   stats.mmap_pages = m.options.mmap_pages;

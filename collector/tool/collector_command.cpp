@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -181,6 +182,28 @@ void add_sampling_options(po::options_description& opts, bool call_graph_by_defa
        "captures, whose sched_switch samples show only their tasks leaving the CPU");
 }
 
+int command_exit_status(const RunStats& stats, bool quiet) {
+  // Ended by DURATION or by Ctrl-C/SIGTERM to us: the capture is what was asked for, and the
+  // command's status (SIGTERM from us, or the terminal's SIGINT that reached it too) is ours.
+  if (!stats.command_status || stats.command_stopped || stats.stopped_by_request)
+    return cli::kExitOk;
+  const int status = *stats.command_status;
+  std::string what;
+  int code = 0;
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* name = sigabbrev_np(sig);
+    what = "the command was killed by signal " + std::to_string(sig) +
+           (name ? std::string(" (SIG") + name + ")" : std::string());
+    code = 128 + sig;
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+    code = WEXITSTATUS(status);
+    what = "the command exited with status " + std::to_string(code);
+  }
+  if (!quiet && code != 0) cli::print_notice(what + "; profile exits with " + std::to_string(code));
+  return code;
+}
+
 bool has_sampling_option(const po::variables_map& vm) {
   for (const char* name : {"all-cpus", "cpu", "pid", "tid", "cgroup", "count", "event", "-g",
                            "call-graph", "user-stacks", "kernel-stacks", "mmap-pages"})
@@ -271,7 +294,8 @@ int record_command(int argc, char** argv) {
       "Samples with perf_event_open and writes perf.data (read it with 'profile report',\n"
       "'profile symbolize', 'perf script' or hotspot). DURATION: 60s, 500ms, 2m, or seconds;\n"
       "without it, until CMD exits or Ctrl-C. Default target: all CPUs; with -- CMD and no\n"
-      "-a/-C/-G, only CMD and its children (with -a/-C/-G, CMD just bounds the capture).\n\n"
+      "-a/-C/-G, only CMD and its children (with -a/-C/-G, CMD just bounds the capture).\n"
+      "Exits with CMD's status (128+N for signal N); with -o -, CMD's stdout goes to stderr.\n\n"
       "Options");
   opts.add_options()
       ("help,h", "show this help")
@@ -292,6 +316,8 @@ int record_command(int argc, char** argv) {
   const bool quiet = vm.count("quiet") > 0;
   auto req = sampling_from(vm, command);
   if (!req) return cli::usage_error(req.error().message, "record");
+  // Pipe-mode perf.data on stdout: the command's own output must not land in it.
+  req->options.command_stdout_to_stderr = vm["output"].as<std::string>() == "-";
   const Options& opt = req->options;
   const StopCondition& stop = req->stop;
 
@@ -360,15 +386,11 @@ int record_command(int argc, char** argv) {
                            std::to_string(c.throttled) +
                            " times (kernel.perf_cpu_time_max_percent): lower -F");
     }
-    if (stats->command_status && WIFEXITED(*stats->command_status) &&
-        WEXITSTATUS(*stats->command_status) != 0)
-      cli::print_notice("the command exited with status " +
-                        std::to_string(WEXITSTATUS(*stats->command_status)));
     std::string dest = out.path == "-" ? "stdout" : "'" + out.path + "'";
     cli::print_notice("captured " + std::to_string(stats->samples) + " samples (" +
                       human_bytes((*writer)->bytes_written()) + ") to " + dest);
   }
-  return cli::kExitOk;
+  return command_exit_status(*stats, quiet);
 }
 
 int list_command(int argc, char** argv) {

@@ -45,6 +45,13 @@ Result<SamplingRequest> sampling_from(const boost::program_options::variables_ma
                                       const std::vector<std::string>& command,
                                       bool call_graph_by_default = false);
 
+// What a capture whose own work succeeded exits with, as `perf record` does for a command that
+// ends by itself: its exit code, or 128 + N when signal N killed it (a shell's $?). 0 without a
+// command, and when the capture ended first (DURATION over, or Ctrl-C/SIGTERM to profile, even
+// where the terminal's SIGINT reached the command too). A nonzero status is announced on stderr
+// unless `quiet` ("the command exited with status 3; profile exits with 3").
+int command_exit_status(const RunStats& stats, bool quiet);
+
 // SIGINT/SIGTERM end the capture cleanly (SIGPIPE becomes a write error). Install before
 // Collector::open: a signal that arrives while events are being opened is remembered and stops
 // the collector as soon as set_signal_target() names it. nullptr detaches.

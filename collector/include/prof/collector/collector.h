@@ -71,6 +71,11 @@ struct Options {
   // a command is the workload: started when sampling starts, its exit ends the capture
   // (`perf record -a -- sleep 5`). Not allowed with kPids/kTids. Default: none.
   std::vector<std::string> command;
+  // The command's stdout goes to our stderr instead (dup2 before exec), as perf does when its
+  // own output is stdout: set it when the caller writes its result (an SVG, pipe-mode perf.data)
+  // to stdout, so that nothing the workload prints lands in it. Default off: the command keeps
+  // the stdout it inherits.
+  bool command_stdout_to_stderr = false;
   std::string cgroup;                 // kCgroup: absolute path or relative to the cgroup2 mount
   // -e words; empty = the default event, `cycles`, which quietly falls back to a software clock
   // where there is no hardware PMU (an explicit `-e cycles` falls back with a notice).
@@ -146,7 +151,9 @@ struct RunStats {
   std::uint64_t samples = 0, lost = 0, throttled = 0;
   std::uint64_t records = 0;            // everything handed to the sink, synthesized included
   std::uint64_t wrapped_records = 0;    // records that wrapped the end of a ring
-  std::optional<int> command_status;    // Target::kCommand: wait status of the command
+  std::optional<int> command_status;    // a command's wait status (waitpid(2)), once reaped
+  bool command_stopped = false;         // run() ended the command itself (SIGTERM at DURATION
+                                        // or request_stop()); command_status then says so
   bool stopped_by_request = false;      // request_stop() ended the capture
   std::size_t mmap_pages = 0;           // data pages per CPU ring used (Options::mmap_pages
                                         // resolved), for the -m hint (advice.h)
