@@ -168,6 +168,11 @@ TEST_F(RebuiltBinary, OurCapturesShowUnknownWithOneWarningThenTheCachedOldBinary
   rebuild();
   expect_unknown_with_one_warning(data);
   expect_unknown_with_one_warning(piped);
+  // perf, reading our table, agrees: the same frames are [unknown] in the app.
+  RunResult perf = run({"env", "HOME=" + tmp_.file("empty-home"), "perf", "script", "-i", data});
+  ASSERT_EQ(perf.exit_code, 0) << perf.err;
+  EXPECT_EQ(perf.out.find("renamed_"), std::string::npos);
+  EXPECT_NE(perf.out.find("[unknown] (" + app_ + ")"), std::string::npos);
 
   const std::string home = tmp_.file("cache-home");
   RunResult add = run({"env", "HOME=" + home, "perf", "buildid-cache", "-a", old_copy_});
