@@ -179,9 +179,10 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   collector::set_signal_target(nullptr);
   clear_progress_line();
   if (writer) {
+    Result<void> ids = stats ? sink.add_build_ids() : ok();
     auto fin = writer->finish();
-    if (!fin || !stats) {
-      const Error& e = !stats ? stats.error() : fin.error();
+    if (!fin || !stats || !ids) {
+      const Error& e = !stats ? stats.error() : !ids ? ids.error() : fin.error();
       if (writer->bytes_written() == 0) return e;
       return Error{e.code, e.message + " ('" + save + "' is incomplete: it holds what was "
                                        "captured up to here)"};

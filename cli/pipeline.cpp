@@ -56,6 +56,7 @@ CaptureSink::CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save
 CaptureSink::~CaptureSink() = default;
 
 Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
+  if (save_) PROF_TRY(save_->on_start(attrs));
   auto d = make_record_decoder(attrs, tracing_data_);
   if (!d) return d.error();
   decoder_ = std::move(*d);
@@ -68,15 +69,10 @@ Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
 
 Result<void> CaptureSink::on_record(std::span<const std::uint8_t> record) {
   if (save_) PROF_TRY(save_->on_record(record));
-  if (record.size() < sizeof(perf_event_header)) return ok();
-  perf_event_header h;
-  std::memcpy(&h, record.data(), sizeof h);
-  perf::Record r;
-  r.type = h.type;
-  r.misc = h.misc;
-  r.bytes = record;
-  feeder_->add(r);
-  if (off_cpu_) off_cpu_->observe(*decoder_, r);
+  auto r = perf::record_of(record);
+  if (!r) return ok();
+  feeder_->add(*r);
+  if (off_cpu_) off_cpu_->observe(*decoder_, *r);
   return ok();
 }
 

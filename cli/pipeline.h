@@ -42,6 +42,8 @@ class CaptureSink final : public collector::RecordSink {
   Result<void> on_start(const std::vector<perf::EventAttr>& attrs) override;
   Result<void> on_record(std::span<const std::uint8_t> record) override;
   Result<void> on_round_end() override;
+  // --save: the build-ids of the objects hit, into the saved file (before its finish()).
+  Result<void> add_build_ids() { return save_ ? save_->add_build_ids() : ok(); }
   // Flushes what is queued into the symbolizer and resolves. Call once after the run.
   Result<void> finish();
   // Event names by attr index, as the folder and titles use them.

@@ -29,8 +29,18 @@
 
 namespace prof::collector {
 
+Result<void> PerfDataSink::on_start(const std::vector<perf::EventAttr>& attrs) {
+  return build_ids_.start(attrs);
+}
+
 Result<void> PerfDataSink::on_record(std::span<const std::uint8_t> record) {
+  build_ids_.observe(record);
   return writer_.write(record);
+}
+
+Result<void> PerfDataSink::add_build_ids() {
+  for (const auto& e : build_ids_.entries()) PROF_TRY(writer_.add_build_id(e));
+  return ok();
 }
 
 Result<void> PerfDataSink::on_round_end() {

@@ -71,6 +71,26 @@ bool pread_all(int fd, void* buf, std::size_t len, std::uint64_t off) {
 
 }  // namespace
 
+std::optional<std::vector<std::uint8_t>> build_id_in_notes(std::span<const std::uint8_t> notes) {
+  // Notes: {namesz, descsz, type, name (4-aligned), desc (4-aligned)} (elf(5)).
+  std::size_t at = 0;
+  while (at + sizeof(Elf64_Nhdr) <= notes.size()) {
+    Elf64_Nhdr nh;
+    std::memcpy(&nh, notes.data() + at, sizeof nh);
+    std::size_t name_at = at + sizeof nh;
+    std::size_t desc_at = name_at + ((nh.n_namesz + 3u) & ~3u);
+    std::size_t next = desc_at + ((nh.n_descsz + 3u) & ~3u);
+    if (next > notes.size() || desc_at + nh.n_descsz > notes.size()) break;
+    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+        std::memcmp(notes.data() + name_at, "GNU", 4) == 0 && nh.n_descsz > 0 &&
+        nh.n_descsz <= 20)
+      return std::vector<std::uint8_t>(notes.begin() + static_cast<long>(desc_at),
+                                       notes.begin() + static_cast<long>(desc_at + nh.n_descsz));
+    at = next;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& path) {
   sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return std::nullopt;
@@ -86,22 +106,7 @@ std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& pa
     if (ph.p_type != PT_NOTE || ph.p_filesz > (1u << 16)) continue;
     std::vector<std::uint8_t> notes(ph.p_filesz);
     if (!pread_all(fd.get(), notes.data(), notes.size(), ph.p_offset)) continue;
-    // Notes: {namesz, descsz, type, name (4-aligned), desc (4-aligned)} (elf(5)).
-    std::size_t at = 0;
-    while (at + sizeof(Elf64_Nhdr) <= notes.size()) {
-      Elf64_Nhdr nh;
-      std::memcpy(&nh, notes.data() + at, sizeof nh);
-      std::size_t name_at = at + sizeof nh;
-      std::size_t desc_at = name_at + ((nh.n_namesz + 3u) & ~3u);
-      std::size_t next = desc_at + ((nh.n_descsz + 3u) & ~3u);
-      if (next > notes.size() || desc_at + nh.n_descsz > notes.size()) break;
-      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-          std::memcmp(notes.data() + name_at, "GNU", 4) == 0 && nh.n_descsz > 0 &&
-          nh.n_descsz <= 20)
-        return std::vector<std::uint8_t>(notes.begin() + static_cast<long>(desc_at),
-                                         notes.begin() + static_cast<long>(desc_at + nh.n_descsz));
-      at = next;
-    }
+    if (auto id = build_id_in_notes(notes)) return id;
   }
   return std::nullopt;
 }

@@ -365,10 +365,13 @@ int record_command(int argc, char** argv) {
   PerfDataSink sink(**writer);
   auto stats = (*collector)->run(stop, sink);
   set_signal_target(nullptr);
+  // The build-ids of the objects hit, so that a binary rebuilt before the capture is read is
+  // recognised (perf record's build-id pass).
+  Result<void> ids = stats ? sink.add_build_ids() : ok();
   auto finished = (*writer)->finish();
   out.close_fd();
-  if (!stats || !finished) {
-    const Error& e = !stats ? stats.error() : finished.error();
+  if (!stats || !ids || !finished) {
+    const Error& e = !stats ? stats.error() : !ids ? ids.error() : finished.error();
     std::string where = out.path == "-" ? "the output stream" : "'" + out.path + "'";
     if (!out.removable || (*writer)->bytes_written() == 0) {
       out.discard();

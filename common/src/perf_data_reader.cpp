@@ -848,6 +848,19 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
   return r;
 }
 
+Result<std::unique_ptr<PerfDataReader>> PerfDataReader::decoder_for(
+    std::vector<EventAttr> attrs) {
+  std::string header(kPipeHeaderSize, '\0');
+  auto* h = reinterpret_cast<std::uint8_t*>(header.data());
+  store<std::uint64_t>(h, kMagic);
+  store<std::uint64_t>(h + 8, kPipeHeaderSize);
+  auto r = from_memory(std::move(header), "<capture>");
+  if (!r) return r.error();
+  (*r)->impl_->attrs = std::move(attrs);
+  (*r)->impl_->rebuild_id_index();
+  return r;
+}
+
 Result<std::unique_ptr<PerfDataReader>> PerfDataReader::from_memory(std::string data,
                                                                     std::string name,
                                                                     WarningSink* warnings) {

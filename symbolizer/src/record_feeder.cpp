@@ -23,7 +23,10 @@ bool wanted(std::uint32_t type) {
 
 RecordFeeder::RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer,
                            bool bytes_stay_valid)
-    : decoder_(decoder), sym_(symbolizer), stable_(bytes_stay_valid) {}
+    : decoder_(decoder), sym_(symbolizer), stable_(bytes_stay_valid) {
+  // A file's build-id table is read with its header; a stream's arrives as records (finish()).
+  sym_.set_recorded_build_ids(decoder_.features().build_ids);
+}
 
 bool RecordFeeder::timed() {
   // Pipe-mode readers learn attrs as HEADER_ATTR records arrive: look again when they grow.
@@ -97,6 +100,7 @@ void RecordFeeder::round_end() {
 
 void RecordFeeder::finish() {
   flush_until(UINT64_MAX);
+  sym_.set_recorded_build_ids(decoder_.features().build_ids);
   arena_.clear();
   arena_.shrink_to_fit();
 }

@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "build_id_check.h"
 #include "debug_cache.h"
 #include "prof/symbolizer/binary.h"
 #include "prof/symbolizer/demangle.h"
@@ -82,6 +83,10 @@ struct MappedObject {
   std::uint64_t ino = 0;
   bool has_ino = false;
   std::string build_id;      // from MMAP2 with PERF_RECORD_MISC_MMAP_BUILD_ID
+  // Where its bytes are read from once checked against the recorded build-id (checked_path()):
+  // open_path, a copy in perf's build-id cache, or "" when the file is no longer the object.
+  std::optional<std::string> checked_path;
+  std::string mismatch;      // the warning for checked_path "" (given once)
 };
 
 struct MapEntry {
@@ -288,6 +293,34 @@ struct Symbolizer::Impl {
   std::unordered_map<std::uint32_t, std::unique_ptr<Binary>> unwind_binaries;
   int vdso_fd = -2;  // memfd holding this machine's vdso for libdwfl; -1 when unavailable
   std::unordered_map<std::size_t, std::string_view> module_override;  // by location index
+  detail::RecordedBuildIds recorded_build_ids;  // the capture's build-id table, by path
+
+  void set_recorded_build_ids(const std::vector<perf::BuildIdEntry>& entries) {
+    if (!recorded_build_ids.assign(entries)) return;
+    for (auto& o : objects)  // checked before the table arrived (pipe mode): check again
+      if (o.build_id.empty() && o.checked_path && o.mismatch.empty()) o.checked_path.reset();
+  }
+
+  // The path to read `o` from, after checking it against the build-id the capture recorded
+  // for it (MMAP2's own, else the BUILD_ID table's). Feeding thread only.
+  const std::string& checked_path(MappedObject& o) {
+    if (!o.checked_path) {
+      const std::string expected =
+          o.build_id.empty() ? std::string(recorded_build_ids.find(o.name)) : o.build_id;
+      if (o.kind != ObjectKind::kFile || expected.empty()) {
+        o.checked_path = o.open_path;
+      } else {
+        auto v = detail::check_build_id(o.open_path, o.name, expected,
+                                        detail::build_id_cache_dir(options.build_id_dir));
+        o.checked_path = std::move(v.path);
+        if (!v.warning.empty()) {
+          warn("build-id-mismatch", v.warning);
+          o.mismatch = std::move(v.warning);
+        }
+      }
+    }
+    return *o.checked_path;
+  }
 
   ~Impl() {
     stop_prefetch();
@@ -327,9 +360,10 @@ struct Symbolizer::Impl {
     BinaryOptions bo{options.symfs, false, false, /*segments_only=*/true};
     for (const auto& [start, e] : p.maps) {
       a->maps.push_back(e);
-      const MappedObject& o = objects[e.object - kFirstMapped];
+      MappedObject& o = objects[e.object - kFirstMapped];
       if (o.kind != ObjectKind::kFile && o.kind != ObjectKind::kVdso) continue;
-      std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : o.open_path;
+      // A file that is no longer the sampled object would unwind with the wrong CFI.
+      std::string path = o.kind == ObjectKind::kVdso ? vdso_path() : checked_path(o);
       if (path.empty()) continue;
       auto& bin = unwind_binaries[e.object];
       if (!bin) {
@@ -1151,10 +1185,10 @@ struct Symbolizer::Impl {
     // Objects naming the same file (same identity) share one Binary: group them first.
     std::map<std::string, std::vector<std::size_t>> groups;  // identity -> indexes into work
     for (std::size_t w = 0; w < work.size(); ++w) {
-      const MappedObject& o = objects[work[w].first - kFirstMapped];
+      MappedObject& o = objects[work[w].first - kFirstMapped];
       std::string id;
       struct stat st;
-      if (o.kind == ObjectKind::kFile && ::stat(o.open_path.c_str(), &st) == 0) {
+      if (o.kind == ObjectKind::kFile && ::stat(checked_path(o).c_str(), &st) == 0) {
         id = "f:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
              std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + ":" +
              std::to_string(st.st_mtim.tv_nsec);
@@ -1184,8 +1218,12 @@ struct Symbolizer::Impl {
         std::unique_ptr<Binary> bin;
         std::optional<PerfMap> perf_map;
         std::string failure;
-        if (first.kind == ObjectKind::kFile) {
-          OpenedObject o = opened[j] ? std::move(*opened[j]) : open_object(first.open_path, false);
+        if (first.kind == ObjectKind::kFile && first.checked_path->empty()) {
+          // Not the recorded object, and no copy of that: [unknown], as warned in checked_path().
+        } else if (first.kind == ObjectKind::kFile) {
+          const std::string& path = *first.checked_path;
+          OpenedObject o = opened[j] && path == first.open_path ? std::move(*opened[j])
+                                                                : open_object(path, false);
           bin = std::move(o.bin);
           failure = std::move(o.failure);
         } else if (first.kind == ObjectKind::kVdso) {
@@ -1202,13 +1240,6 @@ struct Symbolizer::Impl {
           ++missing;
           std::lock_guard lock(warn_mu);
           warn("missing-object", failure + ": frames in it print as [unknown] (" + first.name + ")");
-        }
-        if (bin && !first.build_id.empty() && !bin->build_id().empty() &&
-            bin->build_id() != first.build_id) {
-          std::lock_guard lock(warn_mu);
-          warn("build-id-mismatch", "'" + first.open_path + "': build-id " + bin->build_id() +
-                                        " differs from the recorded " + first.build_id +
-                                        "; symbols may be wrong");
         }
         for (std::size_t w : jobs[j]) {
           for (std::size_t i : work[w].second) {
@@ -1279,6 +1310,9 @@ void Symbolizer::add_fork(const perf::Task& t) { impl_->add_fork(t); }
 void Symbolizer::add_exit(const perf::Task&) {
   // The maps stay: samples recorded just before EXIT are flushed after it, and a reused pid
   // arrives with a FORK that replaces them.
+}
+void Symbolizer::set_recorded_build_ids(const std::vector<perf::BuildIdEntry>& entries) {
+  impl_->set_recorded_build_ids(entries);
 }
 void Symbolizer::add_lost(std::uint64_t lost) { impl_->summary.lost_samples += lost; }
 void Symbolizer::add_bad_record() { ++impl_->summary.bad_records; }

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "prof/collector/build_ids.h"
 #include "prof/collector/events.h"
 #include "prof/common/perf_data.h"
 #include "prof/common/result.h"
@@ -124,17 +125,24 @@ class RecordSink {
 
 // A RecordSink that writes perf.data through PerfDataWriter: records, a FINISHED_ROUND per
 // drain, and a flush at least every `flush_interval` (default 1 s) so that a capture killed
-// outright still leaves a file readable up to then. The caller calls finish().
+// outright still leaves a file readable up to then. It also learns which objects the samples
+// hit (BuildIdRecorder); add_build_ids() puts their build-ids into the writer's BUILD_ID
+// table. The caller calls add_build_ids(), then the writer's finish().
 class PerfDataSink : public RecordSink {
  public:
   explicit PerfDataSink(perf::PerfDataWriter& writer,
                         std::chrono::milliseconds flush_interval = std::chrono::seconds(1))
       : writer_(writer), flush_interval_(flush_interval) {}
+  Result<void> on_start(const std::vector<perf::EventAttr>& attrs) override;
   Result<void> on_record(std::span<const std::uint8_t> record) override;
   Result<void> on_round_end() override;
+  // After the run: the build-ids of the objects hit, for the file's BUILD_ID table (file mode)
+  // or as HEADER_BUILD_ID records (pipe mode), as perf record writes them.
+  Result<void> add_build_ids();
 
  private:
   perf::PerfDataWriter& writer_;
+  BuildIdRecorder build_ids_;
   std::chrono::milliseconds flush_interval_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };

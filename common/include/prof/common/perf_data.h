@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -135,6 +136,15 @@ struct Record {
   std::span<const std::uint8_t> bytes;      // whole record, header included
 };
 
+// A Record over one complete record's bytes, header included (a live capture's, as a
+// collector hands them over); nullopt when they are shorter than the header.
+inline std::optional<Record> record_of(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < sizeof(perf_event_header)) return std::nullopt;
+  perf_event_header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  return Record{h.type, h.misc, 0, bytes};
+}
+
 // The sample_id_all trailer / identifying fields of a non-sample record.
 struct SampleId {
   std::uint32_t pid = 0, tid = 0;
@@ -203,6 +213,9 @@ class PerfDataReader {
   // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
   static Result<std::unique_ptr<PerfDataReader>> from_memory(std::string data, std::string name,
                                                              WarningSink* warnings = nullptr);
+  // A reader without records whose parse_* functions decode the records of a live capture of
+  // these events, as they would read from a file that carries them.
+  static Result<std::unique_ptr<PerfDataReader>> decoder_for(std::vector<EventAttr> attrs);
   virtual ~PerfDataReader();
 
   bool pipe_mode() const;

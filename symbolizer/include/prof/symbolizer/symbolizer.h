@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "prof/common/perf_data.h"
 #include "prof/common/result.h"
@@ -45,6 +46,10 @@ struct Options {
   // Root under which recorded paths (binaries, debug files, /tmp/perf-PID.map) are looked up;
   // default "" (the paths as recorded, on this machine).
   std::string symfs;
+  // perf's build-id cache, where an object that changed since the capture (its build-id is not
+  // the recorded one) is looked up as .build-id/<2 hex>/<38 hex>/elf; default "" =
+  // $HOME/.debug, perf's own.
+  std::string build_id_dir;
   bool inline_frames = false;      // expand DWARF inline chains (perf script --inline); off
   bool srcline = false;            // source file:line per frame (perf script -F +srcline); off
   bool srcline_full_path = false;  // full path in srclines instead of the base name; off
@@ -100,6 +105,16 @@ class Symbolizer {
   ~Symbolizer();
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // The build-ids the capture recorded for the objects with samples (perf.data's BUILD_ID
+  // feature; pipe mode: HEADER_BUILD_ID records), which RecordFeeder passes on by itself. At
+  // resolve(), an object whose file at the recorded path now has another build-id (a binary
+  // rebuilt since) is read from perf's build-id cache when the old one is there
+  // (Options::build_id_dir); otherwise its frames print as [unknown] in its module, with one
+  // "build-id-mismatch" warning per object naming both build-ids. A build-id carried by the
+  // MMAP2 record itself (--buildid-mmap) is checked the same way. May be called again as more
+  // arrive.
+  void set_recorded_build_ids(const std::vector<perf::BuildIdEntry>& entries);
 
   // Sideband, in time order.
   void add_mmap(const perf::Mmap& m);
