@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <algorithm>
 
 #include <cinttypes>
 #include <cstdio>
@@ -26,9 +29,16 @@ struct HitObject {
 };
 
 // Files kept open for the build-id cache at most: each holds a descriptor until the end of the
-// capture, and a system-wide capture may hit thousands of objects. Beyond this many, the cache
-// copies from the path and keeps only a file whose build-id still matches.
+// capture, and a system-wide capture may hit thousands of objects. Beyond this many (or a
+// quarter of RLIMIT_NOFILE, so that the capture's own opens never run short), the cache copies
+// from the path and keeps only a file whose build-id still matches.
 constexpr std::size_t kMaxKeptFiles = 1024;
+
+std::size_t kept_files_limit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kMaxKeptFiles;
+  return std::min<std::size_t>(kMaxKeptFiles, static_cast<std::size_t>(rl.rlim_cur / 4));
+}
 
 struct ExecMap {
   std::uint64_t end = 0;
@@ -48,7 +58,7 @@ struct BuildIdRecorder::Impl {
   std::unordered_set<std::uint32_t> unwound_pids;  // samples with a user stack copy
   bool kernel_hit = false;
   bool keep_files = false;
-  std::size_t kept_files = 0;
+  std::size_t kept_files = 0, max_kept_files = 0;  // the limit, taken at the first file kept
   // The last map hit: a callchain's frames mostly fall in the object of the frame before.
   std::uint32_t last_pid = 0;
   std::uint64_t last_start = 0, last_end = 0;
@@ -112,7 +122,8 @@ struct BuildIdRecorder::Impl {
       auto id = read_elf_build_id(fd.get());
       if (!id) continue;
       o.build_id = std::move(*id);
-      if (keep_files && kept_files < kMaxKeptFiles) {
+      if (keep_files && kept_files == 0) max_kept_files = kept_files_limit();
+      if (keep_files && kept_files < max_kept_files) {
         o.file = std::move(fd);
         ++kept_files;
       }
