@@ -152,9 +152,12 @@ struct LiveCapture {
   collector::RunStats stats;
 };
 
-// Records with `sampling` and symbolizes in memory; with `save`, also writes perf.data there.
+// Records with `sampling` and symbolizes in memory; with `save`, also writes perf.data there
+// and then, as `profile record` does, copies the objects hit into perf's build-id cache at
+// `buildid_cache` ("" = not).
 Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
                             const symbolizer::Options& sopt, const std::string& save,
+                            const std::string& buildid_cache,
                             const std::vector<std::string>& cmdline, Reporter& rep,
                             OffCpuTracker* off_cpu = nullptr) {
   collector::install_stop_signals();
@@ -172,6 +175,7 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   LiveCapture cap;
   cap.sym = std::make_unique<symbolizer::Symbolizer>(sopt, &rep.sink);
   CaptureSink sink(*cap.sym, writer.get(), off_cpu, (*col)->tracing_data());
+  if (!buildid_cache.empty()) sink.keep_hit_files();
   collector::set_signal_target(col->get());
   auto stats =
       (*col)->run(sampling.stop, sink, rep.quiet ? collector::ProgressFn{}
@@ -187,6 +191,7 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
       return Error{e.code, e.message + " ('" + save + "' is incomplete: it holds what was "
                                        "captured up to here)"};
     }
+    sink.cache_build_ids(buildid_cache, &rep.sink);
   }
   if (!stats) return stats.error();
   cap.stats = *stats;
@@ -268,7 +273,8 @@ int pipeline_command(int argc, char** argv) {
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
-                     cmdline, rep, off_cpu ? &tracker : nullptr);
+                     collector::buildid_cache_dir(vm), cmdline, rep,
+                     off_cpu ? &tracker : nullptr);
   if (!cap) return cli::report_error(cap.error());
   auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
                         off_cpu ? &tracker : nullptr, &rep.sink);
@@ -472,7 +478,7 @@ int top_command(int argc, char** argv) {
     if (!req) return cli::usage_error(req.error().message, "top");
     // The table goes to stdout unless -o: the command's own output must not land in it.
     req->options.command_stdout_to_stderr = output.empty() || output == "-";
-    auto cap = capture(*req, sopt, "", cmdline, rep);
+    auto cap = capture(*req, sopt, "", "", cmdline, rep);
     if (!cap) return cli::report_error(cap.error());
     sym = std::move(cap->sym);
     names = cap->event_names;

@@ -51,6 +51,9 @@ CommandOptions pipeline_options() {
   add_output_options(general);
   general.add_options()("help,h", "show this help")(
       "save", po::value<std::string>(), "also keep the capture as perf.data in FILE")(
+      "no-buildid-cache,N",
+      "with --save: do not copy the objects with samples into perf's build-id cache "
+      "($HOME/.debug; default: copy them, as 'profile record' and perf record do)")(
       "off-cpu",
       "off-CPU time flame graph: record sched:sched_switch with stacks and weight each by "
       "the time its task stayed off the CPU (ns); not with -e");

@@ -44,6 +44,14 @@ class CaptureSink final : public collector::RecordSink {
   Result<void> on_round_end() override;
   // --save: the build-ids of the objects hit, into the saved file (before its finish()).
   Result<void> add_build_ids() { return save_ ? save_->add_build_ids() : ok(); }
+  // --save: hold the hit objects' files from the start, and after the run copy them into
+  // perf's build-id cache (collector::PerfDataSink's functions of those names).
+  void keep_hit_files() {
+    if (save_) save_->keep_hit_files();
+  }
+  void cache_build_ids(const std::string& cache_dir, WarningSink* warnings) {
+    if (save_) save_->cache_build_ids(cache_dir, warnings);
+  }
   // Flushes what is queued into the symbolizer and resolves. Call once after the run.
   Result<void> finish();
   // Event names by attr index, as the folder and titles use them.

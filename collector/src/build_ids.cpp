@@ -1,6 +1,10 @@
 #include "prof/collector/build_ids.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <algorithm>
 
 #include <cinttypes>
 #include <cstdio>
@@ -21,7 +25,20 @@ struct HitObject {
   std::vector<std::uint8_t> build_id;
   bool hit = false;
   bool looked = false;  // build-id taken from the record or read (or tried)
+  sys::Fd file;         // the file the build-id was read from, when kept (keep_files)
 };
+
+// Files kept open for the build-id cache at most: each holds a descriptor until the end of the
+// capture, and a system-wide capture may hit thousands of objects. Beyond this many (or a
+// quarter of RLIMIT_NOFILE, so that the capture's own opens never run short), the cache copies
+// from the path and keeps only a file whose build-id still matches.
+constexpr std::size_t kMaxKeptFiles = 1024;
+
+std::size_t kept_files_limit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kMaxKeptFiles;
+  return std::min<std::size_t>(kMaxKeptFiles, static_cast<std::size_t>(rl.rlim_cur / 4));
+}
 
 struct ExecMap {
   std::uint64_t end = 0;
@@ -40,6 +57,8 @@ struct BuildIdRecorder::Impl {
   std::unordered_map<std::uint32_t, std::map<std::uint64_t, ExecMap>> maps;
   std::unordered_set<std::uint32_t> unwound_pids;  // samples with a user stack copy
   bool kernel_hit = false;
+  bool keep_files = false;
+  std::size_t kept_files = 0, max_kept_files = 0;  // the limit, taken at the first file kept
   // The last map hit: a callchain's frames mostly fall in the object of the frame before.
   std::uint32_t last_pid = 0;
   std::uint64_t last_start = 0, last_end = 0;
@@ -53,7 +72,7 @@ struct BuildIdRecorder::Impl {
     if (m.filename.size() < 2 || m.filename[0] != '/' || m.filename[1] == '/') return;
     auto [it, added] =
         object_ids.try_emplace(m.filename, static_cast<std::uint32_t>(objects.size()));
-    if (added) objects.push_back(HitObject{m.filename, {}, false, false});
+    if (added) objects.push_back(HitObject{m.filename, {}, false, false, {}});
     HitObject& o = objects[it->second];
     if (!o.looked && (m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) && !m.build_id.empty() &&
         m.build_id.size() <= 20) {
@@ -89,15 +108,41 @@ struct BuildIdRecorder::Impl {
     if (!o.looked) read_build_id(o, pid, it->first, it->second.end);
   }
 
-  static void read_build_id(HitObject& o, std::uint32_t pid, std::uint64_t start,
-                            std::uint64_t end) {
+  // Once per object, at its first hit: the build-id of the very file mapped, through
+  // /proc/PID/map_files while the process lives, else by path. With keep_files the file stays
+  // open, so that the build-id cache later copies that file even if the path was replaced.
+  void read_build_id(HitObject& o, std::uint32_t pid, std::uint64_t start, std::uint64_t end) {
     o.looked = true;
     char range[96];
     std::snprintf(range, sizeof range, "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid,
                   start, end);
-    auto id = read_elf_build_id(range);
-    if (!id) id = read_elf_build_id(o.name);
-    if (id) o.build_id = std::move(*id);
+    for (const char* path : {static_cast<const char*>(range), o.name.c_str()}) {
+      sys::Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) continue;
+      auto id = read_elf_build_id(fd.get());
+      if (!id) continue;
+      o.build_id = std::move(*id);
+      if (keep_files && kept_files == 0) max_kept_files = kept_files_limit();
+      if (keep_files && kept_files < max_kept_files) {
+        o.file = std::move(fd);
+        ++kept_files;
+      }
+      return;
+    }
+  }
+
+  // Samples with a user stack copy hit objects only found by unwinding later: all of their
+  // process's executable maps count as hit (idempotent).
+  void mark_unwound() {
+    for (std::uint32_t pid : unwound_pids) {
+      auto p = maps.find(pid);
+      if (p == maps.end()) continue;
+      for (const auto& [start, m] : p->second) {
+        HitObject& o = objects[m.object];
+        o.hit = true;
+        if (!o.looked) read_build_id(o, pid, start, m.end);
+      }
+    }
   }
 
   void add_sample(const perf::Record& r) {
@@ -150,17 +195,19 @@ void BuildIdRecorder::observe(std::span<const std::uint8_t> record) {
   }
 }
 
+void BuildIdRecorder::keep_files(bool keep) { impl_->keep_files = keep; }
+
+std::vector<BuildIdRecorder::HitFile> BuildIdRecorder::hit_files() {
+  impl_->mark_unwound();
+  std::vector<HitFile> out;
+  for (const HitObject& o : impl_->objects)
+    if (o.hit && !o.build_id.empty()) out.push_back(HitFile{o.name, o.build_id, o.file.get()});
+  return out;
+}
+
 std::vector<perf::BuildIdEntry> BuildIdRecorder::entries() {
   Impl& im = *impl_;
-  for (std::uint32_t pid : im.unwound_pids) {
-    auto p = im.maps.find(pid);
-    if (p == im.maps.end()) continue;
-    for (const auto& [start, m] : p->second) {
-      HitObject& o = im.objects[m.object];
-      o.hit = true;
-      if (!o.looked) Impl::read_build_id(o, pid, start, m.end);
-    }
-  }
+  im.mark_unwound();
   std::vector<perf::BuildIdEntry> out;
   if (im.kernel_hit) {
     auto notes = sys::read_small_file("/sys/kernel/notes");

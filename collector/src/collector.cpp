@@ -43,6 +43,11 @@ Result<void> PerfDataSink::add_build_ids() {
   return ok();
 }
 
+BuildIdCacheStats PerfDataSink::cache_build_ids(const std::string& cache_dir,
+                                                WarningSink* warnings) {
+  return add_to_build_id_cache(cache_dir, build_ids_.hit_files(), warnings);
+}
+
 Result<void> PerfDataSink::on_round_end() {
   PROF_TRY(writer_.finished_round());
   auto now = std::chrono::steady_clock::now();

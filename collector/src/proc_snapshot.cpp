@@ -94,18 +94,22 @@ std::optional<std::vector<std::uint8_t>> build_id_in_notes(std::span<const std::
 std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& path) {
   sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return std::nullopt;
+  return read_elf_build_id(fd.get());
+}
+
+std::optional<std::vector<std::uint8_t>> read_elf_build_id(int fd) {
   Elf64_Ehdr eh;
   // 64-bit, native byte order only: the processes sampled on this machine.
-  if (!pread_all(fd.get(), &eh, sizeof eh, 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+  if (!pread_all(fd, &eh, sizeof eh, 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
       eh.e_phnum > 256)
     return std::nullopt;
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
-    if (!pread_all(fd.get(), &ph, sizeof ph, eh.e_phoff + i * sizeof ph)) return std::nullopt;
+    if (!pread_all(fd, &ph, sizeof ph, eh.e_phoff + i * sizeof ph)) return std::nullopt;
     if (ph.p_type != PT_NOTE || ph.p_filesz > (1u << 16)) continue;
     std::vector<std::uint8_t> notes(ph.p_filesz);
-    if (!pread_all(fd.get(), notes.data(), notes.size(), ph.p_offset)) continue;
+    if (!pread_all(fd, notes.data(), notes.size(), ph.p_offset)) continue;
     if (auto id = build_id_in_notes(notes)) return id;
   }
   return std::nullopt;

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iomanip>
 #include <iostream>
@@ -182,6 +183,19 @@ void add_sampling_options(po::options_description& opts, bool call_graph_by_defa
        "captures, whose sched_switch samples show only their tasks leaving the CPU");
 }
 
+void add_buildid_cache_option(po::options_description& opts) {
+  opts.add_options()("no-buildid-cache,N",
+                     "do not copy the objects with samples into perf's build-id cache "
+                     "($HOME/.debug) at the end (default: copy them, as perf record does, so "
+                     "that a binary rebuilt after the capture still reads as it was)");
+}
+
+std::string buildid_cache_dir(const po::variables_map& vm) {
+  if (vm.count("no-buildid-cache")) return "";
+  const char* home = std::getenv("HOME");
+  return home && *home ? std::string(home) + "/.debug" : std::string();
+}
+
 int command_exit_status(const RunStats& stats, bool quiet) {
   // Ended by DURATION or by Ctrl-C/SIGTERM to us: the capture is what was asked for, and the
   // command's status (SIGTERM from us, or the terminal's SIGINT that reached it too) is ours.
@@ -302,6 +316,7 @@ int record_command(int argc, char** argv) {
       ("output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
        "output file; '-' writes pipe-mode perf.data to stdout")
       ("quiet,q", "print nothing but errors");
+  add_buildid_cache_option(opts);
   add_sampling_options(opts);
   po::options_description all;
   all.add(opts).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
@@ -363,6 +378,8 @@ int record_command(int argc, char** argv) {
 
   set_signal_target(collector->get());
   PerfDataSink sink(**writer);
+  const std::string cache_dir = buildid_cache_dir(vm);
+  if (!cache_dir.empty()) sink.keep_hit_files();
   auto stats = (*collector)->run(stop, sink);
   set_signal_target(nullptr);
   // The build-ids of the objects hit, so that a binary rebuilt before the capture is read is
@@ -380,6 +397,8 @@ int record_command(int argc, char** argv) {
     return cli::report_error(Error{e.code, e.message + " (" + where + " is incomplete: it holds "
                                                "what was captured up to here)"});
   }
+  // After the file is complete: perf record's build-id cache pass. Its problems are warnings.
+  sink.cache_build_ids(cache_dir, &warnings);
   print_deferred_warnings();
   if (!quiet) {
     if (auto hint = lost_samples_hint(*stats); !hint.empty()) cli::print_warning(hint);

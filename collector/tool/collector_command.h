@@ -37,6 +37,14 @@ void add_sampling_options(boost::program_options::options_description& opts,
 bool has_sampling_option(const boost::program_options::variables_map& vm);
 bool looks_like_duration(std::string_view word);
 
+// -N/--no-buildid-cache (perf record's names), for the commands that write perf.data meant for
+// later (`profile record`, the all-in-one's --save).
+void add_buildid_cache_option(boost::program_options::options_description& opts);
+// Where those commands add the hit objects at the end of the capture: perf's build-id cache,
+// $HOME/.debug, as perf reads it (perf takes neither PERF_BUILDID_DIR, which it only sets for
+// its child scripts, nor any other variable); "" with -N or without $HOME.
+std::string buildid_cache_dir(const boost::program_options::variables_map& vm);
+
 struct SamplingRequest {
   Options options;
   StopCondition stop;   // from the positional DURATION word ("duration" in vm)

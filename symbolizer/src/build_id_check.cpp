@@ -90,8 +90,8 @@ BuildIdVerdict check_build_id(const std::string& open_path, const std::string& n
   return {"", "'" + name + "': build-id " + (actual.empty() ? "(none)" : actual) +
                   " differs from the recorded " + expected +
                   " (the file changed since the capture) and " + cache +
-                  ": its frames print as [unknown]; 'perf buildid-cache -a OLD_FILE' keeps a "
-                  "copy for next time"};
+                  ": its frames print as [unknown]; 'profile record' (without -N) and 'perf "
+                  "record' keep a copy there for next time, as does 'perf buildid-cache -a FILE'"};
 }
 
 }  // namespace prof::symbolizer::detail

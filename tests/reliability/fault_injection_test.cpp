@@ -267,8 +267,9 @@ TEST(BinaryGone, ReplacedAfterMappingResolvesLiveAndIsFlaggedLater) {
   const std::string out = tmp.file("replaced.data");
   pid_t target2 = spin_copy(app2, "300");
   Reaped reap2{target2};
-  RunResult rec = run_profile({"record", "-g", "--buildid-mmap", "-p", std::to_string(target2),
-                               "-o", out, "30"});
+  // -N: the cache under the real $HOME stays out of it.
+  RunResult rec = run_profile({"record", "-N", "-g", "--buildid-mmap", "-p",
+                               std::to_string(target2), "-o", out, "30"});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   fs::copy_file(fixture("fx_sym_cxx"), tmp.file("new2"));
   ASSERT_EQ(::rename(tmp.file("new2").c_str(), app2.c_str()), 0);

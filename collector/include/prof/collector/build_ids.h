@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "prof/common/perf_data.h"
@@ -43,6 +44,18 @@ class BuildIdRecorder {
   // One entry per object hit that has a build-id (pid -1, as perf writes them), the kernel's
   // first when it was hit. Objects whose build-id cannot be read are left out.
   std::vector<perf::BuildIdEntry> entries();
+
+  // Keep each hit object's file open from its first hit until the recorder is destroyed
+  // (default: off; up to 1024 files), for hit_files(): the build-id cache (build_id_cache.h)
+  // then copies the file that was mapped even where the path was replaced since.
+  void keep_files(bool keep);
+  struct HitFile {
+    std::string path;                    // as the MMAP record gave it
+    std::vector<std::uint8_t> build_id;  // as recorded
+    int fd = -1;  // the file the build-id was read from (kept open), or -1; owned by the recorder
+  };
+  // The user-space objects hit that have a build-id (the entries() without the kernel).
+  std::vector<HitFile> hit_files();
 
  private:
   struct Impl;

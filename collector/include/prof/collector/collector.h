@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "prof/collector/build_id_cache.h"
 #include "prof/collector/build_ids.h"
 #include "prof/collector/events.h"
 #include "prof/common/perf_data.h"
@@ -139,6 +140,12 @@ class PerfDataSink : public RecordSink {
   // After the run: the build-ids of the objects hit, for the file's BUILD_ID table (file mode)
   // or as HEADER_BUILD_ID records (pipe mode), as perf record writes them.
   Result<void> add_build_ids();
+  // Before the run: hold each hit object's file open (BuildIdRecorder::keep_files), for
+  // cache_build_ids() after it.
+  void keep_hit_files() { build_ids_.keep_files(true); }
+  // After the run: the hit objects into perf's build-id cache under `cache_dir`
+  // (build_id_cache.h), as perf record does; problems are warnings.
+  BuildIdCacheStats cache_build_ids(const std::string& cache_dir, WarningSink* warnings);
 
  private:
   perf::PerfDataWriter& writer_;

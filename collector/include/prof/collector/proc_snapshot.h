@@ -46,6 +46,8 @@ std::optional<MapsLine> parse_maps_line(std::string_view line);
 // The GNU build-id note (NT_GNU_BUILD_ID, elf(5)) of an ELF file, read from its PT_NOTE
 // segments; nullopt when the file is not ELF or has none.
 std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& path);
+// The same, from an open file (read with pread: the file offset is left alone).
+std::optional<std::vector<std::uint8_t>> read_elf_build_id(int fd);
 // The GNU build-id among ELF notes (a PT_NOTE segment's bytes, or /sys/kernel/notes).
 std::optional<std::vector<std::uint8_t>> build_id_in_notes(std::span<const std::uint8_t> notes);
 
