@@ -86,9 +86,10 @@ void expect_one_meaning_per_spelling(const char* command, const po::options_desc
 // Fails on e91aebd: --pid/--tid chose the processes to sample in the all-in-one but meant
 // comm-PID process frames in 'profile fold', and that folding choice had no name there at all.
 TEST(Options, EverySpellingOfTheAllInOneMeansOneThing) {
-  expect_one_meaning_per_spelling("profile", app::pipeline_options().all,
-                                  {"record", "fold", "render", "symbolize"});
-  auto all_in_one = spellings(app::pipeline_options().all);
+  // spellings() keeps pointers into the options: they must outlive it (ASan caught a temporary).
+  const auto opts = app::pipeline_options();
+  expect_one_meaning_per_spelling("profile", opts.all, {"record", "fold", "render", "symbolize"});
+  auto all_in_one = spellings(opts.all);
   for (const char* s : {"--per-process", "--per-thread", "--pid", "--tid", "-c", "--colors",
                         "--no-call-graph", "-g"})
     EXPECT_EQ(all_in_one.count(s), 1u) << s;
