@@ -265,7 +265,9 @@ TEST(BinaryGone, ReplacedAfterMappingResolvesLiveAndIsFlaggedLater) {
   // are [unknown] (without the option the BUILD_ID table does the same: RebuiltBinary.*).
   const std::string app2 = tmp.file("app2");
   const std::string out = tmp.file("replaced.data");
-  pid_t target2 = spin_copy(app2, "300");
+  // 1 s of CPU: under ASan, on a loaded machine, record took longer to attach than a 300 ms
+  // spin lasted, and the capture had no sample at all.
+  pid_t target2 = spin_copy(app2, "1000");
   Reaped reap2{target2};
   // -N: the cache under the real $HOME stays out of it.
   RunResult rec = run_profile({"record", "-N", "-g", "--buildid-mmap", "-p",
