@@ -101,12 +101,25 @@ std::string errno_with_hint(int err) {
   return errno_text(err) + (err == EMFILE || err == ENFILE ? fd_limit_hint() : std::string());
 }
 
-// Turns a failed perf_event_open into a message that says what to do.
-Error open_error(int err, const std::string& event, const std::string& where) {
+// Turns a failed perf_event_open into a message that says what to do. task: the task the
+// event was for, -1 for CPU-wide events.
+Error open_error(int err, const std::string& event, const std::string& where, pid_t task) {
   std::string head = "cannot open event '" + event + "' " + where + ": " + errno_text(err);
   switch (err) {
     case EACCES:
     case EPERM:
+      // The kernel lets a per-task event on someone else's process through only with ptrace
+      // read access to it (perf_event_open(2): "the caller must have ptrace access"): no
+      // paranoid level changes that, so blaming perf_event_paranoid sent users the wrong way.
+      if (struct stat st{}; task > 0 && ::geteuid() != 0 &&
+          ::stat(("/proc/" + std::to_string(task)).c_str(), &st) == 0 &&
+          st.st_uid != ::geteuid()) {
+        return Error{Errc::kPermission,
+                     head + " — task " + std::to_string(task) + " belongs to another user (uid " +
+                         std::to_string(st.st_uid) +
+                         "): sampling it needs ptrace access to it; run as that user, as root, "
+                         "or with CAP_SYS_PTRACE"};
+      }
       return Error{Errc::kPermission,
                    head + " — kernel.perf_event_paranoid is " +
                        read_sysctl("/proc/sys/kernel/perf_event_paranoid") +
@@ -520,7 +533,7 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
       continue;
     }
     if (err == ESRCH && options.target == Target::kPids) return false;
-    return open_error(err, events[ev].name, where);
+    return open_error(err, events[ev].name, where, per_task() ? task : -1);
   }
 }
 
