@@ -1,0 +1,193 @@
+// Profile: the typed profile model, the in-memory seam between the stages.
+//
+// Pipeline position: prof::common. The symbolizer produces a Profile (from perf.data records);
+// the folder, the renderer's inputs, `top`, off-CPU and the exporters (pprof, speedscope, the HTML
+// explorer, continuous windows) consume it. Text formats (perf script, folded) exist only at
+// process boundaries. The shape follows pprof's data model:
+//
+//   Sample ──stack──▶ Stack (interned: location ids, leaf first)
+//                        └─▶ Location (address as sampled, mapping, lines = inline chain)
+//                               ├─▶ Mapping (module path as printed, build-id)
+//                               └─▶ Line (function, offset in it, srcline, inlined?) ─▶ Function
+//
+// Every string is interned once (StringTable); ids are dense indexes, 0 meaning "none" for
+// mappings, functions and strings ("" is string 0). A sample keeps its time, CPU, process,
+// thread, comm, event and cgroup, so time-aware views need no second pass; aggregation
+// (stack → count) is a view computed by the consumer, never a second store. With
+// Options::merge_samples equal samples (same stack, comm, pid, tid, cpu, event, cgroup) are merged
+// as they are added — the memory of a long capture then grows with distinct stacks.
+//
+//   prof::Profile p;
+//   auto fn = p.add_function("main");
+//   auto map = p.add_mapping("/usr/bin/app");
+//   auto loc = p.add_location(0x401136, map, {{.function = fn, .symbol_offset = 6}});
+//   auto st = p.intern_stack(std::span(&loc, 1));
+//   p.add_sample({.stack = st, .period = 1, .comm = p.intern("app"), .pid = 42, .tid = 42});
+//   std::vector<prof::FrameView> scratch;
+//   for (const auto& s : p.samples()) folder.add(p.view(s, scratch));
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prof/common/stack.h"
+
+namespace prof {
+
+using StringId = std::uint32_t;    // index into Profile::strings(); 0 = ""
+using FunctionId = std::uint32_t;  // index into functions(); 0 = unknown function
+using MappingId = std::uint32_t;   // index into mappings(); 0 = no mapping
+using LocationId = std::uint32_t;  // index into locations()
+using StackId = std::uint32_t;     // index into stacks()
+
+// Interned strings. Views returned by str() stay valid for the table's lifetime.
+class StringTable {
+ public:
+  StringTable();
+  ~StringTable();
+  StringTable(StringTable&&) noexcept;
+  StringTable& operator=(StringTable&&) noexcept;
+
+  StringId intern(std::string_view s);
+  std::string_view str(StringId id) const { return views_[id]; }
+  std::size_t size() const { return views_.size(); }
+
+ private:
+  struct Index;
+  std::deque<std::string> storage_;
+  std::vector<std::string_view> views_;
+  std::unique_ptr<Index> index_;
+};
+
+struct Function {
+  StringId name = 0;      // as printed: demangled per the symbolizer's options; "" = unknown
+  StringId filename = 0;  // source file when known, else 0
+};
+
+struct Mapping {
+  StringId path = 0;      // module as perf prints it: a file path, "[kernel.kallsyms]", "[vdso]"
+  StringId build_id = 0;  // lower-case hex, "" when not known
+};
+
+// One frame of a location's inline chain. Innermost (the leaf-most inlined call) first, as perf
+// prints them; the last line is the function the address lies in.
+struct Line {
+  FunctionId function = 0;         // 0: unresolved ("[unknown]")
+  std::uint64_t symbol_offset = 0; // address - symbol start (perf's SYM+0xOFF); 0 when unknown
+  StringId srcline = 0;            // "file.c:12" when requested and known, else 0
+  bool inlined = false;            // an inlined call expanded from DWARF
+};
+
+struct Location {
+  std::uint64_t address = 0;    // runtime address as sampled (what perf prints)
+  MappingId mapping = 0;        // 0: unmapped
+  std::uint32_t first_line = 0; // into lines(); every location has at least one line
+  std::uint32_t line_count = 0;
+};
+
+struct Stack {
+  std::uint32_t first = 0;  // into stack_locations()
+  std::uint32_t size = 0;   // locations, leaf first
+};
+
+inline constexpr std::uint64_t kNoCgroup = 0;
+
+struct Sample {
+  StackId stack = 0;
+  // The values, one per sample type (pprof's sample_type): `count` samples of the event whose
+  // summed weight (event count, e.g. ns for cpu-clock) is `period`.
+  std::uint64_t count = 1;
+  std::uint64_t period = 1;
+  std::uint64_t time_ns = 0;    // of the first sample merged into this one
+  StringId comm = 0;
+  StringId event = 0;           // event name, e.g. "cpu-clock"; 0 when the producer had none
+  std::int64_t pid = kUnknownPid;
+  std::int64_t tid = kUnknownPid;
+  std::int32_t cpu = -1;        // -1 when unknown
+  std::uint64_t cgroup = kNoCgroup;
+};
+
+class Profile {
+ public:
+  struct Options {
+    // Merge a sample into an earlier one with the same stack, comm, pid, tid, cpu, event and
+    // cgroup: counts and periods add (a period of 0 counts as 1, as folding counts it), the
+    // time stays the first one's. Off: every sample is kept, in the order added.
+    bool merge_samples = false;
+  };
+
+  Profile();
+  explicit Profile(Options options);
+  ~Profile();
+  Profile(Profile&&) noexcept;
+  Profile& operator=(Profile&&) noexcept;
+
+  // --- building ------------------------------------------------------------------------------
+  StringId intern(std::string_view s) { return strings_.intern(s); }
+  // Interned: the same name and file give the same id.
+  FunctionId add_function(std::string_view name, std::string_view filename = {});
+  // Interned by path and build-id.
+  MappingId add_mapping(std::string_view path, std::string_view build_id = {});
+  // Not interned (the producer interns locations by its own key). `lines` must not be empty.
+  LocationId add_location(std::uint64_t address, MappingId mapping, std::span<const Line> lines);
+  LocationId add_location(std::uint64_t address, MappingId mapping,
+                          std::initializer_list<Line> lines) {
+    return add_location(address, mapping, std::span<const Line>(lines.begin(), lines.size()));
+  }
+  // Interned: the same location sequence gives the same id.
+  StackId intern_stack(std::span<const LocationId> locations);
+  // Appends `s` (or merges it, see Options::merge_samples); returns its index.
+  std::size_t add_sample(const Sample& s);
+  void reserve_samples(std::size_t n) { samples_.reserve(n); }
+  // Drops the samples (and the merge index); strings, functions, mappings, locations and
+  // stacks stay.
+  void clear_samples();
+
+  // --- reading -------------------------------------------------------------------------------
+  const StringTable& strings() const { return strings_; }
+  std::string_view str(StringId id) const { return strings_.str(id); }
+  const std::vector<Function>& functions() const { return functions_; }
+  const std::vector<Mapping>& mappings() const { return mappings_; }
+  const std::vector<Location>& locations() const { return locations_; }
+  const std::vector<Line>& lines() const { return lines_; }
+  const std::vector<Stack>& stacks() const { return stacks_; }
+  const std::vector<LocationId>& stack_locations() const { return stack_locations_; }
+  const std::vector<Sample>& samples() const { return samples_; }
+
+  std::span<const LocationId> stack(StackId id) const {
+    const Stack& s = stacks_[id];
+    return {stack_locations_.data() + s.first, s.size};
+  }
+  std::span<const Line> lines(const Location& loc) const {
+    return {lines_.data() + loc.first_line, loc.line_count};
+  }
+  // A location's lines as perf-script frames (leaf-most first), appended to `out`.
+  void append_frames(LocationId loc, std::vector<FrameView>& out) const;
+  // A sample as a StackSampleView whose frames live in `scratch` (overwritten); the views stay
+  // valid while the profile and `scratch` are unchanged.
+  StackSampleView view(const Sample& s, std::vector<FrameView>& scratch) const;
+  // Total frames of a stack, inline lines included.
+  std::size_t frame_count(StackId id) const;
+
+ private:
+  struct Indexes;
+  Options options_;
+  StringTable strings_;
+  std::vector<Function> functions_;
+  std::vector<Mapping> mappings_;
+  std::vector<Location> locations_;
+  std::vector<Line> lines_;
+  std::vector<Stack> stacks_;
+  std::vector<LocationId> stack_locations_;
+  std::vector<Sample> samples_;
+  std::unique_ptr<Indexes> idx_;
+};
+
+}  // namespace prof
