@@ -1,8 +1,10 @@
 // prof::symbolizer — turns the raw stacks of a perf.data capture into named frames.
 //
-// Pipeline position: perf.data (collector or `perf record`) -> **symbolizer** -> folder. Inside
-// one process the symbolizer hands prof::StackSampleView (leaf first) to the folder; `profile
-// symbolize` prints the same samples as `perf script` text (write_perf_script).
+// Pipeline position: perf.data (collector or `perf record`) -> **symbolizer** -> folder. The
+// symbolizer produces a prof::Profile (the typed model: mappings, functions, locations with their
+// inline lines, interned stacks, samples); inside one process the folder reads it, or the same
+// samples as prof::StackSampleView (leaf first, for_each_sample); `profile symbolize` prints them
+// as `perf script` text (write_perf_script).
 //
 // How it works: records are fed in time order (symbolize_perf_data does this); MMAP/MMAP2, COMM,
 // FORK and EXIT build one address space per process; each sample's callchain is translated at
@@ -10,13 +12,17 @@
 // file offset), (perf map, address) or (nothing, address) — which are interned, so a location
 // seen a million times is one entry. resolve() then symbolizes every distinct location exactly
 // once, in parallel over mapped objects (one libdw handle per object and thread: libdw is not
-// thread-safe), and for_each_sample() replays the samples with their names.
+// thread-safe), and adds them to the profile; for_each_sample() replays the samples with their
+// names. The parts live in symbolizer/src: ObjectRegistry (address spaces and objects),
+// CallchainTranslator (callchains into interned locations), UnwindBatcher (DWARF unwinding in
+// batches), LocationResolver (batches of locations into frames) and the perf-script printer.
 // Nothing here is an error for one frame: an unresolved address is data — `[unknown]` for the
 // symbol, the mapped file (or `[unknown]`) for the module — and is counted in the Summary.
 //
 //   prof::symbolizer::Symbolizer sym({.inline_frames = true});
 //   auto reader = prof::perf::PerfDataReader::open("perf.data");
 //   if (auto r = prof::symbolizer::symbolize_perf_data(**reader, sym); !r) die(r.error());
+//   const prof::Profile& profile = sym.profile();
 //   sym.for_each_sample([&](const prof::StackSampleView& s) { folder.add(s); });
 //   // or: prof::symbolizer::write_perf_script(std::cout, s, {});
 #pragma once
@@ -31,6 +37,7 @@
 #include <vector>
 
 #include "prof/common/perf_data.h"
+#include "prof/common/profile.h"
 #include "prof/common/result.h"
 #include "prof/common/stack.h"
 #include "prof/common/warnings.h"
@@ -72,6 +79,7 @@ struct Options {
   // whose period is the sum (a period of 0 counts as 1, as folding counts it) and whose time is
   // the first one's; off. Memory then grows with distinct stacks, not with samples. For folded
   // output, flame graphs and tables; not for perf-script text, which prints every sample.
+  // The profile merges them (prof::Profile::Options::merge_samples).
   bool aggregate = false;
 };
 
@@ -138,9 +146,18 @@ class Symbolizer {
   // nothing (a hint; more may be added). Untouched room costs address space only.
   void reserve(std::size_t samples, std::size_t frames);
 
-  // Symbolizes every distinct location not yet resolved. Call before for_each_sample; calling
-  // again after more samples resolves only the new locations.
+  // Unwinds the samples still queued for DWARF unwinding and stores them (resolve() and
+  // clear_samples() do this too): summary() and stored_samples() count stored samples only.
+  void flush();
+
+  // Stores the queued samples (flush), then symbolizes every distinct location not yet
+  // resolved and adds it to the profile. Call before for_each_sample; calling again after more
+  // samples resolves only the new locations.
   void resolve();
+
+  // The samples stored so far, and every location resolved, as the typed model. Complete after
+  // resolve(): a sample added since may name locations the profile does not have yet.
+  const Profile& profile() const;
 
   // Visits the stored samples in the order they were added (time order). Views stay valid
   // during the callback only.
@@ -153,8 +170,11 @@ class Symbolizer {
   // Drops stored samples (resolved locations and maps stay), for streaming use.
   void clear_samples();
   // How many samples are stored: every added one, or with Options::aggregate the distinct ones.
+  // Samples still queued for unwinding are not stored yet (see flush()).
   std::size_t stored_samples() const;
 
+  // The counts so far; the frame counts cover the stored samples' resolved locations (call
+  // after resolve()).
   Summary summary() const;
 
  private:
