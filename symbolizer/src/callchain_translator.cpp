@@ -83,9 +83,15 @@ CallchainTranslator::Entry& CallchainTranslator::remember(std::span<const std::u
       slots_[i] = static_cast<std::uint32_t>(k + 1);
     }
   }
-  Entry e{hash, generation, pid, kernel, corrupt,
-          static_cast<std::uint32_t>(words_.size()), static_cast<std::uint32_t>(chain.size()),
-          static_cast<std::uint32_t>(locs_.size()), static_cast<std::uint32_t>(scratch_.size())};
+  Entry e{hash,
+          generation,
+          pid,
+          kernel,
+          corrupt,
+          static_cast<std::uint32_t>(words_.size()),
+          static_cast<std::uint32_t>(chain.size()),
+          static_cast<std::uint32_t>(locs_.size()),
+          static_cast<std::uint32_t>(scratch_.size())};
   words_.insert(words_.end(), chain.begin(), chain.end());
   locs_.insert(locs_.end(), scratch_.begin(), scratch_.end());
   entries_.push_back(e);

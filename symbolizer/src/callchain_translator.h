@@ -29,7 +29,7 @@ class CallchainTranslator {
 
   struct Chain {
     std::span<const std::uint32_t> locations;  // valid until the next translate_chain
-    bool corrupt = false;  // cut at a value that is no context marker
+    bool corrupt = false;                      // cut at a value that is no context marker
     std::uint32_t* stack;  // the caller's note for this chain (kNoStack at first)
   };
 
@@ -68,8 +68,8 @@ class CallchainTranslator {
 
   Entry* find(std::span<const std::uint64_t> chain, std::uint32_t pid, std::uint64_t generation,
               bool kernel, std::uint64_t hash);
-  Entry& remember(std::span<const std::uint64_t> chain, std::uint32_t pid,
-                  std::uint64_t generation, bool kernel, std::uint64_t hash, bool corrupt);
+  Entry& remember(std::span<const std::uint64_t> chain, std::uint32_t pid, std::uint64_t generation,
+                  bool kernel, std::uint64_t hash, bool corrupt);
   Chain chain_of(Entry& e) {
     return {std::span(locs_).subspan(e.locs_first, e.loc_count), e.corrupt, &e.stack};
   }

@@ -10,15 +10,20 @@
 namespace prof::symbolizer {
 
 std::string default_event_name(const perf_event_attr& attr) {
-  static constexpr std::string_view kHw[] = {"cycles", "instructions", "cache-references",
-                                             "cache-misses", "branches", "branch-misses",
-                                             "bus-cycles", "stalled-cycles-frontend",
-                                             "stalled-cycles-backend", "ref-cycles"};
-  static constexpr std::string_view kSw[] = {"cpu-clock", "task-clock", "page-faults",
-                                             "context-switches", "cpu-migrations",
-                                             "minor-faults", "major-faults",
-                                             "alignment-faults", "emulation-faults", "dummy",
-                                             "bpf-output", "cgroup-switches"};
+  static constexpr std::string_view kHw[] = {"cycles",
+                                             "instructions",
+                                             "cache-references",
+                                             "cache-misses",
+                                             "branches",
+                                             "branch-misses",
+                                             "bus-cycles",
+                                             "stalled-cycles-frontend",
+                                             "stalled-cycles-backend",
+                                             "ref-cycles"};
+  static constexpr std::string_view kSw[] = {
+      "cpu-clock",        "task-clock",   "page-faults",  "context-switches",
+      "cpu-migrations",   "minor-faults", "major-faults", "alignment-faults",
+      "emulation-faults", "dummy",        "bpf-output",   "cgroup-switches"};
   std::string name;
   if (attr.type == PERF_TYPE_HARDWARE && attr.config < std::size(kHw)) {
     name = kHw[attr.config];

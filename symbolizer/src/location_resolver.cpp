@@ -41,7 +41,8 @@ void LocationResolver::start_kallsyms() {
   if (kallsyms_loading_.valid() || kallsyms_tried_ || options_.kallsyms.empty()) return;
   // No thread to spare: resolve_kernel loads it in line.
   if (ThreadPool* pool = background())
-    kallsyms_loading_ = pool->async([path = options_.kallsyms] { return KallsymsTable::load(path); });
+    kallsyms_loading_ =
+        pool->async([path = options_.kallsyms] { return KallsymsTable::load(path); });
 }
 
 // ---- object prefetch ----
@@ -99,8 +100,8 @@ LocationResolver::take_prefetched() {
 LocationResolver::OpenedObject LocationResolver::open_object(const std::string& path,
                                                              bool dwarf) const {
   OpenedObject o;
-  auto b = Binary::open(path, BinaryOptions{options_.symfs, options_.demangle,
-                                            options_.demangle_params});
+  auto b = Binary::open(path,
+                        BinaryOptions{options_.symfs, options_.demangle, options_.demangle_params});
   if (!b) {
     o.failure = b.error().message;
     return o;
@@ -144,8 +145,10 @@ void LocationResolver::resolve_kernel(std::span<const LocationKey> keys,
     if (!options_.kallsyms.empty()) {
       auto t = kallsyms_loading_.valid() ? kallsyms_loading_.get()
                                          : KallsymsTable::load(options_.kallsyms);
-      if (t) kallsyms_ = std::move(*t);
-      else warn("kallsyms", t.error().message);
+      if (t)
+        kallsyms_ = std::move(*t);
+      else
+        warn("kallsyms", t.error().message);
     }
   }
   // A cached table vouches only for the kernel image and the modules it was made with; an
@@ -249,8 +252,8 @@ void LocationResolver::resolve_job(std::span<const LocationKey> keys, const Work
     // Not the recorded object, and no copy of that: [unknown], as warned in checked_path().
   } else if (first.kind == ObjectKind::kFile) {
     const std::string& path = *first.checked_path;
-    OpenedObject o = opened && path == first.open_path ? std::move(*opened)
-                                                       : open_object(path, false);
+    OpenedObject o =
+        opened && path == first.open_path ? std::move(*opened) : open_object(path, false);
     bin = std::move(o.bin);
     failure = std::move(o.failure);
   } else if (first.kind == ObjectKind::kVdso) {

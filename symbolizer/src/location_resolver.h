@@ -36,8 +36,8 @@ namespace prof::symbolizer::detail {
 struct LocationKeyHash {
   // Mixed down to the low bits: the location table indexes with a power-of-two mask.
   std::size_t operator()(const LocationKey& k) const {
-    std::uint64_t h = k.addr ^ (std::uint64_t{k.object} << 40) ^
-                      (std::uint64_t{k.caller} << 63) ^ (std::uint64_t{k.unwound} << 62);
+    std::uint64_t h = k.addr ^ (std::uint64_t{k.object} << 40) ^ (std::uint64_t{k.caller} << 63) ^
+                      (std::uint64_t{k.unwound} << 62);
     h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
     return static_cast<std::size_t>(h ^ (h >> 31));
@@ -59,7 +59,7 @@ class LocationTable {
     // Kept at most half full, so probes stay short and always end at an empty slot.
     if ((entries_.size() + 1) * 2 > slots_.size()) grow();
     const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = LocationKeyHash{}(key) & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = LocationKeyHash{}(key)&mask;; i = (i + 1) & mask) {
       std::uint32_t id = slots_[i];
       if (id == kNone) {
         id = static_cast<std::uint32_t>(entries_.size());
@@ -134,12 +134,10 @@ class LocationResolver {
   void resolve_kernel(std::span<const LocationKey> keys, const std::vector<std::size_t>& locs,
                       std::vector<ResolvedLocation>& out);
   void resolve_objects(std::span<const LocationKey> keys, Work& work,
-                       std::vector<ResolvedLocation>& out, ThreadPool* pool,
-                       ResolveCounts& counts);
+                       std::vector<ResolvedLocation>& out, ThreadPool* pool, ResolveCounts& counts);
   void resolve_job(std::span<const LocationKey> keys, const Work& work,
                    const std::vector<std::size_t>& job, OpenedObject* opened,
-                   std::vector<ResolvedLocation>& out, std::uint64_t& missing,
-                   std::mutex& warn_mu);
+                   std::vector<ResolvedLocation>& out, std::uint64_t& missing, std::mutex& warn_mu);
   void warn(std::string_view kind, const std::string& msg) {
     if (warnings_) warnings_->warn(kind, msg);
   }
@@ -156,9 +154,9 @@ class LocationResolver {
 
   std::mutex prefetch_mu_;
   std::condition_variable prefetch_cv_;
-  std::deque<PrefetchItem> prefetch_queue_;                      // guarded by prefetch_mu_
+  std::deque<PrefetchItem> prefetch_queue_;                     // guarded by prefetch_mu_
   std::unordered_map<std::uint32_t, OpenedObject> prefetched_;  // guarded by prefetch_mu_
-  bool prefetch_busy_ = false;                                   // guarded by prefetch_mu_
+  bool prefetch_busy_ = false;                                  // guarded by prefetch_mu_
   std::unordered_set<std::uint32_t> prefetch_requested_;        // feeding thread only
   bool prefetch_failed_ = false;
   // Declared last, destroyed first: its tasks use the members above.

@@ -17,8 +17,8 @@ namespace prof::symbolizer::detail {
 namespace {
 
 bool is_anon_name(std::string_view n) {
-  return n.substr(0, 6) == "//anon" || n.substr(0, 6) == "[anon:" || n.substr(0, 9) == "/dev/zero" ||
-         n.substr(0, 10) == "/tmp/perf-" || n.empty();
+  return n.substr(0, 6) == "//anon" || n.substr(0, 6) == "[anon:" ||
+         n.substr(0, 9) == "/dev/zero" || n.substr(0, 10) == "/tmp/perf-" || n.empty();
 }
 
 std::uint64_t inode_of(const std::string& path) {
@@ -86,8 +86,8 @@ const std::string& ObjectRegistry::checked_path(MappedObject& o) {
     if (o.kind != ObjectKind::kFile || expected.empty()) {
       o.checked_path = o.open_path;
     } else {
-      auto v = check_build_id(o.open_path, o.name, expected,
-                              build_id_cache_dir(options_.build_id_dir));
+      auto v =
+          check_build_id(o.open_path, o.name, expected, build_id_cache_dir(options_.build_id_dir));
       o.checked_path = std::move(v.path);
       if (!v.warning.empty()) {
         warn("build-id-mismatch", v.warning);
@@ -104,8 +104,8 @@ std::string ObjectRegistry::vdso_path() {
     vdso_fd_.emplace();
     if (auto image = own_vdso_image()) {
       UniqueFd fd(memfd_create("prof-vdso", MFD_CLOEXEC));
-      if (fd && ::write(fd.get(), image->data(), image->size()) ==
-                    static_cast<ssize_t>(image->size()))
+      if (fd &&
+          ::write(fd.get(), image->data(), image->size()) == static_cast<ssize_t>(image->size()))
         *vdso_fd_ = std::move(fd);
     }
   }
@@ -139,8 +139,8 @@ const std::shared_ptr<const AddressSpace>& ObjectRegistry::snapshot_for(std::uin
     }
     auto bias = bin->load_bias(e.start, e.pgoff);
     if (!bias) continue;
-    auto [it, added] = module_ids.try_emplace(
-        {e.object, *bias}, static_cast<std::uint32_t>(a->unwind.modules.size()));
+    auto [it, added] = module_ids.try_emplace({e.object, *bias},
+                                              static_cast<std::uint32_t>(a->unwind.modules.size()));
     if (added) a->unwind.modules.push_back(UnwindModule{o.name, path, *bias});
     a->unwind.ranges.push_back({e.start, e.end, it->second});
   }
@@ -149,9 +149,9 @@ const std::shared_ptr<const AddressSpace>& ObjectRegistry::snapshot_for(std::uin
 }
 
 std::uint32_t ObjectRegistry::object_for(const perf::Mmap& m, ObjectKind kind, std::string name) {
-  auto key = std::make_tuple(name, m.maj, m.min, m.ino,
-                             std::string(m.build_id.begin(), m.build_id.end()),
-                             kind == ObjectKind::kPerfMap ? m.pid : 0u);
+  auto key =
+      std::make_tuple(name, m.maj, m.min, m.ino, std::string(m.build_id.begin(), m.build_id.end()),
+                      kind == ObjectKind::kPerfMap ? m.pid : 0u);
   auto it = object_ids_.find(key);
   if (it != object_ids_.end()) return it->second;
   MappedObject o;
@@ -182,8 +182,8 @@ void ObjectRegistry::locate(MappedObject& o, const perf::Mmap& m) {
       if (auto ns = namespaced_pid(o.pid)) nspid = *ns;
       if (other_mount_namespace(o.pid)) root = "/proc/" + std::to_string(o.pid) + "/root";
     }
-    o.open_path = (root.empty() ? options_.symfs : root) + "/tmp/perf-" +
-                  std::to_string(nspid) + ".map";
+    o.open_path =
+        (root.empty() ? options_.symfs : root) + "/tmp/perf-" + std::to_string(nspid) + ".map";
     return;
   }
   if (o.kind != ObjectKind::kFile) return;
@@ -200,8 +200,7 @@ void ObjectRegistry::locate(MappedObject& o, const perf::Mmap& m) {
   std::string candidate;
   if (deleted) {
     char range[64];
-    std::snprintf(range, sizeof range, "/map_files/%" PRIx64 "-%" PRIx64, m.start,
-                  m.start + m.len);
+    std::snprintf(range, sizeof range, "/map_files/%" PRIx64 "-%" PRIx64, m.start, m.start + m.len);
     candidate = proc + range;
   } else if (other_mount_namespace(m.pid)) {
     candidate = proc + "/root" + path;

@@ -42,18 +42,18 @@ enum class ObjectKind : std::uint8_t { kFile, kVdso, kPerfMap, kSpecial };
 
 struct MappedObject {
   ObjectKind kind = ObjectKind::kFile;
-  std::string name;          // as recorded (what perf prints as the module)
-  std::uint32_t pid = 0;     // the process it was first seen in (for /proc lookups)
-  std::string open_path;     // path to open, decided when the map was added
-  UniqueFd fd;               // kept open for files of live processes in other namespaces
+  std::string name;       // as recorded (what perf prints as the module)
+  std::uint32_t pid = 0;  // the process it was first seen in (for /proc lookups)
+  std::string open_path;  // path to open, decided when the map was added
+  UniqueFd fd;            // kept open for files of live processes in other namespaces
   std::uint32_t maj = 0, min = 0;
   std::uint64_t ino = 0;
   bool has_ino = false;
-  std::string build_id;      // from MMAP2 with PERF_RECORD_MISC_MMAP_BUILD_ID
+  std::string build_id;  // from MMAP2 with PERF_RECORD_MISC_MMAP_BUILD_ID
   // Where its bytes are read from once checked against the recorded build-id (checked_path()):
   // open_path, a copy in perf's build-id cache, or "" when the file is no longer the object.
   std::optional<std::string> checked_path;
-  std::string mismatch;      // the warning for checked_path "" (given once)
+  std::string mismatch;  // the warning for checked_path "" (given once)
 };
 
 struct MapEntry {
@@ -72,8 +72,8 @@ struct AddressSpace {
 };
 
 struct Process {
-  std::map<std::uint64_t, MapEntry> maps;  // keyed by start; non-overlapping
-  std::uint64_t generation = 0;            // changes whenever maps change (new snapshot)
+  std::map<std::uint64_t, MapEntry> maps;        // keyed by start; non-overlapping
+  std::uint64_t generation = 0;                  // changes whenever maps change (new snapshot)
   std::shared_ptr<const AddressSpace> snapshot;  // of `maps` at snapshot->unwind.generation
 };
 
@@ -84,9 +84,9 @@ inline constexpr std::uint32_t kFirstMapped = 2;
 
 struct LocationKey {
   std::uint32_t object;
-  bool caller;          // a return address: DWARF questions use address - 1
-  bool unwound = false; // from the DWARF unwinder: named as perf names unwound frames
-  std::uint64_t addr;   // file offset for files, runtime address otherwise
+  bool caller;           // a return address: DWARF questions use address - 1
+  bool unwound = false;  // from the DWARF unwinder: named as perf names unwound frames
+  std::uint64_t addr;    // file offset for files, runtime address otherwise
   bool operator==(const LocationKey&) const = default;
 };
 

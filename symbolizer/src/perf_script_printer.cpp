@@ -282,7 +282,8 @@ bool write_perf_script(const Profile& profile, const ScriptFormat& fmt, ThreadPo
       if (!last || s.period != last->period || s.event != last->event) {
         suffix_len = 0;
         if (event.size() + kHeaderSuffixRoom <= sizeof suffix)
-          suffix_len = static_cast<std::size_t>(put_header_suffix(suffix, s.period, event) - suffix);
+          suffix_len =
+              static_cast<std::size_t>(put_header_suffix(suffix, s.period, event) - suffix);
       }
       last = &s;
       char* p = out.room(comm.size() + event.size() + kHeaderPrefixRoom + kHeaderTimeRoom +

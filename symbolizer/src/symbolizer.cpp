@@ -40,10 +40,9 @@ struct Symbolizer::Impl {
     profile.add_sample(st);
   }
   void flush() {
-    unwinder.flush(pool.get(), translator, summary,
-                   [this](const Sample& st, std::span<const std::uint32_t> locs) {
-                     store(st, locs);
-                   });
+    unwinder.flush(
+        pool.get(), translator, summary,
+        [this](const Sample& st, std::span<const std::uint32_t> locs) { store(st, locs); });
   }
   void resolve();
   StringId comm_of(std::uint32_t tid) {
@@ -117,7 +116,8 @@ void Symbolizer::Impl::add_sample(const perf::Sample& s, std::string_view event,
     req.pid = s.pid;
     req.tid = s.tid;
     req.regs = &regs;
-    req.stack = s.stack_user.first(std::min<std::size_t>(s.stack_user.size(), s.stack_user_dyn_size));
+    req.stack =
+        s.stack_user.first(std::min<std::size_t>(s.stack_user.size(), s.stack_user_dyn_size));
     req.stack_stays_valid = stack_stays_valid;
     req.max_frames = options.max_stack - n;
     unwinder.add(st, first, static_cast<std::uint32_t>(n), n < options.max_stack ? &req : nullptr);
@@ -260,8 +260,10 @@ Summary Symbolizer::summary() const {
         if (object == detail::kKernelObject) s.kernel_frames += st.count;
         if (l.inlined) s.inlined_frames += st.count;
         if (l.function == 0) {
-          if (object == detail::kNoObject) s.unmapped_frames += st.count;
-          else s.unresolved_frames += st.count;
+          if (object == detail::kNoObject)
+            s.unmapped_frames += st.count;
+          else
+            s.unresolved_frames += st.count;
         }
       }
     }

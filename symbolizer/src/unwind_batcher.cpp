@@ -36,9 +36,7 @@ void UnwindBatcher::add(const Sample& sample, std::uint32_t first_loc, std::uint
   pending_.push_back(Pending{sample, first_loc, loc_count, job_index});
 }
 
-bool UnwindBatcher::full() const {
-  return jobs_.size() >= kBatch || arena_.size() >= kBatchBytes;
-}
+bool UnwindBatcher::full() const { return jobs_.size() >= kBatch || arena_.size() >= kBatchBytes; }
 
 void UnwindBatcher::run_job(Worker& w, Job& j) const {
   auto& u = w.by_pid[j.space->pid];
@@ -65,8 +63,10 @@ void UnwindBatcher::run_batch(ThreadPool* pool) {
       for (std::size_t i = b; i < e; ++i) run_job(workers_[t], jobs_[i]);
     }
   };
-  if (pool && n > 1) pool->parallel_for(n, work);
-  else work(0);
+  if (pool && n > 1)
+    pool->parallel_for(n, work);
+  else
+    work(0);
 }
 
 void UnwindBatcher::flush(ThreadPool* pool, CallchainTranslator& translator, Summary& summary,

@@ -36,7 +36,7 @@ struct UnwindRequest {
   std::uint32_t pid = 0, tid = 0;
   const std::uint64_t (*regs)[17] = nullptr;  // DWARF registers (perf_regs_to_dwarf)
   std::span<const std::uint8_t> stack;        // the stack copy
-  bool stack_stays_valid = false;  // the bytes stay readable until flush(): not copied
+  bool stack_stays_valid = false;             // the bytes stay readable until flush(): not copied
   std::size_t max_frames = 0;
 };
 
@@ -61,8 +61,7 @@ class UnwindBatcher {
   bool full() const;
   // Unwinds the queued samples on `pool` (null: this thread) and hands every one to `emit`.
   // Counts unwound samples and early stops in `summary`.
-  void flush(ThreadPool* pool, CallchainTranslator& translator, Summary& summary,
-             const Emit& emit);
+  void flush(ThreadPool* pool, CallchainTranslator& translator, Summary& summary, const Emit& emit);
 
  private:
   struct Job {
@@ -84,10 +83,10 @@ class UnwindBatcher {
   struct Worker {
     std::unordered_map<std::uint32_t, std::unique_ptr<ProcessUnwinder>> by_pid;
   };
-  static constexpr std::size_t kBatch = 4096;             // samples
-  static constexpr std::size_t kBatchBytes = 32u << 20;   // copied stack bytes
-  static constexpr std::size_t kChunk = 16;               // samples claimed at once
-  static constexpr std::size_t kMinPerThread = 64;        // below this, fewer threads
+  static constexpr std::size_t kBatch = 4096;            // samples
+  static constexpr std::size_t kBatchBytes = 32u << 20;  // copied stack bytes
+  static constexpr std::size_t kChunk = 16;              // samples claimed at once
+  static constexpr std::size_t kMinPerThread = 64;       // below this, fewer threads
 
   void run_job(Worker& w, Job& j) const;
   void run_batch(ThreadPool* pool);

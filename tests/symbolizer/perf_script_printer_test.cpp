@@ -13,10 +13,10 @@ Profile sample_profile(std::size_t n) {
   Profile p;
   const MappingId app = p.add_mapping("/usr/bin/app");
   const MappingId unknown = p.add_mapping("[unknown]");
-  const LocationId leaf = p.add_location(
-      0x1136, app,
-      {{.function = p.add_function("inner"), .symbol_offset = 6, .inlined = true},
-       {.function = p.add_function("main"), .symbol_offset = 0x26}});
+  const LocationId leaf =
+      p.add_location(0x1136, app,
+                     {{.function = p.add_function("inner"), .symbol_offset = 6, .inlined = true},
+                      {.function = p.add_function("main"), .symbol_offset = 0x26}});
   const LocationId unresolved = p.add_location(0x2000, app, {{.function = 0}});
   const LocationId unmapped = p.add_location(0x10, unknown, {{.function = 0}});
   const LocationId no_mapping = p.add_location(0x20, 0, {{.function = 0}});

@@ -39,8 +39,7 @@ TEST(SymbolizerProfile, MappingsFunctionsLocationsStacksAndSamples) {
   sym.add_comm(c);
   sym.add_mmap(parts_mmap(1, kPartsBase, 0x5000, 0, bin));
   for (std::uint64_t t = 1; t <= 3; ++t)
-    sym.add_sample(user_sample(1, {PERF_CONTEXT_USER, kPartsBase + l3 + 2, kPartsBase + l2 + 9},
-                               t),
+    sym.add_sample(user_sample(1, {PERF_CONTEXT_USER, kPartsBase + l3 + 2, kPartsBase + l2 + 9}, t),
                    "cycles");
   sym.add_sample(user_sample(1, {PERF_CONTEXT_USER, 0x10}, 4, 0), "cycles");
   sym.resolve();
