@@ -166,7 +166,8 @@ void LocationResolver::resolve_kernel(std::span<const LocationKey> keys,
       if (const KernelSymbol* s = kallsyms_->find(addr)) {
         f.symbol = std::string(s->name);
         f.offset = addr - s->start;
-        if (!s->module.empty()) out[i].module = "[" + std::string(s->module) + "]";
+        if (!s->module.empty())
+          out[i].module = *kernel_modules_.insert("[" + std::string(s->module) + "]").first;
       } else if (addr < kallsyms_->lowest() || addr >= kallsyms_->highest_end()) {
         // Outside the kernel image and modules (BPF programs, trampolines, garbage): no
         // map covers it, and perf prints [unknown] for the module too.

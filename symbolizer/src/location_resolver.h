@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -87,7 +88,9 @@ class LocationTable {
 // One location's names: at least one frame ("" symbol = unresolved), and its module as printed.
 struct ResolvedLocation {
   std::vector<SymbolizedFrame> frames;
-  std::string module;
+  // Points into the registry's object names or the resolver's kernel module names: valid, and
+  // the same pointer for the same module, until objects are added or the resolver goes.
+  std::string_view module;
 };
 
 struct ResolveCounts {
@@ -147,6 +150,7 @@ class LocationResolver {
   ObjectRegistry& registry_;
 
   std::optional<KallsymsTable> kallsyms_;
+  std::set<std::string, std::less<>> kernel_modules_;  // "[module]" names, stable storage
   bool kallsyms_tried_ = false;
   // Reading /proc/kallsyms costs tens of milliseconds, mostly in the kernel formatting it; it
   // starts at the first kernel address, so it overlaps reading the rest of the capture.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <unordered_map>
 
 #include "callchain_translator.h"
 #include "huge_pages.h"
@@ -156,8 +157,12 @@ void Symbolizer::Impl::resolve() {
   summary.missing_objects += counts.missing_objects;
   // Into the profile, in location id order: the profile's location ids are the table's.
   std::vector<Line> lines;
+  // Module names are the same views for the same module: one add_mapping per module.
+  std::unordered_map<const char*, MappingId> mapping_of;
   for (std::size_t i = begin; i < end; ++i) {
     const detail::ResolvedLocation& r = resolved[i - begin];
+    auto [m, added] = mapping_of.try_emplace(r.module.data(), 0);
+    if (added) m->second = profile.add_mapping(r.module);
     lines.clear();
     for (const SymbolizedFrame& f : r.frames) {
       Line l;
@@ -167,7 +172,7 @@ void Symbolizer::Impl::resolve() {
       l.inlined = f.inlined;
       lines.push_back(l);
     }
-    profile.add_location(locations[i].print_addr, profile.add_mapping(r.module), lines);
+    profile.add_location(locations[i].print_addr, m->second, lines);
   }
   summary.locations += end - begin;
 }
