@@ -19,6 +19,8 @@
 
 #include "cache_dir.h"
 #include "debug_cache.h"
+#include "prof/common/address.h"
+#include "prof/common/unique_fd.h"
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
 #include "symbol_choice.h"
@@ -34,7 +36,7 @@ void init_libelf() {
 
 // An open ELF: the fd must outlive the Elf handle (libelf reads lazily from it).
 struct ElfFile {
-  int fd = -1;
+  UniqueFd fd;
   Elf* elf = nullptr;
   std::string image;  // backing store for in-memory objects
 
@@ -43,7 +45,6 @@ struct ElfFile {
   ElfFile& operator=(const ElfFile&) = delete;
   ~ElfFile() {
     if (elf) elf_end(elf);
-    if (fd >= 0) ::close(fd);
   }
 };
 
@@ -52,17 +53,22 @@ struct ElfFile {
 Result<std::unique_ptr<ElfFile>> open_elf(const std::string& path, bool mapped = false) {
   init_libelf();
   auto f = std::make_unique<ElfFile>();
-  f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f->fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  f->fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f->fd) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
   // ELF_C_READ (not _MMAP) for everything else: a file truncated or rewritten under us must
   // not SIGBUS.
-  f->elf = elf_begin(f->fd, mapped ? ELF_C_READ_MMAP : ELF_C_READ, nullptr);
+  f->elf = elf_begin(f->fd.get(), mapped ? ELF_C_READ_MMAP : ELF_C_READ, nullptr);
   if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
     return Error{Errc::kParse, "'" + path + "': not an ELF file (" + elf_errmsg(-1) + ")"};
   GElf_Ehdr eh;
   if (!gelf_getehdr(f->elf, &eh))
     return Error{Errc::kParse, "'" + path + "': bad ELF header (" + elf_errmsg(-1) + ")"};
   return f;
+}
+
+std::uint16_t read_elf_machine(Elf* elf) {
+  GElf_Ehdr eh;
+  return gelf_getehdr(elf, &eh) ? eh.e_machine : EM_NONE;
 }
 
 Elf_Scn* find_section(Elf* elf, std::string_view name, GElf_Shdr& shdr_out) {
@@ -151,10 +157,27 @@ std::string logical_path(const std::string& path, const std::string& symfs) {
   return path;
 }
 
+// A PT_LOAD: where file offsets become ELF addresses. The public API speaks plain integers
+// (ElfAddr, FileOffset); the conversion itself is done in the strong types, so that an offset
+// cannot be used as an address by accident.
 struct Segment {
-  FileOffset offset;
+  prof::FileOffset offset;
   std::uint64_t filesz;
-  ElfAddr vaddr;
+  prof::ElfAddress vaddr;
+
+  bool holds(prof::FileOffset o) const { return o >= offset && o < offset + filesz; }
+  prof::ElfAddress to_elf(prof::FileOffset o) const { return vaddr + (o - offset); }
+  // Whether a mapping at file offset `pgoff` (page-aligned, as mmap maps it) maps this segment.
+  bool mapped_from(prof::FileOffset pgoff) const {
+    return pgoff >= prof::FileOffset(offset.value() & ~std::uint64_t{4095}) &&
+           pgoff < offset + filesz;
+  }
+  // The load bias (runtime - ELF address) of a mapping of this segment at `start` from `pgoff`.
+  std::uint64_t bias(prof::RuntimeAddress start, prof::FileOffset pgoff) const {
+    // The runtime address of `vaddr`, in wrapping arithmetic (pgoff may lie past offset).
+    const prof::RuntimeAddress at_vaddr = prof::to_runtime(offset, start, pgoff);
+    return at_vaddr.value() - vaddr.value();
+  }
 };
 
 struct CuRange {
@@ -272,6 +295,7 @@ struct Binary::Impl {
   std::unique_ptr<ElfFile> debug;      // separate debug file, when found
   std::string debug_path;
   std::string build_id;
+  std::uint16_t machine = EM_NONE;  // e_machine
   std::vector<Segment> segments;
   std::vector<ElfSymbol> symbols;
   std::deque<std::string> synthesized_names;  // storage for names no string table holds (@plt)
@@ -293,7 +317,8 @@ struct Binary::Impl {
     for (std::size_t i = 0; i < n; ++i) {
       GElf_Phdr ph;
       if (!gelf_getphdr(main->elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD) continue;
-      segments.push_back(Segment{ph.p_offset, ph.p_filesz, ph.p_vaddr});
+      segments.push_back(Segment{prof::FileOffset(ph.p_offset), ph.p_filesz,
+                                 prof::ElfAddress(ph.p_vaddr)});
     }
   }
 
@@ -495,16 +520,16 @@ struct Binary::Impl {
     dwarf_tried = true;
     Elf* src = nullptr;
     int src_fd = -1;
-    if (main->fd >= 0 && has_section(main->elf, ".debug_info")) {
+    if (main->fd && has_section(main->elf, ".debug_info")) {
       src = main->elf;
-      src_fd = main->fd;
+      src_fd = main->fd.get();
     } else if (debug && has_section(debug->elf, ".debug_info")) {
       src = debug->elf;
-      src_fd = debug->fd;
+      src_fd = debug->fd.get();
     }
     if (!src) return;
     src = uncompressed_source(src);
-    if (dwarf_copy && src == dwarf_copy->elf) src_fd = dwarf_copy->fd;
+    if (dwarf_copy && src == dwarf_copy->elf) src_fd = dwarf_copy->fd.get();
     if (!dwarf_strings_terminated(src)) return;
     dwarf = dwarf_begin_elf(src, DWARF_C_READ, nullptr);
     if (!dwarf) return;
@@ -725,6 +750,7 @@ Result<std::unique_ptr<Binary>> Binary::open(const std::string& path, const Bina
   impl->options = options;
   impl->main = std::move(*f);
   impl->build_id = elf_build_id(impl->main->elf);
+  impl->machine = read_elf_machine(impl->main->elf);
   impl->load_segments();
   if (!options.segments_only) {
     impl->find_debug_file(read_debuglink(impl->main->elf));
@@ -747,6 +773,7 @@ Result<std::unique_ptr<Binary>> Binary::from_image(std::string image, std::strin
       !gelf_getehdr(impl->main->elf, &eh))
     return Error{Errc::kParse, "'" + impl->path + "': not an ELF image"};
   impl->build_id = elf_build_id(impl->main->elf);
+  impl->machine = read_elf_machine(impl->main->elf);
   impl->load_segments();
   impl->load_symbols();
   impl->dwarf_tried = true;  // the vdso ships no DWARF
@@ -755,6 +782,7 @@ Result<std::unique_ptr<Binary>> Binary::from_image(std::string image, std::strin
 
 const std::string& Binary::path() const { return impl_->path; }
 const std::string& Binary::build_id() const { return impl_->build_id; }
+std::uint16_t Binary::elf_machine() const { return impl_->machine; }
 const std::string& Binary::debug_file() const { return impl_->debug_path; }
 std::size_t Binary::symbol_count() const { return impl_->symbols.size(); }
 std::uint64_t Binary::dwarf_misses() const { return impl_->dwarf_misses; }
@@ -765,15 +793,16 @@ bool Binary::has_dwarf() {
 }
 
 std::optional<ElfAddr> Binary::file_offset_to_elf(FileOffset offset) const {
+  const prof::FileOffset o(offset);
   for (const auto& s : impl_->segments)
-    if (offset >= s.offset && offset < s.offset + s.filesz) return offset - s.offset + s.vaddr;
+    if (s.holds(o)) return s.to_elf(o).value();
   return std::nullopt;
 }
 
 std::optional<std::uint64_t> Binary::load_bias(std::uint64_t map_start, FileOffset pgoff) const {
+  const prof::FileOffset p(pgoff);
   for (const auto& s : impl_->segments)
-    if (pgoff >= (s.offset & ~FileOffset{4095}) && pgoff < s.offset + s.filesz)
-      return map_start - pgoff + s.offset - s.vaddr;
+    if (s.mapped_from(p)) return s.bias(prof::RuntimeAddress(map_start), p);
   return std::nullopt;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "debug_cache.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::symbolizer::detail {
 namespace {
@@ -41,18 +42,17 @@ std::string_view RecordedBuildIds::find(std::string_view path) const {
 
 std::string file_build_id(const std::string& path, bool& readable) {
   readable = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
   static const bool elf_ready = elf_version(EV_CURRENT) != EV_NONE;
   (void)elf_ready;
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  Elf* elf = elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr);
   std::string id;
   if (elf && elf_kind(elf) == ELF_K_ELF) {
     readable = true;
     id = elf_build_id(elf);
   }
   if (elf) elf_end(elf);
-  ::close(fd);
   return id;
 }
 

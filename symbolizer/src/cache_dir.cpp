@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "prof/common/unique_fd.h"
+
 namespace prof::symbolizer::detail {
 namespace {
 
@@ -36,16 +38,16 @@ std::string cache_dir(std::string_view name) {
 
 bool write_cache_file(const std::string& path, std::string_view bytes) {
   std::string temp = path + ".XXXXXX";
-  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) return false;
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd) return false;
   bool ok = true;
   for (const char* p = bytes.data(); ok && p < bytes.data() + bytes.size();) {
-    ssize_t n = ::write(fd, p, static_cast<std::size_t>(bytes.data() + bytes.size() - p));
+    ssize_t n = ::write(fd.get(), p, static_cast<std::size_t>(bytes.data() + bytes.size() - p));
     if (n < 0 && errno == EINTR) continue;
     ok = n > 0;
     if (ok) p += n;
   }
-  ok = ::close(fd) == 0 && ok;
+  ok = ::close(fd.release()) == 0 && ok;  // a written file's close can fail: checked
   if (ok) ok = ::rename(temp.c_str(), path.c_str()) == 0;
   if (!ok) ::unlink(temp.c_str());
   return ok;

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "cache_dir.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::symbolizer::detail {
 namespace {
@@ -65,10 +66,10 @@ bool write_elf_copy(Elf* in, const std::string& path) {
       elf_getshdrstrndx(in, &shstrndx) != 0 || shstrndx >= SHN_LORESERVE)
     return false;
   std::string tmp = path + ".XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return false;
+  UniqueFd fd(::mkstemp(tmp.data()));
+  if (!fd) return false;
   bool ok = false;
-  Elf* out = elf_begin(fd, ELF_C_WRITE, nullptr);
+  Elf* out = elf_begin(fd.get(), ELF_C_WRITE, nullptr);
   if (out && gelf_newehdr(out, gelf_getclass(in)) && (phnum == 0 || gelf_newphdr(out, phnum))) {
     ok = true;
     GElf_Ehdr oh = eh;
@@ -91,7 +92,7 @@ bool write_elf_copy(Elf* in, const std::string& path) {
     ok = ok && elf_update(out, ELF_C_WRITE) >= 0;
   }
   if (out) elf_end(out);
-  ok = ::close(fd) == 0 && ok;
+  ok = ::close(fd.release()) == 0 && ok;  // a written file's close can fail: checked
   if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
   ::unlink(tmp.c_str());
   return false;
@@ -99,13 +100,12 @@ bool write_elf_copy(Elf* in, const std::string& path) {
 
 // A cached copy is used only if it is an ELF file with this build-id and nothing compressed.
 bool valid_copy(const std::string& path, const std::string& build_id) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  Elf* elf = elf_begin(fd.get(), ELF_C_READ, nullptr);
   bool ok = elf && elf_kind(elf) == ELF_K_ELF && elf_build_id(elf) == build_id &&
             debug_compression(elf) == Compression::kNone;
   if (elf) elf_end(elf);
-  ::close(fd);
   return ok;
 }
 

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "cache_dir.h"
+#include "prof/common/unique_fd.h"
 #include "text_util.h"
 
 namespace prof::symbolizer::detail {
@@ -113,29 +114,6 @@ bool check_symbols(unsigned char* at, std::uint64_t count, std::uintptr_t lo, st
   }
   return true;
 }
-
-struct Mapping {
-  void* address;
-  std::size_t size;
-  Mapping(void* a, std::size_t n) : address(a), size(n) {}
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() { ::munmap(address, size); }
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool pread_all(int fd, void* out, std::size_t size, std::uint64_t offset) {
   auto* p = static_cast<unsigned char*>(out);
@@ -272,7 +250,7 @@ KallsymsCache KallsymsCache::for_this_process() {
 
 std::optional<KallsymsTable> KallsymsCache::read() const {
   if (file_.empty() || !identity_) return std::nullopt;
-  Fd fd(::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   // Another user's file (a shared PROF_CACHE_DIR) could say anything about this kernel.
@@ -303,14 +281,14 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
   std::shared_ptr<const void> storage;
   unsigned char* bytes = nullptr;
   bool relocate = false;
-  void* m = ::mmap(reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.base)), file_size,
-                   PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd.get(), 0);
-  if (m != MAP_FAILED && reinterpret_cast<std::uintptr_t>(m) == h.base) {
-    storage = std::make_shared<Mapping>(m, file_size);
-    bytes = static_cast<unsigned char*>(m);
+  auto m = MemoryMap::map(fd.get(), file_size, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 0,
+                          reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.base)));
+  if (m && reinterpret_cast<std::uintptr_t>(m.data()) == h.base) {
+    bytes = static_cast<unsigned char*>(m.data());
+    storage = std::make_shared<MemoryMap>(std::move(m));
   } else {
     // Taken (a second table alive in this process, or a sanitizer's layout): read and move.
-    if (m != MAP_FAILED) ::munmap(m, file_size);
+    m.reset();
     std::shared_ptr<std::uint64_t[]> buffer(new std::uint64_t[(file_size + 7) / 8]);
     bytes = reinterpret_cast<unsigned char*>(buffer.get());
     if (!pread_all(fd.get(), bytes, file_size, 0)) return std::nullopt;

@@ -15,15 +15,47 @@
 #include <unordered_map>
 
 #include "debug_cache.h"
+#include "prof/common/unique_fd.h"
+#include "target_arch.h"
 
 namespace prof::symbolizer::detail {
 namespace {
 
-// perf_event x86 register indices (uapi/asm/perf_regs.h).
-enum PerfReg : int {
-  kAx = 0, kBx = 1, kCx = 2, kDx = 3, kSi = 4, kDi = 5, kBp = 6, kSp = 7, kIp = 8,
-  kR8 = 16,
+// The registers this unwinder hands to libdwfl and steps itself are x86-64's (the fast path
+// follows libdwfl's x86-64 backend, frame-pointer fallback included).
+constexpr const ArchInfo& kArch = kX86_64Info;
+constexpr int kRegs = 17;
+constexpr int kPcReg = kArch.ra_dwarf;  // rip: the return-address column and the pc
+constexpr int kSpReg = kArch.sp_dwarf;
+constexpr int kFpReg = kArch.fp_dwarf;
+static_assert(kArch.dwarf_regs() == kRegs && kArch.pc_is_dwarf_reg);
+
+// libdwfl exports no names for its error codes (Dwfl_Error is private to libdwflP.h and its
+// numbering is not part of the ABI), so the codes of the two expected ends are found once, by
+// their msgids, in libdwfl's own message table: each plain code, and each libdw, libelf and
+// errno code as libdwfl wraps it (category << 16 | code). Stops are then decided by code.
+struct ExpectedEndCodes {
+  std::vector<int> no_dwarf, no_match;
 };
+
+const ExpectedEndCodes& expected_end_codes() {
+  static const ExpectedEndCodes codes = [] {
+    ExpectedEndCodes c;
+    constexpr int kCategories = 16, kCodes = 256;
+    for (int category = 0; category < kCategories; ++category) {
+      // Code 0 of a wrapped category would read (and clear) that library's pending error.
+      for (int code = 1; code < kCodes; ++code) {
+        const int e = (category << 16) | code;
+        const char* msg = dwfl_errmsg(e);
+        if (!msg) continue;
+        if (stop_text(UnwindStop::kNoDwarf) == msg) c.no_dwarf.push_back(e);
+        if (stop_text(UnwindStop::kNoMatch) == msg) c.no_match.push_back(e);
+      }
+    }
+    return c;
+  }();
+  return codes;
+}
 
 // libdwfl falls back to .debug_frame where .eh_frame does not unwind a frame (the outermost
 // one of nearly every stack), and loading .debug_frame opens the whole debug file: with
@@ -40,24 +72,22 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf
   if (len > 1) {
     const std::string id = to_hex(bits, static_cast<std::size_t>(len));
     // The original is opened only when the cache has no copy yet.
-    int fd = -1;
+    UniqueFd fd;
     Elf* elf = nullptr;
     std::string copy = uncompressed_debug_copy(id, [&]() -> Elf* {
       std::string by_id =
           "/usr/lib/debug/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug";
-      fd = ::open(by_id.c_str(), O_RDONLY | O_CLOEXEC);
-      elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, nullptr) : nullptr;
+      fd.reset(::open(by_id.c_str(), O_RDONLY | O_CLOEXEC));
+      elf = fd ? elf_begin(fd.get(), ELF_C_READ, nullptr) : nullptr;
       return elf && elf_build_id(elf) == id ? elf : nullptr;
     });
     if (elf) elf_end(elf);
-    if (fd >= 0) ::close(fd);
-    int copy_fd = copy.empty() ? -1 : ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
-    if (copy_fd >= 0) {
+    UniqueFd copy_fd(copy.empty() ? -1 : ::open(copy.c_str(), O_RDONLY | O_CLOEXEC));
+    if (copy_fd) {
       if (char* name = ::strdup(copy.c_str())) {
         *debuginfo_file_name = name;
-        return copy_fd;
+        return copy_fd.release();  // libdwfl owns it from here
       }
-      ::close(copy_fd);
     }
   }
   return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
@@ -66,11 +96,30 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf
 
 }  // namespace
 
+std::string_view stop_text(UnwindStop s) {
+  switch (s) {
+    case UnwindStop::kOutermost: case UnwindStop::kMaxFrames: case UnwindStop::kLibdwflError:
+      return "";
+    case UnwindStop::kNoModules: return "no modules to unwind with";
+    case UnwindStop::kNoDwarf: return "No DWARF information found";
+    case UnwindStop::kNoMatch: return "no matching address range";
+  }
+  return "";
+}
+
+UnwindStop stop_from_dwfl_error(int dwfl_error) {
+  const ExpectedEndCodes& c = expected_end_codes();
+  auto in = [&](const std::vector<int>& v) {
+    return std::find(v.begin(), v.end(), dwfl_error) != v.end();
+  };
+  if (dwfl_error != 0 && in(c.no_dwarf)) return UnwindStop::kNoDwarf;
+  if (dwfl_error != 0 && in(c.no_match)) return UnwindStop::kNoMatch;
+  return UnwindStop::kLibdwflError;
+}
+
 bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
                         std::uint64_t (&dwarf)[17]) {
-  static constexpr int kOrder[17] = {kAx, kDx, kCx, kBx, kSi, kDi, kBp, kSp,
-                                     kR8, kR8 + 1, kR8 + 2, kR8 + 3, kR8 + 4, kR8 + 5,
-                                     kR8 + 6, kR8 + 7, kIp};
+  const auto& kOrder = arch_tables::kX86_64PerfIndex;
   // Where each DWARF register sits in the packed array depends only on the mask, which is
   // the same for every sample of an event: computed once per mask and thread.
   thread_local std::uint64_t cached_mask = 0;
@@ -277,7 +326,7 @@ struct ProcessUnwinder::State {
     Dwarf_Addr start = 0, end = 0;
     bool signal = false;
     const int ra = dwarf_frame_info(frame, &start, &end, &signal);
-    bool ok = ra == 16 && !signal;
+    bool ok = ra == kPcReg && !signal;
     Dwarf_Op* cfa_ops = nullptr;
     std::size_t cfa_n = 0;
     if (ok && dwarf_frame_cfa(frame, &cfa_ops, &cfa_n) == 0) {
@@ -487,17 +536,17 @@ struct ProcessUnwinder::State {
     if (rule->kind == Rule::kSlowStep) return false;
     if (rule->kind == Rule::kFramePointer) {
       // The x86-64 backend's frame-pointer step; where it fails libdwfl ends with an error.
-      constexpr std::uint32_t kFp = 1u << 6, kSp = 1u << 7;
-      if (!(cur.set & kFp) || cur.v[6] == 0) return false;
-      const std::uint64_t fp = cur.v[6];
-      const std::uint64_t old_sp = (cur.set & kSp) ? cur.v[7] : 0;
+      constexpr std::uint32_t kFp = 1u << kFpReg, kSp = 1u << kSpReg;
+      if (!(cur.set & kFp) || cur.v[kFpReg] == 0) return false;
+      const std::uint64_t fp = cur.v[kFpReg];
+      const std::uint64_t old_sp = (cur.set & kSp) ? cur.v[kSpReg] : 0;
       std::uint64_t prev_fp = 0, ret = 0;
       if (!read_word(fp, prev_fp)) prev_fp = 0;
       if (!read_word(fp + 8, ret)) return false;
       if (old_sp >= fp + 16) return false;
-      next.v[6] = prev_fp;
-      next.v[7] = fp + 16;
-      next.v[16] = ret;  // the pc, even 0
+      next.v[kFpReg] = prev_fp;
+      next.v[kSpReg] = fp + 16;
+      next.v[kPcReg] = ret;  // the pc, even 0
       next.set = kFp | kSp;
       more = true;
       return true;
@@ -522,7 +571,7 @@ struct ProcessUnwinder::State {
       std::uint64_t v = 0;
       switch (rr.how) {
         case kUndefined:
-          if (regno == 16) undefined_ra = true;
+          if (regno == kPcReg) undefined_ra = true;
           continue;
         case kError:
           continue;
@@ -549,30 +598,36 @@ struct ProcessUnwinder::State {
       next.v[regno] = v;
       next.set |= 1u << regno;
     }
-    more = !undefined_ra && (next.set & (1u << 16)) && next.v[16] != 0;
+    more = !undefined_ra && (next.set & (1u << kPcReg)) && next.v[kPcReg] != 0;
     return true;
   }
 
   // The whole sample through cached rules; false when libdwfl must do it.
   bool walk_fast(const std::uint64_t* initial, std::size_t max_frames,
-                 std::vector<std::uint64_t>& pcs) {
+                 std::vector<std::uint64_t>& pcs, UnwindStop& stop) {
     Regs a, b;
     std::memcpy(a.v, initial, sizeof a.v);
-    a.set = (1u << 17) - 1;
+    a.set = (1u << kRegs) - 1;
     Regs* cur = &a;
     Regs* next = &b;
     bool first = true;
     for (;;) {
-      const std::uint64_t pc = cur->v[16];
+      const std::uint64_t pc = cur->v[kPcReg];
       // The modules libdwfl's frame callback reports (unwind() below): a later sample that
       // goes to libdwfl then meets the same handle, whichever path earlier samples took.
       ensure_module(pc);
       if (pc > 0) ensure_module(pc - 1);
       pcs.push_back(first || pc == 0 ? pc : pc - 1);
-      if (pcs.size() >= max_frames) return true;
+      if (pcs.size() >= max_frames) {
+        stop = UnwindStop::kMaxFrames;
+        return true;
+      }
       bool more = false;
       if (!step(first ? pc : pc - 1, *cur, *next, more)) return false;
-      if (!more) return true;
+      if (!more) {
+        stop = UnwindStop::kOutermost;
+        return true;
+      }
       std::swap(cur, next);
       first = false;
     }
@@ -603,9 +658,9 @@ struct ProcessUnwinder::State {
 
   static bool set_initial_registers(Dwfl_Thread* thread, void* arg) {
     auto* st = static_cast<State*>(arg);
-    Dwarf_Word regs[17];
-    for (int i = 0; i < 17; ++i) regs[i] = st->regs[i];
-    return dwfl_thread_state_registers(thread, 0, 17, regs);
+    Dwarf_Word regs[kRegs];
+    for (int i = 0; i < kRegs; ++i) regs[i] = st->regs[i];
+    return dwfl_thread_state_registers(thread, 0, kRegs, regs);
   }
 
   static const Dwfl_Thread_Callbacks kCallbacks;
@@ -617,20 +672,18 @@ const Dwfl_Thread_Callbacks ProcessUnwinder::State::kCallbacks = {
 
 ProcessUnwinder::ProcessUnwinder(std::uint32_t pid, bool cached_rules)
     : pid_(pid), cached_rules_(cached_rules) {}
-ProcessUnwinder::~ProcessUnwinder() { delete state_; }
+ProcessUnwinder::~ProcessUnwinder() = default;
 
 UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid,
                                      const std::uint64_t (&dwarf_regs)[17],
                                      std::span<const std::uint8_t> stack,
                                      std::size_t max_frames) {
-  if (state_ && state_->generation != space.generation && !state_->consistent_with(space)) {
-    delete state_;
-    state_ = nullptr;
-  }
+  if (state_ && state_->generation != space.generation && !state_->consistent_with(space))
+    state_.reset();
   if (!state_) {
     static const Dwfl_Callbacks kDwflCallbacks = {dwfl_build_id_find_elf, find_debuginfo,
                                                   dwfl_offline_section_address, nullptr};
-    state_ = new State;
+    state_ = std::make_unique<State>();
     state_->fast = cached_rules_;
     state_->dwfl = dwfl_begin(&kDwflCallbacks);
   }
@@ -641,43 +694,41 @@ UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid
   state_->generation = space.generation;
   state_->space = &space;
   UnwindResult r;
-  const std::uint64_t ip = dwarf_regs[16];
+  const std::uint64_t ip = dwarf_regs[kPcReg];
   if (state_->dwfl) state_->ensure_module(ip);
   if (state_->dwfl && !state_->attached) {
     // Attaching needs a module (libdwfl picks the architecture from it) and succeeds once.
     state_->attached = dwfl_attach_state(state_->dwfl, nullptr, static_cast<pid_t>(pid_),
-                                         &State::kCallbacks, state_);
+                                         &State::kCallbacks, state_.get());
     if (!state_->attached) {
       // The sampled pc's module could not be read (e.g. a deleted file): any module of the
       // process gives libdwfl the architecture, and the unwinder can still walk frame
       // pointers through code it has no module for. libdwfl allows another attempt.
       for (const auto& range : space.ranges) state_->ensure_module(range.start);
       state_->attached = dwfl_attach_state(state_->dwfl, nullptr, static_cast<pid_t>(pid_),
-                                           &State::kCallbacks, state_);
+                                           &State::kCallbacks, state_.get());
     }
-    if (!state_->attached) {
-      delete state_;
-      state_ = nullptr;
-    }
+    if (!state_->attached) state_.reset();
   }
   if (!state_) {
     r.pcs.push_back(ip);
-    r.stop_reason = "no modules to unwind with";
+    r.stop = UnwindStop::kNoModules;
+    r.stop_reason = stop_text(r.stop);
     return r;
   }
   state_->tid = tid;
   state_->regs = dwarf_regs;
   state_->stack = stack;
-  state_->sp = dwarf_regs[7];
+  state_->sp = dwarf_regs[kSpReg];
   if (state_->fast) {
-    if (state_->walk_fast(dwarf_regs, max_frames, r.pcs)) return r;
+    if (state_->walk_fast(dwarf_regs, max_frames, r.pcs, r.stop)) return r;
     r.pcs.clear();  // libdwfl does this sample from its start
   }
   struct Walk {
     UnwindResult* r;
     State* st;
     std::size_t max;
-  } walk{&r, state_, max_frames};
+  } walk{&r, state_.get(), max_frames};
   int rc = dwfl_getthread_frames(
       state_->dwfl, static_cast<pid_t>(tid),
       [](Dwfl_Frame* frame, void* arg) -> int {
@@ -697,8 +748,13 @@ UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid
       },
       &walk);
   if (rc != 0 && r.pcs.size() < max_frames) {
-    const char* msg = dwfl_errmsg(-1);
+    // dwfl_errno() clears the error; with none pending, dwfl_errmsg(-1) names "no error".
+    const int err = dwfl_errno();
+    r.stop = stop_from_dwfl_error(err);
+    const char* msg = dwfl_errmsg(err == 0 ? -1 : err);
     r.stop_reason = msg && *msg ? msg : "unwinding stopped";
+  } else {
+    r.stop = r.pcs.size() >= max_frames ? UnwindStop::kMaxFrames : UnwindStop::kOutermost;
   }
   if (r.pcs.empty()) r.pcs.push_back(ip);
   return r;

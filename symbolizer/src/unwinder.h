@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace prof::symbolizer::detail {
@@ -29,14 +31,43 @@ struct UnwindSpace {
   const Range* range_at(std::uint64_t addr) const;  // the range holding addr, or null
 };
 
+// Why an unwind ended, decided from libdwfl's error code and the unwinder's own state (never
+// from message text, which gettext may translate).
+enum class UnwindStop : std::uint8_t {
+  kOutermost,     // the last frame has no caller (undefined return address, or pc 0)
+  kMaxFrames,     // max_frames frames were taken
+  kNoModules,     // no module of the process could be reported to libdwfl
+  kNoDwarf,       // libdwfl found neither CFI nor DWARF for the pc (DWFL_E_NO_DWARF)
+  kNoMatch,       // no CFI range covers the pc (libdwfl's or libdw's NO_MATCH)
+  kLibdwflError,  // any other libdwfl error: UnwindResult::stop_reason is its message
+};
+
+// Whether a stop is how most stacks end: a return address outside every module, or into code
+// without CFI (the outermost frames' are garbage or libc's start code); perf ends there
+// silently. Anything else (a read past the stack copy, bad registers) is an early stop.
+constexpr bool is_expected_end(UnwindStop s) {
+  return s == UnwindStop::kOutermost || s == UnwindStop::kMaxFrames ||
+         s == UnwindStop::kNoDwarf || s == UnwindStop::kNoMatch;
+}
+
+// The summary's text for a stop: "" for a complete unwind, libdwfl's (untranslated) message for
+// its codes, and "" for kLibdwflError, whose text is the message libdwfl gave.
+std::string_view stop_text(UnwindStop s);
+
+// The stop a libdwfl error code (dwfl_errno()) stands for.
+UnwindStop stop_from_dwfl_error(int dwfl_error);
+
 struct UnwindResult {
   std::vector<std::uint64_t> pcs;  // leaf first; callers already at pc - 1 (as perf prints them)
-  std::string stop_reason;         // "" when the unwinder reached the outermost frame
+  UnwindStop stop = UnwindStop::kOutermost;
+  // The summary's key: "" for kOutermost and kMaxFrames, otherwise libdwfl's message (its
+  // locale's wording) or stop_text(stop).
+  std::string stop_reason;
 };
 
 // x86-64 DWARF register numbers 0..16 (rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15, rip)
-// from perf's sampled user registers (arch/x86/include/uapi/asm/perf_regs.h order, packed by
-// the attr's sample_regs_user mask). False when the mask lacks one of them.
+// from perf's sampled user registers (target_arch.h's x86-64 table, packed by the attr's
+// sample_regs_user mask). False when the mask lacks one of them.
 bool perf_regs_to_dwarf(std::uint64_t mask, std::span<const std::uint64_t> regs,
                         std::uint64_t (&dwarf)[17]);
 
@@ -61,7 +92,7 @@ class ProcessUnwinder {
   struct State;
   std::uint32_t pid_;
   bool cached_rules_;
-  State* state_ = nullptr;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace prof::symbolizer::detail

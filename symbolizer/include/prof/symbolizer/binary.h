@@ -82,6 +82,9 @@ class Binary {
 
   const std::string& path() const;
   const std::string& build_id() const;          // lower-case hex; "" when the object has none
+  // The ELF header's e_machine (EM_X86_64, EM_AARCH64, ...): which architecture's registers and
+  // kernel address layout samples in this object come with.
+  std::uint16_t elf_machine() const;
   const std::string& debug_file() const;        // separate debug file used, "" when none
   bool has_dwarf();                             // loads DWARF on first call
 
