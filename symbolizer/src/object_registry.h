@@ -30,6 +30,7 @@
 #include "prof/common/warnings.h"
 #include "prof/symbolizer/binary.h"
 #include "prof/symbolizer/symbolizer.h"
+#include "target_arch.h"
 #include "unwinder.h"
 
 namespace prof::symbolizer::detail {
@@ -92,7 +93,11 @@ struct LocationKey {
 
 using KeyedAddress = std::pair<LocationKey, std::uint64_t>;  // location, printed address
 
-inline bool is_kernel_address(std::uint64_t addr) { return addr >= 0xffff800000000000ull; }
+// Live captures are of this machine's architecture; the kernel's half of the address space is
+// where the architecture's table says it starts.
+inline bool is_kernel_address(std::uint64_t addr, TargetArch arch = host_arch()) {
+  return arch_info(arch).is_kernel_address(addr);
+}
 
 // A user-mode address no map covers. perf also tries the kernel for these
 // (thread__find_map's kernel fallback), e.g. the first entry of a syscall's stack.

@@ -47,6 +47,7 @@ void UnwindBatcher::run_job(Worker& w, Job& j) const {
   j.frames.reserve(r.pcs.size());
   for (std::uint64_t pc : r.pcs) j.frames.push_back(registry_.unwound_key(*j.space, pc));
   j.stop_reason = std::move(r.stop_reason);
+  j.stop = r.stop;
 }
 
 void UnwindBatcher::run_batch(ThreadPool* pool) {
@@ -90,8 +91,7 @@ void UnwindBatcher::flush(ThreadPool* pool, CallchainTranslator& translator, Sum
         // stacks end (the outermost frames' are garbage or libc's start code); perf ends
         // there silently too. Anything else — a read past the stack copy, bad registers — is
         // an early stop the flame graph should show.
-        if (locs_.size() < options_.max_stack && j.stop_reason != "no matching address range" &&
-            j.stop_reason != "No DWARF information found")
+        if (locs_.size() < options_.max_stack && !is_expected_end(j.stop))
           locs_.push_back(translator.intern({{kNoObject, false, false, 0}, 0}));
       }
     }

@@ -73,7 +73,8 @@ class UnwindBatcher {
     std::size_t max_frames;
     // Filled by a worker: the unwound frames as location keys with their printed addresses.
     std::vector<KeyedAddress> frames;
-    std::string stop_reason;
+    std::string stop_reason;  // libdwfl's text, as the summary prints it
+    UnwindStop stop = UnwindStop::kOutermost;
   };
   struct Pending {
     Sample sample;
