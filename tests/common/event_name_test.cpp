@@ -32,32 +32,31 @@ TEST(EventName, Software) {
 }
 
 TEST(EventName, Cache) {
-  const auto cache = [](std::uint64_t type, std::uint64_t op, std::uint64_t result) {
-    return event_name(attr(PERF_TYPE_HW_CACHE, type | op << 8 | result << 16));
+  struct Case {
+    std::uint64_t type, op, result;
+    const char* name;
   };
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_READ,
-                  PERF_COUNT_HW_CACHE_RESULT_ACCESS),
-            "L1-dcache-loads");
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_READ,
-                  PERF_COUNT_HW_CACHE_RESULT_MISS),
-            "L1-dcache-load-misses");
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_LL, PERF_COUNT_HW_CACHE_OP_WRITE,
-                  PERF_COUNT_HW_CACHE_RESULT_MISS),
-            "LLC-store-misses");
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_PREFETCH,
-                  PERF_COUNT_HW_CACHE_RESULT_ACCESS),
-            "L1-dcache-prefetches");
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_L1I, PERF_COUNT_HW_CACHE_OP_PREFETCH,
-                  PERF_COUNT_HW_CACHE_RESULT_MISS),
-            "L1-icache-prefetch-misses");
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_BPU, PERF_COUNT_HW_CACHE_OP_READ,
-                  PERF_COUNT_HW_CACHE_RESULT_ACCESS),
-            "branch-loads");
-  // An operation the cache does not have, and fields past perf's tables.
-  EXPECT_EQ(cache(PERF_COUNT_HW_CACHE_BPU, PERF_COUNT_HW_CACHE_OP_WRITE, 0), "invalid-cache");
-  EXPECT_EQ(cache(7, 0, 0), "unknown-ext-hardware-cache-type");
-  EXPECT_EQ(cache(0, 3, 0), "unknown-ext-hardware-cache-op");
-  EXPECT_EQ(cache(0, 0, 2), "unknown-ext-hardware-cache-result");
+  const Case cases[] = {
+      {PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_ACCESS,
+       "L1-dcache-loads"},
+      {PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_MISS,
+       "L1-dcache-load-misses"},
+      {PERF_COUNT_HW_CACHE_LL, PERF_COUNT_HW_CACHE_OP_WRITE, PERF_COUNT_HW_CACHE_RESULT_MISS,
+       "LLC-store-misses"},
+      {PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_PREFETCH,
+       PERF_COUNT_HW_CACHE_RESULT_ACCESS, "L1-dcache-prefetches"},
+      {PERF_COUNT_HW_CACHE_L1I, PERF_COUNT_HW_CACHE_OP_PREFETCH, PERF_COUNT_HW_CACHE_RESULT_MISS,
+       "L1-icache-prefetch-misses"},
+      {PERF_COUNT_HW_CACHE_BPU, PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_ACCESS,
+       "branch-loads"},
+      // An operation the cache does not have, and fields past perf's tables.
+      {PERF_COUNT_HW_CACHE_BPU, PERF_COUNT_HW_CACHE_OP_WRITE, 0, "invalid-cache"},
+      {7, 0, 0, "unknown-ext-hardware-cache-type"},
+      {0, 3, 0, "unknown-ext-hardware-cache-op"},
+      {0, 0, 2, "unknown-ext-hardware-cache-result"},
+  };
+  for (const Case& c : cases)
+    EXPECT_EQ(event_name(attr(PERF_TYPE_HW_CACHE, c.type | c.op << 8 | c.result << 16)), c.name);
 }
 
 TEST(EventName, RawBreakpointTracepointAndOtherPmus) {
