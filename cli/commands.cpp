@@ -19,7 +19,7 @@
 #include "options.h"
 #include "pipeline.h"
 #include "prof/collector/advice.h"
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 #include "renderer_command.h"
 #include "symbolizer_command.h"
 #include "symbolizer_options.h"
@@ -47,11 +47,7 @@ struct Reporter {
   }};
   void summarize() {
     if (quiet || verbose) return;
-    for (const auto& k : sink.kinds()) {
-      std::string more =
-          k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more like it)" : "";
-      cli::print_warning(k.first_message + more);
-    }
+    cli::print_warning_summary(sink, cli::RepeatWording::kMoreLikeIt);
   }
 };
 

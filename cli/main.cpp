@@ -7,7 +7,7 @@
 #include "collector_command.h"
 #include "commands.h"
 #include "folder_command.h"
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 #include "renderer_command.h"
 
 #ifndef PROF_VERSION

@@ -20,7 +20,7 @@
 #include "prof/collector/collector.h"
 #include "prof/collector/events.h"
 #include "prof/collector/parse.h"
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 #include "prof/common/perf_data.h"
 
 namespace prof::collector {
@@ -344,12 +344,8 @@ int record_command(int argc, char** argv) {
   });
   auto print_deferred_warnings = [&] {
     if (quiet) return;
-    for (const auto& k : warnings.kinds()) {
-      if (k.kind == "event-fallback" || k.kind == "frequency-clamped") continue;
-      std::string more =
-          k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more like it)" : "";
-      cli::print_warning(k.first_message + more);
-    }
+    cli::print_warning_summary(warnings, cli::RepeatWording::kMoreLikeIt,
+                               {"event-fallback", "frequency-clamped"});
   };
 
   // Handlers first: a SIGINT/SIGTERM between creating the output and installing them would end

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "perf_data_internal.h"
+#include "prof/common/event_name.h"
 #include "prof/common/perf_data.h"
 
 namespace prof::perf {
@@ -49,21 +50,6 @@ void append_feature_string(std::vector<std::uint8_t>& out, std::string_view s) {
   append<std::uint32_t>(out, static_cast<std::uint32_t>(len));
   append_bytes(out, s.data(), s.size());
   out.resize(out.size() + (len - s.size()), 0);
-}
-
-// A name perf users recognise for attrs that come without one (EVENT_DESC needs a name).
-std::string default_event_name(const perf_event_attr& a) {
-  static constexpr std::array<const char*, 12> kSoftware = {
-      "cpu-clock",    "task-clock",       "page-faults",      "context-switches",
-      "cpu-migrations", "minor-faults",   "major-faults",     "alignment-faults",
-      "emulation-faults", "dummy",        "bpf-output",       "cgroup-switches"};
-  static constexpr std::array<const char*, 10> kHardware = {
-      "cycles",        "instructions",          "cache-references",       "cache-misses",
-      "branch-instructions", "branch-misses",   "bus-cycles",             "stalled-cycles-frontend",
-      "stalled-cycles-backend", "ref-cycles"};
-  if (a.type == PERF_TYPE_SOFTWARE && a.config < kSoftware.size()) return kSoftware[a.config];
-  if (a.type == PERF_TYPE_HARDWARE && a.config < kHardware.size()) return kHardware[a.config];
-  return "event-" + std::to_string(a.type) + ":" + std::to_string(a.config);
 }
 
 // The attr as written: the first 128 bytes of ours, size field set to what we write.
@@ -179,7 +165,7 @@ std::vector<std::pair<int, std::vector<std::uint8_t>>> feature_bodies(
       const auto ab = attr_bytes(ea.attr);
       append_bytes(b, ab.data(), ab.size());
       append<std::uint32_t>(b, static_cast<std::uint32_t>(ea.ids.size()));
-      append_feature_string(b, ea.name.empty() ? default_event_name(ea.attr) : ea.name);
+      append_feature_string(b, ea.name.empty() ? event_name(ea.attr) : ea.name);
       for (auto id : ea.ids) append<std::uint64_t>(b, id);
     }
     out.emplace_back(HEADER_EVENT_DESC, std::move(b));

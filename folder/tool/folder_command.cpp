@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 #include "prof/common/input.h"
 #include "prof/common/warnings.h"
 #include "prof/folder/folder.h"
@@ -136,14 +136,7 @@ int fold_command(int argc, char** argv) {
                                 "': this is a perf.data file, not 'perf script' text; run "
                                 "'perf script -i FILE | profile fold' or 'profile report FILE'"});
   }
-  if (!quiet && !verbose) {
-    for (const auto& k : sink.kinds()) {
-      std::string msg = k.first_message;
-      if (k.count > 1)
-        msg += " (and " + std::to_string(k.count - 1) + " more like it; -v lists all)";
-      cli::print_warning(msg);
-    }
-  }
+  if (!quiet && !verbose) cli::print_warning_summary(sink, cli::RepeatWording::kMoreLikeItSeeAll);
   if (counts->empty()) {
     std::string why = stats.lines == 0 ? "the input is empty"
                       : stats.filtered_samples > 0

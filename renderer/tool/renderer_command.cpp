@@ -11,7 +11,7 @@
 #include <regex>
 #include <sstream>
 
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 #include "prof/common/folded.h"
 #include "prof/common/input.h"
 #include "prof/renderer/renderer.h"
@@ -30,14 +30,6 @@ Error file_error(const std::string& path, const Error& e) {
     if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
   }
   return Error{e.code, "'" + path + "': " + std::string(what)};
-}
-
-void print_warnings(const WarningSink& sink) {
-  for (const auto& k : sink.kinds()) {
-    std::string msg = k.first_message;
-    if (k.count > 1) msg += " (" + std::to_string(k.count) + " times)";
-    cli::print_warning(msg);
-  }
 }
 
 // Reads and concatenates the inputs (flamegraph.pl reads all files named, or stdin).
@@ -242,7 +234,7 @@ int render_command(int argc, char** argv) {
   if (!data) return cli::report_error(data.error());
   std::string svg;
   auto stats = render(data->lines, o, svg, &sink);
-  print_warnings(sink);
+  cli::print_warning_summary(sink, cli::RepeatWording::kTimes);
   if (!stats) {
     std::string msg = "ERROR: No valid input provided to profile render.";
     write_error_svg(o, msg, svg);
@@ -288,7 +280,7 @@ int diff_command(int argc, char** argv) {
   d.normalize = vm.count("normalize") > 0;
   d.strip_hex = vm.count("strip-hex") > 0;
   std::string out = diff_folded(*before, *after, d);
-  print_warnings(sink);
+  cli::print_warning_summary(sink, cli::RepeatWording::kTimes);
   if (auto w = cli::write_output("-", out); !w) return cli::report_error(w.error());
   return cli::kExitOk;
 }

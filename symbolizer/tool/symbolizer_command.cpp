@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 #include "prof/common/perf_data.h"
 #include "prof/common/warnings.h"
 #include "prof/symbolizer/symbolizer.h"
@@ -99,10 +99,7 @@ int symbolize_command(int argc, char** argv) {
   if (write_failed)
     return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed"});
   if (!quiet) {
-    if (!verbose)
-      for (const auto& k : warnings.kinds())
-        cli::print_warning(k.first_message +
-                           (k.count > 1 ? " (and " + std::to_string(k.count - 1) + " more)" : ""));
+    if (!verbose) cli::print_warning_summary(warnings, cli::RepeatWording::kMore);
     print_summary(sym.summary(), std::cerr);
   }
   return cli::exit_now(cli::kExitOk);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "test_support.h"
 
 namespace prof {
@@ -141,38 +142,8 @@ TEST(FoldCli, EventFilterNoteWhenDefaulted) {
 }
 
 // tests/golden/folder/CASE.in folded with the options in CASE.args must give CASE.expected.
-// A mismatch writes CASE.actual here (the build tree); PROF_UPDATE_GOLDEN=1 rewrites the
-// expected file.
 TEST(FoldCli, GoldenCases) {
-  const fs::path dir = fs::path(test::source_dir()) / "tests/golden/folder";
-  int cases = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".in") continue;
-    ++cases;
-    fs::path base = e.path();
-    base.replace_extension();
-    std::string name = base.filename().string();
-    SCOPED_TRACE(name);
-    std::vector<std::string> args = {"fold", "-q"};
-    if (fs::exists(base.string() + ".args")) {
-      std::istringstream in(test::read_file(base.string() + ".args"));
-      for (std::string a; in >> a;) args.push_back(a);
-    }
-    args.push_back(e.path().string());
-    auto r = run_profile(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string expected_path = base.string() + ".expected";
-    if (test::env_flag("PROF_UPDATE_GOLDEN")) {
-      test::write_file(expected_path, r.out);
-      continue;
-    }
-    std::string expected = test::read_file(expected_path);
-    if (r.out != expected) {
-      test::write_file(name + ".actual", r.out);
-      ADD_FAILURE() << "golden mismatch; wrote " << fs::absolute(name + ".actual");
-    }
-  }
-  EXPECT_GE(cases, 8);
+  EXPECT_GE(test::run_golden_cases({"folder", {"fold", "-q"}, test::GoldenArgs::kWords, {}}), 8);
 }
 
 }  // namespace

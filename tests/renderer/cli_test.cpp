@@ -1,52 +1,20 @@
 // `profile render` and `profile diff` end to end: golden files, errors, compressed input, --cp.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <string>
 
+#include "golden.h"
 #include "svg_frames.h"
 #include "test_support.h"
 
 namespace prof::test {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::vector<std::string> read_args(const std::string& path) {
-  std::vector<std::string> args;
-  std::istringstream in(read_file(path));
-  for (std::string l; std::getline(in, l);) args.push_back(l);
-  return args;
-}
-
-// tests/golden/renderer/CASE.{in,args,expected}; a mismatch writes CASE.actual here (the build
-// tree); PROF_UPDATE_GOLDEN=1 rewrites the expected file instead.
+// tests/golden/renderer/CASE.{in,args,expected}, one argument a line (titles hold spaces).
 TEST(RenderCli, GoldenFiles) {
-  std::string dir = source_dir() + "/tests/golden/renderer";
-  int cases = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".in") continue;
-    ++cases;
-    std::string base = e.path().parent_path() / e.path().stem();
-    std::string name = e.path().stem();
-    std::vector<std::string> args{"render"};
-    for (auto& a : read_args(base + ".args")) args.push_back(a);
-    args.push_back(e.path());
-    RunResult r = run_profile(args);
-    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
-    EXPECT_EQ(xml_wellformed_errors(r.out), "") << name;
-    if (env_flag("PROF_UPDATE_GOLDEN")) {
-      write_file(base + ".expected", r.out);
-      continue;
-    }
-    std::string expected = fs::exists(base + ".expected") ? read_file(base + ".expected") : "";
-    if (r.out != expected) {
-      write_file(name + ".actual", r.out);
-      ADD_FAILURE() << name << ": output differs from " << base << ".expected; see "
-                    << (fs::current_path() / (name + ".actual")).string();
-    }
-  }
+  auto well_formed = [](const RunResult& r) { EXPECT_EQ(xml_wellformed_errors(r.out), ""); };
+  int cases = run_golden_cases({"renderer", {"render"}, GoldenArgs::kLines, well_formed});
   EXPECT_GE(cases, 4);
 }
 

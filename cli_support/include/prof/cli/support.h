@@ -1,6 +1,8 @@
-// Helpers shared by the stage commands (tool/<stage>_command.cpp) and cli/: exit codes, the
-// one-line error format, and Boost.program_options parsing that turns every option error into
-// `profile: error: ...` with exit status 2.
+// Command-line support shared by the stage commands (tool/<stage>_command.cpp) and cli/ — and
+// by nothing else: exit codes, the one-line error format, Boost.program_options parsing that
+// turns every option error into `profile: error: ...` with exit status 2, output files, and the
+// end-of-run warning summary. The stage libraries return Result and report through WarningSink;
+// only code linking this library prints or ends the process.
 //
 //   namespace po = boost::program_options;
 //   po::options_description opts("profile fold options");
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "prof/common/result.h"
+#include "prof/common/warnings.h"
 
 namespace prof::cli {
 
@@ -32,6 +35,21 @@ int usage_error(std::string_view message, std::string_view subcommand,
 // Prints `profile: warning: MESSAGE`.
 void print_warning(std::string_view message, std::ostream& err = std::cerr);
 void print_notice(std::string_view message, std::ostream& err = std::cerr);
+
+// How the end-of-run summary says that a kind of warning came more than once (N times in all).
+// The commands grew different wordings, and tests and docs pin them, so each keeps its own.
+enum class RepeatWording {
+  kMoreLikeIt,         // " (and N-1 more like it)": record, the all-in-one, report, top
+  kMoreLikeItSeeAll,   // " (and N-1 more like it; -v lists all)": fold (tests/folder pins it)
+  kMore,               // " (and N-1 more)": symbolize
+  kTimes,              // " (N times)": render (docs/rendering.md shows it)
+};
+// The end-of-run summary: one `profile: warning: FIRST MESSAGE (...)` line per kind of warning
+// in `sink`, in order of first occurrence, leaving out the kinds in `skip` (those a command
+// already printed as they came).
+void print_warning_summary(const WarningSink& sink, RepeatWording wording,
+                           const std::vector<std::string_view>& skip = {},
+                           std::ostream& err = std::cerr);
 
 // Ends the process with `status` once its output is complete, without destroying what the
 // command built: freeing a big symbolized capture (hash tables, sample stores, mapped files)

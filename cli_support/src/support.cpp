@@ -1,10 +1,11 @@
-#include "prof/common/cli_support.h"
+#include "prof/cli/support.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -107,6 +108,26 @@ void print_warning(std::string_view message, std::ostream& err) {
 
 void print_notice(std::string_view message, std::ostream& err) {
   err << "profile: " << printable(message) << '\n';
+}
+
+void print_warning_summary(const WarningSink& sink, RepeatWording wording,
+                           const std::vector<std::string_view>& skip, std::ostream& err) {
+  for (const auto& k : sink.kinds()) {
+    if (std::find(skip.begin(), skip.end(), k.kind) != skip.end()) continue;
+    std::string msg = k.first_message;
+    if (k.count > 1) {
+      const std::string more = std::to_string(k.count - 1);
+      switch (wording) {
+        case RepeatWording::kMoreLikeIt: msg += " (and " + more + " more like it)"; break;
+        case RepeatWording::kMoreLikeItSeeAll:
+          msg += " (and " + more + " more like it; -v lists all)";
+          break;
+        case RepeatWording::kMore: msg += " (and " + more + " more)"; break;
+        case RepeatWording::kTimes: msg += " (" + std::to_string(k.count) + " times)"; break;
+      }
+    }
+    print_warning(msg, err);
+  }
 }
 
 std::optional<int> parse(int argc, char** argv,
