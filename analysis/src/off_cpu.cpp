@@ -1,9 +1,9 @@
-#include "off_cpu.h"
+#include "prof/analysis/off_cpu.h"
 
 #include <algorithm>
 #include <string_view>
 
-namespace prof::app {
+namespace prof::analysis {
 
 namespace {
 
@@ -101,31 +101,22 @@ std::optional<std::uint64_t> OffCpuTracker::off_cpu_ns(std::int64_t tid,
   return *next - time;
 }
 
-folder::FoldedCounts fold_off_cpu(const symbolizer::Symbolizer& sym, const OffCpuTracker& tracker,
-                                  const folder::Options& options, WarningSink* warnings,
-                                  OffCpuStats* stats) {
-  OffCpuStats st;
-  folder::Folder f(options, warnings);
-  sym.for_each_sample([&](const StackSampleView& s) {
-    if (s.event != tracker.switch_event()) return;
-    ++st.switches;
-    if (s.tid == 0) {
-      ++st.idle;
-      return;
-    }
-    auto ns = tracker.off_cpu_ns(s.tid, s.time_ns);
-    // A zero-length interval would count as 1 (the folder's floor for a period): drop it too.
-    if (!ns || *ns == 0) {
-      ++st.unmatched;
-      return;
-    }
-    StackSampleView weighted = s;
-    weighted.period = *ns;
-    f.add(weighted);
-    ++st.weighted;
-  });
-  if (stats) *stats = st;
-  return f.take_counts();
+std::optional<std::uint64_t> off_cpu_weight(const StackSampleView& s,
+                                            const OffCpuTracker& tracker, OffCpuStats& st) {
+  if (s.event != tracker.switch_event()) return std::nullopt;
+  ++st.switches;
+  if (s.tid == 0) {
+    ++st.idle;
+    return std::nullopt;
+  }
+  auto ns = tracker.off_cpu_ns(s.tid, s.time_ns);
+  // A zero-length interval would count as 1 (the folder's floor for a period): drop it too.
+  if (!ns || *ns == 0) {
+    ++st.unmatched;
+    return std::nullopt;
+  }
+  ++st.weighted;
+  return ns;
 }
 
-}  // namespace prof::app
+}  // namespace prof::analysis

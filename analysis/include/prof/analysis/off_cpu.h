@@ -2,20 +2,23 @@
 // blocked or was preempted in) into an off-CPU flame graph whose widths are nanoseconds spent
 // off the CPU, as Brendan Gregg's offcputime does.
 //
-// Pipeline position: cli/, between the record source (live collector or perf.data reader) and
-// the folder. Every record is shown to observe() in any order; it collects when each task ran
+// Pipeline position: prof::analysis, beside the record source (live collector or perf.data
+// reader) and before the folder. Every record is shown to observe() in any order; it collects
+// when each task ran
 // again: a sched_switch whose raw `next_pid` field is that task (offsets from the tracepoint's
 // format in the capture's tracing data), or a PERF_RECORD_SWITCH switch-in (per-task captures,
-// where the kernel records only the task's own switch-outs). fold_off_cpu() then weights each
+// where the kernel records only the task's own switch-outs). off_cpu_weight() then weights each
 // symbolized sched_switch sample of task T at time t by (first switch-in of T after t) - t.
 // Samples whose task never ran again before the capture ended are dropped and counted.
-// The symbolizer must keep every sample (no symbolizer::Options::aggregate): a merged sample
-// keeps one time, so all the sleeps of one stack would be weighted as its first.
+// The samples must not be merged (no symbolizer::Options::aggregate): a merged sample keeps one
+// time, so all the sleeps of one stack would be weighted as its first.
 //
 //   OffCpuTracker off;
 //   while (reader->next(rec)) { feeder.add(rec); off.observe(*reader, rec); }
-//   feeder.finish(); sym.resolve();
-//   auto counts = fold_off_cpu(sym, off, folder_options, &warnings);   // counts in ns
+//   OffCpuStats st;
+//   sym.for_each_sample([&](const StackSampleView& s) {
+//     if (auto ns = off_cpu_weight(s, off, st)) { auto w = s; w.period = *ns; folder.add(w); }
+//   });
 #pragma once
 
 #include <cstdint>
@@ -25,15 +28,13 @@
 #include <vector>
 
 #include "prof/common/perf_data.h"
+#include "prof/common/stack.h"
 #include "prof/common/tracing_data.h"
-#include "prof/common/warnings.h"
-#include "prof/folder/folder.h"
-#include "prof/symbolizer/symbolizer.h"
 
-namespace prof::app {
+namespace prof::analysis {
 
 struct OffCpuStats {
-  std::uint64_t switches = 0;   // sched_switch samples seen by fold_off_cpu
+  std::uint64_t switches = 0;   // sched_switch samples seen by off_cpu_weight
   std::uint64_t weighted = 0;   // of those, folded with their off-CPU time
   std::uint64_t unmatched = 0;  // the task did not run again before the capture ended
   std::uint64_t idle = 0;       // the idle task (tid 0) leaving the CPU: not off-CPU time
@@ -68,10 +69,10 @@ class OffCpuTracker {
   mutable bool sorted_ = true;
 };
 
-// Folds the sched_switch samples of `sym` with their off-CPU time as the count (ns); samples of
-// other events are left out. `stats` (may be null) receives the counts above.
-folder::FoldedCounts fold_off_cpu(const symbolizer::Symbolizer& sym, const OffCpuTracker& tracker,
-                                  const folder::Options& options, WarningSink* warnings,
-                                  OffCpuStats* stats = nullptr);
+// The off-CPU nanoseconds `sample` stands for, the weight to fold it with: nullopt for samples of
+// other events (not counted), of the idle task, and of tasks that never ran again (or ran again at
+// once: a zero-length interval would fold as 1). Adds what it saw to `stats`.
+std::optional<std::uint64_t> off_cpu_weight(const StackSampleView& sample,
+                                            const OffCpuTracker& tracker, OffCpuStats& stats);
 
-}  // namespace prof::app
+}  // namespace prof::analysis

@@ -7,9 +7,11 @@
 // `[EVENT]` (before `cpu-N`), and each event gets its own tables: weights of different events
 // are in different units and are never added up.
 //
+// Pipeline position: prof::analysis, after the folder (it reads folded stacks, not text).
+//
 //   std::vector<FoldedStack> stacks = {{"cpu-1;app;main;alpha", 30}, {"cpu-1;app;main;beta", 10}};
-//   auto tables = prof::app::compute_top(stacks, {.per_cpu = true, .limit = 10});
-//   prof::app::print_top_text(tables, std::cout);
+//   auto tables = prof::analysis::compute_top(stacks, {.per_cpu = true, .limit = 10});
+//   prof::analysis::print_top_text(tables, "samples", std::cout);   // formats into the stream
 #pragma once
 
 #include <cstdint>
@@ -18,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-namespace prof::app {
+namespace prof::analysis {
 
 struct FoldedStack {
   std::string stack;   // "frame;frame;...;leaf"
@@ -55,4 +57,4 @@ void print_top_text(const std::vector<TopTable>& tables, std::string_view count_
 void print_top_json(const std::vector<TopTable>& tables, std::string_view count_name,
                     std::ostream& out, CountNameFn per_event_name = nullptr);
 
-}  // namespace prof::app
+}  // namespace prof::analysis
