@@ -1,5 +1,5 @@
 // Throughput of the folder (bytes of perf-script text per second): the streaming parser on one
-// thread, fold_input() on 1..N threads over a file, and the typed-sample path.
+// thread, fold_input() on 1..N threads over a file, the typed-sample path, and a typed Profile.
 //
 // Input: the FlameGraph peer captures ($PROF_PEER_DIR/flamegraph-tests/test/*.txt, each made to
 // end with a blank line) concatenated to >= 32 MiB; without peer data, a synthetic capture.
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "prof/common/input.h"
+#include "prof/common/profile.h"
 #include "prof/folder/folder.h"
 
 namespace {
@@ -133,5 +134,52 @@ void BM_FoldTypedSamples(benchmark::State& state) {
   state.SetItemsProcessed(samples);
 }
 BENCHMARK(BM_FoldTypedSamples)->Unit(benchmark::kMillisecond);
+
+// A typed Profile (the symbolizer's model) of 20000 samples over 2000 distinct 24-frame stacks:
+// folded sample by sample through views, and whole through fold_profile().
+const prof::Profile& typed_profile() {
+  static const prof::Profile p = [] {
+    prof::Profile prof;
+    const prof::MappingId app = prof.add_mapping("/usr/bin/app");
+    std::vector<prof::LocationId> locs;
+    for (int i = 0; i < 400; ++i) {
+      const auto fn = prof.add_function("ns::Class" + std::to_string(i) + "::method(int)");
+      locs.push_back(prof.add_location(0x400000 + static_cast<std::uint64_t>(i) * 16, app,
+                                       {{.function = fn}}));
+    }
+    std::vector<prof::StackId> stacks;
+    std::vector<prof::LocationId> st(24);
+    for (int s = 0; s < 2000; ++s) {
+      for (std::size_t d = 0; d < st.size(); ++d) st[d] = locs[(s * 13 + d * 17) % locs.size()];
+      stacks.push_back(prof.intern_stack(st));
+    }
+    const prof::StringId comm = prof.intern("app"), event = prof.intern("cpu-clock");
+    for (int s = 0; s < 20000; ++s)
+      prof.add_sample({.stack = stacks[static_cast<std::size_t>(s * 7) % stacks.size()],
+                       .comm = comm, .event = event, .pid = 42, .tid = 42, .cpu = s % 4});
+    return prof;
+  }();
+  return p;
+}
+
+void BM_FoldProfileViews(benchmark::State& state) {
+  const prof::Profile& p = typed_profile();
+  std::vector<prof::FrameView> scratch;
+  for (auto _ : state) {
+    prof::folder::Folder folder;
+    for (const prof::Sample& s : p.samples()) folder.add(p.view(s, scratch));
+    benchmark::DoNotOptimize(folder.take_counts().size());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * p.samples().size()));
+}
+BENCHMARK(BM_FoldProfileViews)->Unit(benchmark::kMillisecond);
+
+void BM_FoldProfile(benchmark::State& state) {
+  const prof::Profile& p = typed_profile();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(prof::folder::fold_profile(p, {}).size());
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * p.samples().size()));
+}
+BENCHMARK(BM_FoldProfile)->Unit(benchmark::kMillisecond);
 
 }  // namespace

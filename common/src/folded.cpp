@@ -157,4 +157,18 @@ void append_folded_line(std::string& out, std::string_view stack, double count1,
   out.push_back('\n');
 }
 
+void split_folded_stack(std::string_view stack, std::vector<std::string_view>& out,
+                        TrailingEmptyFrames trailing) {
+  out.clear();
+  std::size_t start = 0;
+  while (start <= stack.size()) {
+    std::size_t semi = stack.find(';', start);
+    if (semi == std::string_view::npos) semi = stack.size();
+    out.push_back(stack.substr(start, semi - start));
+    start = semi + 1;
+  }
+  if (trailing == TrailingEmptyFrames::kDrop)
+    while (!out.empty() && out.back().empty()) out.pop_back();
+}
+
 }  // namespace prof

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
 
 namespace prof::folder::detail {
 namespace {
@@ -324,12 +325,17 @@ std::optional<std::string_view> first_event(std::string_view text) {
 }
 
 FoldEngine::FoldEngine(const Options& options) : opt_(options) {
-  event_filter_ = opt_.event_filter;
+  set_event_filter(opt_.event_filter);
   if (opt_.include_tid) opt_.include_pid = true;
 }
 
-void FoldEngine::preset_event_filter(std::string_view event) {
+void FoldEngine::set_event_filter(std::string_view event) {
   event_filter_ = event;
+  stats_.event = event_filter_;
+}
+
+void FoldEngine::preset_event_filter(std::string_view event) {
+  set_event_filter(event);
   event_defaulted_ = true;
 }
 
@@ -379,7 +385,7 @@ bool FoldEngine::accept_event(std::string_view event) {
     return true;
   }
   if (event_filter_.empty()) {
-    event_filter_ = event;
+    set_event_filter(event);
     event_defaulted_ = true;
     return true;
   }
@@ -443,51 +449,123 @@ void FoldEngine::header(const HeaderLine& h) {
   }
 }
 
-void FoldEngine::add_sample(const StackSampleView& s) {
-  if (active_) end_sample();
-  event_id_ = kNoEvent;
-  if (!s.event.empty() && !accept_event(s.event)) return;
+void FoldEngine::begin_typed(std::string_view comm, std::int64_t pid, std::int64_t tid, int cpu,
+                             std::uint64_t period) {
   char pid_buf[24], tid_buf[24];
-  std::string_view pid = "?", tid;
+  std::string_view pid_text = "?", tid_text;
   // The text path's rule: one number, or TID 0, means "TID only" (perf prints `swapper 0/0`).
-  std::int64_t shown_tid = s.tid;
-  std::int64_t shown_pid = s.pid;
+  std::int64_t shown_tid = tid;
+  std::int64_t shown_pid = pid;
   if (shown_tid <= 0 || shown_pid == kUnknownPid) {
-    shown_tid = shown_pid != kUnknownPid ? shown_pid : s.tid;
+    shown_tid = shown_pid != kUnknownPid ? shown_pid : tid;
     shown_pid = kUnknownPid;
   }
   if (shown_pid != kUnknownPid) {
     auto r = std::to_chars(pid_buf, pid_buf + sizeof pid_buf, shown_pid);
-    pid = std::string_view(pid_buf, static_cast<std::size_t>(r.ptr - pid_buf));
+    pid_text = std::string_view(pid_buf, static_cast<std::size_t>(r.ptr - pid_buf));
   }
   {
     auto r = std::to_chars(tid_buf, tid_buf + sizeof tid_buf, shown_tid < 0 ? 0 : shown_tid);
-    tid = std::string_view(tid_buf, static_cast<std::size_t>(r.ptr - tid_buf));
+    tid_text = std::string_view(tid_buf, static_cast<std::size_t>(r.ptr - tid_buf));
   }
-  std::string_view comm = s.comm.empty() ? std::string_view("[unknown]") : s.comm;
-  begin(comm, pid, tid, s.cpu, s.period == 0 ? 1 : s.period);
-  char pc_buf[24];
-  for (const FrameView& fv : s.frames) {
-    auto r = std::to_chars(pc_buf, pc_buf + sizeof pc_buf, fv.address, 16);
-    RawFrame f{std::string_view(pc_buf, static_cast<std::size_t>(r.ptr - pc_buf)),
-               fv.symbol.empty() ? std::string_view("[unknown]") : fv.symbol,
-               fv.module.empty() ? std::string_view("[unknown]") : fv.module};
-    // The same cache as stack lines, keyed by what the tidied name depends on.
-    typed_key_.assign(f.func);
+  begin(comm.empty() ? std::string_view("[unknown]") : comm, pid_text, tid_text, cpu,
+        period == 0 ? 1 : period);
+}
+
+FrameCache::Value FoldEngine::typed_frame(const FrameView& fv) {
+  RawFrame f{{}, fv.symbol.empty() ? std::string_view("[unknown]") : fv.symbol,
+             fv.module.empty() ? std::string_view("[unknown]") : fv.module, fv.address};
+  // Keyed by what the tidied name depends on: the address only where --addrs shows it.
+  typed_key_.assign(f.func);
+  typed_key_ += '\0';
+  typed_key_ += f.module;
+  if (opt_.include_addrs && f.func.find("[unknown]") != std::string_view::npos) {
     typed_key_ += '\0';
-    typed_key_ += f.module;
-    if (opt_.include_addrs && f.func.find("[unknown]") != std::string_view::npos) {
-      typed_key_ += '\0';
-      typed_key_ += f.pc;
-    }
-    std::uint64_t h = FrameCache::hash(typed_key_, java_);
-    FrameCache::Value v;
-    if (typed_cache_.find(typed_key_, h, java_, v))
-      push_frame(v);
-    else
-      cached_frame(typed_cache_, typed_key_, h, f);
+    typed_key_.append(reinterpret_cast<const char*>(&fv.address), sizeof fv.address);
+  }
+  std::uint64_t h = FrameCache::hash(typed_key_, java_);
+  FrameCache::Value v;
+  if (typed_cache_.find(typed_key_, h, java_, v)) return v;
+  v.present = tidy_frame(f, v.matched);
+  if (v.present) v.id = names_.intern(tidy_group_);
+  typed_cache_.insert(typed_key_, h, java_, v);
+  return v;
+}
+
+void FoldEngine::add_sample(const StackSampleView& s) {
+  if (active_) end_sample();
+  event_id_ = kNoEvent;
+  if (!s.event.empty() && !accept_event(s.event)) return;
+  begin_typed(s.comm, s.pid, s.tid, s.cpu, s.period);
+  for (const FrameView& fv : s.frames) {
+    if (skipped_) break;  // --skip-after matched: the rootward frames go
+    push_frame(typed_frame(fv));
   }
   end_sample();
+}
+
+void FoldEngine::add_profile(const Profile& p) {
+  if (active_) end_sample();
+  // Per stack and Java-ness (the only process property tidying reads): the tidied frames, leaf
+  // first, after --skip-after, in `frames`.
+  struct StackFrames {
+    std::uint32_t first = 0, size = 0;
+    bool done = false, skipped = false;
+  };
+  std::vector<StackFrames> by_stack(p.stacks().size() * 2);
+  std::vector<std::uint32_t> frames;
+  std::vector<FrameView> scratch;
+  // Per (comm, pid, tid) as the options show them: the process frame and its Java-ness.
+  struct Process {
+    StringId comm;
+    std::int64_t pid, tid;
+    bool operator==(const Process&) const = default;
+  };
+  struct ProcessHash {
+    std::size_t operator()(const Process& k) const noexcept {
+      std::uint64_t v[3] = {k.comm, static_cast<std::uint64_t>(k.pid),
+                            static_cast<std::uint64_t>(k.tid)};
+      return hash_bytes(reinterpret_cast<const char*>(v), sizeof v);
+    }
+  };
+  std::unordered_map<Process, std::pair<std::uint32_t, bool>, ProcessHash> processes;
+  for (const Sample& s : p.samples()) {
+    event_id_ = kNoEvent;
+    if (std::string_view ev = p.str(s.event); !ev.empty() && !accept_event(ev)) continue;
+    Process key{s.comm, opt_.include_pid ? s.pid : 0, opt_.include_pid ? s.tid : 0};
+    auto [it, fresh] = processes.try_emplace(key);
+    if (fresh) {
+      begin_typed(p.str(s.comm), s.pid, s.tid, s.cpu, s.period);
+      it->second = {pname_id_, java_};
+    } else {
+      active_ = true;
+      after_filtered_ = false;
+      pname_id_ = it->second.first;
+      java_ = it->second.second;
+      cpu_ = s.cpu;
+      period_ = s.period == 0 ? 1 : s.period;
+    }
+    StackFrames& sf = by_stack[std::size_t{s.stack} * 2 + java_];
+    if (!sf.done) {
+      sf.first = static_cast<std::uint32_t>(frames.size());
+      for (LocationId loc : p.stack(s.stack)) {
+        scratch.clear();
+        p.append_frames(loc, scratch);
+        for (const FrameView& fv : scratch) {
+          if (skipped_) break;
+          push_frame(typed_frame(fv));
+        }
+      }
+      frames.insert(frames.end(), frame_ids_.begin(), frame_ids_.end());
+      sf.size = static_cast<std::uint32_t>(frame_ids_.size());
+      sf.skipped = skipped_;
+      sf.done = true;
+    } else {
+      frame_ids_.assign(frames.begin() + sf.first, frames.begin() + sf.first + sf.size);
+      skipped_ = sf.skipped;
+    }
+    end_sample();
+  }
 }
 
 bool FoldEngine::tidy_frame(const RawFrame& f, bool& matched) {
@@ -558,7 +636,13 @@ bool FoldEngine::piece(std::string_view func, const RawFrame& f, bool inlined) {
     scratch_ += f.module != "[unknown]" ? basename(f.module) : std::string_view("unknown");
     if (opt_.include_addrs) {
       scratch_ += " <";
-      scratch_ += f.pc;
+      if (f.address) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, *f.address, 16);
+        scratch_.append(buf, r.ptr);
+      } else {
+        scratch_ += f.pc;
+      }
       scratch_ += '>';
     }
     scratch_ += ']';
@@ -608,8 +692,8 @@ void FoldEngine::end_sample() {
     // Frames were collected leaf first; the folded line runs root first.
     key_.insert(key_.end(), frame_ids_.rbegin(), frame_ids_.rend());
     if (!stacks_.add(key_, period_))
-      warn(kWarnCountOverflow, "a stack's count passed 2^64-1; kept at 2^64-1", pname_);
-    counts_stale_ = true;
+      warn(kWarnCountOverflow, "a stack's count passed 2^64-1; kept at 2^64-1",
+           names_.name(pname_id_));
     ++stats_.samples;
   }
   active_ = false;
@@ -627,26 +711,22 @@ bool FoldEngine::absorb(const FoldEngine& other) {
     for (std::uint32_t id : ids) key.push_back(ours[id]);
     ok &= stacks_.add(key, n);
   });
-  counts_stale_ = counts_stale_ || other.stacks_.size() > 0;
   return ok;
 }
 
-FoldedCounts& FoldEngine::counts() {
-  if (counts_stale_) {
-    counts_ = FoldedCounts();
-    counts_.reserve(stacks_.size());
-    std::string key;
-    stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
-      key.clear();
-      for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (i > 0) key += ';';
-        key += names_.name(ids[i]);
-      }
-      counts_.add(key, n);
-    });
-    counts_stale_ = false;
-  }
-  return counts_;
+FoldedCounts FoldEngine::build_counts() const {
+  FoldedCounts counts;
+  counts.reserve(stacks_.size());
+  std::string key;
+  stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
+    key.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) key += ';';
+      key += names_.name(ids[i]);
+    }
+    counts.add(key, n);
+  });
+  return counts;
 }
 
 bool FoldEngine::line(std::string_view l) {
@@ -760,7 +840,6 @@ bool FoldEngine::finish() {
   // FlameGraph PR #231 do the same; the reference drops it).
   end_sample();
   after_filtered_ = false;
-  stats_.event = event_filter_;
   return !strict_error_;
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "prof/common/profile.h"
 #include "prof/folder/folder.h"
 #include "tables.h"
 
@@ -26,9 +27,12 @@ struct Diag {
 
 // One stack frame as `perf script` prints it, before any tidying: `PC FUNC (MODULE)`.
 struct RawFrame {
-  std::string_view pc;      // address text, hex without 0x
+  std::string_view pc;      // address text, hex without 0x (text input)
   std::string_view func;    // symbol, possibly with +0xOFF and `->` inline chains
   std::string_view module;  // dso path or [kernel.kallsyms], [unknown], ...
+  // Typed input carries the address itself; it becomes text only where a folded name shows it
+  // (--addrs on an unresolved frame), never to be parsed again.
+  std::optional<std::uint64_t> address;
 };
 
 // The parsed sample header line (see docs/folding.md, "Sample header").
@@ -111,6 +115,9 @@ class FoldEngine {
   void preset_event_filter(std::string_view event);
 
   void add_sample(const StackSampleView& sample);
+  // Every sample of `profile`, in order, exactly as add_sample(profile.view(s)) would fold it;
+  // each distinct stack's frames are tidied once per call, not once per sample.
+  void add_profile(const Profile& profile);
 
   // Text input. Returns false when Options::strict and a weird line was met (strict_error()).
   bool feed(std::string_view bytes);
@@ -123,20 +130,24 @@ class FoldEngine {
   std::vector<Diag> take_diags();
   const std::optional<Diag>& strict_error() const { return strict_error_; }
 
-  // The folded stacks so far, as strings (built from the id table when it changed).
-  FoldedCounts& counts();
+  // The folded stacks so far, as strings, built from the id table on each call.
+  FoldedCounts build_counts() const;
   // Adds the stacks `other` folded (its names mapped to ours). False when a sum saturated.
   bool absorb(const FoldEngine& other);
-  FoldStats& stats() {
-    stats_.event = event_filter_;
-    return stats_;
-  }
+  // stats_.event follows event_filter_ wherever that changes, so reading needs no update.
+  const FoldStats& stats() const { return stats_; }
 
  private:
   bool line(std::string_view l);
   void header(const HeaderLine& h);
   void begin(std::string_view comm, std::string_view pid, std::string_view tid, int cpu,
              std::uint64_t period);
+  // begin() for a typed sample: pid and tid shown as the text path would read them.
+  void begin_typed(std::string_view comm, std::int64_t pid, std::int64_t tid, int cpu,
+                   std::uint64_t period);
+  void set_event_filter(std::string_view event);
+  // A typed frame's tidied form, through typed_cache_.
+  FrameCache::Value typed_frame(const FrameView& fv);
   bool accept_event(std::string_view event);
   // Tidies a frame line into tidy_group_ (its `;`-joined pieces, outer first). Returns false
   // when the reference drops the frame (`(...)` names); sets `matched` for --skip-after.
@@ -151,7 +162,6 @@ class FoldEngine {
   std::uint64_t parse_period(std::string_view digits);
 
   Options opt_;
-  FoldedCounts counts_;
   FoldStats stats_;
 
   std::string event_filter_;
@@ -177,11 +187,10 @@ class FoldEngine {
   std::vector<std::uint32_t> key_;        // the finished stack, root first
   std::string piece_, scratch_, tidy_group_;
   FrameCache frame_cache_;  // stack lines
-  FrameCache typed_cache_;  // typed frames: symbol \0 module [\0 pc]
+  FrameCache typed_cache_;  // typed frames: symbol \0 module [\0 address bytes]
   std::string typed_key_;
   Interner names_;
   StackTable stacks_;
-  bool counts_stale_ = false;
 
   // Text state.
   std::string partial_;          // a line split across feed() calls

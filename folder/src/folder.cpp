@@ -3,10 +3,11 @@
 #include <deque>
 #include <memory>
 #include <cstring>
+#include <future>
 #include <mutex>
-#include <thread>
 
 #include "fold_engine.h"
+#include "prof/common/thread_pool.h"
 #include "prof/folder/folder.h"
 
 namespace prof::folder {
@@ -108,23 +109,25 @@ Result<FoldedCounts> fold_single(InputFile& input, const Options& opt, WarningSi
     if (*n == 0) break;
   }
   if (stats != nullptr) *stats = engine.stats();
-  return std::move(engine.counts());
+  return engine.build_counts();
 }
 
 class ParallelFold {
  public:
-  ParallelFold(const Options& opt, unsigned threads) : opt_(opt), threads_(threads) {}
+  // `pool` has at least one worker: the reader runs on the calling thread while they fold.
+  ParallelFold(const Options& opt, ThreadPool& pool)
+      : opt_(opt), pool_(pool), threads_(pool.size()) {}
 
   Result<FoldedCounts> run(InputFile& input, WarningSink* sink, FoldStats* stats) {
-    std::vector<std::thread> workers;
+    std::vector<std::future<void>> workers;
     std::vector<FoldEngine> engines;
     engines.reserve(threads_ + 1);  // the last one folds a tail without sample boundaries
     for (unsigned i = 0; i <= threads_; ++i) engines.emplace_back(opt_);
     for (unsigned i = 0; i < threads_; ++i)
-      workers.emplace_back([this, &engines, i] { work(engines[i]); });
+      workers.push_back(pool_.async([this, &engines, i] { work(engines[i]); }));
     auto read = produce(input, engines.back());
     close();
-    for (auto& t : workers) t.join();
+    for (auto& w : workers) w.get();
     if (!read) return read.error();
 
     // Results in input order: line numbers, warnings and the first strict error are the same
@@ -147,7 +150,7 @@ class ParallelFold {
       sink->warn(kWarnCountOverflow, opt_.input_name + ": a stack's count passed 2^64-1");
     if (!event_.empty()) all.event = event_;
     if (stats != nullptr) *stats = all;
-    return std::move(engines.front().counts());
+    return engines.front().build_counts();
   }
 
  private:
@@ -275,6 +278,7 @@ class ParallelFold {
   }
 
   const Options& opt_;
+  ThreadPool& pool_;
   unsigned threads_;
   std::string event_;
   std::mutex mu_;
@@ -301,6 +305,11 @@ void Folder::add(const StackSampleView& sample) {
   flush();
 }
 
+void Folder::add(const Profile& profile) {
+  engine_->add_profile(profile);
+  flush();
+}
+
 Result<void> Folder::feed(std::string_view bytes) {
   if (!engine_->feed(bytes)) return strict_error(*engine_->strict_error(), 0, name_);
   flush();
@@ -315,17 +324,28 @@ Result<void> Folder::finish() {
 
 void Folder::flush() { replay(engine_->take_diags(), 0, name_, warnings_, event_seen_); }
 
-const FoldedCounts& Folder::counts() const { return engine_->counts(); }
-FoldedCounts Folder::take_counts() { return std::move(engine_->counts()); }
+FoldedCounts Folder::counts() const { return engine_->build_counts(); }
+FoldedCounts Folder::take_counts() { return engine_->build_counts(); }
 const FoldStats& Folder::stats() const { return engine_->stats(); }
+
+FoldedCounts fold_profile(const Profile& profile, const Options& options, WarningSink* warnings,
+                          FoldStats* stats) {
+  Folder folder(options, warnings);
+  folder.add(profile);
+  if (stats != nullptr) *stats = folder.stats();
+  return folder.take_counts();
+}
 
 Result<FoldedCounts> fold_input(InputFile& input, const Options& options, WarningSink* warnings,
                                 unsigned threads, FoldStats* stats) {
   Options opt = options;
   if (opt.input_name.empty() || opt.input_name == "<input>") opt.input_name = input.name();
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = resolve_thread_count(threads);
   if (threads == 1) return fold_single(input, opt, warnings, stats);
-  return ParallelFold(opt, threads).run(input, warnings, stats);
+  ThreadPool pool(threads, warnings);
+  // No worker could be started (the pool warned): fold here, as one thread would.
+  if (pool.size() == 0) return fold_single(input, opt, warnings, stats);
+  return ParallelFold(opt, pool).run(input, warnings, stats);
 }
 
 }  // namespace prof::folder

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "prof/common/folded.h"
 #include "prof/renderer/renderer.h"
 
 namespace prof::renderer {
@@ -11,15 +12,7 @@ namespace {
 
 // Perl's split(";", $stack): empty fields in the middle are kept, trailing ones dropped.
 void split_frames(std::string_view stack, std::vector<std::string_view>& out) {
-  out.clear();
-  std::size_t pos = 0;
-  while (pos <= stack.size()) {
-    std::size_t semi = stack.find(';', pos);
-    if (semi == std::string_view::npos) semi = stack.size();
-    out.push_back(stack.substr(pos, semi - pos));
-    pos = semi + 1;
-  }
-  while (!out.empty() && out.back().empty()) out.pop_back();
+  split_folded_stack(stack, out, TrailingEmptyFrames::kDrop);
 }
 
 void join_frames(const std::vector<std::string_view>& frames, std::string& out) {

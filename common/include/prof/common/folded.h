@@ -16,6 +16,8 @@
 //   for (const auto& l : data->lines) use(l.stack, l.count());
 //   std::string out;
 //   prof::append_folded_line(out, "a;b", 3);            // "a;b 3\n"
+//   std::vector<std::string_view> frames;
+//   prof::split_folded_stack("a;b;", frames, prof::TrailingEmptyFrames::kDrop);  // {"a", "b"}
 #pragma once
 
 #include <cstdint>
@@ -71,5 +73,14 @@ void append_count(std::string& out, double count);
 void append_folded_line(std::string& out, std::string_view stack, double count);
 // Appends "STACK COUNT1 COUNT2\n".
 void append_folded_line(std::string& out, std::string_view stack, double count1, double count2);
+
+// What split_folded_stack does with empty frames at the end of a stack ("a;b;", ";", ""):
+// kKeep keeps them as frames (`top`: an empty leaf is a function of its own), kDrop drops them
+// as Perl's split does (the renderer draws what flamegraph.pl draws).
+enum class TrailingEmptyFrames { kKeep, kDrop };
+// Splits "a;b;c" at every ';' into `out` (cleared first), root first; the views point into
+// `stack`. Empty frames elsewhere ("a;;b") are always kept.
+void split_folded_stack(std::string_view stack, std::vector<std::string_view>& out,
+                        TrailingEmptyFrames trailing);
 
 }  // namespace prof

@@ -5,8 +5,10 @@
 //   * `perf script` text, streamed in chunks of bytes of any size (Folder::feed / finish, or
 //     fold_input() for a whole InputFile, optionally on several threads), and
 //   * typed samples (Folder::add(StackSampleView)), which the symbolizer hands over in memory in
-//     the all-in-one `profile` command.
-// Folding `perf script` text gives exactly what adding the same samples as StackSampleView gives.
+//     the all-in-one `profile` command, or a whole typed prof::Profile (Folder::add(Profile),
+//     fold_profile()), which tidies each distinct stack once instead of once per sample.
+// Folding `perf script` text gives exactly what adding the same samples as StackSampleView gives,
+// and folding a Profile exactly what adding each of its samples' views gives.
 // The rules are stackcollapse-perf.pl's (docs/folding.md lists them and every deliberate
 // divergence). Memory grows with the number of distinct stacks, never with the input size.
 //
@@ -16,6 +18,7 @@
 //   folder.feed("java 42 [001] 1.0: 1 cpu-clock:\n\t  4011 main+0x1 (/bin/app)\n\n");
 //   if (auto r = folder.finish(); !r) return r.error();
 //   folder.counts().write(std::cout);              // "java;main 1\n"
+//   auto counts = prof::folder::fold_profile(profile, opts, &warnings);  // typed, in memory
 #pragma once
 
 #include <cstddef>
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "prof/common/input.h"
+#include "prof/common/profile.h"
 #include "prof/common/result.h"
 #include "prof/common/stack.h"
 #include "prof/common/warnings.h"
@@ -127,6 +131,9 @@ class Folder {
   // Typed input: one complete sample (frames leaf first). Applies the same event filter,
   // naming and tidying rules as the text parser.
   void add(const StackSampleView& sample);
+  // Typed input: every sample of `profile`, in order; the same result, warnings and stats as
+  // add(profile.view(s, scratch)) for each sample s.
+  void add(const Profile& profile);
 
   // perf-script text, in chunks split anywhere (even inside a line). Keeps no input beyond the
   // current partial line. Fails only with Options::strict.
@@ -135,7 +142,9 @@ class Folder {
   // blank line after it.
   Result<void> finish();
 
-  const FoldedCounts& counts() const;
+  // The folded stacks so far, built anew on each call (a pure read: the stacks are kept as id
+  // sequences while folding, and turned into text only here).
+  FoldedCounts counts() const;
   FoldedCounts take_counts();
   const FoldStats& stats() const;
 
@@ -147,6 +156,10 @@ class Folder {
   std::string name_;
   bool event_seen_ = false;
 };
+
+// Folds every sample of `profile` (see Folder::add(const Profile&)). `stats` may be null.
+FoldedCounts fold_profile(const Profile& profile, const Options& options,
+                          WarningSink* warnings = nullptr, FoldStats* stats = nullptr);
 
 // Reads all of `input` (plain or compressed, see InputFile) and folds it on `threads` threads
 // (1 = on the calling thread; 0 = one per hardware thread). The input is split at blank lines

@@ -1,4 +1,4 @@
-#include "top.h"
+#include "prof/analysis/top.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -10,24 +10,15 @@
 #include <unordered_map>
 #include <unordered_set>
 
-namespace prof::app {
+#include "prof/common/folded.h"
+
+namespace prof::analysis {
 namespace {
 
 struct Acc {
   double weight = 0;
   std::unordered_map<std::string_view, TopRow> rows;
 };
-
-void split_frames(std::string_view stack, std::vector<std::string_view>& out) {
-  out.clear();
-  std::size_t start = 0;
-  while (start <= stack.size()) {
-    std::size_t semi = stack.find(';', start);
-    if (semi == std::string_view::npos) semi = stack.size();
-    out.push_back(stack.substr(start, semi - start));
-    start = semi + 1;
-  }
-}
 
 void add(Acc& acc, std::span<const std::string_view> frames, double count,
          std::unordered_set<std::string_view>& seen) {
@@ -116,7 +107,7 @@ std::vector<TopTable> compute_top(const std::vector<FoldedStack>& stacks, const 
   std::vector<std::string_view> frames;
   std::unordered_set<std::string_view> seen;
   for (const auto& s : stacks) {
-    split_frames(s.stack, frames);
+    split_folded_stack(s.stack, frames, TrailingEmptyFrames::kKeep);
     std::span<const std::string_view> fs(frames);
     std::string_view event;
     if (opts.per_event && !fs.empty() && is_event_frame(fs[0])) {
@@ -220,4 +211,4 @@ void print_top_json(const std::vector<TopTable>& tables, std::string_view count_
   out << "]}\n";
 }
 
-}  // namespace prof::app
+}  // namespace prof::analysis
