@@ -24,6 +24,7 @@
 #include "symbolizer_command.h"
 #include "symbolizer_options.h"
 #include "top.h"
+#include "prof/common/event_name.h"
 
 namespace prof::app {
 namespace {
@@ -317,7 +318,7 @@ symbolize_file(const std::string& path, const symbolizer::Options& sopt, Warning
   }
   std::vector<std::string> names;
   for (const auto& a : (*reader)->attrs())
-    names.push_back(a.name.empty() ? symbolizer::default_event_name(a.attr) : a.name);
+    names.push_back(a.name.empty() ? perf::event_name(a.attr) : a.name);
   return std::make_pair(std::move(sym), std::move(names));
 }
 

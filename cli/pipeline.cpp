@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "prof/common/event_name.h"
+
 namespace prof::app {
 
 Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
@@ -63,7 +65,7 @@ Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
   feeder_ = std::make_unique<symbolizer::RecordFeeder>(*decoder_, sym_);
   event_names_.clear();
   for (const auto& a : attrs)
-    event_names_.push_back(a.name.empty() ? symbolizer::default_event_name(a.attr) : a.name);
+    event_names_.push_back(a.name.empty() ? perf::event_name(a.attr) : a.name);
   return ok();
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "prof/common/event_name.h"
+
 namespace prof::symbolizer {
 namespace {
 
@@ -45,7 +47,7 @@ const std::string& RecordFeeder::event_name(std::size_t attr_index) {
   const auto& attrs = decoder_.attrs();
   while (event_names_.size() < attrs.size()) {
     const auto& a = attrs[event_names_.size()];
-    event_names_.push_back(a.name.empty() ? default_event_name(a.attr) : a.name);
+    event_names_.push_back(a.name.empty() ? perf::event_name(a.attr) : a.name);
   }
   static const std::string kNone;
   return attr_index < event_names_.size() ? event_names_[attr_index] : kNone;

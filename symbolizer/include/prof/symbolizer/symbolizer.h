@@ -186,8 +186,6 @@ class Symbolizer {
 // then resolves. Corrupt single records are skipped and counted; an unreadable stream is an Error.
 Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbolizer);
 
-// The event name perf prints for an attr without a recorded name ("cpu-clock", "cycles", ...).
-std::string default_event_name(const perf_event_attr& attr);
 
 
 // One sample as `perf script` prints it: header line, one "\t ADDR SYM+0xOFF (MODULE)" line per
