@@ -4,7 +4,8 @@
 //
 // Every field is fetched with memcpy and every length checked against the bytes that exist,
 // because pipe-mode perf output is not 8-aligned and because the input may be truncated or
-// damaged: errors name the byte offset, truncation of the final record is a warning.
+// damaged: errors name the byte offset, truncation of the final record is a warning. The records
+// themselves are decoded by the reader's RecordDecoder (record_decoder.cpp).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

@@ -114,7 +114,7 @@ inline ReadSummary read_path(const std::string& path, WarningSink* warnings = nu
 // on the machine). perf 6.1 aborts ("assertion failed at util/build-id.c:1010", "stack smashing
 // detected") on an MMAP2 record flagged MISC_MMAP_BUILD_ID whose build-id size is over 20: the
 // kernel here emits those while another perf session with attr.build_id=1 runs (see
-// PerfDataReader::parse_mmap). perf_readable_copy() spares `perf report` that; `perf record`'s
+// RecordDecoder::parse_mmap). perf_readable_copy() spares `perf report` that; `perf record`'s
 // own build-id pass can still hit it, so that crash is retried (twice at most) with a fresh
 // capture. Any other failure, and a third crash, stand.
 inline test::RunResult run_perf(std::vector<std::string> args, const std::string& input = "") {
@@ -305,7 +305,7 @@ inline void expect_no_crash_on_damage(const std::string& good, const std::string
 }
 
 // A copy of `path` that perf 6.1 can read: MMAP2 records flagged MISC_MMAP_BUILD_ID with a
-// build-id size over 20 (the kernel quirk described in PerfDataReader::parse_mmap) lose the
+// build-id size over 20 (the kernel quirk described in RecordDecoder::parse_mmap) lose the
 // flag, as our reader treats them; perf would overflow a buffer and abort on them. Nothing
 // else changes, samples least of all.
 inline std::string perf_readable_copy(const std::string& path) {

@@ -7,8 +7,9 @@
 //
 // Pipeline position: prof::common. The collector writes with PerfDataWriter; the symbolizer and
 // `profile symbolize` read with PerfDataReader, which decodes records with a RecordDecoder
-// (record_decoder.h): the same one that decodes a live capture's records in memory. Both file mode (seekable, header + attrs + data +
-// feature table) and pipe mode (`-o -`, everything as records) are supported.
+// (record_decoder.h): the same one that decodes a live capture's records in memory. Both file
+// mode (seekable, header + attrs + data + feature table) and pipe mode (`-o -`, everything as
+// records) are supported.
 //
 //   auto r = prof::perf::PerfDataReader::open("perf.data");
 //   if (!r) die(r.error().message);
