@@ -1,53 +1,16 @@
 #include "pipeline.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "prof/common/event_name.h"
 
 namespace prof::app {
 
-Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
-    const std::vector<perf::EventAttr>& attrs, const std::string& tracing_data) {
-  // The writer produces the header exactly as a `-o -` capture would carry it; the reader then
-  // knows every attr and id, which is all its parse_* functions need.
-  int fd = memfd_create("profile-attrs", MFD_CLOEXEC);
-  if (fd < 0) return Error{Errc::kIo, std::string("memfd_create: ") + std::strerror(errno)};
-  perf::PerfDataWriter::Options wopt;
-  wopt.pipe_mode = true;
-  wopt.features.tracing_data = tracing_data;
-  std::string image;
-  {
-    auto w = perf::PerfDataWriter::create_fd(fd, "<capture header>", attrs, wopt);
-    if (!w) {
-      ::close(fd);
-      return w.error();
-    }
-    if (auto r = (*w)->finish(); !r) {
-      ::close(fd);
-      return r.error();
-    }
-  }
-  off_t size = ::lseek(fd, 0, SEEK_END);
-  image.resize(static_cast<std::size_t>(size > 0 ? size : 0));
-  ssize_t got = ::pread(fd, image.data(), image.size(), 0);
-  ::close(fd);
-  if (got != static_cast<ssize_t>(image.size()))
-    return Error{Errc::kIo, "reading back the capture header failed"};
-  auto reader = perf::PerfDataReader::from_memory(std::move(image), "<capture>");
-  if (!reader) return reader.error();
-  // Consume the header records so attrs() is complete.
-  perf::Record rec;
-  for (;;) {
-    auto more = (*reader)->next(rec);
-    if (!more) return more.error();
-    if (!*more) break;
-  }
-  return reader;
+perf::RecordDecoder make_record_decoder(const std::vector<perf::EventAttr>& attrs,
+                                        const std::string& tracing_data) {
+  perf::Features features;
+  features.tracing_data = tracing_data;
+  return perf::RecordDecoder(attrs, std::move(features));
 }
 
 CaptureSink::CaptureSink(symbolizer::Symbolizer& sym, perf::PerfDataWriter* save,
@@ -59,9 +22,9 @@ CaptureSink::~CaptureSink() = default;
 
 Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
   if (save_) PROF_TRY(save_->on_start(attrs));
-  auto d = make_record_decoder(attrs, tracing_data_);
-  if (!d) return d.error();
-  decoder_ = std::move(*d);
+  // RecordFeeder and OffCpuTracker still take a PerfDataReader: one without records over the
+  // decoder. They can take the RecordDecoder itself (PerfDataReader::decoder() for files).
+  decoder_ = perf::PerfDataReader::over(make_record_decoder(attrs, tracing_data_));
   feeder_ = std::make_unique<symbolizer::RecordFeeder>(*decoder_, sym_);
   event_names_.clear();
   for (const auto& a : attrs)

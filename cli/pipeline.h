@@ -15,6 +15,7 @@
 #include "off_cpu.h"
 #include "prof/collector/collector.h"
 #include "prof/common/perf_data.h"
+#include "prof/common/record_decoder.h"
 #include "prof/common/result.h"
 #include "prof/common/warnings.h"
 #include "prof/folder/folder.h"
@@ -24,12 +25,11 @@
 
 namespace prof::app {
 
-// A decoder for raw records of a live capture: a PerfDataReader over the capture's own
-// pipe-mode header (its attrs), whose parse_* functions then decode records handed over in
-// memory. Keeps one decoding path for files and live captures.
-// `tracing_data` (Collector::tracing_data()) lands in the decoder's features().
-Result<std::unique_ptr<perf::PerfDataReader>> make_record_decoder(
-    const std::vector<perf::EventAttr>& attrs, const std::string& tracing_data = {});
+// The decoder for raw records of a live capture of these events (the collector's attrs), the
+// same that decodes a perf.data file's records. `tracing_data` (Collector::tracing_data())
+// lands in its features().
+perf::RecordDecoder make_record_decoder(const std::vector<perf::EventAttr>& attrs,
+                                        const std::string& tracing_data = {});
 
 // Receives a live capture: optionally saves it as perf.data (--save) and feeds the symbolizer in
 // time order, round by round, so memory holds one round of raw records plus the interned stacks.

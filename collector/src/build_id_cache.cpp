@@ -115,7 +115,7 @@ class CacheWriter {
   // added it first wins.
   bool copy_in(const BuildIdRecorder::HitFile& f, const std::string& id, const std::string& dir,
                const std::string& elf) {
-    sys::Fd opened;
+    UniqueFd opened;
     int src = f.fd;
     if (src < 0) {
       opened.reset(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -128,7 +128,7 @@ class CacheWriter {
     }
     if (int err = make_dirs(dir)) return fail(dir, err);
     std::string tmp = dir + "/.elf.XXXXXX";
-    sys::Fd out(::mkostemp(tmp.data(), O_CLOEXEC));
+    UniqueFd out(::mkostemp(tmp.data(), O_CLOEXEC));
     if (!out.valid()) return fail(dir, errno);
     int err = copy_contents(src, out.get(), static_cast<std::uint64_t>(st.st_size));
     // The source's permission bits, as perf's copy keeps them (never set-id bits).

@@ -10,11 +10,14 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "prof/collector/proc_snapshot.h"
+#include "prof/common/record_decoder.h"
+#include "prof/common/unique_fd.h"
 #include "sys.h"
 
 namespace prof::collector {
@@ -25,7 +28,7 @@ struct HitObject {
   std::vector<std::uint8_t> build_id;
   bool hit = false;
   bool looked = false;  // build-id taken from the record or read (or tried)
-  sys::Fd file;         // the file the build-id was read from, when kept (keep_files)
+  UniqueFd file;        // the file the build-id was read from, when kept (keep_files)
 };
 
 // Files kept open for the build-id cache at most: each holds a descriptor until the end of the
@@ -48,7 +51,8 @@ struct ExecMap {
 }  // namespace
 
 struct BuildIdRecorder::Impl {
-  std::unique_ptr<perf::PerfDataReader> decoder;
+  // The live capture's attrs, from start().
+  std::optional<perf::RecordDecoder> decoder;
   perf::Sample sample;  // reused decoding buffer
   std::vector<HitObject> objects;
   std::unordered_map<std::string, std::uint32_t> object_ids;  // by name
@@ -117,7 +121,7 @@ struct BuildIdRecorder::Impl {
     std::snprintf(range, sizeof range, "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid,
                   start, end);
     for (const char* path : {static_cast<const char*>(range), o.name.c_str()}) {
-      sys::Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+      UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
       if (!fd.valid()) continue;
       auto id = read_elf_build_id(fd.get());
       if (!id) continue;
@@ -170,9 +174,7 @@ BuildIdRecorder::BuildIdRecorder() : impl_(std::make_unique<Impl>()) {}
 BuildIdRecorder::~BuildIdRecorder() = default;
 
 Result<void> BuildIdRecorder::start(const std::vector<perf::EventAttr>& attrs) {
-  auto d = perf::PerfDataReader::decoder_for(attrs);
-  if (!d) return d.error();
-  impl_->decoder = std::move(*d);
+  impl_->decoder.emplace(attrs);
   return ok();
 }
 

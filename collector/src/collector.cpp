@@ -191,7 +191,7 @@ int pidfd_open(pid_t pid, unsigned flags) {
 
 // One opened event fd.
 struct EventFd {
-  sys::Fd fd;
+  UniqueFd fd;
   std::size_t event = 0;
 };
 
@@ -215,10 +215,10 @@ struct Collector::Impl {
   std::vector<pid_t> tasks;          // pid argument per fd (-1 = all tasks on the CPU)
   std::vector<EventFd> fds;
   std::vector<Ring> rings;
-  sys::Fd epoll, stop_fd, cgroup_fd;
-  std::vector<sys::Fd> target_pidfds;
+  UniqueFd epoll, stop_fd, cgroup_fd;
+  std::vector<UniqueFd> target_pidfds;
   pid_t child = -1;
-  sys::Fd child_go, child_err, child_pidfd;
+  UniqueFd child_go, child_err, child_pidfd;
   bool child_reaped = false;
   int child_status = 0;
   bool ran = false;
@@ -309,38 +309,41 @@ Result<void> Collector::Impl::check_options() {
 // Forks the command held on a pipe: events are opened on its pid with enable_on_exec, then
 // run() lets it exec, so the capture starts exactly at exec (perf's workload does the same).
 Result<void> Collector::Impl::start_command() {
-  int go[2], err[2];
-  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+  // Owned from the start: a failure at the second pipe2, or at fork, closes the first pipe.
+  UniqueFd go_read, go_write, err_read, err_write;
+  auto make_pipe = [](UniqueFd& read_end, UniqueFd& write_end) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return false;
+    read_end.reset(p[0]);
+    write_end.reset(p[1]);
+    return true;
+  };
+  if (!make_pipe(go_read, go_write) || !make_pipe(err_read, err_write))
     return Error{Errc::kIo, "pipe: " + errno_with_hint(errno)};
   std::vector<char*> argv;
   for (auto& a : options.command) argv.push_back(a.data());
   argv.push_back(nullptr);
   const bool stdout_to_stderr = options.command_stdout_to_stderr;
+  const int go = go_read.get(), err = err_write.get();
   pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    for (int f : {go[0], go[1], err[0], err[1]}) close(f);
-    return Error{Errc::kIo, "fork: " + errno_with_hint(e)};
-  }
+  if (pid < 0) return Error{Errc::kIo, "fork: " + errno_with_hint(errno)};
   if (pid == 0) {
-    // Only async-signal-safe calls from here on.
-    close(go[1]);
-    close(err[0]);
+    // Only async-signal-safe calls from here on (no destructors: the child leaves by _exit).
+    close(go_write.get());
+    close(err_read.get());
     char byte = 0;
-    if (read(go[0], &byte, 1) != 1) _exit(127);  // the collector gave up before run()
+    if (read(go, &byte, 1) != 1) _exit(127);  // the collector gave up before run()
     // perf's workload does the same dup2 when perf writes to a pipe (evlist__prepare_workload).
     if (!stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
       execvp(argv[0], argv.data());
     int e = errno;
-    ssize_t w = write(err[1], &e, sizeof e);
+    ssize_t w = write(err, &e, sizeof e);
     (void)w;
     _exit(127);
   }
-  close(go[0]);
-  close(err[1]);
   child = pid;
-  child_go.reset(go[1]);
-  child_err.reset(err[0]);
+  child_go = std::move(go_write);
+  child_err = std::move(err_read);
   child_pidfd.reset(pidfd_open(pid, 0));
   if (options.target == Target::kCommand) tasks = {pid};
   return ok();
@@ -480,7 +483,7 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
     perf_event_attr& a = attrs[ev].attr;
     int fd = sys::perf_event_open(a, task, cpu, -1, flags);
     if (fd >= 0) {
-      EventFd efd{sys::Fd(fd), ev};
+      EventFd efd{UniqueFd(fd), ev};
       if (ring_index == rings.size()) {
         auto rb = RingBuffer::map(fd, options.mmap_pages);
         if (!rb) return rb.error().with_context("CPU " + std::to_string(cpu));

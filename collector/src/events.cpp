@@ -103,12 +103,8 @@ std::string find_tracefs_events_dir() { return find_tracefs().events_dir; }
 
 // True when `path` exists but this process may not open it for reading.
 bool read_denied(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::close(fd);
-    return false;
-  }
-  return errno == EACCES;
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return !fd && errno == EACCES;
 }
 
 // unshare(2): CLONE_NEWNS copies the mount table; without making it private first, a mount
@@ -280,11 +276,8 @@ Result<std::vector<ListedEvent>> list_events(std::string_view filter) {
         // has this event at all; it is closed at once.
         perf_event_attr attr = ev->attr;
         attr.disabled = 1;
-        int fd = sys::perf_event_open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-        if (fd >= 0) {
-          le.available = true;
-          ::close(fd);
-        }
+        const UniqueFd fd(sys::perf_event_open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+        le.available = fd.valid();
       }
       out.push_back(std::move(le));
     }

@@ -92,7 +92,7 @@ std::optional<std::vector<std::uint8_t>> build_id_in_notes(std::span<const std::
 }
 
 std::optional<std::vector<std::uint8_t>> read_elf_build_id(const std::string& path) {
-  sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return std::nullopt;
   return read_elf_build_id(fd.get());
 }

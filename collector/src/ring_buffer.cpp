@@ -15,8 +15,8 @@ Result<RingBuffer> RingBuffer::map(int fd, std::size_t data_pages) {
                                    std::to_string(data_pages)};
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   const std::size_t len = (data_pages + 1) * page;
-  void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) {
+  MemoryMap m = MemoryMap::map(fd, len, PROT_READ | PROT_WRITE, MAP_SHARED);
+  if (!m) {
     int err = errno;
     std::string msg = "cannot map a " + std::to_string(data_pages) +
                       "-page ring buffer: " + std::strerror(err);
@@ -26,13 +26,12 @@ Result<RingBuffer> RingBuffer::map(int fd, std::size_t data_pages) {
     return Error{err == EPERM ? Errc::kPermission : Errc::kIo, msg};
   }
   RingBuffer rb;
-  rb.mapping_ = m;
-  rb.mapping_len_ = len;
-  rb.control_ = static_cast<perf_event_mmap_page*>(m);
+  rb.control_ = static_cast<perf_event_mmap_page*>(m.data());
   // data_offset/data_size exist since Linux 4.1; before that the data follows the first page.
   std::uint64_t off = rb.control_->data_offset ? rb.control_->data_offset : page;
   rb.size_ = rb.control_->data_size ? rb.control_->data_size : data_pages * page;
-  rb.data_ = static_cast<std::uint8_t*>(m) + off;
+  rb.data_ = static_cast<std::uint8_t*>(m.data()) + off;
+  rb.mapping_ = std::move(m);
   return rb;
 }
 
@@ -43,20 +42,16 @@ RingBuffer::RingBuffer(RingBuffer&& other) noexcept { *this = std::move(other); 
 
 RingBuffer& RingBuffer::operator=(RingBuffer&& other) noexcept {
   if (this == &other) return *this;
-  if (mapping_) munmap(mapping_, mapping_len_);
   control_ = std::exchange(other.control_, nullptr);
   data_ = std::exchange(other.data_, nullptr);
   size_ = std::exchange(other.size_, 0);
-  mapping_ = std::exchange(other.mapping_, nullptr);
-  mapping_len_ = std::exchange(other.mapping_len_, 0);
+  mapping_ = std::move(other.mapping_);
   wrapped_ = std::exchange(other.wrapped_, 0);
   scratch_ = std::move(other.scratch_);
   return *this;
 }
 
-RingBuffer::~RingBuffer() {
-  if (mapping_) munmap(mapping_, mapping_len_);
-}
+RingBuffer::~RingBuffer() = default;
 
 std::span<const std::uint8_t> RingBuffer::unwrap(std::uint64_t offset, std::uint64_t size) {
   scratch_.resize(size);

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <exception>
 
+#include "prof/common/unique_fd.h"
+
 namespace prof {
 namespace {
 
@@ -31,13 +33,9 @@ Compression detect(std::string_view h) {
 // Reads a file descriptor, first replaying the bytes already consumed to sniff the magic.
 class FdReader {
  public:
-  FdReader(int fd, bool owns, std::string prefix)
-      : fd_(fd), owns_(owns), prefix_(std::move(prefix)) {}
-  ~FdReader() {
-    if (owns_ && fd_ >= 0) ::close(fd_);
-  }
-  FdReader(const FdReader&) = delete;
-  FdReader& operator=(const FdReader&) = delete;
+  // `owned` is `fd` when the reader opened it (closed with the reader), else empty (stdin).
+  FdReader(int fd, UniqueFd owned, std::string prefix)
+      : fd_(fd), owned_(std::move(owned)), prefix_(std::move(prefix)) {}
 
   // Returns bytes read, 0 at EOF, -1 with errno on failure.
   ssize_t read(char* buf, std::size_t n) {
@@ -59,7 +57,7 @@ class FdReader {
 
  private:
   int fd_;
-  bool owns_;
+  UniqueFd owned_;
   std::string prefix_;
   std::size_t pos_ = 0;
   std::uint64_t offset_ = 0;
@@ -153,13 +151,13 @@ std::string_view compression_name(Compression c) {
 
 Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
   int fd = 0;
-  bool owns = false;
+  UniqueFd owned;
   std::string name = "<stdin>";
   if (path != "-") {
     name = path;
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Error{Errc::kIo, path + ": " + std::strerror(errno)};
-    owns = true;
+    owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned) return Error{Errc::kIo, path + ": " + std::strerror(errno)};
+    fd = owned.get();
   }
   // Sniff up to 6 bytes (a short read from a pipe is retried until EOF or 6 bytes).
   std::string head(6, '\0');
@@ -168,16 +166,14 @@ Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
     ssize_t r = ::read(fd, head.data() + got, head.size() - got);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      int e = errno;
-      if (owns) ::close(fd);
-      return Error{Errc::kIo, name + ": read failed: " + std::strerror(e)};
+      return Error{Errc::kIo, name + ": read failed: " + std::strerror(errno)};
     }
     if (r == 0) break;
     got += static_cast<std::size_t>(r);
   }
   head.resize(got);
   Compression c = detect(head);
-  auto reader = std::make_unique<FdReader>(fd, owns, std::move(head));
+  auto reader = std::make_unique<FdReader>(fd, std::move(owned), std::move(head));
   std::unique_ptr<InputFile> in;
   if (c == Compression::kNone)
     in = std::make_unique<PlainInput>(std::move(name), std::move(reader));

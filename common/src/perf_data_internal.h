@@ -1,5 +1,6 @@
 // Private to prof::common: byte-level helpers and layout facts shared by the perf.data reader
-// (perf_data_reader.cpp) and writer (perf_data_writer.cpp). Layouts follow
+// (perf_data_reader.cpp, perf_data_features.cpp), the record decoder
+// (record_decoder.cpp) and the writer (perf_data_writer.cpp). Layouts follow
 // tools/perf/Documentation/perf.data-file-format.txt and `man 2 perf_event_open`.
 #pragma once
 
@@ -7,7 +8,9 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -62,6 +65,60 @@ inline T load(const std::uint8_t* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+
+// `n` u64s from a possibly unaligned place into `out` (keeping its capacity).
+inline void load_u64s(std::vector<std::uint64_t>& out, const std::uint8_t* p, std::size_t n) {
+  out.resize(n);
+  if (n != 0) std::memcpy(out.data(), p, n * 8);
+}
+
+inline std::string hex(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+// Reads fixed-size fields from a byte range with bounds checks. `base` is the range's offset
+// in the file so that errors can name where the bad byte is.
+class Cursor {
+ public:
+  Cursor(const std::uint8_t* p, std::size_t n, std::uint64_t base) : p_(p), n_(n), base_(base) {}
+
+  std::size_t pos() const { return pos_; }
+  std::size_t left() const { return n_ - pos_; }
+  std::uint64_t offset() const { return base_ + pos_; }
+  const std::uint8_t* here() const { return p_ + pos_; }
+
+  template <typename T>
+  bool get(T& v) {
+    if (left() < sizeof(T)) return false;
+    v = load<T>(p_ + pos_);
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool skip(std::uint64_t n) {
+    if (left() < n) return false;
+    pos_ += static_cast<std::size_t>(n);
+    return true;
+  }
+  // `count` items of `each` bytes, overflow-safe.
+  bool fits(std::uint64_t count, std::size_t each) const { return count <= left() / each; }
+  // perf's feature string: u32 length, then that many bytes, NUL-padded.
+  bool get_string(std::string& s) {
+    std::uint32_t len = 0;
+    if (!get(len) || left() < len) return false;
+    const auto* b = reinterpret_cast<const char*>(p_ + pos_);
+    s.assign(b, strnlen(b, len));
+    pos_ += len;
+    return true;
+  }
+
+ private:
+  const std::uint8_t* p_;
+  std::size_t n_;
+  std::uint64_t base_;
+  std::size_t pos_ = 0;
+};
 
 template <typename T>
 inline void store(std::uint8_t* p, T v) {

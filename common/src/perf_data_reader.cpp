@@ -4,7 +4,8 @@
 //
 // Every field is fetched with memcpy and every length checked against the bytes that exist,
 // because pipe-mode perf output is not 8-aligned and because the input may be truncated or
-// damaged: errors name the byte offset, truncation of the final record is a warning.
+// damaged: errors name the byte offset, truncation of the final record is a warning. The records
+// themselves are decoded by the reader's RecordDecoder (record_decoder.cpp).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,11 +16,12 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <unordered_map>
 
 #include "perf_data_internal.h"
 #include "prof/common/input.h"
 #include "prof/common/perf_data.h"
+#include "prof/common/record_decoder.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::perf {
 
@@ -31,60 +33,6 @@ constexpr std::uint64_t kNoEnd = std::numeric_limits<std::uint64_t>::max();
 constexpr std::size_t kStreamBuffer = std::size_t{4} << 20;
 static_assert(kStreamBuffer > 2 * kMaxRecordSize);
 
-// `n` u64s from a possibly unaligned place into `out` (keeping its capacity).
-void load_u64s(std::vector<std::uint64_t>& out, const std::uint8_t* p, std::size_t n) {
-  out.resize(n);
-  if (n != 0) std::memcpy(out.data(), p, n * 8);
-}
-
-std::string hex(std::uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-// Reads fixed-size fields from a byte range with bounds checks. `base` is the range's offset
-// in the file so that errors can name where the bad byte is.
-class Cursor {
- public:
-  Cursor(const std::uint8_t* p, std::size_t n, std::uint64_t base) : p_(p), n_(n), base_(base) {}
-
-  std::size_t pos() const { return pos_; }
-  std::size_t left() const { return n_ - pos_; }
-  std::uint64_t offset() const { return base_ + pos_; }
-  const std::uint8_t* here() const { return p_ + pos_; }
-
-  template <typename T>
-  bool get(T& v) {
-    if (left() < sizeof(T)) return false;
-    v = load<T>(p_ + pos_);
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool skip(std::uint64_t n) {
-    if (left() < n) return false;
-    pos_ += static_cast<std::size_t>(n);
-    return true;
-  }
-  // `count` items of `each` bytes, overflow-safe.
-  bool fits(std::uint64_t count, std::size_t each) const { return count <= left() / each; }
-  // perf's feature string: u32 length, then that many bytes, NUL-padded.
-  bool get_string(std::string& s) {
-    std::uint32_t len = 0;
-    if (!get(len) || left() < len) return false;
-    const auto* b = reinterpret_cast<const char*>(p_ + pos_);
-    s.assign(b, strnlen(b, len));
-    pos_ += len;
-    return true;
-  }
-
- private:
-  const std::uint8_t* p_;
-  std::size_t n_;
-  std::uint64_t base_;
-  std::size_t pos_ = 0;
-};
-
 }  // namespace
 
 struct PerfDataReader::Impl {
@@ -93,14 +41,13 @@ struct PerfDataReader::Impl {
 
   // Image source: the whole input in memory (mmap or an owned string).
   std::string owned;
-  void* map = nullptr;
-  std::size_t map_len = 0;
+  MemoryMap map;
   const std::uint8_t* img = nullptr;
   std::uint64_t img_size = 0;
 
   // Stream source (a pipe): a window [sbase, sbase + sbuf.size()) of the stream.
   int fd = -1;
-  bool own_fd = false;
+  UniqueFd owned_fd;
   bool stream = false;
   std::vector<std::uint8_t> sbuf;   // fixed size (kStreamBuffer): larger than any record
   std::size_t slen = 0;             // valid bytes in sbuf
@@ -111,19 +58,8 @@ struct PerfDataReader::Impl {
   std::uint64_t data_begin = 0, data_end = kNoEnd, pos = 0;
   bool done = false;
 
-  std::vector<EventAttr> attrs;
-  Features features;
-  std::unordered_map<std::uint64_t, std::size_t> id_to_attr;
-  // The same, sorted by id: every sample looks its id up (twice with time ordering), and a
-  // capture has a few ids per CPU, where a scan of a flat array beats hashing.
-  std::vector<std::pair<std::uint64_t, std::size_t>> id_list;
-  int id_pos = -1;   // see internal::sample_id_pos
-  int is_pos = -1;   // see internal::trailer_id_pos
-
-  ~Impl() {
-    if (map) ::munmap(map, map_len);
-    if (own_fd && fd >= 0) ::close(fd);
-  }
+  // Attrs and features as they are learnt; decodes the records.
+  RecordDecoder dec;
 
   Error parse_error(std::uint64_t offset, const std::string& what) const {
     return Error{Errc::kParse, "'" + name + "': byte offset " + std::to_string(offset) + ": " +
@@ -175,43 +111,18 @@ struct PerfDataReader::Impl {
     return sbuf.data() + (off - sbase);
   }
 
-  void rebuild_id_index() {
-    id_to_attr.clear();
-    for (std::size_t i = 0; i < attrs.size(); ++i)
-      for (auto id : attrs[i].ids) id_to_attr.emplace(id, i);
-    id_list.assign(id_to_attr.begin(), id_to_attr.end());
-    std::sort(id_list.begin(), id_list.end());
-    if (attrs.empty()) return;
-    const auto t0 = attrs[0].attr.sample_type;
-    id_pos = sample_id_pos(t0);
-    is_pos = trailer_id_pos(t0);
-    for (const auto& ea : attrs) {
-      if (sample_id_pos(ea.attr.sample_type) != id_pos ||
-          trailer_id_pos(ea.attr.sample_type) != is_pos) {
-        warn("perf-data-id-layout",
-             "events disagree on where the sample id is (no PERF_SAMPLE_IDENTIFIER): records "
-             "may be attributed to the wrong event");
-        break;
-      }
-    }
-  }
-
-  // Attaches EVENT_DESC / EVENT_UPDATE names to attrs: by id where ids exist, else by index.
-  void set_name(std::size_t index, const std::vector<std::uint64_t>& ids, std::string n) {
-    if (!ids.empty()) {
-      auto it = id_to_attr.find(ids.front());
-      if (it != id_to_attr.end()) {
-        attrs[it->second].name = std::move(n);
-        return;
-      }
-    }
-    if (index < attrs.size()) attrs[index].name = std::move(n);
+  void check_id_layout(bool consistent) const {
+    if (!consistent)
+      warn("perf-data-id-layout",
+           "events disagree on where the sample id is (no PERF_SAMPLE_IDENTIFIER): records "
+           "may be attributed to the wrong event");
   }
 
   // One feature body (file section or pipe HEADER_FEATURE payload). Formats: header.c
   // write_*/process_* functions.
   Result<void> parse_feature(int feat, const std::uint8_t* p, std::size_t n,
                              std::uint64_t offset) {
+    Features& features = dec.mutable_features();
     Cursor c(p, n, offset);
     auto bad = [&](const char* what) {
       return parse_error(c.offset(), std::string("feature ") + std::to_string(feat) + " (" +
@@ -263,7 +174,7 @@ struct PerfDataReader::Impl {
             return bad("EVENT_DESC");
           std::vector<std::uint64_t> ids(nr_ids);
           for (auto& id : ids) c.get(id);
-          set_name(i, ids, std::move(event_name));
+          dec.name_event(i, ids, std::move(event_name));
         }
         return ok();
       }
@@ -294,7 +205,7 @@ struct PerfDataReader::Impl {
     e.build_id.assign(p + 12, p + 12 + len);
     const auto* file = reinterpret_cast<const char*>(p + kBuildIdFilenameAt);
     e.filename.assign(file, strnlen(file, n - kBuildIdFilenameAt));
-    features.build_ids.push_back(std::move(e));
+    dec.mutable_features().build_ids.push_back(std::move(e));
     return true;
   }
 
@@ -379,6 +290,7 @@ struct PerfDataReader::Impl {
     if (attrs_size % attr_entry != 0)
       warn("perf-data-attrs", "attrs section size is not a multiple of the attr entry size");
     const std::size_t attr_bytes = static_cast<std::size_t>(attr_entry - kFileSectionSize);
+    std::vector<EventAttr> attrs;
     for (std::uint64_t i = 0; i < attrs_size / attr_entry; ++i) {
       const std::uint64_t at = attrs_off + i * attr_entry;
       EventAttr ea;
@@ -392,7 +304,7 @@ struct PerfDataReader::Impl {
       attrs.push_back(std::move(ea));
     }
     if (attrs.empty()) return parse_error(kOffAttrs, "file has no event attrs");
-    rebuild_id_index();
+    check_id_layout(dec.set_attrs(std::move(attrs)));
 
     if (data_off > img_size)
       return parse_error(kOffData, "data section starts at byte " + std::to_string(data_off) +
@@ -483,8 +395,7 @@ struct PerfDataReader::Impl {
     c.skip(attr_size);
     ea.ids.resize(c.left() / 8);
     for (auto& id : ea.ids) c.get(id);
-    attrs.push_back(std::move(ea));
-    rebuild_id_index();
+    check_id_layout(dec.add_attr(std::move(ea)));
     return ok();
   }
 
@@ -507,7 +418,7 @@ struct PerfDataReader::Impl {
                                       std::to_string(pos) + " is cut short: read stops there");
       return ok();
     }
-    features.tracing_data.assign(reinterpret_cast<const char*>(blob), size);
+    dec.mutable_features().tracing_data.assign(reinterpret_cast<const char*>(blob), size);
     pos += size;
     return ok();
   }
@@ -535,7 +446,7 @@ struct PerfDataReader::Impl {
     if (!c.skip(kRecordHeaderSize) || !c.get(type) || !c.get(id) || type != kEventUpdateName)
       return;
     const auto* s = reinterpret_cast<const char*>(c.here());
-    set_name(attrs.size(), {id}, std::string(s, strnlen(s, c.left())));
+    dec.name_event(dec.attrs().size(), {id}, std::string(s, strnlen(s, c.left())));
   }
 
   Result<bool> next(Record& out) {
@@ -613,191 +524,6 @@ struct PerfDataReader::Impl {
     }
   }
 
-  std::size_t attr_index_of(const Record& r) const {
-    if (attrs.size() <= 1) return 0;
-    std::size_t at = 0;
-    if (r.type == PERF_RECORD_SAMPLE) {
-      if (id_pos < 0) return 0;
-      at = kRecordHeaderSize + 8 * static_cast<std::size_t>(id_pos);
-      if (at + 8 > r.bytes.size()) return 0;
-    } else if (r.type < PERF_RECORD_HEADER_ATTR && attrs[0].attr.sample_id_all) {
-      if (is_pos < 0 || r.bytes.size() < kRecordHeaderSize + 8 * static_cast<std::size_t>(is_pos))
-        return 0;
-      at = r.bytes.size() - 8 * static_cast<std::size_t>(is_pos);
-    } else {
-      return 0;
-    }
-    const std::uint64_t id = load<std::uint64_t>(r.bytes.data() + at);
-    auto it = std::lower_bound(id_list.begin(), id_list.end(), id,
-                               [](const auto& e, std::uint64_t v) { return e.first < v; });
-    return it != id_list.end() && it->first == id ? it->second : 0;
-  }
-
-  Result<const perf_event_attr*> attr_for(const Record& r) const {
-    if (attrs.empty())
-      return parse_error(r.file_offset, "record before any event attr (HEADER_ATTR) was seen");
-    return &attrs[attr_index_of(r)].attr;
-  }
-
-  Result<void> parse_sample(const Record& r, Sample& s) const {
-    if (attrs.empty())
-      return parse_error(r.file_offset, "sample before any event attr (HEADER_ATTR) was seen");
-    const std::size_t index = attr_index_of(r);
-    const perf_event_attr* attr = &attrs[index].attr;
-    const auto t = attr->sample_type;
-    s.attr_index = index;
-    s.sample_type = t;
-    s.misc = r.misc;
-    s.ip = s.time = s.addr = s.id = s.stream_id = 0;
-    s.period = 1;
-    s.pid = s.tid = s.cpu = 0;
-    s.callchain.clear();
-    s.regs_user_abi = 0;
-    s.regs_user.clear();
-    s.stack_user = {};
-    s.stack_user_dyn_size = 0;
-    s.raw = {};
-    s.weight = s.data_src = s.phys_addr = s.cgroup = 0;
-
-    Cursor c(r.bytes.data(), r.bytes.size(), r.file_offset);
-    c.skip(kRecordHeaderSize);
-    auto cut = [&](const char* field) {
-      return parse_error(c.offset(), "sample record of " + std::to_string(r.bytes.size()) +
-                                         " bytes at byte " + std::to_string(r.file_offset) +
-                                         " is too short for " + field);
-    };
-    std::uint32_t u32_pad = 0;
-    std::uint64_t skipped = 0;
-    if ((t & PERF_SAMPLE_IDENTIFIER) && !c.get(s.id)) return cut("IDENTIFIER");
-    if ((t & PERF_SAMPLE_IP) && !c.get(s.ip)) return cut("IP");
-    if ((t & PERF_SAMPLE_TID) && !(c.get(s.pid) && c.get(s.tid))) return cut("TID");
-    if ((t & PERF_SAMPLE_TIME) && !c.get(s.time)) return cut("TIME");
-    if ((t & PERF_SAMPLE_ADDR) && !c.get(s.addr)) return cut("ADDR");
-    if ((t & PERF_SAMPLE_ID) && !c.get(s.id)) return cut("ID");
-    if ((t & PERF_SAMPLE_STREAM_ID) && !c.get(s.stream_id)) return cut("STREAM_ID");
-    if ((t & PERF_SAMPLE_CPU) && !(c.get(s.cpu) && c.get(u32_pad))) return cut("CPU");
-    if ((t & PERF_SAMPLE_PERIOD) && !c.get(s.period)) return cut("PERIOD");
-    if (t & PERF_SAMPLE_READ) {
-      const auto f = attr->read_format;
-      const int times = std::popcount(f & (PERF_FORMAT_TOTAL_TIME_ENABLED |
-                                           PERF_FORMAT_TOTAL_TIME_RUNNING));
-      const int per_value = 1 + std::popcount(f & (PERF_FORMAT_ID | PERF_FORMAT_LOST));
-      if (f & PERF_FORMAT_GROUP) {
-        std::uint64_t nr = 0;
-        if (!c.get(nr) || !c.skip(8 * static_cast<std::uint64_t>(times)) ||
-            !c.fits(nr, 8 * static_cast<std::size_t>(per_value)) ||
-            !c.skip(nr * 8 * static_cast<std::uint64_t>(per_value)))
-          return cut("READ (group)");
-      } else if (!c.skip(8 * static_cast<std::uint64_t>(per_value + times))) {
-        return cut("READ");
-      }
-    }
-    if (t & PERF_SAMPLE_CALLCHAIN) {
-      std::uint64_t nr = 0;
-      if (!c.get(nr) || !c.fits(nr, 8)) return cut("CALLCHAIN");
-      load_u64s(s.callchain, c.here(), static_cast<std::size_t>(nr));
-      c.skip(nr * 8);
-    }
-    if (t & PERF_SAMPLE_RAW) {
-      std::uint32_t size = 0;
-      if (!c.get(size) || c.left() < size) return cut("RAW");
-      s.raw = {c.here(), size};
-      c.skip(size);
-    }
-    if (t & PERF_SAMPLE_BRANCH_STACK) {
-      // { u64 nr; [u64 hw_idx]; { u64 from, to, flags } lbr[nr] }
-      std::uint64_t nr = 0;
-      if (!c.get(nr)) return cut("BRANCH_STACK");
-      if ((attr->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX) && !c.skip(8))
-        return cut("BRANCH_STACK");
-      if (!c.fits(nr, 24) || !c.skip(nr * 24)) return cut("BRANCH_STACK");
-    }
-    if (t & PERF_SAMPLE_REGS_USER) {
-      if (!c.get(s.regs_user_abi)) return cut("REGS_USER");
-      if (s.regs_user_abi != 0) {
-        const auto n = static_cast<std::size_t>(std::popcount(attr->sample_regs_user));
-        if (!c.fits(n, 8)) return cut("REGS_USER");
-        load_u64s(s.regs_user, c.here(), n);
-        c.skip(n * 8);
-      }
-    }
-    if (t & PERF_SAMPLE_STACK_USER) {
-      std::uint64_t size = 0;
-      if (!c.get(size) || c.left() < size) return cut("STACK_USER");
-      s.stack_user = {c.here(), static_cast<std::size_t>(size)};
-      c.skip(size);
-      if (size != 0) {
-        if (!c.get(s.stack_user_dyn_size)) return cut("STACK_USER dyn_size");
-        // Consumers index stack_user with dyn_size: never let it exceed the copied bytes.
-        s.stack_user_dyn_size = std::min(s.stack_user_dyn_size, size);
-      }
-    }
-    if ((t & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) && !c.get(s.weight))
-      return cut("WEIGHT");
-    if ((t & PERF_SAMPLE_DATA_SRC) && !c.get(s.data_src)) return cut("DATA_SRC");
-    if ((t & PERF_SAMPLE_TRANSACTION) && !c.get(skipped)) return cut("TRANSACTION");
-    if (t & PERF_SAMPLE_REGS_INTR) {
-      std::uint64_t abi = 0;
-      if (!c.get(abi)) return cut("REGS_INTR");
-      if (abi != 0 && !c.skip(8 * static_cast<std::uint64_t>(
-                                      std::popcount(attr->sample_regs_intr))))
-        return cut("REGS_INTR");
-    }
-    if ((t & PERF_SAMPLE_PHYS_ADDR) && !c.get(s.phys_addr)) return cut("PHYS_ADDR");
-    if ((t & PERF_SAMPLE_CGROUP) && !c.get(s.cgroup)) return cut("CGROUP");
-    if ((t & PERF_SAMPLE_DATA_PAGE_SIZE) && !c.get(skipped)) return cut("DATA_PAGE_SIZE");
-    if ((t & PERF_SAMPLE_CODE_PAGE_SIZE) && !c.get(skipped)) return cut("CODE_PAGE_SIZE");
-    if (t & PERF_SAMPLE_AUX) {
-      std::uint64_t size = 0;
-      if (!c.get(size) || !c.skip(size)) return cut("AUX");
-    }
-    return ok();
-  }
-
-  // The sample_id_all trailer of a kernel record and where the record's body ends.
-  struct Trailer {
-    SampleId sid;
-    std::size_t body_end = 0;
-  };
-  Result<Trailer> trailer(const Record& r, std::size_t min_body, const char* what) const {
-    PD_TRY_ASSIGN(const perf_event_attr* attr, attr_for(r));
-    Trailer out;
-    const std::size_t tsize = sample_id_size(*attr);
-    if (r.bytes.size() < min_body + tsize)
-      return parse_error(r.file_offset, std::string(what) + " record of " +
-                                            std::to_string(r.bytes.size()) +
-                                            " bytes is too short for its fields");
-    out.body_end = r.bytes.size() - tsize;
-    if (tsize == 0) return out;
-    Cursor c(r.bytes.data() + out.body_end, tsize, r.file_offset + out.body_end);
-    const auto t = attr->sample_type;
-    std::uint32_t pad = 0;
-    if (t & PERF_SAMPLE_TID) {
-      c.get(out.sid.pid);
-      c.get(out.sid.tid);
-    }
-    if (t & PERF_SAMPLE_TIME) c.get(out.sid.time);
-    if (t & PERF_SAMPLE_ID) c.get(out.sid.id);
-    if (t & PERF_SAMPLE_STREAM_ID) c.get(out.sid.stream_id);
-    if (t & PERF_SAMPLE_CPU) {
-      c.get(out.sid.cpu);
-      c.get(pad);
-    }
-    if (t & PERF_SAMPLE_IDENTIFIER) c.get(out.sid.id);
-    return out;
-  }
-
-  // A NUL-terminated name in [from, to) of the record (kernel pads it to 8 with NULs).
-  static std::string c_string(const Record& r, std::size_t from, std::size_t to) {
-    const auto* s = reinterpret_cast<const char*>(r.bytes.data() + from);
-    return std::string(s, strnlen(s, to - from));
-  }
-
-  Error wrong_type(const Record& r, const char* want) const {
-    return Error{Errc::kInternal, "'" + name + "': byte offset " +
-                                      std::to_string(r.file_offset) + ": record of type " +
-                                      std::to_string(r.type) + " is not " + want};
-  }
 };
 
 // ---- PerfDataReader ----
@@ -810,15 +536,16 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
   r->impl_ = std::make_unique<Impl>();
   auto& im = *r->impl_;
   im.name = path;
+  im.dec.set_name(path);
   im.warnings = warnings;
   if (path == "-") {
     im.fd = STDIN_FILENO;
   } else {
-    im.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (im.fd < 0)
+    im.owned_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!im.owned_fd)
       return Error{errno == ENOENT ? Errc::kNotFound : Errc::kIo,
                    "'" + path + "': cannot open: " + std::strerror(errno)};
-    im.own_fd = true;
+    im.fd = im.owned_fd.get();
   }
   struct stat st {};
   if (::fstat(im.fd, &st) != 0)
@@ -828,15 +555,11 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
         "is a directory: directory-format perf.data (perf record --threads) is not supported; "
         "convert it with 'perf inject -i DIR -o FILE'");
   if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    im.map_len = static_cast<std::size_t>(st.st_size);
-    im.map = ::mmap(nullptr, im.map_len, PROT_READ, MAP_PRIVATE, im.fd, 0);
-    if (im.map == MAP_FAILED) {
-      im.map = nullptr;
-      return Error{Errc::kIo, "'" + path + "': cannot map: " + std::strerror(errno)};
-    }
-    ::madvise(im.map, im.map_len, MADV_SEQUENTIAL);
-    im.img = static_cast<const std::uint8_t*>(im.map);
-    im.img_size = im.map_len;
+    im.map = MemoryMap::map(im.fd, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE);
+    if (!im.map) return Error{Errc::kIo, "'" + path + "': cannot map: " + std::strerror(errno)};
+    ::madvise(im.map.data(), im.map.size(), MADV_SEQUENTIAL);
+    im.img = im.map.bytes();
+    im.img_size = im.map.size();
   } else if (S_ISREG(st.st_mode)) {
     im.img = reinterpret_cast<const std::uint8_t*>(im.owned.data());
     im.img_size = 0;
@@ -848,16 +571,13 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
   return r;
 }
 
-Result<std::unique_ptr<PerfDataReader>> PerfDataReader::decoder_for(
-    std::vector<EventAttr> attrs) {
-  std::string header(kPipeHeaderSize, '\0');
-  auto* h = reinterpret_cast<std::uint8_t*>(header.data());
-  store<std::uint64_t>(h, kMagic);
-  store<std::uint64_t>(h + 8, kPipeHeaderSize);
-  auto r = from_memory(std::move(header), "<capture>");
-  if (!r) return r.error();
-  (*r)->impl_->attrs = std::move(attrs);
-  (*r)->impl_->rebuild_id_index();
+std::unique_ptr<PerfDataReader> PerfDataReader::over(RecordDecoder decoder) {
+  std::unique_ptr<PerfDataReader> r(new PerfDataReader());
+  r->impl_ = std::make_unique<Impl>();
+  auto& im = *r->impl_;
+  im.name = decoder.name();
+  im.dec = std::move(decoder);
+  im.done = true;
   return r;
 }
 
@@ -867,6 +587,7 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::from_memory(std::string 
   std::unique_ptr<PerfDataReader> r(new PerfDataReader());
   r->impl_ = std::make_unique<Impl>();
   auto& im = *r->impl_;
+  im.dec.set_name(name);
   im.name = std::move(name);
   im.warnings = warnings;
   im.owned = std::move(data);
@@ -877,27 +598,11 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::from_memory(std::string 
 }
 
 bool PerfDataReader::pipe_mode() const { return impl_->pipe; }
-const std::vector<EventAttr>& PerfDataReader::attrs() const { return impl_->attrs; }
-const Features& PerfDataReader::features() const { return impl_->features; }
+const RecordDecoder& PerfDataReader::decoder() const { return impl_->dec; }
+const std::vector<EventAttr>& PerfDataReader::attrs() const { return impl_->dec.attrs(); }
+const Features& PerfDataReader::features() const { return impl_->dec.features(); }
 std::uint64_t PerfDataReader::data_offset() const { return impl_->data_begin; }
 Result<bool> PerfDataReader::next(Record& out) { return impl_->next(out); }
-std::size_t PerfDataReader::attr_index_of(const Record& r) const {
-  return impl_->attr_index_of(r);
-}
-
-std::optional<std::uint64_t> PerfDataReader::sample_time(const Record& r) const {
-  const auto& im = *impl_;
-  if (r.type != PERF_RECORD_SAMPLE || im.attrs.empty()) return std::nullopt;
-  const auto t = im.attrs[im.attr_index_of(r)].attr.sample_type;
-  if (!(t & PERF_SAMPLE_TIME)) return std::nullopt;
-  // IDENTIFIER, IP and TID (pid + tid, 8 bytes) are the only fields before TIME.
-  const std::size_t at = kRecordHeaderSize +
-                         8 * static_cast<std::size_t>(std::popcount(
-                                 t & (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID)));
-  if (at + 8 > r.bytes.size()) return std::nullopt;
-  return load<std::uint64_t>(r.bytes.data() + at);
-}
-
 bool PerfDataReader::bytes_stable() const { return !impl_->stream; }
 
 std::uint64_t PerfDataReader::data_bytes() const {
@@ -906,98 +611,25 @@ std::uint64_t PerfDataReader::data_bytes() const {
   return std::min(im.data_end, im.img_size) - im.data_begin;
 }
 
+// The decoding API of the reader is its decoder's, so that files and live captures share it.
+std::size_t PerfDataReader::attr_index_of(const Record& r) const {
+  return impl_->dec.attr_index_of(r);
+}
+std::optional<std::uint64_t> PerfDataReader::sample_time(const Record& r) const {
+  return impl_->dec.sample_time(r);
+}
 Result<void> PerfDataReader::parse_sample(const Record& r, Sample& out) const {
-  if (r.type != PERF_RECORD_SAMPLE) return impl_->wrong_type(r, "SAMPLE");
-  return impl_->parse_sample(r, out);
+  return impl_->dec.parse_sample(r, out);
 }
-
 Result<Sample> PerfDataReader::parse_sample(const Record& r) const {
-  Sample s;
-  PROF_TRY(parse_sample(r, s));
-  return s;
+  return impl_->dec.parse_sample(r);
 }
-
 Result<SampleId> PerfDataReader::parse_sample_id(const Record& r) const {
-  if (r.type == PERF_RECORD_SAMPLE || r.type >= PERF_RECORD_HEADER_ATTR)
-    return impl_->wrong_type(r, "a kernel side-band record");
-  PD_TRY_ASSIGN(auto t, impl_->trailer(r, kRecordHeaderSize, "side-band"));
-  return t.sid;
+  return impl_->dec.parse_sample_id(r);
 }
-
-Result<Mmap> PerfDataReader::parse_mmap(const Record& r) const {
-  if (r.type != PERF_RECORD_MMAP && r.type != PERF_RECORD_MMAP2)
-    return impl_->wrong_type(r, "MMAP or MMAP2");
-  Mmap m;
-  m.is_mmap2 = r.type == PERF_RECORD_MMAP2;
-  m.misc = r.misc;
-  // MMAP: pid, tid, addr, len, pgoff, filename. MMAP2 adds maj/min/ino/ino_generation (or
-  // build_id_size + build_id[20] with PERF_RECORD_MISC_MMAP_BUILD_ID), prot and flags.
-  const std::size_t name_at = m.is_mmap2 ? 72 : 40;
-  PD_TRY_ASSIGN(auto t, impl_->trailer(r, name_at, m.is_mmap2 ? "MMAP2" : "MMAP"));
-  const std::uint8_t* p = r.bytes.data();
-  m.pid = load<std::uint32_t>(p + 8);
-  m.tid = load<std::uint32_t>(p + 12);
-  m.start = load<std::uint64_t>(p + 16);
-  m.len = load<std::uint64_t>(p + 24);
-  m.pgoff = load<std::uint64_t>(p + 32);
-  if (m.is_mmap2) {
-    // A build-id is at most 20 bytes. A larger size byte means the record really holds
-    // maj/min/ino: kernels have been seen (6.18) setting MISC_MMAP_BUILD_ID on the MMAP2 of an
-    // event without attr.build_id while another perf session with build_id=1 was running
-    // (perf 6.1 then overflows a 20-byte buffer and aborts). Decode it as maj/min/ino and drop
-    // the flag.
-    if ((m.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) && p[40] <= 20) {
-      m.build_id.assign(p + 44, p + 44 + p[40]);
-    } else {
-      m.misc &= static_cast<std::uint16_t>(~PERF_RECORD_MISC_MMAP_BUILD_ID);
-      m.maj = load<std::uint32_t>(p + 40);
-      m.min = load<std::uint32_t>(p + 44);
-      m.ino = load<std::uint64_t>(p + 48);
-      m.ino_generation = load<std::uint64_t>(p + 56);
-    }
-    m.prot = load<std::uint32_t>(p + 64);
-    m.flags = load<std::uint32_t>(p + 68);
-  }
-  m.filename = Impl::c_string(r, name_at, t.body_end);
-  m.sid = t.sid;
-  return m;
-}
-
-Result<Comm> PerfDataReader::parse_comm(const Record& r) const {
-  if (r.type != PERF_RECORD_COMM) return impl_->wrong_type(r, "COMM");
-  PD_TRY_ASSIGN(auto t, impl_->trailer(r, 16, "COMM"));
-  Comm c;
-  c.pid = load<std::uint32_t>(r.bytes.data() + 8);
-  c.tid = load<std::uint32_t>(r.bytes.data() + 12);
-  c.comm = Impl::c_string(r, 16, t.body_end);
-  c.exec = (r.misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
-  c.sid = t.sid;
-  return c;
-}
-
-Result<Task> PerfDataReader::parse_task(const Record& r) const {
-  if (r.type != PERF_RECORD_FORK && r.type != PERF_RECORD_EXIT)
-    return impl_->wrong_type(r, "FORK or EXIT");
-  PD_TRY_ASSIGN(auto t, impl_->trailer(r, 32, "FORK/EXIT"));
-  const std::uint8_t* p = r.bytes.data();
-  Task k;
-  k.pid = load<std::uint32_t>(p + 8);
-  k.ppid = load<std::uint32_t>(p + 12);
-  k.tid = load<std::uint32_t>(p + 16);
-  k.ptid = load<std::uint32_t>(p + 20);
-  k.time = load<std::uint64_t>(p + 24);
-  k.sid = t.sid;
-  return k;
-}
-
-Result<Lost> PerfDataReader::parse_lost(const Record& r) const {
-  if (r.type != PERF_RECORD_LOST) return impl_->wrong_type(r, "LOST");
-  PD_TRY_ASSIGN(auto t, impl_->trailer(r, 24, "LOST"));
-  Lost l;
-  l.id = load<std::uint64_t>(r.bytes.data() + 8);
-  l.lost = load<std::uint64_t>(r.bytes.data() + 16);
-  l.sid = t.sid;
-  return l;
-}
+Result<Mmap> PerfDataReader::parse_mmap(const Record& r) const { return impl_->dec.parse_mmap(r); }
+Result<Comm> PerfDataReader::parse_comm(const Record& r) const { return impl_->dec.parse_comm(r); }
+Result<Task> PerfDataReader::parse_task(const Record& r) const { return impl_->dec.parse_task(r); }
+Result<Lost> PerfDataReader::parse_lost(const Record& r) const { return impl_->dec.parse_lost(r); }
 
 }  // namespace prof::perf

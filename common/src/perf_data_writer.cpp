@@ -14,6 +14,7 @@
 #include "perf_data_internal.h"
 #include "prof/common/event_name.h"
 #include "prof/common/perf_data.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::perf {
 
@@ -199,7 +200,7 @@ Features with_system_features(Features f) {
 
 struct PerfDataWriter::Impl {
   int fd = -1;
-  bool own_fd = false;
+  UniqueFd owned_fd;  // fd, when create() opened it
   std::string name;
   bool pipe = false;
   std::vector<EventAttr> attrs;
@@ -211,10 +212,6 @@ struct PerfDataWriter::Impl {
   std::uint64_t stream_bytes = 0;  // everything written, headers included
   bool finished = false;
   std::optional<Error> failed;     // sticky: after a failed write nothing more is written
-
-  ~Impl() {
-    if (own_fd && fd >= 0) ::close(fd);
-  }
 
   std::array<std::uint8_t, kFileHeaderSize> file_header(std::uint64_t data_size,
                                                         std::uint64_t feature_bits) const {
@@ -354,19 +351,19 @@ Result<std::unique_ptr<PerfDataWriter>> PerfDataWriter::create(const std::string
     if (::lseek(STDOUT_FILENO, 0, SEEK_CUR) < 0) options.pipe_mode = true;
     return create_fd(STDOUT_FILENO, "-", std::move(attrs), std::move(options));
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(path, "cannot create", errno);
-  auto w = create_fd(fd, path, std::move(attrs), std::move(options));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return io_error(path, "cannot create", errno);
+  auto w = create_fd(fd.get(), path, std::move(attrs), std::move(options));
   if (!w) {
     // A header that could not be written (a full disk) leaves nothing readable: remove the
     // empty file rather than leave a broken capture behind. Devices stay.
     struct stat st {};
-    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    ::close(fd);
+    const bool regular = ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
+    fd.reset();
     if (regular) ::unlink(path.c_str());
     return w;
   }
-  (*w)->impl_->own_fd = true;
+  (*w)->impl_->owned_fd = std::move(fd);
   return w;
 }
 

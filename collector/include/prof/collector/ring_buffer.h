@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "prof/common/result.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::collector {
 
@@ -60,8 +61,7 @@ class RingBuffer {
   perf_event_mmap_page* control_ = nullptr;
   std::uint8_t* data_ = nullptr;
   std::uint64_t size_ = 0;
-  void* mapping_ = nullptr;        // non-null when we own an mmap
-  std::size_t mapping_len_ = 0;
+  MemoryMap mapping_;  // valid when we own an mmap
   std::uint64_t wrapped_ = 0;
   std::vector<std::uint8_t> scratch_;
 };

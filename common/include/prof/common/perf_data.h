@@ -6,8 +6,10 @@
 // ../shared/docs/reference/kernel-and-libdw.md (section 1).
 //
 // Pipeline position: prof::common. The collector writes with PerfDataWriter; the symbolizer and
-// `profile symbolize` read with PerfDataReader. Both file mode (seekable, header + attrs + data +
-// feature table) and pipe mode (`-o -`, everything as records) are supported.
+// `profile symbolize` read with PerfDataReader, which decodes records with a RecordDecoder
+// (record_decoder.h): the same one that decodes a live capture's records in memory. Both file
+// mode (seekable, header + attrs + data + feature table) and pipe mode (`-o -`, everything as
+// records) are supported.
 //
 //   auto r = prof::perf::PerfDataReader::open("perf.data");
 //   if (!r) die(r.error().message);
@@ -201,6 +203,8 @@ struct Lost {
   SampleId sid;
 };
 
+class RecordDecoder;  // record_decoder.h
+
 class PerfDataReader {
  public:
   // path "-" reads stdin. Regular files are mmap'd; pipes are read in 4 MiB blocks (pipe mode
@@ -213,9 +217,9 @@ class PerfDataReader {
   // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
   static Result<std::unique_ptr<PerfDataReader>> from_memory(std::string data, std::string name,
                                                              WarningSink* warnings = nullptr);
-  // A reader without records whose parse_* functions decode the records of a live capture of
-  // these events, as they would read from a file that carries them.
-  static Result<std::unique_ptr<PerfDataReader>> decoder_for(std::vector<EventAttr> attrs);
+  // A reader without records over `decoder` (record_decoder.h), for consumers that take a
+  // PerfDataReader but only decode records handed to them (a live capture's).
+  static std::unique_ptr<PerfDataReader> over(RecordDecoder decoder);
   virtual ~PerfDataReader();
 
   bool pipe_mode() const;
@@ -232,19 +236,20 @@ class PerfDataReader {
   // features() and also returned.
   Result<bool> next(Record& out);
 
-  // Decoders; each checks every length against the record size.
+  // What decodes this capture's records: attrs(), features() and the parse_* functions below
+  // are its own (the reader only forwards), so files and live captures share one decoder.
+  const RecordDecoder& decoder() const;
+
+  // decoder()'s functions of these names (record_decoder.h), for callers that hold a reader.
   Result<Sample> parse_sample(const Record& r) const;
-  // Same, into `out`, reusing its vectors' capacity (the fast path for large captures).
   Result<void> parse_sample(const Record& r, Sample& out) const;
-  // The sample_id_all trailer of a non-sample kernel record (zeros where absent).
   Result<SampleId> parse_sample_id(const Record& r) const;
-  Result<Mmap> parse_mmap(const Record& r) const;   // MMAP or MMAP2
+  Result<Mmap> parse_mmap(const Record& r) const;
   Result<Comm> parse_comm(const Record& r) const;
-  Result<Task> parse_task(const Record& r) const;   // FORK or EXIT
+  Result<Task> parse_task(const Record& r) const;
   Result<Lost> parse_lost(const Record& r) const;
-  // Which attr a record belongs to (via IDENTIFIER/ID); 0 when there is only one attr, and for
-  // an id no attr claims (perf gives synthesized records id 0 and treats them the same way).
   std::size_t attr_index_of(const Record& r) const;
+  std::optional<std::uint64_t> sample_time(const Record& r) const;
 
   // Byte offset where the records start (after the file header / pipe header).
   std::uint64_t data_offset() const;
@@ -252,9 +257,6 @@ class PerfDataReader {
   // 0 for a stream. A sizing hint, e.g. for how many samples to expect.
   std::uint64_t data_bytes() const;
 
-  // The timestamp of a PERF_RECORD_SAMPLE without decoding the rest (time ordering looks at
-  // every sample); nullopt when its attr has no PERF_SAMPLE_TIME or the record is too short.
-  std::optional<std::uint64_t> sample_time(const Record& r) const;
   // True when Record::bytes stay valid for the reader's lifetime, not just until the next
   // next() (the input is mapped or held whole; false for pipes read block by block).
   bool bytes_stable() const;
