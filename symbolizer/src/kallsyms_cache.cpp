@@ -303,8 +303,14 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
   std::shared_ptr<const void> storage;
   unsigned char* bytes = nullptr;
   bool relocate = false;
+#if defined(__SANITIZE_THREAD__)
+  // GCC 12's TSan mmap interceptor drops a hint inside its shadow range but keeps
+  // MAP_FIXED_NOREPLACE, so the kernel maps at address 0 (root may) and TSan aborts: relocate.
+  void* m = MAP_FAILED;
+#else
   void* m = ::mmap(reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.base)), file_size,
                    PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd.get(), 0);
+#endif
   if (m != MAP_FAILED && reinterpret_cast<std::uintptr_t>(m) == h.base) {
     storage = std::make_shared<Mapping>(m, file_size);
     bytes = static_cast<unsigned char*>(m);
