@@ -14,7 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests: reference perf, compressors, XML checker, headless browser, clang for fuzzing
   linux-perf gzip bzip2 xz-utils zstd libxml2-utils chromium clang libclang-rt-14-dev
-  python3 binutils util-linux procps
+  python3 binutils util-linux procps clang-format-14
 )
 
 SUDO=""

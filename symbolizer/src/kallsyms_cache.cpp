@@ -281,8 +281,14 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
   std::shared_ptr<const void> storage;
   unsigned char* bytes = nullptr;
   bool relocate = false;
+#if defined(__SANITIZE_THREAD__)
+  // GCC 12's TSan mmap interceptor drops a hint inside its shadow range but keeps
+  // MAP_FIXED_NOREPLACE, so the kernel maps at address 0 (root may) and TSan aborts: relocate.
+  MemoryMap m;
+#else
   auto m = MemoryMap::map(fd.get(), file_size, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 0,
                           reinterpret_cast<void*>(static_cast<std::uintptr_t>(h.base)));
+#endif
   if (m && reinterpret_cast<std::uintptr_t>(m.data()) == h.base) {
     bytes = static_cast<unsigned char*>(m.data());
     storage = std::make_shared<MemoryMap>(std::move(m));
