@@ -301,13 +301,13 @@ symbolize_file(const std::string& path, const symbolizer::Options& sopt, Warning
   auto sym = std::make_unique<symbolizer::Symbolizer>(sopt, sink);
   if (off_cpu) {
     // symbolize_perf_data's loop, with the off-CPU tracker shown every record on the way.
-    symbolizer::RecordFeeder feeder(**reader, *sym, (*reader)->bytes_stable());
+    symbolizer::RecordFeeder feeder((*reader)->decoder(), *sym, (*reader)->bytes_stable());
     perf::Record rec;
     for (;;) {
       auto more = (*reader)->next(rec);
       if (!more) return more.error();
       if (!*more) break;
-      off_cpu->observe(**reader, rec);
+      off_cpu->observe((*reader)->decoder(), rec);
       feeder.add(rec);
     }
     feeder.finish();

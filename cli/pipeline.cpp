@@ -22,9 +22,7 @@ CaptureSink::~CaptureSink() = default;
 
 Result<void> CaptureSink::on_start(const std::vector<perf::EventAttr>& attrs) {
   if (save_) PROF_TRY(save_->on_start(attrs));
-  // RecordFeeder and OffCpuTracker still take a PerfDataReader: one without records over the
-  // decoder. They can take the RecordDecoder itself (PerfDataReader::decoder() for files).
-  decoder_ = perf::PerfDataReader::over(make_record_decoder(attrs, tracing_data_));
+  decoder_ = std::make_unique<perf::RecordDecoder>(make_record_decoder(attrs, tracing_data_));
   feeder_ = std::make_unique<symbolizer::RecordFeeder>(*decoder_, sym_);
   event_names_.clear();
   for (const auto& a : attrs)
@@ -55,9 +53,8 @@ Result<void> CaptureSink::finish() {
 
 folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym,
                                   const folder::Options& options, WarningSink* warnings) {
-  folder::Folder f(options, warnings);
-  sym.for_each_sample([&](const StackSampleView& s) { f.add(s); });
-  return f.take_counts();
+  // The typed model straight into the folder: each distinct stack is tidied once.
+  return folder::fold_profile(sym.profile(), options, warnings);
 }
 
 Result<std::vector<std::string>> choose_events(const std::vector<std::string>& event_names,

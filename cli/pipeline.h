@@ -65,7 +65,7 @@ class CaptureSink final : public collector::RecordSink {
   std::optional<collector::PerfDataSink> save_;
   OffCpuTracker* off_cpu_;
   std::string tracing_data_;
-  std::unique_ptr<perf::PerfDataReader> decoder_;
+  std::unique_ptr<perf::RecordDecoder> decoder_;
   std::unique_ptr<symbolizer::RecordFeeder> feeder_;
   std::vector<std::string> event_names_;
 };

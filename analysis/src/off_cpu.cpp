@@ -17,7 +17,7 @@ bool is_switch_in(const perf::Record& r) {
 
 }  // namespace
 
-void OffCpuTracker::setup(const perf::PerfDataReader& decoder) {
+void OffCpuTracker::setup(const perf::RecordDecoder& decoder) {
   set_up_ = true;
   const auto& attrs = decoder.attrs();
   std::optional<perf::TracingData> td;
@@ -72,7 +72,7 @@ void OffCpuTracker::add_switch_in(std::int64_t tid, std::uint64_t time) {
   v.push_back(time);
 }
 
-void OffCpuTracker::observe(const perf::PerfDataReader& decoder, const perf::Record& r) {
+void OffCpuTracker::observe(const perf::RecordDecoder& decoder, const perf::Record& r) {
   if (r.type == PERF_RECORD_SAMPLE) {
     // Pipe mode delivers the tracing data before any sample: set up on the first one.
     if (!set_up_) setup(decoder);

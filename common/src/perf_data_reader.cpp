@@ -571,16 +571,6 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
   return r;
 }
 
-std::unique_ptr<PerfDataReader> PerfDataReader::over(RecordDecoder decoder) {
-  std::unique_ptr<PerfDataReader> r(new PerfDataReader());
-  r->impl_ = std::make_unique<Impl>();
-  auto& im = *r->impl_;
-  im.name = decoder.name();
-  im.dec = std::move(decoder);
-  im.done = true;
-  return r;
-}
-
 Result<std::unique_ptr<PerfDataReader>> PerfDataReader::from_memory(std::string data,
                                                                     std::string name,
                                                                     WarningSink* warnings) {

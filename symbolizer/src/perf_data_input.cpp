@@ -19,7 +19,7 @@ Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbo
   const std::uint64_t bytes = reader.data_bytes();
   symbolizer.reserve(static_cast<std::size_t>(std::min(bytes / 64, kMaxReserve)),
                      static_cast<std::size_t>(std::min(bytes / 8, 8 * kMaxReserve)));
-  RecordFeeder feeder(reader, symbolizer, reader.bytes_stable());
+  RecordFeeder feeder(reader.decoder(), symbolizer, reader.bytes_stable());
   perf::Record rec;
   while (true) {
     auto more = reader.next(rec);

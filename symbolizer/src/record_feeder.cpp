@@ -23,7 +23,7 @@ bool wanted(std::uint32_t type) {
 
 }  // namespace
 
-RecordFeeder::RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer,
+RecordFeeder::RecordFeeder(const perf::RecordDecoder& decoder, Symbolizer& symbolizer,
                            bool bytes_stay_valid)
     : decoder_(decoder), sym_(symbolizer), stable_(bytes_stay_valid) {
   // A file's build-id table is read with its header; a stream's arrives as records (finish()).

@@ -137,19 +137,5 @@ TEST(RecordDecoder, LearnsEventsAndNamesAsTheyArrive) {
   EXPECT_FALSE(decoder.add_attr({odd, {31}, ""}));
 }
 
-TEST(RecordDecoder, ReaderOverADecoderHasNoRecordsButDecodes) {
-  auto reader = PerfDataReader::over(RecordDecoder(two_events()));
-  Record rec;
-  auto more = reader->next(rec);
-  ASSERT_TRUE(more);
-  EXPECT_FALSE(*more);
-  EXPECT_EQ(reader->attrs().size(), 2u);
-  const auto comm = make_comm(reader->attrs()[0].attr, 3, 4, "w");
-  auto c = reader->parse_comm(live(comm));
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->tid, 4u);
-  EXPECT_EQ(reader->data_bytes(), 0u);
-}
-
 }  // namespace
 }  // namespace prof::perf

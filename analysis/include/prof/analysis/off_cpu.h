@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "prof/common/perf_data.h"
+#include "prof/common/record_decoder.h"
 #include "prof/common/stack.h"
 #include "prof/common/tracing_data.h"
 
@@ -44,7 +45,7 @@ class OffCpuTracker {
  public:
   // One record of the capture; `decoder` decodes it (its attrs, and the tracing data in its
   // features(), which give sched_switch's raw layout). Records may come in any order.
-  void observe(const perf::PerfDataReader& decoder, const perf::Record& record);
+  void observe(const perf::RecordDecoder& decoder, const perf::Record& record);
 
   // Off-CPU nanoseconds of task `tid` switched out at `time`; nullopt when it never ran again.
   std::optional<std::uint64_t> off_cpu_ns(std::int64_t tid, std::uint64_t time) const;
@@ -55,7 +56,7 @@ class OffCpuTracker {
   std::string problem() const;
 
  private:
-  void setup(const perf::PerfDataReader& decoder);
+  void setup(const perf::RecordDecoder& decoder);
   void add_switch_in(std::int64_t tid, std::uint64_t time);
 
   bool set_up_ = false;

@@ -217,9 +217,6 @@ class PerfDataReader {
   // Reads from an in-memory image (tests, fuzzing). `name` is used in messages.
   static Result<std::unique_ptr<PerfDataReader>> from_memory(std::string data, std::string name,
                                                              WarningSink* warnings = nullptr);
-  // A reader without records over `decoder` (record_decoder.h), for consumers that take a
-  // PerfDataReader but only decode records handed to them (a live capture's).
-  static std::unique_ptr<PerfDataReader> over(RecordDecoder decoder);
   virtual ~PerfDataReader();
 
   bool pipe_mode() const;

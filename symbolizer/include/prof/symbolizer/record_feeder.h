@@ -9,7 +9,7 @@
 // sorted and delivered — later rounds cannot hold anything older than that. Captures without
 // timestamps (no PERF_SAMPLE_TIME / sample_id_all) are delivered in arrival order.
 //
-//   RecordFeeder feeder(*reader, symbolizer);          // reader decodes records (its attrs)
+//   RecordFeeder feeder(reader->decoder(), symbolizer);  // decodes records by their attrs
 //   while (reader->next(rec) yields a record) feeder.add(rec);
 //   feeder.finish();                                    // delivers the rest
 //   symbolizer.resolve();
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "prof/common/perf_data.h"
+#include "prof/common/record_decoder.h"
 #include "prof/symbolizer/symbolizer.h"
 
 namespace prof::symbolizer {
@@ -29,10 +30,10 @@ class RecordFeeder {
  public:
   // `decoder` supplies attrs and the parse_* functions; both must outlive the feeder.
   // `bytes_stay_valid`: every record given to add() stays readable until the symbolizer's
-  // resolve() — true for records from decoder.next() when decoder.bytes_stable(), never for a
+  // resolve() — true for records from a reader's next() when its bytes_stable(), never for a
   // live collector's buffers. Then records (and DWARF stack copies) are queued by pointer
   // instead of copied. Default false.
-  RecordFeeder(const perf::PerfDataReader& decoder, Symbolizer& symbolizer,
+  RecordFeeder(const perf::RecordDecoder& decoder, Symbolizer& symbolizer,
                bool bytes_stay_valid = false);
 
   // Queues one record (copied unless bytes_stay_valid). FINISHED_ROUND records act as round_end().
@@ -59,7 +60,7 @@ class RecordFeeder {
   void deliver(std::uint32_t type, std::uint16_t misc, std::span<const std::uint8_t> bytes);
   const std::string& event_name(std::size_t attr_index);
 
-  const perf::PerfDataReader& decoder_;
+  const perf::RecordDecoder& decoder_;
   Symbolizer& sym_;
   bool timed_ = false;
   bool stable_ = false;  // bytes_stay_valid: queue pointers, not copies
