@@ -69,9 +69,8 @@ void BM_RingDrainToPerfData(benchmark::State& state) {
   prof::collector::RingBuffer rb(&k.page, k.data.data(), kRingBytes);
   perf_event_attr attr{};
   attr.size = sizeof attr;
-  attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
-                     PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
-                     PERF_SAMPLE_CALLCHAIN;
+  attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+                     PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN;
   attr.sample_id_all = 1;
   int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   auto w = prof::perf::PerfDataWriter::create_fd(fd, "/dev/null", {{attr, {1}, "cpu-clock"}},
@@ -97,8 +96,7 @@ BENCHMARK(BM_RingDrainToPerfData);
 void BM_ProcSnapshot(benchmark::State& state) {
   perf_event_attr attr{};
   attr.size = sizeof attr;
-  attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-                     PERF_SAMPLE_CPU;
+  attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
   attr.sample_id_all = 1;
   std::uint64_t records = 0;
   for (auto _ : state) {

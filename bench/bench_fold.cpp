@@ -98,8 +98,8 @@ void BM_FoldFile(benchmark::State& state) {
   close(fd);
   for (auto _ : state) {
     auto in = prof::InputFile::open(tmpl);
-    auto counts = prof::folder::fold_input(**in, {}, nullptr,
-                                           static_cast<unsigned>(state.range(0)));
+    auto counts =
+        prof::folder::fold_input(**in, {}, nullptr, static_cast<unsigned>(state.range(0)));
     if (!counts) state.SkipWithError("fold_input");
     benchmark::DoNotOptimize(counts->size());
   }
@@ -156,7 +156,11 @@ const prof::Profile& typed_profile() {
     const prof::StringId comm = prof.intern("app"), event = prof.intern("cpu-clock");
     for (int s = 0; s < 20000; ++s)
       prof.add_sample({.stack = stacks[static_cast<std::size_t>(s * 7) % stacks.size()],
-                       .comm = comm, .event = event, .pid = 42, .tid = 42, .cpu = s % 4});
+                       .comm = comm,
+                       .event = event,
+                       .pid = 42,
+                       .tid = 42,
+                       .cpu = s % 4});
     return prof;
   }();
   return p;
@@ -176,8 +180,7 @@ BENCHMARK(BM_FoldProfileViews)->Unit(benchmark::kMillisecond);
 
 void BM_FoldProfile(benchmark::State& state) {
   const prof::Profile& p = typed_profile();
-  for (auto _ : state)
-    benchmark::DoNotOptimize(prof::folder::fold_profile(p, {}).size());
+  for (auto _ : state) benchmark::DoNotOptimize(prof::folder::fold_profile(p, {}).size());
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * p.samples().size()));
 }
 BENCHMARK(BM_FoldProfile)->Unit(benchmark::kMillisecond);

@@ -13,7 +13,8 @@ namespace {
 std::string make_file(bool gzip) {
   char tmpl[] = "/tmp/prof-bench-XXXXXX";
   int fd = mkstemp(tmpl);
-  std::string line = "java 1234/5678 [001] 1.234: 10101010 cpu-clock:\n\tffffffff81000000 foo+0x1 (bar)\n\n";
+  std::string line =
+      "java 1234/5678 [001] 1.234: 10101010 cpu-clock:\n\tffffffff81000000 foo+0x1 (bar)\n\n";
   std::string data;
   while (data.size() < (16u << 20)) data += line;
   if (write(fd, data.data(), data.size()) < 0) std::abort();

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -173,7 +173,8 @@ void BM_PerfDataReadGivenFile(benchmark::State& state, std::string path) {
   }
   state.SetItemsProcessed(records);
   state.SetBytesProcessed(file_size(path) * static_cast<std::int64_t>(state.iterations()));
-  state.counters["samples"] = static_cast<double>(samples / std::max<std::int64_t>(1, state.iterations()));
+  state.counters["samples"] =
+      static_cast<double>(samples / std::max<std::int64_t>(1, state.iterations()));
 }
 
 const bool kGivenFileRegistered = [] {

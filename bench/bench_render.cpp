@@ -12,8 +12,9 @@
 namespace {
 
 std::string synthetic_folded(std::size_t lines) {
-  static const char* kWords[] = {"alloc", "parse", "read", "write", "lookup", "hash", "render",
-                                 "encode", "decode", "flush", "schedule", "dispatch", "visit"};
+  static const char* kWords[] = {"alloc",    "parse",    "read",   "write",  "lookup",
+                                 "hash",     "render",   "encode", "decode", "flush",
+                                 "schedule", "dispatch", "visit"};
   std::mt19937_64 rng(42);
   std::string out;
   for (std::size_t i = 0; i < lines; ++i) {

@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <string>
 #include <random>
+#include <string>
 
 #include "prof/symbolizer/binary.h"
 #include "prof/symbolizer/demangle.h"
@@ -135,8 +135,7 @@ void BM_ElfSymbolLookup(benchmark::State& state) {
   }
   auto addrs = random_addresses(**b, 0x20000, 0x180000, 1 << 14);
   std::size_t i = 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize((*b)->find_symbol(addrs[i++ % addrs.size()]));
+  for (auto _ : state) benchmark::DoNotOptimize((*b)->find_symbol(addrs[i++ % addrs.size()]));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ElfSymbolLookup);
@@ -333,7 +332,8 @@ void add_own_maps(Symbolizer& sym, std::uint32_t pid) {
     char perms[5] = {};
     char path[4096] = {};
     if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %*s %*s %4095[^\n]", &start, &end, perms, &off,
-                    path) < 4 || perms[2] != 'x')
+                    path) < 4 ||
+        perms[2] != 'x')
       continue;
     prof::perf::Mmap m;
     m.is_mmap2 = true;
@@ -384,8 +384,12 @@ void BM_DwarfUnwind(benchmark::State& state) {
 // third argument: steps from cached CFI rules (1, the default) or all by libdwfl (0).
 BENCHMARK(BM_DwarfUnwind)
     ->ArgNames({"frames", "threads", "cached_rules"})
-    ->Args({5, 1, 1})->Args({5, 2, 1})->Args({40, 1, 1})->Args({40, 2, 1})
-    ->Args({5, 1, 0})->Args({40, 1, 0})
+    ->Args({5, 1, 1})
+    ->Args({5, 2, 1})
+    ->Args({40, 1, 1})
+    ->Args({40, 2, 1})
+    ->Args({5, 1, 0})
+    ->Args({40, 1, 0})
     ->UseRealTime();
 
 }  // namespace

@@ -18,13 +18,13 @@
 #include "folder_command.h"
 #include "options.h"
 #include "pipeline.h"
-#include "prof/collector/advice.h"
 #include "prof/cli/support.h"
+#include "prof/collector/advice.h"
+#include "prof/common/event_name.h"
 #include "renderer_command.h"
 #include "symbolizer_command.h"
 #include "symbolizer_options.h"
 #include "top.h"
-#include "prof/common/event_name.h"
 
 namespace prof::app {
 namespace {
@@ -54,8 +54,8 @@ struct Reporter {
 
 struct Outputs {
   Format format = Format::kSvg;
-  std::string output;   // "" = stdout
-  bool json = false;    // top
+  std::string output;  // "" = stdout
+  bool json = false;   // top
   std::size_t top_n = 20;
 };
 
@@ -69,9 +69,8 @@ bool aggregate_samples(Format format, bool off_cpu) {
 }
 
 // Produces the requested output from symbolized samples.
-Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format,
-                            folder::Options fopt, renderer::Options ropt,
-                            const std::vector<std::string>& event_names,
+Result<std::string> produce(const symbolizer::Symbolizer& sym, Format format, folder::Options fopt,
+                            renderer::Options ropt, const std::vector<std::string>& event_names,
                             const OffCpuTracker* off_cpu, WarningSink* warnings) {
   std::string out;
   if (format == Format::kPerfScript) {
@@ -125,10 +124,9 @@ collector::ProgressFn terminal_progress(std::optional<std::chrono::nanoseconds> 
                     left > 0 ? left : 0.0, static_cast<unsigned long long>(p.samples),
                     static_cast<unsigned long long>(p.lost));
     } else {
-      std::snprintf(line, sizeof line,
-                    "\rprofile: %5.1fs, %llu samples, %llu lost (Ctrl-C ends)   ", el,
-                    static_cast<unsigned long long>(p.samples),
-                    static_cast<unsigned long long>(p.lost));
+      std::snprintf(
+          line, sizeof line, "\rprofile: %5.1fs, %llu samples, %llu lost (Ctrl-C ends)   ", el,
+          static_cast<unsigned long long>(p.samples), static_cast<unsigned long long>(p.lost));
     }
     ssize_t ignored = ::write(STDERR_FILENO, line, std::strlen(line));
     (void)ignored;
@@ -175,8 +173,8 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   if (!buildid_cache.empty()) sink.keep_hit_files();
   collector::set_signal_target(col->get());
   auto stats =
-      (*col)->run(sampling.stop, sink, rep.quiet ? collector::ProgressFn{}
-                                                 : terminal_progress(sampling.stop.duration));
+      (*col)->run(sampling.stop, sink,
+                  rep.quiet ? collector::ProgressFn{} : terminal_progress(sampling.stop.duration));
   collector::set_signal_target(nullptr);
   clear_progress_line();
   if (writer) {
@@ -185,8 +183,9 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
     if (!fin || !stats || !ids) {
       const Error& e = !stats ? stats.error() : !ids ? ids.error() : fin.error();
       if (writer->bytes_written() == 0) return e;
-      return Error{e.code, e.message + " ('" + save + "' is incomplete: it holds what was "
-                                       "captured up to here)"};
+      return Error{e.code, e.message + " ('" + save +
+                               "' is incomplete: it holds what was "
+                               "captured up to here)"};
     }
     sink.cache_build_ids(buildid_cache, &rep.sink);
   }
@@ -195,8 +194,7 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   PROF_TRY(sink.finish());
   cap.event_names = sink.event_names();
   if (!rep.quiet) {
-    if (auto hint = collector::lost_samples_hint(*stats); !hint.empty())
-      cli::print_warning(hint);
+    if (auto hint = collector::lost_samples_hint(*stats); !hint.empty()) cli::print_warning(hint);
   }
   return cap;
 }
@@ -212,7 +210,8 @@ Error explain_no_samples(Error e, const collector::RunStats& stats,
                                         : std::to_string(req.options.frequency) + " Hz";
   return Error{Errc::kNoData,
                "no samples were captured: " + who + " used too little CPU to be sampled at " +
-                   rate + ". If it mostly waits (sleep, I/O, locks), --off-cpu draws where it "
+                   rate +
+                   ". If it mostly waits (sleep, I/O, locks), --off-cpu draws where it "
                    "waited; for short CPU bursts raise -F or capture for longer"};
 }
 
@@ -270,8 +269,7 @@ int pipeline_command(int argc, char** argv) {
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
-                     collector::buildid_cache_dir(vm), cmdline, rep,
-                     off_cpu ? &tracker : nullptr);
+                     collector::buildid_cache_dir(vm), cmdline, rep, off_cpu ? &tracker : nullptr);
   if (!cap) return cli::report_error(cap.error());
   auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
                         off_cpu ? &tracker : nullptr, &rep.sink);
@@ -285,8 +283,8 @@ int pipeline_command(int argc, char** argv) {
   if (!rep.quiet) {
     auto s = cap->sym->summary();
     cli::print_notice("captured " + std::to_string(cap->stats.samples) + " samples" +
-                      (cap->stats.lost ? ", lost " + std::to_string(cap->stats.lost) : "") +
-                      "; " + std::to_string(s.locations) + " distinct addresses symbolized");
+                      (cap->stats.lost ? ", lost " + std::to_string(cap->stats.lost) : "") + "; " +
+                      std::to_string(s.locations) + " distinct addresses symbolized");
   }
   // Not exit_now(): the collector's teardown still has duties here (a workload it started).
   return collector::command_exit_status(cap->stats, rep.quiet);
@@ -295,7 +293,7 @@ int pipeline_command(int argc, char** argv) {
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
 static Result<std::pair<std::unique_ptr<symbolizer::Symbolizer>, std::vector<std::string>>>
 symbolize_file(const std::string& path, const symbolizer::Options& sopt, WarningSink* sink,
-                OffCpuTracker* off_cpu = nullptr) {
+               OffCpuTracker* off_cpu = nullptr) {
   auto reader = perf::PerfDataReader::open(path, sink);
   if (!reader) return reader.error();
   auto sym = std::make_unique<symbolizer::Symbolizer>(sopt, sink);
@@ -408,19 +406,17 @@ int top_command(int argc, char** argv) {
       "The hottest functions by self and total weight, overall and (--per-cpu) per CPU.\n"
       "Reads perf.data (default ./perf.data), or captures live when a sampling option, a\n"
       "DURATION or -- CMD is given.\n\nOptions");
-  general.add_options()
-      ("help,h", "show this help")
-      ("per-cpu", "also one table per CPU")
-      ("lines,n", po::value<std::size_t>()->default_value(20), "rows per table (0 = all)")
-      ("json", "machine-readable output")
-      ("event-filter", po::value<std::string>()->value_name("EVENT"),
-       "only samples of EVENT (default: every event; several get one set of tables each)")
-      ("kallsyms", po::value<std::string>(), "kernel symbols from this file (default /proc/kallsyms)")
-      ("inline", "count inlined functions as their own frames")
-      ("output,o", po::value<std::string>()->value_name("FILE"),
-       "write the tables here (default: stdout)")
-      ("quiet,q", "print nothing but errors")
-      ("verbose,v", "print every warning, not one per kind");
+  general.add_options()("help,h", "show this help")("per-cpu", "also one table per CPU")(
+      "lines,n", po::value<std::size_t>()->default_value(20), "rows per table (0 = all)")(
+      "json", "machine-readable output")(
+      "event-filter", po::value<std::string>()->value_name("EVENT"),
+      "only samples of EVENT (default: every event; several get one set of tables each)")(
+      "kallsyms", po::value<std::string>(),
+      "kernel symbols from this file (default /proc/kallsyms)")(
+      "inline", "count inlined functions as their own frames")(
+      "output,o", po::value<std::string>()->value_name("FILE"),
+      "write the tables here (default: stdout)")("quiet,q", "print nothing but errors")(
+      "verbose,v", "print every warning, not one per kind");
   po::options_description visible;
   visible.add(general).add(sampling);
   po::options_description all;
@@ -469,8 +465,7 @@ int top_command(int argc, char** argv) {
   collector::RunStats live_stats;
   if (live) {
     po::variables_map live_vm = vm;
-    if (!words.empty())
-      live_vm.insert_or_assign("duration", po::variable_value(words, false));
+    if (!words.empty()) live_vm.insert_or_assign("duration", po::variable_value(words, false));
     auto req = collector::sampling_from(live_vm, command);
     if (!req) return cli::usage_error(req.error().message, "top");
     // The table goes to stdout unless -o: the command's own output must not land in it.

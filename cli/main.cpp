@@ -24,8 +24,7 @@ struct Subcommand {
 
 constexpr Subcommand kSubcommands[] = {
     {"record", prof::collector::record_command, "sample with perf_event_open -> perf.data"},
-    {"symbolize", prof::app::symbolize_command,
-     "perf.data -> perf script text (or --folded)"},
+    {"symbolize", prof::app::symbolize_command, "perf.data -> perf script text (or --folded)"},
     {"fold", prof::folder::fold_command, "perf script text -> folded stacks"},
     {"render", prof::renderer::render_command, "folded stacks -> interactive SVG flame graph"},
     {"report", prof::app::report_command, "perf.data -> SVG (symbolize + fold + render)"},
@@ -35,7 +34,8 @@ constexpr Subcommand kSubcommands[] = {
 };
 
 void print_help(std::ostream& out) {
-  out << "profile " PROF_VERSION " — a Linux CPU profiler and flame-graph toolkit\n\n"
+  out << "profile " PROF_VERSION
+         " — a Linux CPU profiler and flame-graph toolkit\n\n"
          "Usage:\n"
          "  profile [record options] [DURATION] [-- CMD ARGS...] [render options] > out.svg\n"
          "  profile SUBCOMMAND [options]\n\n"

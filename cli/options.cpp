@@ -15,12 +15,10 @@ namespace po = boost::program_options;
 namespace {
 
 void add_output_options(po::options_description& d) {
-  d.add_options()
-      ("format", po::value<std::string>()->default_value("svg"),
-       "svg, folded or perf-script")
-      ("output,o", po::value<std::string>(), "write the result here (default: stdout)")
-      ("quiet,q", "print nothing but errors")
-      ("verbose,v", "print every warning, not one per kind");
+  d.add_options()("format", po::value<std::string>()->default_value("svg"),
+                  "svg, folded or perf-script")("output,o", po::value<std::string>(),
+                                                "write the result here (default: stdout)")(
+      "quiet,q", "print nothing but errors")("verbose,v", "print every warning, not one per kind");
 }
 
 }  // namespace
@@ -49,8 +47,8 @@ CommandOptions pipeline_options() {
       "CMD's goes to stderr.\n\n"
       "Output");
   add_output_options(general);
-  general.add_options()("help,h", "show this help")(
-      "save", po::value<std::string>(), "also keep the capture as perf.data in FILE")(
+  general.add_options()("help,h", "show this help")("save", po::value<std::string>(),
+                                                    "also keep the capture as perf.data in FILE")(
       "no-buildid-cache,N",
       "with --save: do not copy the objects with samples into perf's build-id cache "
       "($HOME/.debug; default: copy them, as 'profile record' and perf record do)")(
@@ -59,8 +57,7 @@ CommandOptions pipeline_options() {
       "the time its task stayed off the CPU (ns); not with -e");
   CommandOptions c;
   c.visible.add(general).add(sampling).add(symbolizing).add(folding).add(rendering);
-  c.all.add(c.visible).add_options()("duration", po::value<std::vector<std::string>>(),
-                                     "duration");
+  c.all.add(c.visible).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
   c.positional.add("duration", -1);
   return c;
 }

@@ -51,8 +51,8 @@ Result<void> CaptureSink::finish() {
   return ok();
 }
 
-folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym,
-                                  const folder::Options& options, WarningSink* warnings) {
+folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym, const folder::Options& options,
+                                  WarningSink* warnings) {
   // The typed model straight into the folder: each distinct stack is tidied once.
   return folder::fold_profile(sym.profile(), options, warnings);
 }

@@ -71,8 +71,8 @@ class CaptureSink final : public collector::RecordSink {
 };
 
 // Symbolized samples -> folded counts.
-folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym,
-                                  const folder::Options& options, WarningSink* warnings);
+folder::FoldedCounts fold_samples(const symbolizer::Symbolizer& sym, const folder::Options& options,
+                                  WarningSink* warnings);
 
 // Which events a fold draws: every event of the capture, or the --event-filter one. With more
 // than one, each gets its own root frame `[EVENT]` (sets `fopt.per_event`): counts of different

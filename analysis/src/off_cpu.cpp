@@ -88,8 +88,7 @@ void OffCpuTracker::observe(const perf::RecordDecoder& decoder, const perf::Reco
   }
 }
 
-std::optional<std::uint64_t> OffCpuTracker::off_cpu_ns(std::int64_t tid,
-                                                       std::uint64_t time) const {
+std::optional<std::uint64_t> OffCpuTracker::off_cpu_ns(std::int64_t tid, std::uint64_t time) const {
   if (!sorted_) {
     for (auto& [t, v] : switch_ins_) std::sort(v.begin(), v.end());
     sorted_ = true;
@@ -101,8 +100,8 @@ std::optional<std::uint64_t> OffCpuTracker::off_cpu_ns(std::int64_t tid,
   return *next - time;
 }
 
-std::optional<std::uint64_t> off_cpu_weight(const StackSampleView& s,
-                                            const OffCpuTracker& tracker, OffCpuStats& st) {
+std::optional<std::uint64_t> off_cpu_weight(const StackSampleView& s, const OffCpuTracker& tracker,
+                                            OffCpuStats& st) {
   if (s.event != tracker.switch_event()) return std::nullopt;
   ++st.switches;
   if (s.tid == 0) {

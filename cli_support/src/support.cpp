@@ -136,13 +136,8 @@ std::optional<int> parse(int argc, char** argv,
                          boost::program_options::variables_map& vm, std::string_view subcommand) {
   namespace po = boost::program_options;
   try {
-    auto style = po::command_line_style::default_style &
-                 ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(argc, argv)
-                  .options(opts)
-                  .positional(pos)
-                  .style(style)
-                  .run(),
+    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).style(style).run(),
               vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -150,7 +145,6 @@ std::optional<int> parse(int argc, char** argv,
   }
   return std::nullopt;
 }
-
 
 // Writes the result: to stdout, or to FILE through a temporary file renamed into place, so an
 // existing FILE is replaced only by a complete new one.

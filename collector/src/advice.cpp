@@ -35,7 +35,8 @@ std::string lost_samples_hint(const RunStats& stats) {
   if (!worst) return {};
   const std::size_t now = stats.mmap_pages;
   const std::size_t pages = suggest_mmap_pages(worst->samples, worst->lost, now);
-  const long double share = 100.0L * static_cast<long double>(lost) / static_cast<long double>(total);
+  const long double share =
+      100.0L * static_cast<long double>(lost) / static_cast<long double>(total);
   // Whole percent, but never "0%" or "100%" for a part.
   long long pct = static_cast<long long>(share + 0.5L);
   if (pct == 0) pct = 1;
@@ -43,18 +44,17 @@ std::string lost_samples_hint(const RunStats& stats) {
   std::string msg = "lost " + std::to_string(pct) + "% of samples (" + std::to_string(lost) +
                     " of " + std::to_string(total);
   if (stats.per_cpu.size() > 1)
-    msg += "; most on CPU " + std::to_string(worst->cpu) + ", " +
-           std::to_string(worst->lost) + " of " + std::to_string(worst->lost + worst->samples);
+    msg += "; most on CPU " + std::to_string(worst->cpu) + ", " + std::to_string(worst->lost) +
+           " of " + std::to_string(worst->lost + worst->samples);
   const std::string size =
       "now " + std::to_string(now) + (now == 1 ? " page" : " pages") + " per CPU";
   // What the worst CPU needed; beyond the cap no ring we suggest would have held it.
-  const bool enough = worst->samples > 0 &&
-                      static_cast<long double>(now) *
-                              static_cast<long double>(worst->lost + worst->samples) /
-                              static_cast<long double>(worst->samples) <=
-                          static_cast<long double>(pages);
-  if (pages <= now)
-    return msg + "): lower -F (" + size + ", already the largest ring we suggest)";
+  const bool enough =
+      worst->samples > 0 && static_cast<long double>(now) *
+                                    static_cast<long double>(worst->lost + worst->samples) /
+                                    static_cast<long double>(worst->samples) <=
+                                static_cast<long double>(pages);
+  if (pages <= now) return msg + "): lower -F (" + size + ", already the largest ring we suggest)";
   if (!enough)
     return msg + "): lower -F, or try -m " + std::to_string(pages) + " (" + size +
            "; the largest ring we suggest)";

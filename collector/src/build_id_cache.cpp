@@ -26,7 +26,6 @@ std::string build_id_hex(const std::vector<std::uint8_t>& id) {
 
 namespace {
 
-
 // A path the cache can hold: absolute, a file of its own (not "//anon", "/memfd:x (deleted)",
 // "/SYSV0000 (deleted)"), and no "." or ".." component that would lead outside the cache.
 bool cacheable(std::string_view path) {
@@ -60,13 +59,11 @@ int make_dirs(const std::string& dir) {
 int copy_contents(int from, int to, std::uint64_t size) {
   off_t in = 0;
   while (static_cast<std::uint64_t>(in) < size) {
-    ssize_t n = ::copy_file_range(from, &in, to, nullptr, size - static_cast<std::uint64_t>(in),
-                                  0);
+    ssize_t n = ::copy_file_range(from, &in, to, nullptr, size - static_cast<std::uint64_t>(in), 0);
     if (n > 0) continue;
     if (n == 0) return EIO;  // the file shrank under us
     if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-      return errno;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return errno;
     // No in-kernel copy between these files: read and write.
     std::vector<char> buf(1 << 16);
     while (static_cast<std::uint64_t>(in) < size) {

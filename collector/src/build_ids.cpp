@@ -182,9 +182,7 @@ void BuildIdRecorder::observe(std::span<const std::uint8_t> record) {
   auto r = perf::record_of(record);
   if (!impl_->decoder || !r) return;
   switch (r->type) {
-    case PERF_RECORD_SAMPLE:
-      impl_->add_sample(*r);
-      break;
+    case PERF_RECORD_SAMPLE: impl_->add_sample(*r); break;
     case PERF_RECORD_MMAP:
     case PERF_RECORD_MMAP2:
       if (auto m = impl_->decoder->parse_mmap(*r)) impl_->add_mmap(*m);
@@ -192,8 +190,7 @@ void BuildIdRecorder::observe(std::span<const std::uint8_t> record) {
     case PERF_RECORD_FORK:
       if (auto t = impl_->decoder->parse_task(*r)) impl_->add_fork(*t);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

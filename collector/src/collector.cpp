@@ -60,9 +60,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kDefaultPages = 128;        // 512 KiB per CPU, perf's default for root
-constexpr std::size_t kDefaultDwarfPages = 512;   // stack copies are ~8 KiB per sample
-constexpr std::uint32_t kMaxStackUser = 65528;    // u16 record size minus header and fields
+constexpr std::size_t kDefaultPages = 128;       // 512 KiB per CPU, perf's default for root
+constexpr std::size_t kDefaultDwarfPages = 512;  // stack copies are ~8 KiB per sample
+constexpr std::uint32_t kMaxStackUser = 65528;   // u16 record size minus header and fields
 constexpr auto kPollInterval = std::chrono::milliseconds(250);
 
 // epoll tags: ring indexes are small; these sit far above them.
@@ -72,7 +72,7 @@ constexpr std::uint64_t kTargetTag = 1ULL << 61;
 
 // Registers perf copies for DWARF unwinding (tools/perf/arch/*/include/perf_regs.h).
 #if defined(__x86_64__)
-constexpr std::uint64_t kUserRegsMask = 0xff0fff;   // AX..SS minus segment regs, R8..R15
+constexpr std::uint64_t kUserRegsMask = 0xff0fff;  // AX..SS minus segment regs, R8..R15
 #elif defined(__aarch64__)
 constexpr std::uint64_t kUserRegsMask = (1ULL << 33) - 1;  // X0..X30, SP, PC
 #else
@@ -112,8 +112,8 @@ Error open_error(int err, const std::string& event, const std::string& where, pi
       // read access to it (perf_event_open(2): "the caller must have ptrace access"): no
       // paranoid level changes that, so blaming perf_event_paranoid sent users the wrong way.
       if (struct stat st{}; task > 0 && ::geteuid() != 0 &&
-          ::stat(("/proc/" + std::to_string(task)).c_str(), &st) == 0 &&
-          st.st_uid != ::geteuid()) {
+                            ::stat(("/proc/" + std::to_string(task)).c_str(), &st) == 0 &&
+                            st.st_uid != ::geteuid()) {
         return Error{Errc::kPermission,
                      head + " — task " + std::to_string(task) + " belongs to another user (uid " +
                          std::to_string(st.st_uid) +
@@ -126,30 +126,27 @@ Error open_error(int err, const std::string& event, const std::string& where, pi
                        ": run as root, give the binary CAP_PERFMON (setcap cap_perfmon+ep), or "
                        "lower it (sysctl kernel.perf_event_paranoid=-1)"};
     case EMFILE:
-    case ENFILE:
-      return Error{Errc::kIo, head + fd_limit_hint()};
-    case ESRCH:
-      return Error{Errc::kNotFound, head + " — the process is gone"};
+    case ENFILE: return Error{Errc::kIo, head + fd_limit_hint()};
+    case ESRCH: return Error{Errc::kNotFound, head + " — the process is gone"};
     case ENOENT:
     case ENODEV:
     case ENXIO:
     case EOPNOTSUPP:
-      return Error{Errc::kNotFound, head + " — this machine does not support the event (no "
-                                           "hardware PMU in a VM?): run 'profile list' to see "
-                                           "the events available here"};
+      return Error{Errc::kNotFound, head +
+                                        " — this machine does not support the event (no "
+                                        "hardware PMU in a VM?): run 'profile list' to see "
+                                        "the events available here"};
     case EOVERFLOW:
       return Error{Errc::kUsage, head + " — callchain deeper than kernel.perf_event_max_stack (" +
                                      read_sysctl("/proc/sys/kernel/perf_event_max_stack") + ")"};
-    case EBUSY:
-      return Error{Errc::kIo, head + " — the PMU is in use by another tool"};
+    case EBUSY: return Error{Errc::kIo, head + " — the PMU is in use by another tool"};
     case EINVAL:
-      return Error{Errc::kUsage,
-                   head + " — the kernel refused these settings (sampling rate above "
-                          "kernel.perf_event_max_sample_rate=" +
-                       read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate") +
-                       "? an option this kernel lacks?)"};
-    default:
-      return Error{Errc::kIo, head};
+      return Error{Errc::kUsage, head +
+                                     " — the kernel refused these settings (sampling rate above "
+                                     "kernel.perf_event_max_sample_rate=" +
+                                     read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate") +
+                                     "? an option this kernel lacks?)"};
+    default: return Error{Errc::kIo, head};
   }
 }
 
@@ -197,7 +194,7 @@ struct EventFd {
 
 struct Ring {
   int cpu = 0;
-  int fd = -1;   // the fd whose mapping this is (others SET_OUTPUT into it)
+  int fd = -1;  // the fd whose mapping this is (others SET_OUTPUT into it)
   RingBuffer buffer;
   CpuStats stats;
   explicit Ring(RingBuffer b) : buffer(std::move(b)) {}
@@ -212,7 +209,7 @@ struct Collector::Impl {
   std::vector<perf::EventAttr> attrs;
   std::string tracing_data;
   std::vector<int> cpus;
-  std::vector<pid_t> tasks;          // pid argument per fd (-1 = all tasks on the CPU)
+  std::vector<pid_t> tasks;  // pid argument per fd (-1 = all tasks on the CPU)
   std::vector<EventFd> fds;
   std::vector<Ring> rings;
   UniqueFd epoll, stop_fd, cgroup_fd;
@@ -222,7 +219,7 @@ struct Collector::Impl {
   bool child_reaped = false;
   int child_status = 0;
   bool ran = false;
-  UnreadableMaps unreadable_maps;    // from the /proc snapshot; warned about if sampled
+  UnreadableMaps unreadable_maps;  // from the /proc snapshot; warned about if sampled
 
   ~Impl() {
     if (child > 0 && !child_reaped) {
@@ -334,8 +331,7 @@ Result<void> Collector::Impl::start_command() {
     char byte = 0;
     if (read(go, &byte, 1) != 1) _exit(127);  // the collector gave up before run()
     // perf's workload does the same dup2 when perf writes to a pipe (evlist__prepare_workload).
-    if (!stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
-      execvp(argv[0], argv.data());
+    if (!stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0) execvp(argv[0], argv.data());
     int e = errno;
     ssize_t w = write(err, &e, sizeof e);
     (void)w;
@@ -354,23 +350,22 @@ Result<void> Collector::Impl::resolve_tasks() {
   if (options.target != Target::kCommand && !options.command.empty()) PROF_TRY(start_command());
   switch (options.target) {
     case Target::kAllCpus:
-    case Target::kCpus:
-      tasks = {-1};
-      return ok();
+    case Target::kCpus: tasks = {-1}; return ok();
     case Target::kCgroup: {
       std::string path = options.cgroup;
       if (path.empty()) return Error{Errc::kUsage, "-G needs a cgroup path"};
       if (path.front() != '/' || !std::filesystem::is_directory(path)) {
         std::string root = cgroup2_root();
         if (root.empty())
-          return Error{Errc::kNotFound, "'" + options.cgroup + "': no cgroup v2 hierarchy is mounted"};
+          return Error{Errc::kNotFound,
+                       "'" + options.cgroup + "': no cgroup v2 hierarchy is mounted"};
         std::string rel = path.front() == '/' ? path.substr(1) : path;
         path = root + "/" + rel;
       }
       int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0)
-        return Error{Errc::kNotFound, "cgroup '" + options.cgroup + "' (" + path +
-                                          "): " + errno_text(errno)};
+        return Error{Errc::kNotFound,
+                     "cgroup '" + options.cgroup + "' (" + path + "): " + errno_text(errno)};
       cgroup_fd.reset(fd);
       tasks = {fd};
       return ok();
@@ -379,9 +374,8 @@ Result<void> Collector::Impl::resolve_tasks() {
       for (pid_t p : options.pids) {
         auto t = threads_of(p);
         if (t.empty())
-          return Error{Errc::kNotFound,
-                       "process " + std::to_string(p) + " does not exist (no /proc/" +
-                           std::to_string(p) + ")"};
+          return Error{Errc::kNotFound, "process " + std::to_string(p) +
+                                            " does not exist (no /proc/" + std::to_string(p) + ")"};
         tasks.insert(tasks.end(), t.begin(), t.end());
         int pfd = pidfd_open(p, 0);
         if (pfd >= 0) target_pidfds.emplace_back(pfd);
@@ -396,8 +390,7 @@ Result<void> Collector::Impl::resolve_tasks() {
         if (pfd >= 0) target_pidfds.emplace_back(pfd);
       }
       return ok();
-    case Target::kCommand:
-      return start_command();
+    case Target::kCommand: return start_command();
   }
   return ok();
 }
@@ -411,8 +404,8 @@ Result<void> Collector::Impl::build_attrs() {
     if (!ev) return ev.error();
     events.push_back(std::move(*ev));
   }
-  const std::uint64_t ring_bytes = options.mmap_pages * static_cast<std::uint64_t>(
-                                                            sysconf(_SC_PAGESIZE));
+  const std::uint64_t ring_bytes =
+      options.mmap_pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   for (std::size_t i = 0; i < events.size(); ++i) {
     perf_event_attr& a = events[i].attr;
     a.size = sizeof(perf_event_attr);
@@ -516,8 +509,10 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
       a.config = task_clock ? PERF_COUNT_SW_TASK_CLOCK : PERF_COUNT_SW_CPU_CLOCK;
       std::string fallback = task_clock ? "task-clock" : "cpu-clock";
       if (!options.events.empty())
-        warn("event-fallback", "'" + events[ev].name + "' is not available here (no hardware "
-                               "PMU): sampling " + fallback + " instead");
+        warn("event-fallback", "'" + events[ev].name +
+                                   "' is not available here (no hardware "
+                                   "PMU): sampling " +
+                                   fallback + " instead");
       events[ev].name = attrs[ev].name = fallback;
       events[ev].attr = a;
       continue;
@@ -528,10 +523,10 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
         std::atoi(read_sysctl("/proc/sys/kernel/perf_event_paranoid").c_str()) >= 2) {
       a.exclude_kernel = 1;
       a.exclude_hv = 1;
-      warn("event-fallback", "kernel.perf_event_paranoid=" +
-                                 read_sysctl("/proc/sys/kernel/perf_event_paranoid") +
-                                 " hides the kernel from this user: sampling '" +
-                                 events[ev].name + "' in user space only");
+      warn("event-fallback",
+           "kernel.perf_event_paranoid=" + read_sysctl("/proc/sys/kernel/perf_event_paranoid") +
+               " hides the kernel from this user: sampling '" + events[ev].name +
+               "' in user space only");
       events[ev].attr = a;
       continue;
     }
@@ -607,11 +602,8 @@ Result<void> Collector::Impl::drain_all(RecordSink& sink, RunStats& stats) {
             ring.stats.lost += lost;
           }
           break;
-        case PERF_RECORD_THROTTLE:
-          ++ring.stats.throttled;
-          break;
-        default:
-          break;
+        case PERF_RECORD_THROTTLE: ++ring.stats.throttled; break;
+        default: break;
       }
       auto r = sink.on_record(rec);
       if (!r) sink_failed = true;
@@ -632,14 +624,13 @@ Result<void> Collector::Impl::drain_all(RecordSink& sink, RunStats& stats) {
 Collector::Collector() : impl_(std::make_unique<Impl>()) {}
 Collector::~Collector() = default;
 
-Result<std::unique_ptr<Collector>> Collector::open(const Options& options,
-                                                   WarningSink* warnings) {
+Result<std::unique_ptr<Collector>> Collector::open(const Options& options, WarningSink* warnings) {
   std::unique_ptr<Collector> c(new Collector());
   Impl& m = *c->impl_;
   m.options = options;
   m.warnings = warnings;
   PROF_TRY(m.check_options());
-  PROF_TRY(m.build_attrs());   // before any fork: a bad event must not start the command
+  PROF_TRY(m.build_attrs());  // before any fork: a bad event must not start the command
   auto td = tracing_data_for(m.events);
   if (!td) return td.error();
   if (*td) m.tracing_data = perf::encode_tracing_data(**td);
@@ -661,8 +652,7 @@ void Collector::request_stop() noexcept {
   (void)w;
 }
 
-Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
-                                ProgressFn progress) {
+Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink, ProgressFn progress) {
   Impl& m = *impl_;
   if (m.ran) return Error{Errc::kInternal, "Collector::run called twice"};
   m.ran = true;
@@ -720,9 +710,7 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
     std::vector<pid_t> pids;
     bool want = true;
     switch (m.options.target) {
-      case Target::kPids:
-        pids = m.options.pids;
-        break;
+      case Target::kPids: pids = m.options.pids; break;
       case Target::kTids:
         for (pid_t t : m.options.pids) {
           pid_t g = tgid_of(t);
@@ -733,8 +721,7 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
       case Target::kCommand:
         want = false;  // it exec'd under our events: the kernel reports its COMM and mmaps
         break;
-      default:
-        break;         // everything
+      default: break;  // everything
     }
     if (want) {
       auto st = synthesize_processes(side, pids, emit, m.warnings);
@@ -744,8 +731,7 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
     PROF_TRY(sink.on_round_end());
   }
 
-  const auto deadline =
-      stop.duration ? start + *stop.duration : Clock::time_point::max();
+  const auto deadline = stop.duration ? start + *stop.duration : Clock::time_point::max();
   std::size_t targets_left = m.target_pidfds.size();
   auto last_progress = start;
   bool done = false;
@@ -754,8 +740,7 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink,
     auto now = Clock::now();
     if (now >= deadline) break;
     auto wait = std::min<Clock::duration>(kPollInterval, deadline - now);
-    int timeout_ms = static_cast<int>(
-        std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    int timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
     int n = epoll_wait(m.epoll.get(), evs, 32, timeout_ms);
     if (n < 0 && errno != EINTR) return Error{Errc::kIo, "epoll_wait: " + errno_text(errno)};
     for (int i = 0; i < n; ++i) {

@@ -2,9 +2,9 @@
 
 // libpfm4 carries its own copy of the perf_event ABI; with <linux/perf_event.h> included first
 // (via events.h) that copy stands down and both agree on perf_event_attr.
+#include <fcntl.h>
 #include <perfmon/pfmlib_perf_event.h>
 #include <sched.h>
-#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -40,7 +40,8 @@ Result<void> init_pfm() {
   static int rc = PFM_SUCCESS;
   std::call_once(once, [] { rc = pfm_initialize(); });
   if (rc != PFM_SUCCESS)
-    return Error{Errc::kInternal, std::string("libpfm4 initialization failed: ") + pfm_strerror(rc)};
+    return Error{Errc::kInternal,
+                 std::string("libpfm4 initialization failed: ") + pfm_strerror(rc)};
   return ok();
 }
 
@@ -61,13 +62,15 @@ bool looks_like_tracepoint(std::string_view name, std::string_view& sys_part,
   sys_part = name.substr(0, colon);
   event_part = name.substr(colon + 1);
   return sys_part.find('/') == std::string_view::npos &&
-         event_part.find('/') == std::string_view::npos && event_part.find('=') == std::string_view::npos;
+         event_part.find('/') == std::string_view::npos &&
+         event_part.find('=') == std::string_view::npos;
 }
 
 }  // namespace
 
 TracefsLookup find_tracefs(const std::string& root) {
-  std::vector<std::string> dirs = {root + "/sys/kernel/tracing", root + "/sys/kernel/debug/tracing"};
+  std::vector<std::string> dirs = {root + "/sys/kernel/tracing",
+                                   root + "/sys/kernel/debug/tracing"};
   // A tracefs mounted somewhere else (proc(5): /proc/mounts fields are "dev dir type ...").
   std::ifstream mounts(root + "/proc/mounts");
   std::string dev, dir, type, rest;
@@ -140,13 +143,15 @@ Result<std::optional<perf::TracingData>> tracing_data_for(
       td.ftrace_formats.push_back(ev.tracepoint_format);
       continue;
     }
-    auto it = std::find_if(td.systems.begin(), td.systems.end(),
-                           [&](const perf::TracingSystem& s) { return s.name == ev.tracepoint_system; });
+    auto it = std::find_if(td.systems.begin(), td.systems.end(), [&](const perf::TracingSystem& s) {
+      return s.name == ev.tracepoint_system;
+    });
     if (it == td.systems.end()) {
       td.systems.push_back({ev.tracepoint_system, {}});
       it = td.systems.end() - 1;
     }
-    if (std::find(it->formats.begin(), it->formats.end(), ev.tracepoint_format) == it->formats.end())
+    if (std::find(it->formats.begin(), it->formats.end(), ev.tracepoint_format) ==
+        it->formats.end())
       it->formats.push_back(ev.tracepoint_format);
   }
   if (!any) return std::optional<perf::TracingData>();
@@ -194,8 +199,8 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
       ev.attr.config = v;
       ev.tracepoint = true;
       ev.tracepoint_system = std::string(sys_part);
-      const std::string format_path = events_dir + "/" + std::string(sys_part) + "/" +
-                                      std::string(event_part) + "/format";
+      const std::string format_path =
+          events_dir + "/" + std::string(sys_part) + "/" + std::string(event_part) + "/format";
       auto format = sys::read_small_file(format_path);
       if (!format || format->empty())
         return Error{Errc::kNotFound, "'" + format_path + "': cannot read the tracepoint format"};
@@ -213,8 +218,7 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
   arg.size = sizeof arg;
   std::string str(name);
   // PFM_OS_PERF_EVENT_EXT: also decodes :period= / :freq= (plain PFM_OS_PERF_EVENT refuses them).
-  int rc = pfm_get_os_event_encoding(str.c_str(), PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT,
-                                     &arg);
+  int rc = pfm_get_os_event_encoding(str.c_str(), PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
   if (rc != PFM_SUCCESS) {
     std::string why = pfm_strerror(rc);
     if (tp_shape && events_dir.empty()) {
@@ -223,18 +227,19 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
       return Error{Errc::kNotFound,
                    "unknown event '" + str + "' (" + why +
                        "); if it is a tracepoint, tracefs is not mounted: mount it with "
-                       "'mount -t tracefs nodev /sys/kernel/tracing'; " + list_hint()};
+                       "'mount -t tracefs nodev /sys/kernel/tracing'; " +
+                       list_hint()};
     }
     if (tp_shape)
       return Error{Errc::kNotFound, "unknown event '" + str + "': no tracepoint " + events_dir +
                                         "/" + std::string(sys_part) + "/" +
                                         std::string(event_part) + " and libpfm4 says: " + why +
                                         "; " + list_hint()};
-    return Error{Errc::kNotFound, "unknown event '" + str + "' (libpfm4: " + why + "); " +
-                                      list_hint()};
+    return Error{Errc::kNotFound,
+                 "unknown event '" + str + "' (libpfm4: " + why + "); " + list_hint()};
   }
   ev.attr.size = sizeof(perf_event_attr);
-  ev.own_rate = ev.attr.sample_period != 0;   // sample_freq shares the union
+  ev.own_rate = ev.attr.sample_period != 0;  // sample_freq shares the union
   return ev;
 }
 

@@ -41,8 +41,7 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view word) {
   }
   const std::string bad = "invalid duration '" + std::string(word) +
                           "': expected a number of seconds or e.g. 60s, 500ms, 2m";
-  if (num.empty() || !(std::isdigit(static_cast<unsigned char>(num.front())) ||
-                       num.front() == '.'))
+  if (num.empty() || !(std::isdigit(static_cast<unsigned char>(num.front())) || num.front() == '.'))
     return usage(bad);
   std::string copy(num);
   char* end = nullptr;
@@ -72,9 +71,9 @@ Result<std::vector<int>> parse_cpu_list(std::string_view list) {
     bool okay = dash == std::string_view::npos
                     ? parse_uint(item, lo) && (hi = lo, true)
                     : parse_uint(item.substr(0, dash), lo) && parse_uint(item.substr(dash + 1), hi);
-    if (!okay) return usage("invalid CPU list entry '" + std::string(item) + "': expected N or N-M");
-    if (lo > hi)
-      return usage("invalid CPU range '" + std::string(item) + "': start is after end");
+    if (!okay)
+      return usage("invalid CPU list entry '" + std::string(item) + "': expected N or N-M");
+    if (lo > hi) return usage("invalid CPU range '" + std::string(item) + "': start is after end");
     if (hi >= kMaxCpus) return usage("CPU number in '" + std::string(item) + "' is too large");
     // Marked in a set rather than appended: "0-1048575,0-1048575,..." repeated would otherwise
     // grow the list by a million entries per item, unbounded memory from a 64 KiB argument.
@@ -113,8 +112,8 @@ Result<std::vector<int>> online_cpus() {
     int err = errno;
     std::string why = err ? std::strerror(err) : "empty";
     if (err == EMFILE || err == ENFILE) why += " (raise the limit with 'ulimit -n')";
-    return Error{Errc::kIo, "/sys/devices/system/cpu/online: cannot read the online CPU list: " +
-                                why};
+    return Error{Errc::kIo,
+                 "/sys/devices/system/cpu/online: cannot read the online CPU list: " + why};
   }
   while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
   auto cpus = parse_cpu_list(line);

@@ -82,8 +82,7 @@ std::optional<std::vector<std::uint8_t>> build_id_in_notes(std::span<const std::
     std::size_t next = desc_at + ((nh.n_descsz + 3u) & ~3u);
     if (next > notes.size() || desc_at + nh.n_descsz > notes.size()) break;
     if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-        std::memcmp(notes.data() + name_at, "GNU", 4) == 0 && nh.n_descsz > 0 &&
-        nh.n_descsz <= 20)
+        std::memcmp(notes.data() + name_at, "GNU", 4) == 0 && nh.n_descsz > 0 && nh.n_descsz <= 20)
       return std::vector<std::uint8_t>(notes.begin() + static_cast<long>(desc_at),
                                        notes.begin() + static_cast<long>(desc_at + nh.n_descsz));
     at = next;
@@ -117,8 +116,8 @@ std::optional<std::vector<std::uint8_t>> read_elf_build_id(int fd) {
 
 std::optional<MapsLine> parse_maps_line(std::string_view line) {
   MapsLine m;
-  std::string_view range = next_field(line), perms = next_field(line),
-                   offset = next_field(line), dev = next_field(line), inode = next_field(line);
+  std::string_view range = next_field(line), perms = next_field(line), offset = next_field(line),
+                   dev = next_field(line), inode = next_field(line);
   auto dash = range.find('-');
   auto colon = dev.find(':');
   if (dash == std::string_view::npos || colon == std::string_view::npos || perms.size() < 4)
@@ -176,8 +175,9 @@ Result<SnapshotStats> synthesize_processes(const perf_event_attr& attr,
       t.sid.tid = t.tid;
       PROF_TRY(emit(perf::make_task(attr, PERF_RECORD_FORK, t)));
       std::string tcomm = read_comm(base + "/task/" + std::to_string(tid) + "/comm");
-      PROF_TRY(emit(perf::make_comm(attr, static_cast<std::uint32_t>(pid),
-                                    static_cast<std::uint32_t>(tid), tcomm.empty() ? comm : tcomm)));
+      PROF_TRY(
+          emit(perf::make_comm(attr, static_cast<std::uint32_t>(pid),
+                               static_cast<std::uint32_t>(tid), tcomm.empty() ? comm : tcomm)));
     }
     errno = 0;
     std::ifstream maps(base + "/maps");

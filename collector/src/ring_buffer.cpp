@@ -18,11 +18,12 @@ Result<RingBuffer> RingBuffer::map(int fd, std::size_t data_pages) {
   MemoryMap m = MemoryMap::map(fd, len, PROT_READ | PROT_WRITE, MAP_SHARED);
   if (!m) {
     int err = errno;
-    std::string msg = "cannot map a " + std::to_string(data_pages) +
-                      "-page ring buffer: " + std::strerror(err);
+    std::string msg =
+        "cannot map a " + std::to_string(data_pages) + "-page ring buffer: " + std::strerror(err);
     if (err == EPERM || err == ENOMEM)
-      msg += " (beyond the locked-memory budget kernel.perf_event_mlock_kb for non-root users: "
-             "use a smaller -m or run as root / with CAP_IPC_LOCK)";
+      msg +=
+          " (beyond the locked-memory budget kernel.perf_event_mlock_kb for non-root users: "
+          "use a smaller -m or run as root / with CAP_IPC_LOCK)";
     return Error{err == EPERM ? Errc::kPermission : Errc::kIo, msg};
   }
   RingBuffer rb;

@@ -1,6 +1,5 @@
 #include "collector_command.h"
 
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,11 +15,11 @@
 #include <optional>
 #include <sstream>
 
+#include "prof/cli/support.h"
 #include "prof/collector/advice.h"
 #include "prof/collector/collector.h"
 #include "prof/collector/events.h"
 #include "prof/collector/parse.h"
-#include "prof/cli/support.h"
 #include "prof/common/perf_data.h"
 
 namespace prof::collector {
@@ -77,8 +76,8 @@ Result<void> parse_call_graph(const std::string& mode, Options& opt) {
       char* end = nullptr;
       unsigned long long v = std::strtoull(size.c_str(), &end, 10);
       if (size.empty() || *end != '\0' || v == 0 || v > 65528)
-        return Error{Errc::kUsage, "--call-graph dwarf," + size +
-                                       ": the stack size must be 8 to 65528 bytes"};
+        return Error{Errc::kUsage,
+                     "--call-graph dwarf," + size + ": the stack size must be 8 to 65528 bytes"};
       opt.dwarf_stack_size = static_cast<std::uint32_t>(v);
     }
     return ok();
@@ -108,7 +107,7 @@ std::string human_bytes(std::uint64_t b) {
 // removed again when the capture fails before writing anything useful. Devices (`-o /dev/null`,
 // `/dev/full`) and pipes are never removed.
 struct Output {
-  std::string path;        // "-" = stdout
+  std::string path;  // "-" = stdout
   int fd = -1;
   bool owned = false;      // we opened fd
   bool removable = false;  // a regular file we created or truncated
@@ -116,8 +115,9 @@ struct Output {
   Result<void> open_file() {
     if (path == "-") {
       if (isatty(STDOUT_FILENO))
-        return Error{Errc::kUsage, "'-': refusing to write binary perf.data to a terminal; "
-                                   "redirect stdout or use -o FILE"};
+        return Error{Errc::kUsage,
+                     "'-': refusing to write binary perf.data to a terminal; "
+                     "redirect stdout or use -o FILE"};
       fd = STDOUT_FILENO;
       return ok();
     }
@@ -146,41 +146,37 @@ struct Output {
 }  // namespace
 
 void add_sampling_options(po::options_description& opts, bool call_graph_by_default) {
-  opts.add_options()
-      ("all-cpus,a", "sample every CPU (the default target)")
-      ("cpu,C", po::value<std::string>()->value_name("LIST"), "only these CPUs, e.g. 0,2-3")
-      ("pid,p", po::value<std::string>()->value_name("PID,..."),
-       "these processes (with their threads and children)")
-      ("tid,t", po::value<std::string>()->value_name("TID,..."), "these threads only")
-      ("cgroup,G", po::value<std::string>()->value_name("PATH"),
-       "tasks in this cgroup v2 directory (absolute, or relative to the cgroup2 mount)")
-      ("freq,F", po::value<std::uint64_t>()->default_value(99)->value_name("HZ"),
-       "samples per second per CPU")
-      ("count,c", po::value<std::uint64_t>()->value_name("N"),
-       "sample every N events instead of -F")
-      ("event,e", po::value<std::vector<std::string>>()->value_name("EVENT"),
-       "event to sample, repeatable (default: cycles, or cpu-clock without a hardware PMU); "
-       "see 'profile list'")
-      (",g", "frame-pointer call graphs (kernel and user)")
-      ("call-graph", po::value<std::string>()->value_name("MODE"),
-       "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)");
+  opts.add_options()("all-cpus,a", "sample every CPU (the default target)")(
+      "cpu,C", po::value<std::string>()->value_name("LIST"), "only these CPUs, e.g. 0,2-3")(
+      "pid,p", po::value<std::string>()->value_name("PID,..."),
+      "these processes (with their threads and children)")(
+      "tid,t", po::value<std::string>()->value_name("TID,..."), "these threads only")(
+      "cgroup,G", po::value<std::string>()->value_name("PATH"),
+      "tasks in this cgroup v2 directory (absolute, or relative to the cgroup2 mount)")(
+      "freq,F", po::value<std::uint64_t>()->default_value(99)->value_name("HZ"),
+      "samples per second per CPU")("count,c", po::value<std::uint64_t>()->value_name("N"),
+                                    "sample every N events instead of -F")(
+      "event,e", po::value<std::vector<std::string>>()->value_name("EVENT"),
+      "event to sample, repeatable (default: cycles, or cpu-clock without a hardware PMU); "
+      "see 'profile list'")(",g", "frame-pointer call graphs (kernel and user)")(
+      "call-graph", po::value<std::string>()->value_name("MODE"),
+      "fp, or dwarf[,SIZE]: user registers + SIZE bytes of stack (default 8192)");
   if (call_graph_by_default)
     opts.add_options()("no-call-graph",
                        "no call graphs: each sample is its leaf function alone (default here: "
                        "-g, as bcc's profile; 'profile record' keeps perf's default, none)");
-  opts.add_options()
-      ("user-stacks,U", "user-space stacks only")
-      ("kernel-stacks,K", "kernel stacks only")
-      ("mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
-       "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")
-      ("buildid-mmap",
-       "ask the kernel for build ids in MMAP2 records (default: off, as in perf: on Linux "
-       "up to at least 6.18 the flag leaks into other sessions' MMAP2 records and crashes a "
-       "concurrent 'perf record')")
-      ("switch-events",
-       "record when each task is switched in and out (PERF_RECORD_SWITCH, as perf record "
-       "--switch-events; default off); 'profile report --off-cpu' needs it for -p/-t/-- CMD "
-       "captures, whose sched_switch samples show only their tasks leaving the CPU");
+  opts.add_options()("user-stacks,U", "user-space stacks only")("kernel-stacks,K",
+                                                                "kernel stacks only")(
+      "mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
+      "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")(
+      "buildid-mmap",
+      "ask the kernel for build ids in MMAP2 records (default: off, as in perf: on Linux "
+      "up to at least 6.18 the flag leaks into other sessions' MMAP2 records and crashes a "
+      "concurrent 'perf record')")(
+      "switch-events",
+      "record when each task is switched in and out (PERF_RECORD_SWITCH, as perf record "
+      "--switch-events; default off); 'profile report --off-cpu' needs it for -p/-t/-- CMD "
+      "captures, whose sched_switch samples show only their tasks leaving the CPU");
 }
 
 void add_buildid_cache_option(po::options_description& opts) {
@@ -241,8 +237,8 @@ Result<SamplingRequest> sampling_from(const po::variables_map& vm,
     if (!d) return usage(d.error().message);
     req.stop.duration = *d;
   }
-  int targets = (vm.count("pid") ? 1 : 0) + (vm.count("tid") ? 1 : 0) +
-                (vm.count("cgroup") ? 1 : 0);
+  int targets =
+      (vm.count("pid") ? 1 : 0) + (vm.count("tid") ? 1 : 0) + (vm.count("cgroup") ? 1 : 0);
   if (targets > 1) return usage("choose one target: -p, -t or -G");
   if (!command.empty() && (vm.count("pid") || vm.count("tid")))
     return usage("a command after '--' cannot be combined with -p or -t");
@@ -311,11 +307,10 @@ int record_command(int argc, char** argv) {
       "-a/-C/-G, only CMD and its children (with -a/-C/-G, CMD just bounds the capture).\n"
       "Exits with CMD's status (128+N for signal N); with -o -, CMD's stdout goes to stderr.\n\n"
       "Options");
-  opts.add_options()
-      ("help,h", "show this help")
-      ("output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
-       "output file; '-' writes pipe-mode perf.data to stdout")
-      ("quiet,q", "print nothing but errors");
+  opts.add_options()("help,h", "show this help")(
+      "output,o", po::value<std::string>()->default_value("perf.data")->value_name("FILE"),
+      "output file; '-' writes pipe-mode perf.data to stdout")("quiet,q",
+                                                               "print nothing but errors");
   add_buildid_cache_option(opts);
   add_sampling_options(opts);
   po::options_description all;
@@ -390,7 +385,8 @@ int record_command(int argc, char** argv) {
       out.discard();
       return cli::report_error(e);
     }
-    return cli::report_error(Error{e.code, e.message + " (" + where + " is incomplete: it holds "
+    return cli::report_error(Error{e.code, e.message + " (" + where +
+                                               " is incomplete: it holds "
                                                "what was captured up to here)"});
   }
   // After the file is complete: perf record's build-id cache pass. Its problems are warnings.
@@ -457,7 +453,8 @@ int list_command(int argc, char** argv) {
                    "/sys/kernel/tracing to use them)\n";
   }
   if (hidden > 0)
-    std::cout << '\n' << hidden << " more events are known to libpfm4 but this kernel cannot "
+    std::cout << '\n'
+              << hidden << " more events are known to libpfm4 but this kernel cannot "
               << "open them (no hardware PMU?); 'profile list --all' shows them\n";
   return cli::kExitOk;
 }

@@ -47,7 +47,7 @@ std::string buildid_cache_dir(const boost::program_options::variables_map& vm);
 
 struct SamplingRequest {
   Options options;
-  StopCondition stop;   // from the positional DURATION word ("duration" in vm)
+  StopCondition stop;  // from the positional DURATION word ("duration" in vm)
 };
 Result<SamplingRequest> sampling_from(const boost::program_options::variables_map& vm,
                                       const std::vector<std::string>& command,

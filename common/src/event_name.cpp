@@ -14,16 +14,22 @@ namespace {
 // perf's tables (tools/perf/util/evsel.c), in the kernel's enum order. perf 6.1's software
 // table stops at "dummy" ("unknown-software" after it); later perfs name the last two, and so
 // do we.
-constexpr std::array<std::string_view, 10> kHardware = {
-    "cycles",   "instructions",  "cache-references", "cache-misses",
-    "branches", "branch-misses", "bus-cycles",       "stalled-cycles-frontend",
-    "stalled-cycles-backend", "ref-cycles"};
+constexpr std::array<std::string_view, 10> kHardware = {"cycles",
+                                                        "instructions",
+                                                        "cache-references",
+                                                        "cache-misses",
+                                                        "branches",
+                                                        "branch-misses",
+                                                        "bus-cycles",
+                                                        "stalled-cycles-frontend",
+                                                        "stalled-cycles-backend",
+                                                        "ref-cycles"};
 constexpr std::array<std::string_view, 12> kSoftware = {
-    "cpu-clock",      "task-clock",   "page-faults",  "context-switches",
-    "cpu-migrations", "minor-faults", "major-faults", "alignment-faults",
-    "emulation-faults", "dummy",      "bpf-output",   "cgroup-switches"};
-constexpr std::array<std::string_view, 7> kCache = {"L1-dcache", "L1-icache", "LLC",   "dTLB",
-                                                     "iTLB",      "branch",    "node"};
+    "cpu-clock",        "task-clock",   "page-faults",  "context-switches",
+    "cpu-migrations",   "minor-faults", "major-faults", "alignment-faults",
+    "emulation-faults", "dummy",        "bpf-output",   "cgroup-switches"};
+constexpr std::array<std::string_view, 7> kCache = {"L1-dcache", "L1-icache", "LLC", "dTLB",
+                                                    "iTLB",      "branch",    "node"};
 // An operation alone names the access count ("loads"); with a result it is singular.
 constexpr std::array<std::string_view, 3> kCacheOp = {"load", "store", "prefetch"};
 constexpr std::array<std::string_view, 3> kCacheOps = {"loads", "stores", "prefetches"};

@@ -48,9 +48,7 @@ bool take_trailing_count(std::string_view s, std::string_view& rest, double& cou
 
 }  // namespace
 
-bool is_folded_comment(std::string_view line) {
-  return line == "#" || line.substr(0, 2) == "# ";
-}
+bool is_folded_comment(std::string_view line) { return line == "#" || line.substr(0, 2) == "# "; }
 
 std::optional<FoldedLine> parse_folded_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -106,7 +104,8 @@ FoldedData parse_folded(std::string text, WarningSink* warnings, std::string_vie
     }
     if (parsed->differential) d.any_differential = true;
     // (floor, not an integer cast: counts beyond 2^64 must not overflow a conversion)
-    if (parsed->count1 != std::floor(parsed->count1) || parsed->count2 != std::floor(parsed->count2))
+    if (parsed->count1 != std::floor(parsed->count1) ||
+        parsed->count2 != std::floor(parsed->count2))
       d.any_fractional = true;
     d.lines.push_back(*parsed);
   }

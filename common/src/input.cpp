@@ -25,7 +25,10 @@ Compression detect(std::string_view h) {
   auto starts = [&](std::string_view m) { return h.substr(0, m.size()) == m; };
   if (starts("\x1f\x8b")) return Compression::kGzip;
   if (starts("BZh")) return Compression::kBzip2;
-  if (starts(std::string_view("\xfd" "7zXZ\0", 6))) return Compression::kXz;
+  if (starts(std::string_view("\xfd"
+                              "7zXZ\0",
+                              6)))
+    return Compression::kXz;
   if (starts("\x28\xb5\x2f\xfd")) return Compression::kZstd;
   return Compression::kNone;
 }
@@ -87,8 +90,7 @@ class PlainInput final : public InputFile {
  protected:
   Result<std::size_t> read_some(char* buf, std::size_t n) override {
     ssize_t k = r_->read(buf, n);
-    if (k < 0)
-      return Error{Errc::kIo, name() + ": read failed: " + std::strerror(errno)};
+    if (k < 0) return Error{Errc::kIo, name() + ": read failed: " + std::strerror(errno)};
     return static_cast<std::size_t>(k);
   }
 
@@ -123,8 +125,8 @@ class CompressedInput final : public InputFile {
       done_ = true;
       return Error{Errc::kParse, name() + ": corrupt or truncated " +
                                      std::string(compression_name(compression())) +
-                                     " data near compressed byte " +
-                                     std::to_string(r_->offset()) + " (" + e.what() + ")"};
+                                     " data near compressed byte " + std::to_string(r_->offset()) +
+                                     " (" + e.what() + ")"};
     }
   }
 
@@ -177,8 +179,7 @@ Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
   std::unique_ptr<InputFile> in;
   if (c == Compression::kNone)
     in = std::make_unique<PlainInput>(std::move(name), std::move(reader));
-  else
-    in = std::make_unique<CompressedInput>(std::move(name), c, std::move(reader));
+  else in = std::make_unique<CompressedInput>(std::move(name), c, std::move(reader));
   return in;
 }
 
@@ -233,7 +234,9 @@ Content sniff_content(std::string_view head) {
   head = head.substr(0, kSniffBytes);
   auto starts = [&](std::string_view m) { return head.substr(0, m.size()) == m; };
   if (starts("PERFILE2") || starts("2ELIFREP")) return {ContentKind::kPerfData, {}};
-  if (starts("\x7f" "ELF")) return {ContentKind::kElf, {}};
+  if (starts("\x7f"
+             "ELF"))
+    return {ContentKind::kElf, {}};
   if (Compression c = detect(head); c != Compression::kNone)
     return {ContentKind::kCompressed, compression_name(c)};
   if (starts("\x04\x22\x4d\x18")) return {ContentKind::kCompressed, "lz4"};
@@ -243,8 +246,7 @@ Content sniff_content(std::string_view head) {
   std::size_t controls = 0;
   for (unsigned char c : head) {
     if (c == 0) return {ContentKind::kBinary, {}};
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') ||
-        c == 0x7f)
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') || c == 0x7f)
       ++controls;
   }
   if (controls * 10 > head.size()) return {ContentKind::kBinary, {}};
@@ -259,9 +261,8 @@ Result<void> expect_text(InputFile& in, TextFormat want) {
   const bool stdin_input = in.name() == "<stdin>";
   const std::string& name = in.name();
   const std::string file = stdin_input ? std::string("FILE") : name;
-  const std::string what = want == TextFormat::kPerfScript
-                               ? "'perf script' text"
-                               : "folded stacks ('a;b;c COUNT' lines)";
+  const std::string what = want == TextFormat::kPerfScript ? "'perf script' text"
+                                                           : "folded stacks ('a;b;c COUNT' lines)";
   std::string msg = "'" + name + "' is ";
   switch (c.kind) {
     case ContentKind::kPerfData:
@@ -282,9 +283,7 @@ Result<void> expect_text(InputFile& in, TextFormat want) {
         msg += " inside " + std::string(compression_name(in.compression())) + " data";
       msg += ", not " + what + ": unpack it first";
       break;
-    default:
-      msg += "binary data, not " + what;
-      break;
+    default: msg += "binary data, not " + what; break;
   }
   return Error{Errc::kUnsupported, std::move(msg)};
 }

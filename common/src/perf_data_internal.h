@@ -22,8 +22,8 @@
 #define PD_CONCAT_INNER_(a, b) a##b
 #define PD_CONCAT_(a, b) PD_CONCAT_INNER_(a, b)
 #define PD_TRY_ASSIGN_IMPL_(tmp, decl, expr) \
-  auto tmp = (expr);                          \
-  if (!tmp) return tmp.error();               \
+  auto tmp = (expr);                         \
+  if (!tmp) return tmp.error();              \
   decl = std::move(*tmp)
 #define PD_TRY_ASSIGN(decl, expr) PD_TRY_ASSIGN_IMPL_(PD_CONCAT_(pd_try_, __LINE__), decl, expr)
 
@@ -147,8 +147,7 @@ inline void pad_to(std::vector<std::uint8_t>& out, std::size_t align) {
 inline std::size_t sample_id_size(const perf_event_attr& attr) {
   if (!attr.sample_id_all) return 0;
   constexpr std::uint64_t kBits = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_ID |
-                                  PERF_SAMPLE_STREAM_ID | PERF_SAMPLE_CPU |
-                                  PERF_SAMPLE_IDENTIFIER;
+                                  PERF_SAMPLE_STREAM_ID | PERF_SAMPLE_CPU | PERF_SAMPLE_IDENTIFIER;
   return 8 * static_cast<std::size_t>(std::popcount(attr.sample_type & kBits));
 }
 

@@ -49,8 +49,8 @@ struct PerfDataReader::Impl {
   int fd = -1;
   UniqueFd owned_fd;
   bool stream = false;
-  std::vector<std::uint8_t> sbuf;   // fixed size (kStreamBuffer): larger than any record
-  std::size_t slen = 0;             // valid bytes in sbuf
+  std::vector<std::uint8_t> sbuf;  // fixed size (kStreamBuffer): larger than any record
+  std::size_t slen = 0;            // valid bytes in sbuf
   std::uint64_t sbase = 0;
   bool seof = false;
 
@@ -62,8 +62,8 @@ struct PerfDataReader::Impl {
   RecordDecoder dec;
 
   Error parse_error(std::uint64_t offset, const std::string& what) const {
-    return Error{Errc::kParse, "'" + name + "': byte offset " + std::to_string(offset) + ": " +
-                                   what};
+    return Error{Errc::kParse,
+                 "'" + name + "': byte offset " + std::to_string(offset) + ": " + what};
   }
   Error unsupported(const std::string& what) const {
     return Error{Errc::kUnsupported, "'" + name + "': " + what};
@@ -120,13 +120,12 @@ struct PerfDataReader::Impl {
 
   // One feature body (file section or pipe HEADER_FEATURE payload). Formats: header.c
   // write_*/process_* functions.
-  Result<void> parse_feature(int feat, const std::uint8_t* p, std::size_t n,
-                             std::uint64_t offset) {
+  Result<void> parse_feature(int feat, const std::uint8_t* p, std::size_t n, std::uint64_t offset) {
     Features& features = dec.mutable_features();
     Cursor c(p, n, offset);
     auto bad = [&](const char* what) {
-      return parse_error(c.offset(), std::string("feature ") + std::to_string(feat) + " (" +
-                                         what + ") is cut short");
+      return parse_error(c.offset(), std::string("feature ") + std::to_string(feat) + " (" + what +
+                                         ") is cut short");
     };
     auto string_feature = [&](std::optional<std::string>& dst, const char* what) -> Result<void> {
       std::string s;
@@ -189,8 +188,7 @@ struct PerfDataReader::Impl {
           c.skip(size);
         }
         return ok();
-      default:
-        return ok();  // features we do not use are skipped
+      default: return ok();  // features we do not use are skipped
     }
   }
 
@@ -223,8 +221,8 @@ struct PerfDataReader::Impl {
       return unsupported("perf.data from a machine of the other byte order is not supported");
     if (std::memcmp(p, kMagicV1.data(), kMagicV1.size()) == 0)
       return unsupported("legacy (version 1, 'PERFFILE') perf.data is not supported");
-    if (auto advice = not_perf_data(
-            std::string_view(reinterpret_cast<const char*>(p), kPipeHeaderSize));
+    if (auto advice =
+            not_perf_data(std::string_view(reinterpret_cast<const char*>(p), kPipeHeaderSize));
         !advice.empty())
       return Error{Errc::kUnsupported, "'" + name + "' " + advice};
     return parse_error(0, "not a perf.data file (bad magic " + hex(magic) + ")");
@@ -241,17 +239,19 @@ struct PerfDataReader::Impl {
                            : c.format == "zstd" || c.format == "lz4"
                                ? std::string(c.format) + " -d " + file
                                : std::string(c.format) + " -dk " + file;
-        return "is " + std::string(c.format) + "-compressed, not a perf.data file: decompress "
-               "it first ('" + tool + "')";
+        return "is " + std::string(c.format) +
+               "-compressed, not a perf.data file: decompress "
+               "it first ('" +
+               tool + "')";
       }
       case ContentKind::kElf:
         return "is an ELF file (a program or library), not a perf.data file: record it with "
-               "'profile record -- " + file + "'";
+               "'profile record -- " +
+               file + "'";
       case ContentKind::kText:
-        return "is text, not a perf.data file: for 'perf script' text use 'profile fold " +
-               file + "', for folded stacks 'profile render " + file + "'";
-      default:
-        return {};
+        return "is text, not a perf.data file: for 'perf script' text use 'profile fold " + file +
+               "', for folded stacks 'profile render " + file + "'";
+      default: return {};
     }
   }
 
@@ -318,10 +318,10 @@ struct PerfDataReader::Impl {
            "of the file");
       data_end = img_size;
     } else if (data_size > img_size - data_off) {
-      warn("perf-data-truncated",
-           "header says the data ends at byte " + std::to_string(data_off + data_size) +
-               " but the file has " + std::to_string(img_size) +
-               " bytes (truncated?): reading what is there");
+      warn("perf-data-truncated", "header says the data ends at byte " +
+                                      std::to_string(data_off + data_size) + " but the file has " +
+                                      std::to_string(img_size) +
+                                      " bytes (truncated?): reading what is there");
       data_end = img_size;
     } else {
       data_end = data_off + data_size;
@@ -357,8 +357,8 @@ struct PerfDataReader::Impl {
     std::size_t avail = 0;
     PD_TRY_ASSIGN(const std::uint8_t* h, fetch(0, kPipeHeaderSize, &avail));
     if (!h)
-      return parse_error(avail, "input is " + std::to_string(avail) +
-                                    " bytes, too short to be perf.data");
+      return parse_error(avail,
+                         "input is " + std::to_string(avail) + " bytes, too short to be perf.data");
     PROF_TRY(check_magic(h));
     const auto header_size = load<std::uint64_t>(h + 8);
     if (header_size == kPipeHeaderSize) {
@@ -386,8 +386,7 @@ struct PerfDataReader::Impl {
     if (c.left() >= 8) attr_size = load<std::uint32_t>(c.here() + 4);  // perf_event_attr.size
     if (attr_size == 0) attr_size = PERF_ATTR_SIZE_VER0;
     if (attr_size < PERF_ATTR_SIZE_VER0 || !c.fits(1, attr_size))
-      return parse_error(r.file_offset, "HEADER_ATTR record of " +
-                                            std::to_string(r.bytes.size()) +
+      return parse_error(r.file_offset, "HEADER_ATTR record of " + std::to_string(r.bytes.size()) +
                                             " bytes holds no valid attr (size " +
                                             std::to_string(attr_size) + ")");
     EventAttr ea;
@@ -425,8 +424,8 @@ struct PerfDataReader::Impl {
 
   void take_header_feature(const Record& r) {
     if (r.bytes.size() < kRecordHeaderSize + 8) {
-      warn("perf-data-features", "HEADER_FEATURE record at byte " +
-                                     std::to_string(r.file_offset) + " is too short");
+      warn("perf-data-features",
+           "HEADER_FEATURE record at byte " + std::to_string(r.file_offset) + " is too short");
       return;
     }
     const auto feat = load<std::uint64_t>(r.bytes.data() + kRecordHeaderSize);
@@ -481,10 +480,10 @@ struct PerfDataReader::Impl {
       }
       if (!rec) {
         done = true;
-        warn("perf-data-truncated",
-             "record (type " + std::to_string(type) + ", " + std::to_string(size) +
-                 " bytes) at byte " + std::to_string(pos) +
-                 " is cut short by the end of the data: read stops there");
+        warn("perf-data-truncated", "record (type " + std::to_string(type) + ", " +
+                                        std::to_string(size) + " bytes) at byte " +
+                                        std::to_string(pos) +
+                                        " is cut short by the end of the data: read stops there");
         return false;
       }
       out.type = type;
@@ -500,30 +499,20 @@ struct PerfDataReader::Impl {
                        "'" + name + "': byte offset " + std::to_string(out.file_offset) +
                            ": compressed records (perf record -z) are not supported: decompress "
                            "with 'perf inject -i IN -o OUT' or record without -z"};
-        case PERF_RECORD_HEADER_ATTR:
-          PROF_TRY(take_header_attr(out));
-          break;
-        case PERF_RECORD_HEADER_FEATURE:
-          take_header_feature(out);
-          break;
-        case PERF_RECORD_EVENT_UPDATE:
-          take_event_update(out);
-          break;
-        case PERF_RECORD_HEADER_TRACING_DATA:
-          PROF_TRY(take_tracing_data(out));
-          break;
+        case PERF_RECORD_HEADER_ATTR: PROF_TRY(take_header_attr(out)); break;
+        case PERF_RECORD_HEADER_FEATURE: take_header_feature(out); break;
+        case PERF_RECORD_EVENT_UPDATE: take_event_update(out); break;
+        case PERF_RECORD_HEADER_TRACING_DATA: PROF_TRY(take_tracing_data(out)); break;
         case PERF_RECORD_HEADER_BUILD_ID:
           if (!take_build_id(out.bytes.data(), out.bytes.size()))
             warn("perf-data-features", "HEADER_BUILD_ID record at byte " +
                                            std::to_string(out.file_offset) + " is too short");
           break;
-        default:
-          break;
+        default: break;
       }
       return true;
     }
   }
-
 };
 
 // ---- PerfDataReader ----

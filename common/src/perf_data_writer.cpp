@@ -86,9 +86,9 @@ void append_c_string(std::vector<std::uint8_t>& r, std::string_view s) {
 // perf's build-id table entry (tools/perf/util/build-id.c write_buildid): misc says the size
 // byte is valid; the filename is NUL-padded to 64 (NAME_ALIGN).
 std::vector<std::uint8_t> build_id_record(const BuildIdEntry& e) {
-  auto r = record_header(PERF_RECORD_HEADER_BUILD_ID,
-                         static_cast<std::uint16_t>((e.cpumode & PERF_RECORD_MISC_CPUMODE_MASK) |
-                                                    kMiscBuildIdSize));
+  auto r = record_header(
+      PERF_RECORD_HEADER_BUILD_ID,
+      static_cast<std::uint16_t>((e.cpumode & PERF_RECORD_MISC_CPUMODE_MASK) | kMiscBuildIdSize));
   append<std::int32_t>(r, e.pid);
   std::array<std::uint8_t, 24> id{};
   const std::size_t n = std::min<std::size_t>(e.build_id.size(), 20);
@@ -123,8 +123,8 @@ std::vector<std::pair<int, std::vector<std::uint8_t>>> feature_bodies(
     const Features& f, const std::vector<EventAttr>& attrs, bool pipe) {
   std::vector<std::pair<int, std::vector<std::uint8_t>>> out;
   if (!pipe && !f.tracing_data.empty()) {  // pipe mode: tracing_data_record()
-    out.emplace_back(HEADER_TRACING_DATA, std::vector<std::uint8_t>(f.tracing_data.begin(),
-                                                                    f.tracing_data.end()));
+    out.emplace_back(HEADER_TRACING_DATA,
+                     std::vector<std::uint8_t>(f.tracing_data.begin(), f.tracing_data.end()));
   }
   if (!pipe && !f.build_ids.empty()) {  // pipe mode sends them as HEADER_BUILD_ID records
     std::vector<std::uint8_t> b;
@@ -211,7 +211,7 @@ struct PerfDataWriter::Impl {
   std::uint64_t data_flushed = 0;  // record bytes on disk (file mode: data.size as patched)
   std::uint64_t stream_bytes = 0;  // everything written, headers included
   bool finished = false;
-  std::optional<Error> failed;     // sticky: after a failed write nothing more is written
+  std::optional<Error> failed;  // sticky: after a failed write nothing more is written
 
   std::array<std::uint8_t, kFileHeaderSize> file_header(std::uint64_t data_size,
                                                         std::uint64_t feature_bits) const {
@@ -219,8 +219,8 @@ struct PerfDataWriter::Impl {
     store<std::uint64_t>(h.data(), kMagic);
     store<std::uint64_t>(h.data() + 8, kFileHeaderSize);
     store<std::uint64_t>(h.data() + kOffAttrSize, kWriteAttrSize + kFileSectionSize);
-    store<std::uint64_t>(h.data() + kOffAttrs, data_offset - attrs.size() *
-                                                   (kWriteAttrSize + kFileSectionSize));
+    store<std::uint64_t>(h.data() + kOffAttrs,
+                         data_offset - attrs.size() * (kWriteAttrSize + kFileSectionSize));
     store<std::uint64_t>(h.data() + kOffAttrs + 8,
                          attrs.size() * (kWriteAttrSize + kFileSectionSize));
     store<std::uint64_t>(h.data() + kOffData, data_offset);
@@ -546,8 +546,8 @@ Result<std::vector<std::uint8_t>> make_sample(const perf_event_attr& attr, const
   if (t & PERF_SAMPLE_PERIOD) append<std::uint64_t>(r, s.period);
   if (t & PERF_SAMPLE_READ) {
     const auto f = attr.read_format;
-    const int extras = std::popcount(f & (PERF_FORMAT_TOTAL_TIME_ENABLED |
-                                          PERF_FORMAT_TOTAL_TIME_RUNNING));
+    const int extras =
+        std::popcount(f & (PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING));
     if (f & PERF_FORMAT_GROUP) {
       append<std::uint64_t>(r, 0);  // nr = 0 values
       for (int i = 0; i < extras; ++i) append<std::uint64_t>(r, 0);

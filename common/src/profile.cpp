@@ -76,7 +76,8 @@ Profile& Profile::operator=(Profile&&) noexcept = default;
 FunctionId Profile::add_function(std::string_view name, std::string_view filename) {
   const StringId n = intern(name), f = intern(filename);
   const std::uint64_t key = std::uint64_t{n} << 32 | f;
-  auto [it, inserted] = idx_->functions.try_emplace(key, static_cast<FunctionId>(functions_.size()));
+  auto [it, inserted] =
+      idx_->functions.try_emplace(key, static_cast<FunctionId>(functions_.size()));
   if (inserted) functions_.push_back({n, f});
   return it->second;
 }

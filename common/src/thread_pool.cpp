@@ -17,11 +17,11 @@ ThreadPool::ThreadPool(unsigned threads, WarningSink* warnings) {
       workers_.emplace_back([this] { worker_loop(); });
     } catch (const std::system_error& e) {
       if (warnings)
-        warnings->warn("thread-create",
-                       "could not start thread " + std::to_string(i + 1) + " of " +
-                           std::to_string(threads) + " (" + e.what() + "); running with " +
-                           std::to_string(i) + (i == 1 ? " thread" : " threads") +
-                           (i == 0 ? ", on the calling thread" : ""));
+        warnings->warn("thread-create", "could not start thread " + std::to_string(i + 1) + " of " +
+                                            std::to_string(threads) + " (" + e.what() +
+                                            "); running with " + std::to_string(i) +
+                                            (i == 1 ? " thread" : " threads") +
+                                            (i == 0 ? ", on the calling thread" : ""));
       break;
     }
   }

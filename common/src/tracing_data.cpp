@@ -62,7 +62,8 @@ class Reader {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -81,8 +82,7 @@ std::string_view attribute(std::string_view line, std::string_view key) {
         at + key.size() < line.size() && line[at + key.size()] == ':') {
       const auto start = at + key.size() + 1;
       const auto end = line.find(';', start);
-      return line.substr(start, end == std::string_view::npos ? line.size() - start
-                                                              : end - start);
+      return line.substr(start, end == std::string_view::npos ? line.size() - start : end - start);
     }
     at += key.size();
   }
@@ -121,8 +121,8 @@ std::string encode_tracing_data(const TracingData& d) {
 Result<TracingData> parse_tracing_data(std::string_view blob) {
   Reader r(blob);
   auto bad = [&](std::string_view what) {
-    return Error{Errc::kParse, "tracing data: " + std::string(what) + " at byte " +
-                                   std::to_string(r.at())};
+    return Error{Errc::kParse,
+                 "tracing data: " + std::string(what) + " at byte " + std::to_string(r.at())};
   };
   if (blob.substr(0, kMagic.size()) != kMagic) return bad("no tracing-data magic");
   r.skip(kMagic.size());
@@ -225,8 +225,8 @@ Result<TracepointFormat> parse_tracepoint_format(std::string_view text) {
       // "char prev_comm[16]" / "pid_t prev_pid" / "__data_loc char[] name": the last word,
       // without an array suffix, is the name.
       auto name = decl;
-      if (const auto br = name.find('['); br != std::string_view::npos &&
-                                          name.find_last_of(" \t") < br)
+      if (const auto br = name.find('[');
+          br != std::string_view::npos && name.find_last_of(" \t") < br)
         name = name.substr(0, br);
       const auto sp = name.find_last_of(" \t*");
       if (sp == std::string_view::npos) return bad();

@@ -142,9 +142,13 @@ std::size_t argument_cut(std::string_view s) {
     }
     switch (c) {
       case '<': ++angle; break;
-      case '>': if (angle > 0) --angle; break;
+      case '>':
+        if (angle > 0) --angle;
+        break;
       case '{': ++brace; break;
-      case '}': if (brace > 0) --brace; break;
+      case '}':
+        if (brace > 0) --brace;
+        break;
       case '(':
         if (angle == 0 && brace == 0 && !starts_anon_namespace(s, i)) return i;
         break;
@@ -169,8 +173,7 @@ bool is_perf_map(std::string_view m) {
 // perf's jitdump output: `jitted-<pid>-<n>.so` (divergence: the reference knows only perf maps).
 bool is_jitdump(std::string_view m) {
   std::string_view b = basename(m);
-  if (b.substr(0, 7) != "jitted-" || b.size() < 3 || b.substr(b.size() - 3) != ".so")
-    return false;
+  if (b.substr(0, 7) != "jitted-" || b.size() < 3 || b.substr(b.size() - 3) != ".so") return false;
   b = b.substr(7, b.size() - 10);
   auto dash = b.find('-');
   if (dash == std::string_view::npos || dash == 0 || dash + 1 == b.size()) return false;
@@ -302,7 +305,8 @@ bool parse_header(std::string_view line, HeaderLine& h) {
     if (c < rest.size() && rest[c] == '[') {
       std::size_t d = c + 1;
       int cpu = 0;
-      while (d < rest.size() && is_digit(rest[d]) && cpu < 1000000) cpu = cpu * 10 + (rest[d++] - '0');
+      while (d < rest.size() && is_digit(rest[d]) && cpu < 1000000)
+        cpu = cpu * 10 + (rest[d++] - '0');
       if (d > c + 1 && d < rest.size() && rest[d] == ']') h.cpu = cpu;
     }
     if (!parse_event(line, h)) parse_inline_frame(rest, h);
@@ -414,8 +418,8 @@ std::uint64_t FoldEngine::parse_period(std::string_view digits) {
   return v == 0 ? 1 : v;
 }
 
-void FoldEngine::begin(std::string_view comm, std::string_view pid, std::string_view tid,
-                       int cpu, std::uint64_t period) {
+void FoldEngine::begin(std::string_view comm, std::string_view pid, std::string_view tid, int cpu,
+                       std::uint64_t period) {
   // A header does not drop the frames collected so far: two headers without a blank line
   // between them make one sample with the second header's name and period (as the reference).
   active_ = true;
@@ -473,8 +477,10 @@ void FoldEngine::begin_typed(std::string_view comm, std::int64_t pid, std::int64
 }
 
 FrameCache::Value FoldEngine::typed_frame(const FrameView& fv) {
-  RawFrame f{{}, fv.symbol.empty() ? std::string_view("[unknown]") : fv.symbol,
-             fv.module.empty() ? std::string_view("[unknown]") : fv.module, fv.address};
+  RawFrame f{{},
+             fv.symbol.empty() ? std::string_view("[unknown]") : fv.symbol,
+             fv.module.empty() ? std::string_view("[unknown]") : fv.module,
+             fv.address};
   // Keyed by what the tidied name depends on: the address only where --addrs shows it.
   typed_key_.assign(f.func);
   typed_key_ += '\0';
@@ -574,9 +580,9 @@ bool FoldEngine::tidy_frame(const RawFrame& f, bool& matched) {
   matched = false;
   std::string_view func = f.func;
   // `sym+0x1f` (perf script -F+symoff, Linux 4.8+): lowercase hex only, as the reference.
-  if (auto off = func.rfind("+0x"); off != std::string_view::npos && off + 3 < func.size() &&
-                                    std::all_of(func.begin() + static_cast<std::ptrdiff_t>(off) + 3,
-                                                func.end(), is_lower_hex))
+  if (auto off = func.rfind("+0x");
+      off != std::string_view::npos && off + 3 < func.size() &&
+      std::all_of(func.begin() + static_cast<std::ptrdiff_t>(off) + 3, func.end(), is_lower_hex))
     func = func.substr(0, off);
   if (!func.empty() && func.front() == '(') return false;  // `(anonymous)`-style process names
   // Java inline chains `outer->inner->leaf`: one frame per piece, outer first, the inner ones
@@ -659,9 +665,9 @@ bool FoldEngine::piece(std::string_view func, const RawFrame& f, bool inlined) {
   }
   if (java_ && !out.empty() && out.front() == 'L' && out.find('/') != std::string::npos)
     out.erase(0, 1);
-  bool matched = !opt_.skip_after.empty() &&
-                 std::find(opt_.skip_after.begin(), opt_.skip_after.end(), out) !=
-                     opt_.skip_after.end();
+  bool matched =
+      !opt_.skip_after.empty() &&
+      std::find(opt_.skip_after.begin(), opt_.skip_after.end(), out) != opt_.skip_after.end();
   if (inlined) {
     if (out.find("_[i]") == std::string::npos) out += "_[i]";
   } else if (opt_.annotate_kernel && is_kernel_module(f.module)) {
@@ -703,7 +709,8 @@ void FoldEngine::end_sample() {
 
 bool FoldEngine::absorb(const FoldEngine& other) {
   std::vector<std::uint32_t> ours(other.names_.size());
-  for (std::uint32_t id = 0; id < ours.size(); ++id) ours[id] = names_.intern(other.names_.name(id));
+  for (std::uint32_t id = 0; id < ours.size(); ++id)
+    ours[id] = names_.intern(other.names_.name(id));
   bool ok = true;
   std::vector<std::uint32_t> key;
   other.stacks_.for_each([&](std::span<const std::uint32_t> ids, std::uint64_t n) {
@@ -795,8 +802,7 @@ bool FoldEngine::line(std::string_view l) {
   }
   if (is_ws(l.front()))
     warn(kWarnWeirdStackLine, "unrecognized stack line (expected 'ADDRESS SYMBOL (MODULE)')", l);
-  else
-    warn(kWarnWeirdLine, "unrecognized line (neither a sample header nor a stack line)", l);
+  else warn(kWarnWeirdLine, "unrecognized line (neither a sample header nor a stack line)", l);
   return !strict_error_;
 }
 

@@ -38,12 +38,12 @@ struct RawFrame {
 // The parsed sample header line (see docs/folding.md, "Sample header").
 struct HeaderLine {
   std::string_view comm;
-  std::string_view pid_text;   // "?" when perf printed one number (or TID 0)
+  std::string_view pid_text;  // "?" when perf printed one number (or TID 0)
   std::string_view tid_text;
-  int cpu = -1;                // from the `[NNN]` field; -1 when absent
-  bool has_event = false;      // the line ends with `: [PERIOD] EVENT:`
+  int cpu = -1;            // from the `[NNN]` field; -1 when absent
+  bool has_event = false;  // the line ends with `: [PERIOD] EVENT:`
   std::string_view event;
-  std::string_view period;     // digits, may be empty
+  std::string_view period;        // digits, may be empty
   std::optional<RawFrame> frame;  // a frame printed on the header line itself (no -g)
 };
 
@@ -154,8 +154,7 @@ class FoldEngine {
   bool tidy_frame(const RawFrame& f, bool& matched);
   void push_frame(const FrameCache::Value& v);
   void frame(const RawFrame& f);
-  void cached_frame(FrameCache& cache, std::string_view key, std::uint64_t hash,
-                    const RawFrame& f);
+  void cached_frame(FrameCache& cache, std::string_view key, std::uint64_t hash, const RawFrame& f);
   bool piece(std::string_view func, const RawFrame& f, bool inlined);
   void end_sample();
   void warn(std::string_view kind, std::string_view what, std::string_view line_text);
@@ -169,10 +168,10 @@ class FoldEngine {
   bool event_warned_ = false;
 
   // Current sample.
-  bool active_ = false;         // a header was accepted and no blank line came yet
-  bool after_filtered_ = false; // the last header was dropped by the event filter
+  bool active_ = false;          // a header was accepted and no blank line came yet
+  bool after_filtered_ = false;  // the last header was dropped by the event filter
   bool java_ = false;
-  bool skipped_ = false;        // --skip-after matched: no more frames, no process frame
+  bool skipped_ = false;  // --skip-after matched: no more frames, no process frame
   std::string pname_;
   std::uint32_t pname_id_ = 0;
   // per_event: the current sample's `[EVENT]` frame (kNoEvent: none), and the last event seen,
@@ -193,7 +192,7 @@ class FoldEngine {
   StackTable stacks_;
 
   // Text state.
-  std::string partial_;          // a line split across feed() calls
+  std::string partial_;  // a line split across feed() calls
   std::uint64_t block_lines_ = 0;
 
   std::vector<Diag> diags_;

@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
-#include <memory>
 #include <cstring>
+#include <deque>
 #include <future>
+#include <memory>
 #include <mutex>
 
 #include "fold_engine.h"
@@ -53,9 +53,9 @@ std::size_t last_boundary(std::string_view s, std::size_t from) {
   return std::string_view::npos;
 }
 
-constexpr std::size_t kReadSize = 1 << 20;       // single thread: one read, one feed
-constexpr std::size_t kBlockSize = 1 << 20;      // threads: bytes per block handed out
-constexpr std::size_t kMaxUnsplit = 16 << 20;    // no empty line in this much: stop splitting
+constexpr std::size_t kReadSize = 1 << 20;     // single thread: one read, one feed
+constexpr std::size_t kBlockSize = 1 << 20;    // threads: bytes per block handed out
+constexpr std::size_t kMaxUnsplit = 16 << 20;  // no empty line in this much: stop splitting
 
 // Input bytes that end at a sample boundary. The buffers go back to a pool after use, so the
 // reader neither zero-fills nor page-faults fresh memory for every block.

@@ -29,32 +29,29 @@ void add_folder_options(po::options_description& opts, bool pipeline) {
   // In the all-in-one `profile`, --pid/--tid select what to sample (-p, -t): there the process
   // frames go by their own names only. --all would sit beside -a/--all-cpus: fold and report only.
   // The descriptions are the same in both, so that a test can tell one meaning from another.
-  opts.add_options()
-      (pipeline ? "per-process" : "per-process,pid", po::bool_switch(),
-       "process frame is comm-PID (default: comm); 'profile fold' and 'report' also take "
-       "stackcollapse-perf.pl's name, --pid")
-      (pipeline ? "per-thread" : "per-thread,tid", po::bool_switch(),
-       "process frame is comm-PID/TID (default: comm); 'profile fold' and 'report' also take "
-       "stackcollapse-perf.pl's name, --tid");
-  opts.add_options()
-      ("kernel", po::bool_switch(), "add _[k] to kernel frames (default: off)")
-      ("jit", po::bool_switch(), "add _[j] to JIT frames (default: off)");
+  opts.add_options()(
+      pipeline ? "per-process" : "per-process,pid", po::bool_switch(),
+      "process frame is comm-PID (default: comm); 'profile fold' and 'report' also take "
+      "stackcollapse-perf.pl's name, --pid")(
+      pipeline ? "per-thread" : "per-thread,tid", po::bool_switch(),
+      "process frame is comm-PID/TID (default: comm); 'profile fold' and 'report' also take "
+      "stackcollapse-perf.pl's name, --tid");
+  opts.add_options()("kernel", po::bool_switch(), "add _[k] to kernel frames (default: off)")(
+      "jit", po::bool_switch(), "add _[j] to JIT frames (default: off)");
   if (!pipeline) opts.add_options()("all", "same as --kernel --jit");
-  opts.add_options()
-      ("addrs", po::bool_switch(),
-       "unresolved frames show their address: [module <addr>] (default: off)")
-      ("event-filter", po::value<std::string>()->value_name("EVENT"),
-       "keep only samples of EVENT (default: 'fold' keeps the first event seen, as "
-       "stackcollapse-perf.pl; 'profile', 'report' and 'top' keep every event)")
-      ("per-event", po::bool_switch(),
-       "root frame [EVENT] from each sample's event, so several events fold side by side "
-       "(default: off in 'fold'; 'profile', 'report' and 'top' do it when the capture has "
-       "several events and no --event-filter)")
-      ("per-cpu", po::bool_switch(),
-       "root frame cpu-NNN from the sample's CPU (default: off)")
-      ("skip-after", po::value<std::vector<std::string>>()->value_name("FUNC")->composing(),
-       "drop the frames rootward of the leaf-most FUNC frame, process frame included; "
-       "repeatable (default: none)");
+  opts.add_options()("addrs", po::bool_switch(),
+                     "unresolved frames show their address: [module <addr>] (default: off)")(
+      "event-filter", po::value<std::string>()->value_name("EVENT"),
+      "keep only samples of EVENT (default: 'fold' keeps the first event seen, as "
+      "stackcollapse-perf.pl; 'profile', 'report' and 'top' keep every event)")(
+      "per-event", po::bool_switch(),
+      "root frame [EVENT] from each sample's event, so several events fold side by side "
+      "(default: off in 'fold'; 'profile', 'report' and 'top' do it when the capture has "
+      "several events and no --event-filter)")(
+      "per-cpu", po::bool_switch(), "root frame cpu-NNN from the sample's CPU (default: off)")(
+      "skip-after", po::value<std::vector<std::string>>()->value_name("FUNC")->composing(),
+      "drop the frames rootward of the leaf-most FUNC frame, process frame included; "
+      "repeatable (default: none)");
 }
 
 Result<Options> folder_options_from(const po::variables_map& vm) {
@@ -83,14 +80,12 @@ int fold_command(int argc, char** argv) {
   po::options_description visible(kUsage);
   visible.add_options()("help,h", "show this help");
   add_folder_options(visible, /*pipeline=*/false);
-  visible.add_options()
-      ("threads,j", po::value(&threads)->value_name("N")->default_value(1),
-       "fold on N threads; 0 = one per CPU. Output is identical for every N")
-      ("output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)")
-      ("strict", po::bool_switch(&strict),
-       "a line that fits no rule is an error naming FILE and line (default: a warning)")
-      ("quiet,q", "print no warnings")
-      ("verbose,v", "print every warning, not one per kind");
+  visible.add_options()("threads,j", po::value(&threads)->value_name("N")->default_value(1),
+                        "fold on N threads; 0 = one per CPU. Output is identical for every N")(
+      "output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)")(
+      "strict", po::bool_switch(&strict),
+      "a line that fits no rule is an error naming FILE and line (default: a warning)")(
+      "quiet,q", "print no warnings")("verbose,v", "print every warning, not one per kind");
   po::options_description all;
   all.add(visible).add_options()("input", po::value<std::vector<std::string>>(), "input");
   po::positional_options_description pos;
@@ -138,13 +133,12 @@ int fold_command(int argc, char** argv) {
   }
   if (!quiet && !verbose) cli::print_warning_summary(sink, cli::RepeatWording::kMoreLikeItSeeAll);
   if (counts->empty()) {
-    std::string why = stats.lines == 0 ? "the input is empty"
-                      : stats.filtered_samples > 0
-                          ? "every sample was dropped by the event filter"
-                          : "no line looked like 'perf script' output";
-    return cli::report_error(Error{
-        Errc::kNoData, "'" + opt.input_name + "': no stacks found (" + why +
-                           "; make it with 'perf script' or 'profile symbolize')"});
+    std::string why = stats.lines == 0             ? "the input is empty"
+                      : stats.filtered_samples > 0 ? "every sample was dropped by the event filter"
+                                                   : "no line looked like 'perf script' output";
+    return cli::report_error(
+        Error{Errc::kNoData, "'" + opt.input_name + "': no stacks found (" + why +
+                                 "; make it with 'perf script' or 'profile symbolize')"});
   }
   if (auto w = cli::write_output(output, counts->to_string()); !w)
     return cli::report_error(w.error());

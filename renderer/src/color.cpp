@@ -92,12 +92,9 @@ Palette resolve(Palette p, std::string_view name) {
       if (contains(name, "_[k]")) return Palette::kOrange;
       return Palette::kRed;
     }
-    case Palette::kWakeup:
-      return Palette::kAqua;
-    case Palette::kChain:
-      return contains(name, "_[w]") ? Palette::kAqua : Palette::kBlue;
-    default:
-      return p;
+    case Palette::kWakeup: return Palette::kAqua;
+    case Palette::kChain: return contains(name, "_[w]") ? Palette::kAqua : Palette::kBlue;
+    default: return p;
   }
 }
 
@@ -196,14 +193,20 @@ void append_rgb(std::string& out, Rgb c) {
   out.push_back(')');
 }
 
-bool background_stops(std::string_view bg, Palette palette, std::string& top,
-                      std::string& bottom) {
+bool background_stops(std::string_view bg, Palette palette, std::string& top, std::string& bottom) {
   if (bg.empty()) {
     switch (palette) {
       case Palette::kMem: bg = "green"; break;
-      case Palette::kIo: case Palette::kWakeup: case Palette::kChain: bg = "blue"; break;
-      case Palette::kRed: case Palette::kGreen: case Palette::kBlue: case Palette::kAqua:
-      case Palette::kYellow: case Palette::kPurple: case Palette::kOrange: bg = "grey"; break;
+      case Palette::kIo:
+      case Palette::kWakeup:
+      case Palette::kChain: bg = "blue"; break;
+      case Palette::kRed:
+      case Palette::kGreen:
+      case Palette::kBlue:
+      case Palette::kAqua:
+      case Palette::kYellow:
+      case Palette::kPurple:
+      case Palette::kOrange: bg = "grey"; break;
       default: bg = "yellow";
     }
   }

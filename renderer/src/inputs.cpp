@@ -67,9 +67,9 @@ std::unordered_map<std::string, NameAttributes> parse_name_attributes(std::strin
       std::size_t eq = kv.find('=');
       if (eq == std::string_view::npos || eq == 0) {
         if (warnings)
-          warnings->warn("nameattr-invalid-attribute",
-                         "nameattr line " + std::to_string(line_no) + ": invalid attribute '" +
-                             std::string(kv) + "'");
+          warnings->warn("nameattr-invalid-attribute", "nameattr line " + std::to_string(line_no) +
+                                                           ": invalid attribute '" +
+                                                           std::string(kv) + "'");
         continue;
       }
       std::string key(kv.substr(0, eq));
@@ -90,8 +90,7 @@ std::unordered_map<std::string, NameAttributes> parse_name_attributes(std::strin
   return out;
 }
 
-std::map<std::string, std::string> parse_palette_map(std::string_view text,
-                                                     WarningSink* warnings) {
+std::map<std::string, std::string> parse_palette_map(std::string_view text, WarningSink* warnings) {
   std::map<std::string, std::string> out;
   std::uint64_t bad = 0;
   for_each_line(text, [&](std::string_view line, std::size_t) {

@@ -34,7 +34,8 @@ std::string chain_rewrite(std::string_view stack) {
   std::size_t pos = 0;
   while (pos <= rest.size()) {
     std::size_t next = rest.find(";--;", pos);
-    std::string_view part = rest.substr(pos, next == std::string_view::npos ? rest.npos : next - pos);
+    std::string_view part =
+        rest.substr(pos, next == std::string_view::npos ? rest.npos : next - pos);
     for (char c : part) {
       if (c == ';') out += "_[w]";
       out.push_back(c);
@@ -48,7 +49,7 @@ std::string chain_rewrite(std::string_view stack) {
 }
 
 struct Work {
-  std::string_view text;   // sort key: the line as flamegraph.pl sees it
+  std::string_view text;  // sort key: the line as flamegraph.pl sees it
   std::string_view stack;
   double count1, count2;
   bool differential;
@@ -153,8 +154,8 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
       const auto depth = static_cast<std::uint32_t>(open.size() - 1);
       // flamegraph.pl judges each frame on its own; the root is drawn to time_max.
       const double end = depth == 0 ? layout.time_max : t;
-      if (inclusive && depth > 0) max_inclusive_delta = std::max(max_inclusive_delta,
-                                                                 std::fabs(f.delta));
+      if (inclusive && depth > 0)
+        max_inclusive_delta = std::max(max_inclusive_delta, std::fabs(f.delta));
       if (end - f.start < min_time) {
         ++layout.frames_pruned;
         if (opt.javascript) add_pruned(f.name, f.start, end);

@@ -1,5 +1,5 @@
-// SVG output. Geometry and text follow flamegraph.pl (flamegraph-behaviour.md 2.4, 2.5, 2.7) so that
-// conformance tests can compare frames; the markup is leaner (no empty <text>, rx/ry in CSS).
+// SVG output. Geometry and text follow flamegraph.pl (flamegraph-behaviour.md 2.4, 2.5, 2.7) so
+// that conformance tests can compare frames; the markup is leaner (no empty <text>, rx/ry in CSS).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -261,8 +261,8 @@ detail::Rgb frame_color(const Frame& f, const Layout& layout, const Options& opt
                         std::string& scratch) {
   if (f.name == "--") return {160, 160, 160};
   if (f.name == "-") return {200, 200, 200};
-  if (layout.differential && f.has_delta) return detail::delta_color(f.delta, layout.max_delta,
-                                                                     opt.negate);
+  if (layout.differential && f.has_delta)
+    return detail::delta_color(f.delta, layout.max_delta, opt.negate);
   if (opt.palette_map) {
     scratch.assign(f.name);
     auto it = opt.palette_map->find(scratch);
@@ -316,9 +316,10 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   for (const Frame& f : layout.frames) names += f.name.size();
   out.reserve(out.size() + 8192 + layout.frames.size() * 170 + names * 2);
 
-  out += "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-         "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
-         "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n";
+  out +=
+      "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+      "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
+      "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n";
   out += "<svg version=\"1.1\"";
   if (g.fluid) {
     out += " width=\"100%\"";
@@ -334,8 +335,9 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     append_general(out, g.image_height);
     out += "\"";
   }
-  out += " xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\""
-         " xmlns:fg=\"urn:x-profile:flamegraph\">";
+  out +=
+      " xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\""
+      " xmlns:fg=\"urn:x-profile:flamegraph\">";
   w.line_end();
   out += "<!-- Flame graph drawn by profile render: click a frame to zoom, Ctrl-F to search. -->";
   w.line_end();
@@ -353,8 +355,9 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
   if (!detail::background_stops(opt.bg_colors, opt.palette, top, bottom)) {
     detail::background_stops("", opt.palette, top, bottom);
   }
-  out += "<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
-         "<stop stop-color=\"";
+  out +=
+      "<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
+      "<stop stop-color=\"";
   out += top;
   out += "\" offset=\"5%\"/><stop stop-color=\"";
   out += bottom;
@@ -536,8 +539,8 @@ void write_svg(const Layout& layout, const Options& opt, std::string& out) {
     if (g.fluid) {
       attr_fixed(out, "width", 100 * (f.end - f.start) / layout.time_max, 4, "%");
     } else {
-      attr_fixed(out, "width",
-                 detail::round_as_printed(x2, 1) - detail::round_as_printed(x1, 1), 1);
+      attr_fixed(out, "width", detail::round_as_printed(x2, 1) - detail::round_as_printed(x1, 1),
+                 1);
     }
     out += row.height;
     out += " fill=\"";

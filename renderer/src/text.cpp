@@ -49,7 +49,7 @@ bool xml_allowed(std::int32_t cp) {
 
 void append_u16(std::string& out, unsigned v) {
   static constexpr char kHex[] = "0123456789abcdef";
-  char buf[6] = {'\\', 'u', kHex[(v >> 12) & 15], kHex[(v >> 8) & 15], kHex[(v >> 4) & 15],
+  char buf[6] = {'\\',        'u', kHex[(v >> 12) & 15], kHex[(v >> 8) & 15], kHex[(v >> 4) & 15],
                  kHex[v & 15]};
   out.append(buf, 6);
 }

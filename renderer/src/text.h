@@ -29,7 +29,7 @@ std::string fit_label(std::string_view name, std::size_t chars, bool keep_end);
 
 // printf-compatible formatting without the locale/varargs cost.
 void append_fixed(std::string& out, double v, int decimals);  // "%.Nf"
-void append_general(std::string& out, double v);               // Perl's default "%.15g"
+void append_general(std::string& out, double v);              // Perl's default "%.15g"
 // "%.0f" with thousands separators: 1234567 -> "1,234,567".
 void append_count_commas(std::string& out, double v);
 // v rounded as "%.Nf" would print it.

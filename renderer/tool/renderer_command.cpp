@@ -62,43 +62,45 @@ bool valid_color(const std::string& c) {
 }  // namespace
 
 void add_render_options(po::options_description& opts, bool short_names) {
-  opts.add_options()
-      ("title", po::value<std::string>(), "title text (default \"Flame Graph\", \"Icicle Graph\" "
-       "with --inverted, \"Flame Chart\" with --flamechart)")
-      ("subtitle", po::value<std::string>(), "second title line (default none)")
-      ("width", po::value<int>(), "image width in px (default: fluid, fills the browser window)")
-      ("height", po::value<int>()->default_value(16), "frame height in px")
-      ("minwidth", po::value<std::string>()->default_value("0.1"),
-       "omit frames narrower than this many px, or percent of the total with a trailing %")
-      ("fonttype", po::value<std::string>()->default_value("Verdana"), "font family")
-      ("fontsize", po::value<double>()->default_value(12), "font size")
-      ("fontwidth", po::value<double>()->default_value(0.59, "0.59"), "average glyph width / font size")
-      ("countname", po::value<std::string>()->default_value("samples"), "count unit in tooltips")
-      ("nametype", po::value<std::string>()->default_value("Function:"),
-       "prefix of the details line")
-      (short_names ? "colors,c" : "colors", po::value<std::string>()->default_value("hot"),
-       "palette: hot mem io wakeup chain java js perl red green blue aqua yellow purple orange")
-      ("bgcolors", po::value<std::string>(),
-       "background: yellow blue green grey or #rrggbb (default by palette)")
-      ("hash", "colour by name hash (flamegraph.pl --hash)")
-      ("random", "random colours (output differs between runs)")
-      ("cp", "consistent palette: read and update ./palette.map")
-      ("reverse", "reverse each stack (leaf becomes root)")
-      (short_names ? "inverted,i" : "inverted", "icicle graph (root at the top)")
-      ("flamechart", "keep input order as a time axis")
-      ("negate", "swap the differential colours and delta sign")
-      ("factor", po::value<double>()->default_value(1), "multiply displayed counts")
-      ("notes", po::value<std::string>()->default_value(""), "text for an XML comment")
-      ("total", po::value<double>(), "count of the full width (default: sum of counts)")
-      ("nameattr", po::value<std::string>(), "file of per-function SVG attributes")
-      ("search-color", po::value<std::string>()->default_value("rgb(230,0,230)"),
-       "fill of search matches (#rrggbb or rgb(r,g,b))")
-      ("truncate-text-right", "shorten long labels at the end, keeping the start (default)")
-      ("truncate-text-left", "shorten long labels at the start, keeping the end")
-      ("diff-self", "differential: colour only frames opened by a line, by that line's delta "
-       "(flamegraph.pl); default colours every frame by its own inclusive delta")
-      ("no-javascript", "leave out the interactive script")
-      ("pretty", "one element per line, indented (for diffable output)");
+  opts.add_options()("title", po::value<std::string>(),
+                     "title text (default \"Flame Graph\", \"Icicle Graph\" "
+                     "with --inverted, \"Flame Chart\" with --flamechart)")(
+      "subtitle", po::value<std::string>(), "second title line (default none)")(
+      "width", po::value<int>(), "image width in px (default: fluid, fills the browser window)")(
+      "height", po::value<int>()->default_value(16), "frame height in px")(
+      "minwidth", po::value<std::string>()->default_value("0.1"),
+      "omit frames narrower than this many px, or percent of the total with a trailing %")(
+      "fonttype", po::value<std::string>()->default_value("Verdana"), "font family")(
+      "fontsize", po::value<double>()->default_value(12), "font size")(
+      "fontwidth", po::value<double>()->default_value(0.59, "0.59"),
+      "average glyph width / font size")(
+      "countname", po::value<std::string>()->default_value("samples"), "count unit in tooltips")(
+      "nametype", po::value<std::string>()->default_value("Function:"),
+      "prefix of the details line")(
+      short_names ? "colors,c" : "colors", po::value<std::string>()->default_value("hot"),
+      "palette: hot mem io wakeup chain java js perl red green blue aqua yellow purple orange")(
+      "bgcolors", po::value<std::string>(),
+      "background: yellow blue green grey or #rrggbb (default by palette)")(
+      "hash", "colour by name hash (flamegraph.pl --hash)")(
+      "random", "random colours (output differs between runs)")(
+      "cp", "consistent palette: read and update ./palette.map")(
+      "reverse", "reverse each stack (leaf becomes root)")(short_names ? "inverted,i" : "inverted",
+                                                           "icicle graph (root at the top)")(
+      "flamechart", "keep input order as a time axis")(
+      "negate", "swap the differential colours and delta sign")(
+      "factor", po::value<double>()->default_value(1), "multiply displayed counts")(
+      "notes", po::value<std::string>()->default_value(""), "text for an XML comment")(
+      "total", po::value<double>(), "count of the full width (default: sum of counts)")(
+      "nameattr", po::value<std::string>(), "file of per-function SVG attributes")(
+      "search-color", po::value<std::string>()->default_value("rgb(230,0,230)"),
+      "fill of search matches (#rrggbb or rgb(r,g,b))")(
+      "truncate-text-right", "shorten long labels at the end, keeping the start (default)")(
+      "truncate-text-left", "shorten long labels at the start, keeping the end")(
+      "diff-self",
+      "differential: colour only frames opened by a line, by that line's delta "
+      "(flamegraph.pl); default colours every frame by its own inclusive delta")(
+      "no-javascript", "leave out the interactive script")(
+      "pretty", "one element per line, indented (for diffable output)");
 }
 
 Result<std::unique_ptr<RenderSetup>> render_setup_from(const po::variables_map& vm,
@@ -114,13 +116,11 @@ Result<std::unique_ptr<RenderSetup>> render_setup_from(const po::variables_map& 
     o.width = w;
   }
   o.frame_height = vm["height"].as<int>();
-  if (o.frame_height < 2 || o.frame_height > 1000)
-    return usage("--height must be 2..1000");
+  if (o.frame_height < 2 || o.frame_height > 1000) return usage("--height must be 2..1000");
   {
     std::string mw = vm["minwidth"].as<std::string>();
     static const std::regex re("[0-9.]+%?");
-    if (!std::regex_match(mw, re))
-      return usage("--minwidth '" + mw + "': expected NUM or NUM%");
+    if (!std::regex_match(mw, re)) return usage("--minwidth '" + mw + "': expected NUM or NUM%");
     o.min_width_percent = mw.back() == '%';
     if (o.min_width_percent) mw.pop_back();
     try {
@@ -137,15 +137,14 @@ Result<std::unique_ptr<RenderSetup>> render_setup_from(const po::variables_map& 
   o.count_name = vm["countname"].as<std::string>();
   o.name_type = vm["nametype"].as<std::string>();
   auto palette = parse_palette(vm["colors"].as<std::string>());
-  if (!palette)
-    return usage("--colors '" + vm["colors"].as<std::string>() + "': unknown palette");
+  if (!palette) return usage("--colors '" + vm["colors"].as<std::string>() + "': unknown palette");
   o.palette = *palette;
   if (vm.count("bgcolors")) {
     o.bg_colors = vm["bgcolors"].as<std::string>();
     static const std::regex re("yellow|blue|green|grey|#[0-9a-fA-F]{6}");
     if (!std::regex_match(o.bg_colors, re))
       return usage("--bgcolors '" + o.bg_colors +
-                                  "': expected yellow, blue, green, grey or #rrggbb");
+                   "': expected yellow, blue, green, grey or #rrggbb");
   }
   if (vm.count("hash") && vm.count("random"))
     return usage("--hash and --random exclude each other");
@@ -161,8 +160,7 @@ Result<std::unique_ptr<RenderSetup>> render_setup_from(const po::variables_map& 
   if (vm.count("total")) o.total = vm["total"].as<double>();
   o.search_color = vm["search-color"].as<std::string>();
   if (!valid_color(o.search_color))
-    return usage("--search-color '" + o.search_color +
-                                "': expected #rrggbb or rgb(r,g,b)");
+    return usage("--search-color '" + o.search_color + "': expected #rrggbb or rgb(r,g,b)");
   if (vm.count("truncate-text-left") && vm.count("truncate-text-right"))
     return usage("--truncate-text-left and --truncate-text-right exclude each other");
   o.truncate_text_left = vm.count("truncate-text-left") > 0;
@@ -189,7 +187,6 @@ Result<std::unique_ptr<RenderSetup>> render_setup_from(const po::variables_map& 
     setup->save_palette = true;
   }
   return setup;
-
 }
 
 Result<void> save_palette_map(const RenderSetup& setup) {
@@ -223,7 +220,8 @@ int render_command(int argc, char** argv) {
   WarningSink sink;
   auto setup = render_setup_from(vm, sink);
   if (!setup) {
-    if (setup.error().code == Errc::kUsage) return cli::usage_error(setup.error().message, "render");
+    if (setup.error().code == Errc::kUsage)
+      return cli::usage_error(setup.error().message, "render");
     return cli::report_error(setup.error());
   }
   if (auto t = cli::check_svg_destination(out_path); !t) return cli::report_error(t.error());
@@ -240,8 +238,7 @@ int render_command(int argc, char** argv) {
     write_error_svg(o, msg, svg);
     (void)cli::write_output(out_path, svg);
     std::string where = files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input";
-    return cli::report_error(Error{stats.error().code, "'" + where + "': " +
-                                                           stats.error().message +
+    return cli::report_error(Error{stats.error().code, "'" + where + "': " + stats.error().message +
                                                            " (expected lines 'a;b;c COUNT')"});
   }
   if (auto saved = save_palette_map(**setup); !saved) return cli::report_error(saved.error());
@@ -254,10 +251,9 @@ int diff_command(int argc, char** argv) {
       "Usage: profile diff [options] BEFORE AFTER > diff.folded\n\n"
       "Joins two folded files into \"STACK BEFORE AFTER\" lines (difffolded.pl), sorted by stack;\n"
       "'profile render' draws them red (grew) and blue (shrank).\n\nOptions");
-  opts.add_options()
-      ("help,h", "show this help")
-      ("normalize,n", "scale BEFORE counts to AFTER's total (default off)")
-      ("strip-hex,s", "replace hex addresses (0x1f3a -> 0x...) so they merge (default off)");
+  opts.add_options()("help,h", "show this help")(
+      "normalize,n", "scale BEFORE counts to AFTER's total (default off)")(
+      "strip-hex,s", "replace hex addresses (0x1f3a -> 0x...) so they merge (default off)");
   po::options_description all;
   all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
   po::positional_options_description pos;

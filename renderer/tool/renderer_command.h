@@ -29,8 +29,7 @@ int diff_command(int argc, char** argv);
 // Adds flamegraph.pl's rendering options (--title, --width, --colors, ...; see
 // docs/rendering.md) with their defaults to `opts`. `short_names` (default) adds -c/-i for
 // --colors/--inverted; the all-in-one `profile` leaves them to `-c PERIOD` as perf does.
-void add_render_options(boost::program_options::options_description& opts,
-                        bool short_names = true);
+void add_render_options(boost::program_options::options_description& opts, bool short_names = true);
 
 // Renderer options from parsed command-line values, with the files they name already read
 // (--nameattr FILE, ./palette.map for --cp). Options::palette_map points into this object.

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <deque>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -120,8 +120,8 @@ bool has_section(Elf* elf, std::string_view name) {
 // it read past the section (fuzz_elf found this with a flipped last byte). Such DWARF is not
 // used; the symbol table still names the frames.
 bool dwarf_strings_terminated(Elf* elf) {
-  for (std::string_view name : {".debug_str", ".debug_line_str", ".zdebug_str",
-                                ".zdebug_line_str"}) {
+  for (std::string_view name :
+       {".debug_str", ".debug_line_str", ".zdebug_str", ".zdebug_line_str"}) {
     GElf_Shdr sh;
     Elf_Scn* scn = find_section(elf, name, sh);
     if (!scn || sh.sh_type == SHT_NOBITS || sh.sh_size == 0) continue;
@@ -193,15 +193,16 @@ struct SubRange {
 struct CuInfo {
   Dwarf_Off offset = 0;  // of the unit's DIE in .debug_info
   bool die_ready = false;
-  Dwarf_Die die{};       // made from `offset` on first use when the index came from the cache
+  Dwarf_Die die{};  // made from `offset` on first use when the index came from the cache
   bool subs_loaded = false;
   std::vector<SubRange> subs;
 };
 
 // The CU address index of one DWARF file, kept in the cache (dwarf-index/<build-id>-<file
 // id>.cus, see cu_index_path): walking every unit's ranges is most of opening a big debug file
-// (libc's has thousands of units) and gives the same index every time. Layout: magic, unit count, range count, unit DIE offsets,
-// (lo, hi, unit) triples, then an FNV-1a checksum of everything before it.
+// (libc's has thousands of units) and gives the same index every time. Layout: magic, unit count,
+// range count, unit DIE offsets, (lo, hi, unit) triples, then an FNV-1a checksum of everything
+// before it.
 constexpr char kCuIndexMagic[8] = {'P', 'R', 'O', 'F', 'C', 'U', '0', '1'};
 
 std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
@@ -217,11 +218,10 @@ std::string cu_index_path(const std::string& build_id, int fd) {
   if (build_id.size() < 8 || fd < 0 || ::fstat(fd, &st) != 0) return "";
   std::string dir = detail::cache_dir("dwarf-index");
   if (dir.empty()) return "";
-  const std::uint64_t id[] = {static_cast<std::uint64_t>(st.st_dev),
-                              static_cast<std::uint64_t>(st.st_ino),
-                              static_cast<std::uint64_t>(st.st_size),
-                              static_cast<std::uint64_t>(st.st_mtim.tv_sec),
-                              static_cast<std::uint64_t>(st.st_mtim.tv_nsec)};
+  const std::uint64_t id[] = {
+      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+      static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_mtim.tv_sec),
+      static_cast<std::uint64_t>(st.st_mtim.tv_nsec)};
   const std::uint64_t h = fnv1a(reinterpret_cast<const std::uint8_t*>(id), sizeof id);
   char suffix[20];
   std::snprintf(suffix, sizeof suffix, "-%016llx", static_cast<unsigned long long>(h));
@@ -292,7 +292,7 @@ struct Binary::Impl {
   std::string path;
   BinaryOptions options;
   std::unique_ptr<ElfFile> main;
-  std::unique_ptr<ElfFile> debug;      // separate debug file, when found
+  std::unique_ptr<ElfFile> debug;  // separate debug file, when found
   std::string debug_path;
   std::string build_id;
   std::uint16_t machine = EM_NONE;  // e_machine
@@ -317,8 +317,8 @@ struct Binary::Impl {
     for (std::size_t i = 0; i < n; ++i) {
       GElf_Phdr ph;
       if (!gelf_getphdr(main->elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD) continue;
-      segments.push_back(Segment{prof::FileOffset(ph.p_offset), ph.p_filesz,
-                                 prof::ElfAddress(ph.p_vaddr)});
+      segments.push_back(
+          Segment{prof::FileOffset(ph.p_offset), ph.p_filesz, prof::ElfAddress(ph.p_vaddr)});
     }
   }
 
@@ -400,7 +400,8 @@ struct Binary::Impl {
       for (; j < cands.size() && cands[j].sym.start == cands[i].sym.start; ++j) {
         const auto& b = cands[best];
         const auto& c = cands[j];
-        if (!detail::prefer_symbol({b.sym.name, b.size, b.binding}, {c.sym.name, c.size, c.binding}))
+        if (!detail::prefer_symbol({b.sym.name, b.size, b.binding},
+                                   {c.sym.name, c.size, c.binding}))
           best = j;
       }
       symbols.push_back(std::move(cands[best].sym));
@@ -440,8 +441,7 @@ struct Binary::Impl {
       std::size_t idx = GELF_R_SYM(r.r_info);
       if (idx == 0) {  // IRELATIVE: an IFUNC resolved at load time
         char buf[48];
-        std::snprintf(buf, sizeof buf, "*ABS*+0x%llx",
-                      static_cast<unsigned long long>(r.r_addend));
+        std::snprintf(buf, sizeof buf, "*ABS*+0x%llx", static_cast<unsigned long long>(r.r_addend));
         by_got[r.r_offset] = buf;
         continue;
       }
@@ -450,8 +450,8 @@ struct Binary::Impl {
       if (name && *name) by_got[r.r_offset] = name;
     }
     constexpr std::uint64_t kEntry = 16;
-    for (auto [section, header] : {std::pair<const char*, std::uint64_t>{".plt", 16},
-                                   {".plt.sec", 0}}) {
+    for (auto [section, header] :
+         {std::pair<const char*, std::uint64_t>{".plt", 16}, {".plt.sec", 0}}) {
       GElf_Shdr plt_sh;
       Elf_Scn* plt = find_section(elf, section, plt_sh);
       if (!plt || plt_sh.sh_type == SHT_NOBITS) continue;
@@ -470,8 +470,8 @@ struct Binary::Impl {
         auto it = by_got.find(got);
         if (it == by_got.end()) continue;
         ElfAddr start = plt_sh.sh_addr + off;
-        out.push_back(ElfSymbol{start, start + kEntry,
-                                synthesized_names.emplace_back(it->second + "@plt")});
+        out.push_back(
+            ElfSymbol{start, start + kEntry, synthesized_names.emplace_back(it->second + "@plt")});
       }
     }
   }
@@ -608,11 +608,8 @@ struct Binary::Impl {
         case DW_TAG_class_type:
         case DW_TAG_structure_type:
         case DW_TAG_union_type:
-        case DW_TAG_module:
-          collect_subprograms(&child, out, depth + 1);
-          break;
-        default:
-          break;
+        case DW_TAG_module: collect_subprograms(&child, out, depth + 1); break;
+        default: break;
       }
     } while (dwarf_siblingof(&child, &child) == 0);
   }
@@ -656,8 +653,7 @@ struct Binary::Impl {
           inline_chain(&child, addr, chain, depth + 1);
           return true;
         }
-        if (!die_has_pc_attrs(&child) && inline_chain(&child, addr, chain, depth + 1))
-          return true;
+        if (!die_has_pc_attrs(&child) && inline_chain(&child, addr, chain, depth + 1)) return true;
       }
     } while (dwarf_siblingof(&child, &child) == 0);
     return false;
@@ -668,8 +664,9 @@ struct Binary::Impl {
   const std::string& display_name(std::size_t index) {
     if (display_names.size() != symbols.size()) display_names.resize(symbols.size());
     auto& n = display_names[index];
-    if (!n) n = options.demangle ? demangle(symbols[index].name, options.demangle_params)
-                                 : std::string(symbols[index].name);
+    if (!n)
+      n = options.demangle ? demangle(symbols[index].name, options.demangle_params)
+                           : std::string(symbols[index].name);
     return *n;
   }
 
@@ -723,8 +720,8 @@ struct Binary::Impl {
     Dwarf_Files* files;
     std::size_t nfiles;
     if (dwarf_getsrcfiles(&cu.die, &files, &nfiles) != 0 || file_idx >= nfiles) return "";
-    return format_srcline(dwarf_filesrc(files, file_idx, nullptr, nullptr),
-                          static_cast<int>(line), o);
+    return format_srcline(dwarf_filesrc(files, file_idx, nullptr, nullptr), static_cast<int>(line),
+                          o);
   }
 
   std::string line_of(CuInfo& cu, ElfAddr addr, const LookupOptions& o) {
@@ -742,7 +739,8 @@ struct Binary::Impl {
 Binary::Binary(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Binary::~Binary() = default;
 
-Result<std::unique_ptr<Binary>> Binary::open(const std::string& path, const BinaryOptions& options) {
+Result<std::unique_ptr<Binary>> Binary::open(const std::string& path,
+                                             const BinaryOptions& options) {
   auto f = open_elf(path);
   if (!f) return f.error();
   auto impl = std::make_unique<Impl>();

@@ -29,8 +29,10 @@ std::string cache_dir(std::string_view name) {
   if (off && *off && std::string_view(off) != "0") return "";
   std::string root;
   if (const char* d = std::getenv("PROF_CACHE_DIR"); d && *d) root = d;
-  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') root = std::string(x) + "/profile";
-  else if (const char* h = std::getenv("HOME"); h && *h == '/') root = std::string(h) + "/.cache/profile";
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/')
+    root = std::string(x) + "/profile";
+  else if (const char* h = std::getenv("HOME"); h && *h == '/')
+    root = std::string(h) + "/.cache/profile";
   else return "";
   std::string dir = name.empty() ? root : root + "/" + std::string(name);
   return make_dirs(dir) ? dir : "";

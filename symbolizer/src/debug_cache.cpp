@@ -76,7 +76,8 @@ bool write_elf_copy(Elf* in, const std::string& path) {
     ok = ok && gelf_update_ehdr(out, &oh);
     for (std::size_t i = 0; ok && i < phnum; ++i) {
       GElf_Phdr ph;
-      ok = gelf_getphdr(in, static_cast<int>(i), &ph) && gelf_update_phdr(out, static_cast<int>(i), &ph);
+      ok = gelf_getphdr(in, static_cast<int>(i), &ph) &&
+           gelf_update_phdr(out, static_cast<int>(i), &ph);
     }
     for (Elf_Scn* scn = nullptr; ok && (scn = elf_nextscn(in, scn)) != nullptr;) {
       GElf_Shdr sh;

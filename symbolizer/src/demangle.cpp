@@ -21,8 +21,8 @@ std::string clean_rust_legacy(std::string s) {
     if (!is_hex(s[i])) return s;
   s.resize(pos);
   static constexpr std::pair<std::string_view, std::string_view> kEscapes[] = {
-      {"$SP$", "@"}, {"$BP$", "*"}, {"$RF$", "&"}, {"$LT$", "<"}, {"$GT$", ">"},
-      {"$LP$", "("}, {"$RP$", ")"}, {"$C$", ","},  {"$u7e$", "~"}, {"$u20$", " "},
+      {"$SP$", "@"},  {"$BP$", "*"},  {"$RF$", "&"},  {"$LT$", "<"},  {"$GT$", ">"},
+      {"$LP$", "("},  {"$RP$", ")"},  {"$C$", ","},   {"$u7e$", "~"}, {"$u20$", " "},
       {"$u27$", "'"}, {"$u5b$", "["}, {"$u5d$", "]"}, {"$u7b$", "{"}, {"$u7d$", "}"},
       {"$u3b$", ";"}, {"$u2b$", "+"}, {"$u22$", "\""}};
   std::string out;
@@ -201,10 +201,8 @@ class V0Printer {
         out_ += '>';
         return true;
       }
-      case 'B':
-        return backref([&] { return print_path(in_type); });
-      default:
-        return false;
+      case 'B': return backref([&] { return print_path(in_type); });
+      default: return false;
     }
   }
 
@@ -266,11 +264,10 @@ class V0Printer {
     } guard{depth_};
     char c = peek();
     static constexpr std::pair<char, std::string_view> kBasic[] = {
-        {'a', "i8"},   {'b', "bool"}, {'c', "char"}, {'d', "f64"},   {'e', "str"},
-        {'f', "f32"},  {'h', "u8"},   {'i', "isize"}, {'j', "usize"}, {'l', "i32"},
-        {'m', "u32"},  {'n', "i128"}, {'o', "u128"}, {'s', "i16"},   {'t', "u16"},
-        {'u', "()"},   {'v', "..."},  {'x', "i64"},  {'y', "u64"},   {'z', "!"},
-        {'p', "_"}};
+        {'a', "i8"},   {'b', "bool"},  {'c', "char"},  {'d', "f64"}, {'e', "str"}, {'f', "f32"},
+        {'h', "u8"},   {'i', "isize"}, {'j', "usize"}, {'l', "i32"}, {'m', "u32"}, {'n', "i128"},
+        {'o', "u128"}, {'s', "i16"},   {'t', "u16"},   {'u', "()"},  {'v', "..."}, {'x', "i64"},
+        {'y', "u64"},  {'z', "!"},     {'p', "_"}};
     for (const auto& [k, name] : kBasic) {
       if (c == k) {
         ++pos_;
@@ -363,11 +360,8 @@ class V0Printer {
         if (!eat('L') || !base62()) return false;
         return true;
       }
-      case 'B':
-        ++pos_;
-        return backref([&] { return print_type(); });
-      default:
-        return print_path(true);
+      case 'B': ++pos_; return backref([&] { return print_type(); });
+      default: return print_path(true);
     }
   }
 
@@ -405,8 +399,8 @@ constexpr std::size_t kConversionOperator = static_cast<std::size_t>(-1);
 // does not start an operator (an identifier such as `operators`).
 std::size_t operator_token(std::string_view rest) {
   static constexpr std::string_view kTokens[] = {
-      "<=>", "<<=", ">>=", "->*", "()", "[]", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||",
-      "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", "<",  ">",  "=",
+      "<=>", "<<=", ">>=", "->*", "()", "[]", "<<", ">>", "<=", ">=", "==", "!=",  "&&", "||",
+      "++",  "--",  "+=",  "-=",  "*=", "/=", "%=", "&=", "|=", "^=", "->", "<",   ">",  "=",
       "!",   "+",   "-",   "*",   "/",  "%",  "&",  "|",  "^",  "~",  ",",  "\"\""};
   for (std::string_view t : kTokens)
     if (rest.substr(0, t.size()) == t) return t.size();
@@ -417,7 +411,6 @@ std::size_t operator_token(std::string_view rest) {
   if (!rest.empty() && rest[0] == ' ') return kConversionOperator;
   return 0;
 }
-
 
 // The `(` that the `)` at `close` closes; npos when there is none.
 std::size_t matching_open(const std::string& s, std::size_t close) {
@@ -461,7 +454,8 @@ std::string drop_return_type(std::string s) {
     if (s[i] == 'o' && s.compare(i, 8, "operator") == 0 &&
         (i == 0 || s[i - 1] == ':' || s[i - 1] == ' ')) {
       std::size_t len = operator_token(std::string_view(s).substr(i + 8));
-      if (len == kConversionOperator) break;  // its name is the rest: `X::operator std::string_view`
+      if (len == kConversionOperator)
+        break;  // its name is the rest: `X::operator std::string_view`
       if (len != 0) {
         i += 8 + len;
         if (i + 1 < s.size() && s[i] == ' ' && s[i + 1] == '<') ++i;  // `operator< <int>`

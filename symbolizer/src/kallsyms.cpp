@@ -26,9 +26,12 @@ namespace {
 constexpr std::array<std::uint8_t, 256> kHexValue = [] {
   std::array<std::uint8_t, 256> t{};
   for (auto& v : t) v = 0x80;
-  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'a' + 10);
-  for (int c = 'A'; c <= 'F'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'A' + 10);
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'A' + 10);
   return t;
 }();
 
@@ -47,8 +50,7 @@ constexpr std::size_t kKallsymsReadChunk = 16u << 20;
   // into their neighbour).
   const std::uint64_t lower = x | (kOnes * 0x20);
   const std::uint64_t digit = (x + kOnes * (0x80 - '0')) & ~(x + kOnes * (0x80 - '9' - 1));
-  const std::uint64_t letter =
-      (lower + kOnes * (0x80 - 'a')) & ~(lower + kOnes * (0x80 - 'f' - 1));
+  const std::uint64_t letter = (lower + kOnes * (0x80 - 'a')) & ~(lower + kOnes * (0x80 - 'f' - 1));
   if ((x & kHigh) != 0 || ((digit | letter) & kHigh) != kHigh) return false;
   // '0'-'9' -> low nibble; 'a'-'f' and 'A'-'F' have bit 6 set and low nibble 1-6: + 9.
   std::uint64_t v = (x & (kOnes * 0x0f)) + 9 * ((x >> 6) & kOnes);
@@ -83,9 +85,10 @@ bool cache_applies(const std::string& path) { return path == "/proc/kallsyms"; }
 
 Error restricted_error(const std::string& path) {
   return Error{Errc::kPermission,
-               "'" + path + "': no kernel symbol addresses (all zero or none): kernel frames "
-                            "would be [unknown]; run as root or set "
-                            "/proc/sys/kernel/kptr_restrict to 0, or pass --kallsyms FILE"};
+               "'" + path +
+                   "': no kernel symbol addresses (all zero or none): kernel frames "
+                   "would be [unknown]; run as root or set "
+                   "/proc/sys/kernel/kptr_restrict to 0, or pass --kallsyms FILE"};
 }
 
 }  // namespace
@@ -100,9 +103,7 @@ Result<KallsymsTable> KallsymsTable::read_and_parse(const std::string& path) {
   return t;
 }
 
-KallsymsTable KallsymsTable::parse(std::string_view text) {
-  return parse_owned(std::string(text));
-}
+KallsymsTable KallsymsTable::parse(std::string_view text) { return parse_owned(std::string(text)); }
 
 KallsymsTable KallsymsTable::parse_owned(std::string owned) {
   auto storage = std::make_shared<ParsedStorage>();
@@ -151,8 +152,8 @@ KallsymsTable KallsymsTable::parse_into(std::shared_ptr<ParsedStorage> storage) 
     if (end - q < 3 || *q != ' ' || q[1] == '\n' || q[2] != ' ' || digits == 0 || digits > 16 ||
         (bad & 0x80)) {
       ++t.skipped_;
-      const char* nl = static_cast<const char*>(
-          std::memchr(q, '\n', static_cast<std::size_t>(end - q)));
+      const char* nl =
+          static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q)));
       p = nl ? nl + 1 : end;
       continue;
     }
@@ -209,10 +210,8 @@ KallsymsTable KallsymsTable::parse_into(std::shared_ptr<ParsedStorage> storage) 
   for (std::size_t i = 0; i < syms.size(); ++i) {
     auto& s = syms[i];
     bool last_of_image = i + 1 == syms.size() || syms[i + 1].module != s.module;
-    if (last_of_image)
-      s.end = ((s.start + 4095) & ~std::uint64_t{4095}) + 4096;
-    else
-      s.end = syms[i + 1].start;
+    if (last_of_image) s.end = ((s.start + 4095) & ~std::uint64_t{4095}) + 4096;
+    else s.end = syms[i + 1].start;
   }
   t.symbols_ = syms;
   t.storage_ = std::move(storage);

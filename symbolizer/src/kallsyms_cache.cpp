@@ -134,7 +134,8 @@ bool env_set(const char* name) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return s;
 }
@@ -156,7 +157,7 @@ std::uint64_t parse_number(std::string_view s, int base) {
   if (base == 16 && s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
   std::uint64_t v = 0;
   for (char c : s) {
-    int d = c >= '0' && c <= '9' ? c - '0'
+    int d = c >= '0' && c <= '9'                 ? c - '0'
             : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
             : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                  : -1;
@@ -194,8 +195,7 @@ std::vector<Range> trusted_ranges(const KallsymsTable& table, const KallsymsIden
   for (const Range& r : ranges) {
     if (!merged.empty() && r.first <= merged.back().second)
       merged.back().second = std::max(merged.back().second, r.second);
-    else
-      merged.push_back(r);
+    else merged.push_back(r);
   }
   return merged;
 }
@@ -303,7 +303,8 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
   }
   const std::uintptr_t lo = static_cast<std::uintptr_t>(h.base + h.names_offset);
   const std::uintptr_t hi = lo + static_cast<std::uintptr_t>(h.names_size);
-  const std::uintptr_t delta = reinterpret_cast<std::uintptr_t>(bytes) - static_cast<std::uintptr_t>(h.base);
+  const std::uintptr_t delta =
+      reinterpret_cast<std::uintptr_t>(bytes) - static_cast<std::uintptr_t>(h.base);
   unsigned char* symbols_at = bytes + h.symbols_offset;
   if (!(relocate ? check_symbols<true>(symbols_at, h.symbol_count, lo, hi, delta)
                  : check_symbols<false>(symbols_at, h.symbol_count, lo, hi, delta)))
@@ -315,7 +316,8 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
     trusted[i] = {pair[0], pair[1]};
   }
   for (std::size_t i = 0; i < trusted.size(); ++i)
-    if (trusted[i].first >= trusted[i].second || (i > 0 && trusted[i].first < trusted[i - 1].second))
+    if (trusted[i].first >= trusted[i].second ||
+        (i > 0 && trusted[i].first < trusted[i - 1].second))
       return std::nullopt;
   std::span<const KernelSymbol> symbols(reinterpret_cast<const KernelSymbol*>(symbols_at),
                                         h.symbol_count);

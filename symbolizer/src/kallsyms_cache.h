@@ -32,8 +32,8 @@ namespace prof::symbolizer::detail {
 
 // What a cached table must have been written under to be used now.
 struct KallsymsIdentity {
-  std::string key;  // compared byte for byte with the one in the file
-  std::vector<std::string> module_names;                          // from /proc/modules
+  std::string key;                        // compared byte for byte with the one in the file
+  std::vector<std::string> module_names;  // from /proc/modules
   std::vector<std::pair<std::uint64_t, std::uint64_t>> module_ranges;  // [address, + size)
   bool settled = true;  // false while a module is Loading or Unloading: nothing is written
 

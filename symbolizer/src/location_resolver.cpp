@@ -145,10 +145,8 @@ void LocationResolver::resolve_kernel(std::span<const LocationKey> keys,
     if (!options_.kallsyms.empty()) {
       auto t = kallsyms_loading_.valid() ? kallsyms_loading_.get()
                                          : KallsymsTable::load(options_.kallsyms);
-      if (t)
-        kallsyms_ = std::move(*t);
-      else
-        warn("kallsyms", t.error().message);
+      if (t) kallsyms_ = std::move(*t);
+      else warn("kallsyms", t.error().message);
     }
   }
   // A cached table vouches only for the kernel image and the modules it was made with; an

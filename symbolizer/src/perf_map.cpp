@@ -36,8 +36,8 @@ PerfMap PerfMap::parse(std::string_view text) {
       ++m.skipped_;
       continue;
     }
-    entries.push_back(Entry{PerfMapSymbol{start, start + size, std::string(r2.ptr + 1, end)},
-                            entries.size()});
+    entries.push_back(
+        Entry{PerfMapSymbol{start, start + size, std::string(r2.ptr + 1, end)}, entries.size()});
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.sym.start != b.sym.start ? a.sym.start < b.sym.start : a.order > b.order;

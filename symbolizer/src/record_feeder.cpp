@@ -14,10 +14,8 @@ bool wanted(std::uint32_t type) {
     case PERF_RECORD_MMAP2:
     case PERF_RECORD_COMM:
     case PERF_RECORD_FORK:
-    case PERF_RECORD_EXIT:
-      return true;
-    default:
-      return false;
+    case PERF_RECORD_EXIT: return true;
+    default: return false;
   }
 }
 
@@ -210,8 +208,7 @@ void RecordFeeder::deliver(std::uint32_t type, std::uint16_t misc,
       else sym_.add_exit(*t);
       return;
     }
-    default:
-      return;
+    default: return;
   }
 }
 

@@ -265,10 +265,8 @@ Summary Symbolizer::summary() const {
         if (object == detail::kKernelObject) s.kernel_frames += st.count;
         if (l.inlined) s.inlined_frames += st.count;
         if (l.function == 0) {
-          if (object == detail::kNoObject)
-            s.unmapped_frames += st.count;
-          else
-            s.unresolved_frames += st.count;
+          if (object == detail::kNoObject) s.unmapped_frames += st.count;
+          else s.unresolved_frames += st.count;
         }
       }
     }

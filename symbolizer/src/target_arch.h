@@ -28,18 +28,18 @@ inline constexpr std::size_t kMaxDwarfRegs = 32;
 
 struct ArchInfo {
   TargetArch arch;
-  std::string_view name;          // as perf's header names it (uname -m)
-  std::uint16_t elf_machine;      // e_machine
+  std::string_view name;      // as perf's header names it (uname -m)
+  std::uint16_t elf_machine;  // e_machine
   // The lowest kernel address: user addresses lie below it. A sampled user-mode address at or
   // above it is looked up in the kernel (perf's thread__find_map fallback).
   std::uint64_t kernel_start;
   // perf register index of each DWARF register libdwfl's backend takes as the initial frame
   // (its *_initreg order): element i = perf index of DWARF register i.
   std::span<const std::uint8_t> perf_index_of_dwarf;
-  std::uint8_t pc_perf;           // perf index of the pc
-  std::uint8_t sp_dwarf;          // DWARF number of the stack pointer
-  std::uint8_t fp_dwarf;          // DWARF number of the frame pointer
-  std::uint8_t ra_dwarf;          // the CIE's return-address column as the compilers emit it
+  std::uint8_t pc_perf;   // perf index of the pc
+  std::uint8_t sp_dwarf;  // DWARF number of the stack pointer
+  std::uint8_t fp_dwarf;  // DWARF number of the frame pointer
+  std::uint8_t ra_dwarf;  // the CIE's return-address column as the compilers emit it
   // Whether the pc is one of the DWARF registers (x86-64's rip, 16); otherwise libdwfl takes
   // it separately (dwfl_thread_state_register_pc), as on arm64.
   bool pc_is_dwarf_reg;
@@ -52,20 +52,20 @@ namespace arch_tables {
 // x86-64: rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15, rip (DWARF 0..16) from perf's
 // arch/x86/include/uapi/asm/perf_regs.h (AX=0, BX=1, CX=2, DX=3, SI=4, DI=5, BP=6, SP=7, IP=8,
 // R8=16..R15=23).
-inline constexpr std::uint8_t kX86_64PerfIndex[17] = {0, 3, 2, 1, 4, 5, 6, 7,
-                                                      16, 17, 18, 19, 20, 21, 22, 23, 8};
+inline constexpr std::uint8_t kX86_64PerfIndex[17] = {0,  3,  2,  1,  4,  5,  6,  7, 16,
+                                                      17, 18, 19, 20, 21, 22, 23, 8};
 // arm64: x0..x30, sp (DWARF 0..31) are perf's X0..X28, X29, LR, SP (0..31); the pc is perf's 32
 // (arch/arm64/include/uapi/asm/perf_regs.h).
-inline constexpr std::uint8_t kAarch64PerfIndex[32] = {
-    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+inline constexpr std::uint8_t kAarch64PerfIndex[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                       11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                       22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 }  // namespace arch_tables
 
-inline constexpr ArchInfo kX86_64Info{
-    TargetArch::kX86_64, "x86_64", 62 /* EM_X86_64 */,
-    // The canonical upper half with 4-level paging.
-    0xffff800000000000ull, arch_tables::kX86_64PerfIndex,
-    /*pc_perf=*/8, /*sp_dwarf=*/7, /*fp_dwarf=*/6, /*ra_dwarf=*/16, /*pc_is_dwarf_reg=*/true};
+inline constexpr ArchInfo kX86_64Info{TargetArch::kX86_64, "x86_64", 62 /* EM_X86_64 */,
+                                      // The canonical upper half with 4-level paging.
+                                      0xffff800000000000ull, arch_tables::kX86_64PerfIndex,
+                                      /*pc_perf=*/8, /*sp_dwarf=*/7, /*fp_dwarf=*/6,
+                                      /*ra_dwarf=*/16, /*pc_is_dwarf_reg=*/true};
 
 inline constexpr ArchInfo kAarch64Info{
     TargetArch::kAarch64, "aarch64", 183 /* EM_AARCH64 */,
@@ -104,8 +104,8 @@ constexpr TargetArch host_arch() {
 // Fills dwarf[0 .. a.dwarf_regs()) from perf's packed sampled registers; `pc` gets the pc. False
 // when the mask lacks one of them or `regs` is shorter than the mask says.
 inline bool perf_regs_to_dwarf(const ArchInfo& a, std::uint64_t mask,
-                               std::span<const std::uint64_t> regs,
-                               std::span<std::uint64_t> dwarf, std::uint64_t& pc) {
+                               std::span<const std::uint64_t> regs, std::span<std::uint64_t> dwarf,
+                               std::uint64_t& pc) {
   if (dwarf.size() < a.dwarf_regs()) return false;
   auto packed = [&](unsigned perf_index, std::uint64_t& out) {
     const std::uint64_t bit = std::uint64_t{1} << perf_index;

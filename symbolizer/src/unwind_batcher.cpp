@@ -64,10 +64,8 @@ void UnwindBatcher::run_batch(ThreadPool* pool) {
       for (std::size_t i = b; i < e; ++i) run_job(workers_[t], jobs_[i]);
     }
   };
-  if (pool && n > 1)
-    pool->parallel_for(n, work);
-  else
-    work(0);
+  if (pool && n > 1) pool->parallel_for(n, work);
+  else work(0);
 }
 
 void UnwindBatcher::flush(ThreadPool* pool, CallchainTranslator& translator, Summary& summary,

@@ -98,8 +98,9 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf
 
 std::string_view stop_text(UnwindStop s) {
   switch (s) {
-    case UnwindStop::kOutermost: case UnwindStop::kMaxFrames: case UnwindStop::kLibdwflError:
-      return "";
+    case UnwindStop::kOutermost:
+    case UnwindStop::kMaxFrames:
+    case UnwindStop::kLibdwflError: return "";
     case UnwindStop::kNoModules: return "no modules to unwind with";
     case UnwindStop::kNoDwarf: return "No DWARF information found";
     case UnwindStop::kNoMatch: return "no matching address range";
@@ -164,7 +165,7 @@ struct ProcessUnwinder::State {
     std::uint64_t bias = 0;
   };
   std::vector<Reported> reported;
-  std::vector<const UnwindModule*> known;  // modules of `space` known to be reported
+  std::vector<const UnwindModule*> known;          // modules of `space` known to be reported
   const UnwindSpace::Range* last_range = nullptr;  // of `space`, whose module is reported
   // The sample being unwound: the callbacks read these.
   std::uint32_t tid = 0;
@@ -208,10 +209,9 @@ struct ProcessUnwinder::State {
   bool consistent_with(const UnwindSpace& s) const {
     for (const auto& r : reported) {
       if (r.lo >= r.hi) continue;
-      auto it = std::upper_bound(s.ranges.begin(), s.ranges.end(), r.lo,
-                                 [](std::uint64_t a, const UnwindSpace::Range& x) {
-                                   return a < x.start;
-                                 });
+      auto it = std::upper_bound(
+          s.ranges.begin(), s.ranges.end(), r.lo,
+          [](std::uint64_t a, const UnwindSpace::Range& x) { return a < x.start; });
       if (it != s.ranges.begin()) --it;
       for (; it != s.ranges.end() && it->start < r.hi; ++it) {
         if (it->end <= r.lo) continue;
@@ -238,12 +238,12 @@ struct ProcessUnwinder::State {
   enum How : std::uint8_t { kUndefined, kSame, kExpr, kError };
   struct Rule {
     enum Kind : std::uint8_t { kSlowStep, kCfi, kFramePointer } kind = kSlowStep;
-    bool cfa_ok = false;           // dwarf_frame_cfa succeeded (its ops may still be empty)
-    std::uint8_t cfa_reg = 0xff;   // the CFA is this register + cfa_off ([DW_OP_bregN]); 0xff: ops
+    bool cfa_ok = false;          // dwarf_frame_cfa succeeded (its ops may still be empty)
+    std::uint8_t cfa_reg = 0xff;  // the CFA is this register + cfa_off ([DW_OP_bregN]); 0xff: ops
     std::uint16_t cfa_n = 0;
-    std::uint32_t cfa = 0;         // [cfa, cfa + cfa_n) in ops
+    std::uint32_t cfa = 0;  // [cfa, cfa + cfa_n) in ops
     std::uint64_t cfa_off = 0;
-    std::uint64_t bias = 0;        // of the CFI, for DW_OP_addr
+    std::uint64_t bias = 0;  // of the CFI, for DW_OP_addr
     // The usual expressions, evaluated without the interpreter (same results): the value
     // saved at CFA + off (DW_CFA_offset), or CFA + off itself (DW_CFA_val_offset).
     enum Form : std::uint8_t { kOps, kAtCfa, kCfaPlus };
@@ -277,18 +277,51 @@ struct ProcessUnwinder::State {
         (a >= DW_OP_breg0 && a <= DW_OP_breg31))
       return true;
     switch (a) {
-      case DW_OP_addr: case DW_OP_const1u: case DW_OP_const1s: case DW_OP_const2u:
-      case DW_OP_const2s: case DW_OP_const4u: case DW_OP_const4s: case DW_OP_const8u:
-      case DW_OP_const8s: case DW_OP_constu: case DW_OP_consts: case DW_OP_regx:
-      case DW_OP_bregx: case DW_OP_dup: case DW_OP_drop: case DW_OP_pick: case DW_OP_over:
-      case DW_OP_swap: case DW_OP_rot: case DW_OP_deref: case DW_OP_deref_size:
-      case DW_OP_neg: case DW_OP_not: case DW_OP_plus_uconst: case DW_OP_and:
-      case DW_OP_minus: case DW_OP_mod: case DW_OP_mul: case DW_OP_or: case DW_OP_plus:
-      case DW_OP_shl: case DW_OP_shr: case DW_OP_shra: case DW_OP_xor: case DW_OP_le:
-      case DW_OP_ge: case DW_OP_eq: case DW_OP_lt: case DW_OP_gt: case DW_OP_ne:
-      case DW_OP_bra: case DW_OP_skip: case DW_OP_nop: case DW_OP_call_frame_cfa:
-      case DW_OP_stack_value:
-        return true;
+      case DW_OP_addr:
+      case DW_OP_const1u:
+      case DW_OP_const1s:
+      case DW_OP_const2u:
+      case DW_OP_const2s:
+      case DW_OP_const4u:
+      case DW_OP_const4s:
+      case DW_OP_const8u:
+      case DW_OP_const8s:
+      case DW_OP_constu:
+      case DW_OP_consts:
+      case DW_OP_regx:
+      case DW_OP_bregx:
+      case DW_OP_dup:
+      case DW_OP_drop:
+      case DW_OP_pick:
+      case DW_OP_over:
+      case DW_OP_swap:
+      case DW_OP_rot:
+      case DW_OP_deref:
+      case DW_OP_deref_size:
+      case DW_OP_neg:
+      case DW_OP_not:
+      case DW_OP_plus_uconst:
+      case DW_OP_and:
+      case DW_OP_minus:
+      case DW_OP_mod:
+      case DW_OP_mul:
+      case DW_OP_or:
+      case DW_OP_plus:
+      case DW_OP_shl:
+      case DW_OP_shr:
+      case DW_OP_shra:
+      case DW_OP_xor:
+      case DW_OP_le:
+      case DW_OP_ge:
+      case DW_OP_eq:
+      case DW_OP_lt:
+      case DW_OP_gt:
+      case DW_OP_ne:
+      case DW_OP_bra:
+      case DW_OP_skip:
+      case DW_OP_nop:
+      case DW_OP_call_frame_cfa:
+      case DW_OP_stack_value: return true;
       default:  // DW_OP_abs and DW_OP_div (undefined corners in C), vendor operations
         return false;
     }
@@ -382,15 +415,15 @@ struct ProcessUnwinder::State {
       v = r.v[regno];
       return true;
     };
-#define PUSH(x)                                  \
-  do {                                           \
-    if (used >= kStackMax) return Eval::kFail;   \
-    st[used++] = (x);                            \
+#define PUSH(x)                                \
+  do {                                         \
+    if (used >= kStackMax) return Eval::kFail; \
+    st[used++] = (x);                          \
   } while (0)
-#define POP(x)                            \
-  do {                                    \
-    if (used == 0) return Eval::kFail;    \
-    (x) = st[--used];                     \
+#define POP(x)                         \
+  do {                                 \
+    if (used == 0) return Eval::kFail; \
+    (x) = st[--used];                  \
   } while (0)
     std::uint64_t a = 0, b = 0, c = 0;
     for (const Dwarf_Op* op = o; op < o + n; ++op) {
@@ -412,11 +445,16 @@ struct ProcessUnwinder::State {
       }
       switch (atom) {
         case DW_OP_addr: PUSH(op->number + bias); break;
-        case DW_OP_const1u: case DW_OP_const1s: case DW_OP_const2u: case DW_OP_const2s:
-        case DW_OP_const4u: case DW_OP_const4s: case DW_OP_const8u: case DW_OP_const8s:
-        case DW_OP_constu: case DW_OP_consts:
-          PUSH(op->number);
-          break;
+        case DW_OP_const1u:
+        case DW_OP_const1s:
+        case DW_OP_const2u:
+        case DW_OP_const2s:
+        case DW_OP_const4u:
+        case DW_OP_const4s:
+        case DW_OP_const8u:
+        case DW_OP_const8s:
+        case DW_OP_constu:
+        case DW_OP_consts: PUSH(op->number); break;
         case DW_OP_regx:
           if (!reg(op->number, a)) return Eval::kFail;
           PUSH(a);
@@ -425,16 +463,38 @@ struct ProcessUnwinder::State {
           if (!reg(op->number, a)) return Eval::kFail;
           PUSH(a + op->number2);
           break;
-        case DW_OP_dup: POP(a); PUSH(a); PUSH(a); break;
+        case DW_OP_dup:
+          POP(a);
+          PUSH(a);
+          PUSH(a);
+          break;
         case DW_OP_drop: POP(a); break;
         case DW_OP_pick:
           if (used <= op->number) return Eval::kFail;
           a = st[used - 1 - op->number];
           PUSH(a);
           break;
-        case DW_OP_over: POP(a); POP(b); PUSH(b); PUSH(a); PUSH(b); break;
-        case DW_OP_swap: POP(a); POP(b); PUSH(a); PUSH(b); break;
-        case DW_OP_rot: POP(a); POP(b); POP(c); PUSH(a); PUSH(c); PUSH(b); break;
+        case DW_OP_over:
+          POP(a);
+          POP(b);
+          PUSH(b);
+          PUSH(a);
+          PUSH(b);
+          break;
+        case DW_OP_swap:
+          POP(a);
+          POP(b);
+          PUSH(a);
+          PUSH(b);
+          break;
+        case DW_OP_rot:
+          POP(a);
+          POP(b);
+          POP(c);
+          PUSH(a);
+          PUSH(c);
+          PUSH(b);
+          break;
         case DW_OP_deref:
         case DW_OP_deref_size:
           POP(a);
@@ -445,20 +505,29 @@ struct ProcessUnwinder::State {
           }
           PUSH(a);
           break;
-        case DW_OP_neg: POP(a); PUSH(-a); break;
-        case DW_OP_not: POP(a); PUSH(~a); break;
-        case DW_OP_plus_uconst: POP(a); PUSH(a + op->number); break;
-#define BINOP(name, expr)  \
-  case name:               \
-    POP(b);                \
-    POP(a);                \
-    PUSH(expr);            \
+        case DW_OP_neg:
+          POP(a);
+          PUSH(-a);
+          break;
+        case DW_OP_not:
+          POP(a);
+          PUSH(~a);
+          break;
+        case DW_OP_plus_uconst:
+          POP(a);
+          PUSH(a + op->number);
+          break;
+#define BINOP(name, expr) \
+  case name:              \
+    POP(b);               \
+    POP(a);               \
+    PUSH(expr);           \
     break;
-        BINOP(DW_OP_and, a & b)
-        BINOP(DW_OP_minus, a - b)
-        BINOP(DW_OP_mul, a * b)
-        BINOP(DW_OP_or, a | b)
-        BINOP(DW_OP_plus, a + b)
+          BINOP(DW_OP_and, a & b)
+          BINOP(DW_OP_minus, a - b)
+          BINOP(DW_OP_mul, a * b)
+          BINOP(DW_OP_or, a | b)
+          BINOP(DW_OP_plus, a + b)
         case DW_OP_shl:
         case DW_OP_shr:
         case DW_OP_shra:
@@ -469,13 +538,13 @@ struct ProcessUnwinder::State {
                : atom == DW_OP_shr ? a >> b
                                    : static_cast<std::uint64_t>(static_cast<std::int64_t>(a) >> b));
           break;
-        BINOP(DW_OP_xor, a ^ b)
-        BINOP(DW_OP_le, static_cast<std::int64_t>(a) <= static_cast<std::int64_t>(b))
-        BINOP(DW_OP_ge, static_cast<std::int64_t>(a) >= static_cast<std::int64_t>(b))
-        BINOP(DW_OP_eq, a == b)
-        BINOP(DW_OP_lt, static_cast<std::int64_t>(a) < static_cast<std::int64_t>(b))
-        BINOP(DW_OP_gt, static_cast<std::int64_t>(a) > static_cast<std::int64_t>(b))
-        BINOP(DW_OP_ne, a != b)
+          BINOP(DW_OP_xor, a ^ b)
+          BINOP(DW_OP_le, static_cast<std::int64_t>(a) <= static_cast<std::int64_t>(b))
+          BINOP(DW_OP_ge, static_cast<std::int64_t>(a) >= static_cast<std::int64_t>(b))
+          BINOP(DW_OP_eq, a == b)
+          BINOP(DW_OP_lt, static_cast<std::int64_t>(a) < static_cast<std::int64_t>(b))
+          BINOP(DW_OP_gt, static_cast<std::int64_t>(a) > static_cast<std::int64_t>(b))
+          BINOP(DW_OP_ne, a != b)
 #undef BINOP
         case DW_OP_mod:
           POP(b);
@@ -562,8 +631,7 @@ struct ProcessUnwinder::State {
         cfa_state = (cur.set & (1u << rule->cfa_reg))
                         ? (cfa = cur.v[rule->cfa_reg] + rule->cfa_off, Eval::kOk)
                         : Eval::kFail;
-      else
-        cfa_state = eval(*rule, true, ops.data() + rule->cfa, rule->cfa_n, cur, cfa);
+      else cfa_state = eval(*rule, true, ops.data() + rule->cfa, rule->cfa_n, cur, cfa);
       return cfa_state;
     };
     for (int regno = 0; regno < 17; ++regno) {
@@ -573,8 +641,7 @@ struct ProcessUnwinder::State {
         case kUndefined:
           if (regno == kPcReg) undefined_ra = true;
           continue;
-        case kError:
-          continue;
+        case kError: continue;
         case kSame:
           if (!(cur.set & (1u << regno))) continue;
           v = cur.v[regno];
@@ -666,9 +733,12 @@ struct ProcessUnwinder::State {
   static const Dwfl_Thread_Callbacks kCallbacks;
 };
 
-const Dwfl_Thread_Callbacks ProcessUnwinder::State::kCallbacks = {
-    &State::next_thread, &State::get_thread, &State::memory_read,
-    &State::set_initial_registers, nullptr, nullptr};
+const Dwfl_Thread_Callbacks ProcessUnwinder::State::kCallbacks = {&State::next_thread,
+                                                                  &State::get_thread,
+                                                                  &State::memory_read,
+                                                                  &State::set_initial_registers,
+                                                                  nullptr,
+                                                                  nullptr};
 
 ProcessUnwinder::ProcessUnwinder(std::uint32_t pid, bool cached_rules)
     : pid_(pid), cached_rules_(cached_rules) {}
@@ -676,8 +746,7 @@ ProcessUnwinder::~ProcessUnwinder() = default;
 
 UnwindResult ProcessUnwinder::unwind(const UnwindSpace& space, std::uint32_t tid,
                                      const std::uint64_t (&dwarf_regs)[17],
-                                     std::span<const std::uint8_t> stack,
-                                     std::size_t max_frames) {
+                                     std::span<const std::uint8_t> stack, std::size_t max_frames) {
   if (state_ && state_->generation != space.generation && !state_->consistent_with(space))
     state_.reset();
   if (!state_) {

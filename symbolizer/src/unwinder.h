@@ -14,9 +14,9 @@
 namespace prof::symbolizer::detail {
 
 struct UnwindModule {
-  std::string name;   // for messages
-  std::string path;   // file to report
-  std::uint64_t bias; // runtime address = ELF address + bias
+  std::string name;    // for messages
+  std::string path;    // file to report
+  std::uint64_t bias;  // runtime address = ELF address + bias
 };
 
 // The modules of one address space at one moment, and the runtime ranges they are mapped at.
@@ -27,7 +27,7 @@ struct UnwindSpace {
     std::uint64_t start, end;  // [start, end)
     std::uint32_t module;      // index into modules
   };
-  std::vector<Range> ranges;   // sorted by start, non-overlapping
+  std::vector<Range> ranges;                        // sorted by start, non-overlapping
   const Range* range_at(std::uint64_t addr) const;  // the range holding addr, or null
 };
 
@@ -46,8 +46,8 @@ enum class UnwindStop : std::uint8_t {
 // without CFI (the outermost frames' are garbage or libc's start code); perf ends there
 // silently. Anything else (a read past the stack copy, bad registers) is an early stop.
 constexpr bool is_expected_end(UnwindStop s) {
-  return s == UnwindStop::kOutermost || s == UnwindStop::kMaxFrames ||
-         s == UnwindStop::kNoDwarf || s == UnwindStop::kNoMatch;
+  return s == UnwindStop::kOutermost || s == UnwindStop::kMaxFrames || s == UnwindStop::kNoDwarf ||
+         s == UnwindStop::kNoMatch;
 }
 
 // The summary's text for a stop: "" for a complete unwind, libdwfl's (untranslated) message for

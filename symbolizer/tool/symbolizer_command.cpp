@@ -1,6 +1,5 @@
 #include "symbolizer_command.h"
 
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -49,13 +48,12 @@ int symbolize_command(int argc, char** argv) {
       "Prints the samples of a perf.data capture (from `profile record` or `perf record`) as\n"
       "`perf script` text, for `profile fold` or stackcollapse-perf.pl. Default input: perf.data;\n"
       "'-' reads a pipe-mode capture from stdin.\n\nOptions");
-  opts.add_options()
-      ("help,h", "show this help")
-      ("input,i", po::value<std::string>(), "perf.data to read (default: perf.data)")
-      ("folded", "print folded stacks instead (as 'profile report --format folded')")
-      ("no-pid", "header as `comm tid` (perf script's default) instead of `comm pid/tid`")
-      ("quiet,q", "no summary or warnings on stderr")
-      ("verbose,v", "print every warning, not one per kind");
+  opts.add_options()("help,h", "show this help")("input,i", po::value<std::string>(),
+                                                 "perf.data to read (default: perf.data)")(
+      "folded", "print folded stacks instead (as 'profile report --format folded')")(
+      "no-pid", "header as `comm tid` (perf script's default) instead of `comm pid/tid`")(
+      "quiet,q", "no summary or warnings on stderr")("verbose,v",
+                                                     "print every warning, not one per kind");
   add_symbolizer_options(opts, /*pipeline=*/false);
   po::options_description all;
   all.add(opts).add_options()("positional", po::value<std::vector<std::string>>(), "input");
@@ -96,8 +94,7 @@ int symbolize_command(int argc, char** argv) {
     return std::fwrite(text.data(), 1, text.size(), stdout) == text.size();
   });
   if (std::fflush(stdout) != 0) write_failed = true;
-  if (write_failed)
-    return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed"});
+  if (write_failed) return cli::report_error(Error{Errc::kIo, "'<stdout>': write failed"});
   if (!quiet) {
     if (!verbose) cli::print_warning_summary(warnings, cli::RepeatWording::kMore);
     print_summary(sym.summary(), std::cerr);

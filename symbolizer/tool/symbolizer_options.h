@@ -15,7 +15,8 @@
 namespace prof::symbolizer {
 
 // --kallsyms --no-kernel-symbols --symfs --inline --srcline --full-source-path --no-demangle
-// --full-signatures --no-proc --max-stack, plus -j/--threads unless `pipeline` (where -j is not ours to take).
+// --full-signatures --no-proc --max-stack, plus -j/--threads unless `pipeline` (where -j is not
+// ours to take).
 void add_symbolizer_options(boost::program_options::options_description& opts, bool pipeline);
 Result<Options> symbolizer_options_from(const boost::program_options::variables_map& vm);
 

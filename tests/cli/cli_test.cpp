@@ -48,8 +48,8 @@ TEST(Cli, UnknownOptionIsOneLineUsageError) {
 
 // Issue 14 item 12. Fails on e91aebd: the help read "--fontwidth arg (=0.58999999999999997)".
 TEST(Cli, HelpPrintsDefaultsAsWritten) {
-  for (std::vector<std::string> args : {std::vector<std::string>{"render", "--help"},
-                                        {"report", "--help"}, {"--help-all"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"render", "--help"}, {"report", "--help"}, {"--help-all"}}) {
     auto r = run_profile(args);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
     EXPECT_NE(r.out.find("--fontwidth arg (=0.59)"), std::string::npos) << args[0] << r.out;

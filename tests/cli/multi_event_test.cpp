@@ -22,8 +22,8 @@ using test::TempDir;
 
 // Folded text -> summed count per root frame, and per "root ... function" pair for a few names.
 struct Roots {
-  std::map<std::string, double> total;           // root frame -> count
-  std::map<std::string, double> with;            // "root|func" -> count of stacks holding func
+  std::map<std::string, double> total;  // root frame -> count
+  std::map<std::string, double> with;   // "root|func" -> count of stacks holding func
   std::vector<std::string> lines;
 };
 
@@ -72,9 +72,9 @@ std::map<std::string, double> perf_periods(const std::string& data) {
 TEST(MultiEvent, AllInOneDrawsOneTowerPerEvent) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  auto f = run_profile({"-e", "cpu-clock", "-e", "page-faults", "-g", "-F", "499", "--format",
-                        "folded", "--save", tmp.file("cap.data"), "--",
-                        fixture("fx_spin_faults"), "600"});
+  auto f =
+      run_profile({"-e", "cpu-clock", "-e", "page-faults", "-g", "-F", "499", "--format", "folded",
+                   "--save", tmp.file("cap.data"), "--", fixture("fx_spin_faults"), "600"});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   Roots r = roots_of(f.out);
   for (const auto& l : r.lines)
@@ -122,9 +122,9 @@ TEST(MultiEvent, AllInOneDrawsOneTowerPerEvent) {
 TEST(MultiEvent, EventFilterDrawsOnlyThatEvent) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  auto f = run_profile({"-e", "cpu-clock", "-e", "page-faults", "-g", "--event-filter",
-                        "page-faults", "--format", "folded", "--", fixture("fx_spin_faults"),
-                        "300"});
+  auto f =
+      run_profile({"-e", "cpu-clock", "-e", "page-faults", "-g", "--event-filter", "page-faults",
+                   "--format", "folded", "--", fixture("fx_spin_faults"), "300"});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   Roots r = roots_of(f.out);
   ASSERT_FALSE(r.lines.empty());
@@ -132,9 +132,9 @@ TEST(MultiEvent, EventFilterDrawsOnlyThatEvent) {
   EXPECT_GT(r.with["fx_spin_faults|touch_pages"], 0) << f.out;
   EXPECT_GT(r.with["fx_spin_faults|touch_pages"], 0.5 * r.total["fx_spin_faults"]) << f.out;
 
-  auto s = run_profile({"-e", "cpu-clock", "-e", "page-faults", "-g", "--event-filter",
-                        "page-faults", "-o", tmp.file("pf.svg"), "--",
-                        fixture("fx_spin_faults"), "300"});
+  auto s =
+      run_profile({"-e", "cpu-clock", "-e", "page-faults", "-g", "--event-filter", "page-faults",
+                   "-o", tmp.file("pf.svg"), "--", fixture("fx_spin_faults"), "300"});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   std::string svg = read_file(tmp.file("pf.svg"));
   EXPECT_EQ(svg_title(svg), "Flame Graph: page-faults");
@@ -163,8 +163,8 @@ TEST(MultiEvent, ReportOnPerfsTwoEventCapture) {
   EXPECT_EQ(r.total["[page-faults]"], truth["page-faults"]);
   EXPECT_GT(r.with["[page-faults]|touch_pages"], 0) << rep.out;
 
-  auto only = run_profile({"report", tmp.file("perf.data"), "--format", "folded",
-                           "--event-filter", "cpu-clock"});
+  auto only = run_profile(
+      {"report", tmp.file("perf.data"), "--format", "folded", "--event-filter", "cpu-clock"});
   ASSERT_EQ(only.exit_code, 0) << only.err;
   Roots o = roots_of(only.out);
   double sum = 0;
@@ -206,8 +206,8 @@ TEST(MultiEvent, TopWritesOneSectionPerEventToOutputFile) {
 TEST(MultiEvent, CommandThatOnlySleptSuggestsOffCpu) {
   PROF_REQUIRE_LIVE();
   // One sample per second of CPU time: `sleep` never uses that much, so no sample is certain.
-  auto r = run_profile({"-g", "-e", "cpu-clock", "-c", "1000000000", "--format", "folded", "--",
-                        "sleep", "1"});
+  auto r = run_profile(
+      {"-g", "-e", "cpu-clock", "-c", "1000000000", "--format", "folded", "--", "sleep", "1"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no samples were captured: 'sleep'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--off-cpu"), std::string::npos) << r.err;

@@ -151,8 +151,8 @@ TEST(OffCpuTruth, CommandCaptureMatchesItsSwitchTimes) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   const std::string data = tmp.file("cap.data");
-  auto r = run_profile(with_sleeper({"--off-cpu", "--save", data, "--format", "folded", "-q",
-                                     "--"}));
+  auto r =
+      run_profile(with_sleeper({"--off-cpu", "--save", data, "--format", "folded", "-q", "--"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_matches_capture(r.out, data);
 
@@ -166,8 +166,8 @@ TEST(OffCpuTruth, SystemWideCaptureMatchesItsSwitchTimes) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   const std::string data = tmp.file("cap.data");
-  auto r = run_profile(with_sleeper({"--off-cpu", "-a", "--save", data, "--format", "folded",
-                                     "-q", "--"}));
+  auto r = run_profile(
+      with_sleeper({"--off-cpu", "-a", "--save", data, "--format", "folded", "-q", "--"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_matches_capture(r.out, data);
 }
@@ -179,9 +179,11 @@ TEST(OffCpuTruth, ReportOfPerfsCaptureMatchesItsSwitchTimes) {
   TempDir tmp;
   const std::string data = tmp.file("perf.data");
   // perf needs tracefs to open the tracepoint: a private mount, the system left as it was.
-  std::string cmd = "{ mountpoint -q /sys/kernel/tracing || "
-                    "mount -t tracefs nodev /sys/kernel/tracing; } && exec perf record -q -e "
-                    "sched:sched_switch -g -a -o " + data + " " + fixture("fx_offcpu_sleeper");
+  std::string cmd =
+      "{ mountpoint -q /sys/kernel/tracing || "
+      "mount -t tracefs nodev /sys/kernel/tracing; } && exec perf record -q -e "
+      "sched:sched_switch -g -a -o " +
+      data + " " + fixture("fx_offcpu_sleeper");
   for (const auto& a : kSleeper40x25) cmd += " " + a;
   auto rec = run({"unshare", "-m", "--propagation", "private", "sh", "-c", cmd});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;

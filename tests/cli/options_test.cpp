@@ -103,9 +103,8 @@ TEST(Options, ReportTakesBothNamesOfTheFoldingChoices) {
   auto opts = app::report_options();
   expect_one_meaning_per_spelling("profile report", opts.all, {"fold", "render", "symbolize"});
   auto m = spellings(opts.all);
-  ASSERT_EQ(m.count("--pid") + m.count("--per-process") + m.count("--tid") +
-                m.count("--per-thread"),
-            4u);
+  ASSERT_EQ(
+      m.count("--pid") + m.count("--per-process") + m.count("--tid") + m.count("--per-thread"), 4u);
   EXPECT_EQ(m["--pid"].front(), m["--per-process"].front());
   EXPECT_EQ(m["--tid"].front(), m["--per-thread"].front());
   for (std::string arg : {"--pid", "--per-process", "--tid", "--per-thread"}) {
@@ -184,8 +183,8 @@ TEST(Options, AllInOneSamplesCallGraphsByDefault) {
 // Item 12. Fails on e91aebd: --no-call-graph was an unknown option.
 TEST(Options, NoCallGraphGivesLeafOnlyStacks) {
   PROF_REQUIRE_LIVE();
-  auto r = run_profile({"--no-call-graph", "-F", "999", "--format", "folded", "--",
-                        fixture("fx_alphabeta"), "500"});
+  auto r = run_profile(
+      {"--no-call-graph", "-F", "999", "--format", "folded", "--", fixture("fx_alphabeta"), "500"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto stacks = stacks_of(r.out);
   ASSERT_FALSE(stacks.empty());
@@ -199,8 +198,8 @@ TEST(Options, NoCallGraphGivesLeafOnlyStacks) {
 TEST(Options, PerProcessAndPerThreadAddPidFramesInTheAllInOne) {
   PROF_REQUIRE_LIVE();
   test::TempDir tmp;
-  auto p = run_profile({"--per-process", "--format", "folded", "--save", tmp.file("cap.data"),
-                        "--", fixture("fx_alphabeta"), "300"});
+  auto p = run_profile({"--per-process", "--format", "folded", "--save", tmp.file("cap.data"), "--",
+                        fixture("fx_alphabeta"), "300"});
   ASSERT_EQ(p.exit_code, 0) << p.err;
   static const std::regex pid_frame(R"(^fx_alphabeta-[0-9]+;.*)");
   auto stacks = stacks_of(p.out);
@@ -213,8 +212,8 @@ TEST(Options, PerProcessAndPerThreadAddPidFramesInTheAllInOne) {
   EXPECT_EQ(rp.out, rpp.out);
   EXPECT_EQ(stacks_of(rp.out).front().rfind("fx_alphabeta-", 0), 0u) << rp.out;
 
-  auto t = run_profile({"--per-thread", "--format", "folded", "--", fixture("fx_alphabeta"),
-                        "300"});
+  auto t =
+      run_profile({"--per-thread", "--format", "folded", "--", fixture("fx_alphabeta"), "300"});
   ASSERT_EQ(t.exit_code, 0) << t.err;
   static const std::regex tid_frame(R"(^fx_alphabeta-([0-9]+)/\1;.*)");
   stacks = stacks_of(t.out);

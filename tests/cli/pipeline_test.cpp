@@ -68,16 +68,16 @@ bool well_formed_xml(const std::string& path, std::string* why) {
 TEST(Pipeline, CommandCaptureSplitsAlphaBetaThreeToOne) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  auto r = run_profile({"-g", "-F", "999", "-o", tmp.file("out.svg"), "--", fixture("fx_alphabeta"),
-                        "2000"});
+  auto r = run_profile(
+      {"-g", "-F", "999", "-o", tmp.file("out.svg"), "--", fixture("fx_alphabeta"), "2000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string why;
   ASSERT_TRUE(well_formed_xml(tmp.file("out.svg"), &why)) << why;
   Split svg = split_of_svg(read_file(tmp.file("out.svg")));
   EXPECT_NEAR(svg.share(), 0.75, 0.02) << "alpha " << svg.alpha << "% beta " << svg.beta << "%";
 
-  auto f = run_profile({"-g", "-F", "999", "--format", "folded", "--", fixture("fx_alphabeta"),
-                        "2000"});
+  auto f =
+      run_profile({"-g", "-F", "999", "--format", "folded", "--", fixture("fx_alphabeta"), "2000"});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   Split folded = split_of_folded(f.out);
   ASSERT_GT(folded.alpha + folded.beta, 0) << f.out;
@@ -92,8 +92,8 @@ TEST(Pipeline, SystemWideCaptureHasKernelAndFixtureFramesAndMatchesTheStages) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   pid_t fx = test::spawn({fixture("fx_alphabeta"), "4000"});
-  auto r = run_profile({"-a", "-g", "-F", "999", "3s", "-o", tmp.file("out.svg"), "--save",
-                        tmp.file("cap.data")});
+  auto r = run_profile(
+      {"-a", "-g", "-F", "999", "3s", "-o", tmp.file("out.svg"), "--save", tmp.file("cap.data")});
   auto r2 = run_profile({"report", tmp.file("cap.data"), "--format", "folded"});
   test::wait_for(fx, 20000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -217,8 +217,8 @@ TEST(Pipeline, SigintEndsALongRunAndStillWritesTheGraph) {
   bool sampling = false;
   for (int i = 0; i < 1000 && !sampling; ++i) {
     std::error_code ec;
-    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) +
-                                                              "/fd", ec)) {
+    for (const auto& fd :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
       auto target = std::filesystem::read_symlink(fd.path(), ec);
       if (target.string().find("perf_event") != std::string::npos) sampling = true;
     }
@@ -302,8 +302,8 @@ void expect_sleeper_split(const std::string& folded) {
 
 TEST(OffCpu, CommandCaptureWeighsEachSleepByItsTime) {
   PROF_REQUIRE_LIVE();
-  auto r = run_profile({"--off-cpu", "--format", "folded", "-q", "--",
-                        fixture("fx_offcpu_sleeper")});
+  auto r =
+      run_profile({"--off-cpu", "--format", "folded", "-q", "--", fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_sleeper_split(r.out);
 }
@@ -312,8 +312,8 @@ TEST(OffCpu, SystemWideCaptureWithACommand) {
   PROF_REQUIRE_LIVE();
   // -a with a command: every CPU until the command exits; switch-ins come from the
   // sched_switch payload (next_pid) and from switch records.
-  auto r = run_profile({"--off-cpu", "-a", "--format", "folded", "-q", "--",
-                        fixture("fx_offcpu_sleeper")});
+  auto r = run_profile(
+      {"--off-cpu", "-a", "--format", "folded", "-q", "--", fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_sleeper_split(r.out);
 }
@@ -321,8 +321,8 @@ TEST(OffCpu, SystemWideCaptureWithACommand) {
 TEST(OffCpu, SvgTitleAndCountNameSayOffCpuNanoseconds) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  auto r = run_profile({"--off-cpu", "-q", "-o", tmp.file("off.svg"), "--",
-                        fixture("fx_offcpu_sleeper")});
+  auto r = run_profile(
+      {"--off-cpu", "-q", "-o", tmp.file("off.svg"), "--", fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string svg = read_file(tmp.file("off.svg"));
   EXPECT_NE(svg.find("Off-CPU Time Flame Graph"), std::string::npos);
@@ -339,8 +339,8 @@ TEST(OffCpu, ReportOnOurPerTaskCaptureNeedsSwitchEvents) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   const std::string with = tmp.file("with.data"), without = tmp.file("without.data");
-  auto rec = run_profile({"record", "-e", "sched:sched_switch", "-g", "--switch-events", "-o",
-                          with, "--", fixture("fx_offcpu_sleeper")});
+  auto rec = run_profile({"record", "-e", "sched:sched_switch", "-g", "--switch-events", "-o", with,
+                          "--", fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   auto r = run_profile({"report", "--off-cpu", "--format", "folded", with});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -362,7 +362,8 @@ TEST(OffCpu, ReportOnPerfsSystemWideCapture) {
   auto rec = run({"unshare", "-m", "sh", "-c",
                   "{ mountpoint -q /sys/kernel/tracing || "
                   "mount -t tracefs nodev /sys/kernel/tracing; } && exec perf record -q -e "
-                  "sched:sched_switch -g -a -o " + data + " " + fixture("fx_offcpu_sleeper")});
+                  "sched:sched_switch -g -a -o " +
+                      data + " " + fixture("fx_offcpu_sleeper")});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   auto r = run_profile({"report", "--off-cpu", "--format", "folded", data});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -163,8 +163,9 @@ TEST_F(RebuiltBinary, OurCapturesShowUnknownWithOneWarningThenTheCachedOldBinary
   RunResult rec = run_profile({"record", "-q", "-N", "-g", "-o", data, "--", app_, "400"});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   // Pipe mode carries the table as HEADER_BUILD_ID records at the end of the stream.
-  RunResult pipe = run({"sh", "-c", "'" + test::profile_binary() + "' record -q -N -g -o - -- " +
-                                        app_ + " 400 > " + piped});
+  RunResult pipe =
+      run({"sh", "-c",
+           "'" + test::profile_binary() + "' record -q -N -g -o - -- " + app_ + " 400 > " + piped});
   ASSERT_EQ(pipe.exit_code, 0) << pipe.err;
   rebuild();
   expect_unknown_with_one_warning(data);
@@ -208,8 +209,8 @@ TEST_F(RebuiltBinary, PerfCaptureShowsUnknownThenPerfsOwnCache) {
   for (int attempt = 0; attempt < 4 && !recorded; ++attempt) {
     // perf 6.1's build-id pass sometimes aborts on this kernel's MMAP2 records
     // (docs/symbolizer.md, perf differences 4): try again.
-    RunResult r = run({"env", "HOME=" + perf_home, "perf", "record", "-q", "-g", "-o", data, "--",
-                       app_, "400"});
+    RunResult r = run(
+        {"env", "HOME=" + perf_home, "perf", "record", "-q", "-g", "-o", data, "--", app_, "400"});
     if (r.exit_code != 0) continue;
     for (const auto& [id, path] : perf_buildid_list(data))
       if (path == app_ && id == old_id_) recorded = true;
@@ -224,8 +225,8 @@ TEST_F(RebuiltBinary, PerfCaptureShowsUnknownThenPerfsOwnCache) {
 TEST_F(RebuiltBinary, AllInOneSaveCarriesTheBuildIds) {
   PROF_REQUIRE_LIVE();
   const std::string data = tmp_.file("saved.data");
-  RunResult r = run_profile({"-q", "-N", "-g", "--save", data, "-o", tmp_.file("out.svg"), "--",
-                             app_, "300"});
+  RunResult r = run_profile(
+      {"-q", "-N", "-g", "--save", data, "-o", tmp_.file("out.svg"), "--", app_, "300"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   bool app_listed = false;
   for (const auto& [id, path] : perf_buildid_list(data))
@@ -247,8 +248,8 @@ std::string cache_link(const std::string& home, const std::string& id) {
 // The all-in-one's capture of the app, kept with --save.
 RunResult save_capture(const std::string& home, const std::string& data, const std::string& svg,
                        const std::string& app, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv{"env", "HOME=" + home, test::profile_binary(), "-q", "--save",
-                                data, "-o", svg};
+  std::vector<std::string> argv{
+      "env", "HOME=" + home, test::profile_binary(), "-q", "--save", data, "-o", svg};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.insert(argv.end(), {"--", app, "300"});
   return run(argv);
@@ -315,8 +316,8 @@ TEST_F(RebuiltBinary, ABinaryReplacedDuringTheCaptureIsCachedAsItWasMapped) {
   const std::string script = "'" + app_ + "' 1000 & p=$!; until grep -qF '" + app_ +
                              "' /proc/$p/maps; do :; done; mv '" + tmp_.file("app.new") + "' '" +
                              app_ + "'; wait $p";
-  RunResult rec = profile_with_home(home, {"record", "-q", "-g", "-o", data, "--", "sh", "-c",
-                                           script});
+  RunResult rec =
+      profile_with_home(home, {"record", "-q", "-g", "-o", data, "--", "sh", "-c", script});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   ASSERT_EQ(perf_build_id_of(app_), new_id_);  // the path holds the new build now
   EXPECT_EQ(perf_build_id_of(cache_entry(home, app_, old_id_)), old_id_);
@@ -330,9 +331,8 @@ TEST_F(RebuiltBinary, NoBuildidCacheLeavesTheCacheAlone) {
   PROF_REQUIRE_LIVE();
   const std::string home = tmp_.file("record-home"), data = tmp_.file("rec.data");
   fs::create_directories(home);
-  RunResult rec =
-      profile_with_home(home, {"record", "-q", "--no-buildid-cache", "-g", "-o", data, "--",
-                               app_, "300"});
+  RunResult rec = profile_with_home(
+      home, {"record", "-q", "--no-buildid-cache", "-g", "-o", data, "--", app_, "300"});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   RunResult save = save_capture(home, tmp_.file("saved.data"), tmp_.file("out.svg"), app_, {"-N"});
   ASSERT_EQ(save.exit_code, 0) << save.err;

@@ -102,16 +102,16 @@ TEST(BinaryInput, PerfDataCommandsSayWhatTheInputIsAndWhatToRun) {
     a[1] = in.text;
     expect_refused(run_profile(a), {"is text", "profile render " + in.text}, cmd + " text");
     a[1] = in.elf;
-    expect_refused(run_profile(a), {"is an ELF file", "profile record -- " + in.elf},
-                   cmd + " ELF");
+    expect_refused(run_profile(a), {"is an ELF file", "profile record -- " + in.elf}, cmd + " ELF");
   }
 }
 
 // Fails on e91aebd: the control bytes of the line reached the terminal as they were.
 TEST(BinaryInput, WarningsEscapeControlBytes) {
-  auto r = run_profile({"fold", "-"}, "app 1 [000] 1.0: 1 cpu-clock:\n"
-                                      "\t\x1b[31mjunk\x01\xff\n"
-                                      "\t1 main (/bin/app)\n\n");
+  auto r = run_profile({"fold", "-"},
+                       "app 1 [000] 1.0: 1 cpu-clock:\n"
+                       "\t\x1b[31mjunk\x01\xff\n"
+                       "\t1 main (/bin/app)\n\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(all_printable(r.err)) << r.err;
   EXPECT_NE(r.err.find("\\x1b[31mjunk\\x01\\xff"), std::string::npos) << r.err;
@@ -192,9 +192,9 @@ TEST(BrokenPipe, EndsQuietlyAsPerfScriptDoes) {
   EXPECT_EQ(err.find("Broken pipe"), std::string::npos) << err;
   EXPECT_EQ(err.find("error"), std::string::npos) << err;
   // The same for report, even when SIGPIPE came in ignored.
-  st = run_into_closed_pipe({profile_binary(), "report", tmp.file("x.data"), "--format",
-                             "perf-script"},
-                            tmp.file("err2"), true);
+  st = run_into_closed_pipe(
+      {profile_binary(), "report", tmp.file("x.data"), "--format", "perf-script"}, tmp.file("err2"),
+      true);
   err = read_file(tmp.file("err2"));
   EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE) << "status " << st << ": " << err;
   EXPECT_EQ(err.find("Broken pipe"), std::string::npos) << err;
@@ -221,12 +221,12 @@ TEST(CommandLine, PerfDataRecordsTheRealArgvOnce) {
   EXPECT_EQ(perf_cmdline(tmp.file("a.data")), profile_binary() + " -F 999 --save " +
                                                   tmp.file("a.data") + " -o " + tmp.file("a.svg") +
                                                   " -- " + fixture("fx_spin") + " 100");
-  r = run_profile({"record", "-F", "999", "-o", tmp.file("r.data"), "--", fixture("fx_spin"),
-                   "100"});
+  r = run_profile(
+      {"record", "-F", "999", "-o", tmp.file("r.data"), "--", fixture("fx_spin"), "100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(perf_cmdline(tmp.file("r.data")), profile_binary() + " record -F 999 -o " +
-                                                  tmp.file("r.data") + " -- " +
-                                                  fixture("fx_spin") + " 100");
+                                                  tmp.file("r.data") + " -- " + fixture("fx_spin") +
+                                                  " 100");
 }
 
 }  // namespace

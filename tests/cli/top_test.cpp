@@ -15,7 +15,9 @@ const TopRow* find(const TopTable& t, std::string_view f) {
 
 TEST(Top, SelfAndTotalOverallAndPerCpu) {
   std::vector<FoldedStack> stacks = {
-      {"cpu-1;app;main;alpha", 30}, {"cpu-1;app;main;beta", 10}, {"cpu-0;sh;main;beta", 20},
+      {"cpu-1;app;main;alpha", 30},
+      {"cpu-1;app;main;beta", 10},
+      {"cpu-0;sh;main;beta", 20},
       {"cpu-0;sh;main", 5},
   };
   auto tables = compute_top(stacks, {.per_cpu = true, .limit = 0});

@@ -65,8 +65,8 @@ TEST(Workload, FoldedAndPerfScriptOnStdoutHoldNothingOfTheCommand) {
   EXPECT_TRUE(has_line(f.err, "hi")) << f.err;
   EXPECT_NE(f.out.find(";spin_here "), std::string::npos) << f.out;
   // `fold` reads every line of what the pipeline printed as perf-script text.
-  auto ps = run_profile(
-      with_command({"-g", "-F", "999", "--format", "perf-script"}, chatty_workload()));
+  auto ps =
+      run_profile(with_command({"-g", "-F", "999", "--format", "perf-script"}, chatty_workload()));
   ASSERT_EQ(ps.exit_code, 0) << ps.err;
   EXPECT_FALSE(has_line(ps.out, "hi")) << ps.out.substr(0, 200);
   EXPECT_TRUE(has_line(ps.err, "hi")) << ps.err;
@@ -79,8 +79,8 @@ TEST(Workload, FoldedAndPerfScriptOnStdoutHoldNothingOfTheCommand) {
 TEST(Workload, StdoutOfTheCommandStaysStdoutWhenOurOutputIsAFile) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  auto r = run_profile(
-      with_command({"-g", "-F", "999", "-o", tmp.file("out.svg")}, chatty_workload()));
+  auto r =
+      run_profile(with_command({"-g", "-F", "999", "-o", tmp.file("out.svg")}, chatty_workload()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "hi\n");
   EXPECT_FALSE(has_line(r.err, "hi")) << r.err;
@@ -144,8 +144,8 @@ std::vector<std::string> spin_then(const std::string& tail) {
 TEST(Workload, ExitStatusIsTheCommands) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  auto svg = run_profile(
-      with_command({"-g", "-q", "-o", tmp.file("out.svg")}, spin_then("exit 3")));
+  auto svg =
+      run_profile(with_command({"-g", "-q", "-o", tmp.file("out.svg")}, spin_then("exit 3")));
   EXPECT_EQ(svg.exit_code, 3) << svg.err;
   expect_well_formed_xml(tmp.file("out.svg"));  // the graph is written all the same
 
@@ -162,15 +162,15 @@ TEST(Workload, ExitStatusIsTheCommands) {
   auto segv = run_profile(
       with_command({"-g", "-q", "-o", tmp.file("segv.svg")}, spin_then("kill -SEGV $$")));
   EXPECT_EQ(segv.exit_code, 128 + 11) << segv.err;
-  auto rec_segv = run_profile(with_command({"record", "-q", "-o", tmp.file("segv.data")},
-                                           spin_then("kill -SEGV $$")));
+  auto rec_segv = run_profile(
+      with_command({"record", "-q", "-o", tmp.file("segv.data")}, spin_then("kill -SEGV $$")));
   EXPECT_EQ(rec_segv.exit_code, 128 + 11) << rec_segv.err;
 
   // Stays 0 for a command that succeeds, and for one that profile ended itself at DURATION.
   auto ok = run_profile(with_command({"-q", "-o", tmp.file("ok.svg")}, spin_then("exit 0")));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
-  auto timed = run_profile({"-q", "-o", tmp.file("timed.svg"), "500ms", "--", fixture("fx_spin"),
-                            "30000"});
+  auto timed =
+      run_profile({"-q", "-o", tmp.file("timed.svg"), "500ms", "--", fixture("fx_spin"), "30000"});
   EXPECT_EQ(timed.exit_code, 0) << timed.err;
 }
 

@@ -24,9 +24,9 @@ using test::TempDir;
 
 // Fails on e91aebd: neither function existed; the warning said only "use -m or lower -F".
 TEST(LostSamplesAdvice, RingGrowsByTheLossRatioToAPowerOfTwo) {
-  EXPECT_EQ(suggest_mmap_pages(25, 75, 128), 512u);   // lost 75 %: 4x
-  EXPECT_EQ(suggest_mmap_pages(60, 40, 128), 256u);   // 1.67x -> next power of two
-  EXPECT_EQ(suggest_mmap_pages(99, 1, 128), 256u);    // at least double
+  EXPECT_EQ(suggest_mmap_pages(25, 75, 128), 512u);  // lost 75 %: 4x
+  EXPECT_EQ(suggest_mmap_pages(60, 40, 128), 256u);  // 1.67x -> next power of two
+  EXPECT_EQ(suggest_mmap_pages(99, 1, 128), 256u);   // at least double
   EXPECT_EQ(suggest_mmap_pages(50, 50, 1), 2u);
   EXPECT_EQ(suggest_mmap_pages(1, 3, 512), 2048u);
   // Capped: nothing kept, or a ratio no sensible ring covers.
@@ -68,7 +68,8 @@ TEST(LostSamplesAdvice, LiveCaptureWithATinyRingNamesALargerOne) {
                         tmp.file("x.data"), "--", fixture("fx_spin"), "200"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(lost \d+% of samples .*try -m (\d+) \(now 1 page per CPU)")))
+  ASSERT_TRUE(std::regex_search(
+      r.err, m, std::regex(R"(lost \d+% of samples .*try -m (\d+) \(now 1 page per CPU)")))
       << r.err;
   EXPECT_GT(std::stoul(m[1]), 1u) << r.err;
   EXPECT_NE(r.err.find("-F"), std::string::npos) << r.err;
@@ -82,7 +83,7 @@ TEST(UnreadableMaps, OnlySampledProcessesAreNamedInOneLine) {
   u.add(1, EACCES);
   for (pid_t p = 100; p < 110; ++p) u.add(p, EACCES);
   u.add(200, EPERM);
-  u.sampled(42);  // readable: ignored
+  u.sampled(42);               // readable: ignored
   EXPECT_EQ(u.summary(), "");  // unreadable but never sampled: no news
   u.sampled(103);
   EXPECT_EQ(u.summary(),

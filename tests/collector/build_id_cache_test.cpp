@@ -56,9 +56,9 @@ TEST_F(BuildIdCache, CopiesIntoPerfsLayoutOnceAndLinksByBuildId) {
   EXPECT_EQ(fs::read_symlink(link), fs::path("../.." + old_ + "/" + id));
   EXPECT_TRUE(fs::equivalent(link + "/elf", elf));
   // Nothing else in the entry's directory (no temporary file left).
-  EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(elf).parent_path()),
-                          fs::directory_iterator()),
-            1);
+  EXPECT_EQ(
+      std::distance(fs::directory_iterator(fs::path(elf).parent_path()), fs::directory_iterator()),
+      1);
   // Again: already there, left alone.
   s = add_to_build_id_cache(cache_, files, &w);
   EXPECT_EQ(s.added, 0u);
@@ -92,10 +92,11 @@ TEST_F(BuildIdCache, CopiesTheKeptFileAndNeverAWrongOne) {
 
 TEST_F(BuildIdCache, SkipsObjectsWithoutAPathOfTheirOwn) {
   WarningSink w;
-  std::vector<BuildIdRecorder::HitFile> files{
-      {"//anon", old_id_, -1}, {"/memfd:jit (deleted)", old_id_, -1},
-      {old_ + " (deleted)", old_id_, -1}, {"/tmp/../" + old_, old_id_, -1},
-      {"[vdso]", old_id_, -1}};
+  std::vector<BuildIdRecorder::HitFile> files{{"//anon", old_id_, -1},
+                                              {"/memfd:jit (deleted)", old_id_, -1},
+                                              {old_ + " (deleted)", old_id_, -1},
+                                              {"/tmp/../" + old_, old_id_, -1},
+                                              {"[vdso]", old_id_, -1}};
   auto s = add_to_build_id_cache(cache_, files, &w);
   EXPECT_EQ(s.skipped, files.size());
   EXPECT_FALSE(fs::exists(cache_));

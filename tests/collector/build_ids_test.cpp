@@ -87,8 +87,7 @@ TEST_F(BuildIdRecorderTest, ListsTheObjectsSamplesHitWithTheirOwnBuildIds) {
 
   sample(kParent, {PERF_CONTEXT_USER, 0x10010});
   // The child's b is inherited over FORK; kernel frames mark the kernel only.
-  sample(kChild, {PERF_CONTEXT_KERNEL, 0xffffffff81000010ull, PERF_CONTEXT_USER, 0x20010,
-                  0x30010});
+  sample(kChild, {PERF_CONTEXT_KERNEL, 0xffffffff81000010ull, PERF_CONTEXT_USER, 0x20010, 0x30010});
   sample(kOther, {PERF_CONTEXT_USER, 0x50010});  // unreadable: left out
   auto got = listed();
   EXPECT_EQ(got.count(a), 1u);

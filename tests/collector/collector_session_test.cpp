@@ -4,11 +4,11 @@
 #include <linux/perf_event.h>
 #include <signal.h>
 
-#include <map>
-#include <utility>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <thread>
+#include <utility>
 
 #include "live_support.h"
 #include "prof/collector/collector.h"
@@ -105,8 +105,8 @@ TEST(CollectorSession, StopRequestedBeforeRunEndsAtOnce) {
 
 TEST(CollectorSession, StalledConsumerIsCountedAsLostSamples) {
   PROF_REQUIRE_LIVE();
-  pid_t busy = prof::test::live::spawn(
-      {"taskset", "-c", "0", prof::test::fixture("fx_spin"), "1500"});
+  pid_t busy =
+      prof::test::live::spawn({"taskset", "-c", "0", prof::test::fixture("fx_spin"), "1500"});
   Options opt;
   opt.target = Target::kCpus;
   opt.cpus = {0};

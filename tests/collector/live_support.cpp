@@ -67,8 +67,7 @@ std::vector<ScriptSample> parse_script(const std::string& text) {
     s.event = std::string(after.substr(0, colon));
     if (colon != std::string_view::npos && colon + 2 < after.size()) {
       std::string_view ip = after.substr(colon + 2);
-      if (ip.find_first_not_of(' ') != std::string_view::npos)
-        s.frames.push_back(parse_frame(ip));
+      if (ip.find_first_not_of(' ') != std::string_view::npos) s.frames.push_back(parse_frame(ip));
     }
     std::string head = line.substr(0, lb);
     head.erase(head.find_last_not_of(' ') + 1);  // perf pads short pids: "fx_spin  1465/1465  ["

@@ -31,10 +31,10 @@ std::vector<ScriptSample> parse_script(const std::string& text);
 
 // What our reader (prof::perf::PerfDataReader) finds in a capture.
 struct Census {
-  std::string error;                           // non-empty when the reader failed
+  std::string error;  // non-empty when the reader failed
   std::uint64_t samples = 0, lost = 0;
-  std::uint64_t raw_samples = 0;                       // samples with a PERF_SAMPLE_RAW payload
-  std::map<std::uint32_t, std::uint64_t> by_type;      // record type -> count
+  std::uint64_t raw_samples = 0;                   // samples with a PERF_SAMPLE_RAW payload
+  std::map<std::uint32_t, std::uint64_t> by_type;  // record type -> count
   std::map<std::string, std::uint64_t> samples_by_event;
   std::map<int, std::uint64_t> samples_by_cpu;
   std::map<pid_t, std::uint64_t> samples_by_pid;

@@ -58,7 +58,8 @@ TEST(ParseCpuList, RejectsEmptyReversedAndJunk) {
 TEST(ParsePidList, PositiveIntegers) {
   EXPECT_EQ(*parse_pid_list("123"), (std::vector<pid_t>{123}));
   EXPECT_EQ(*parse_pid_list("9,3,9"), (std::vector<pid_t>{3, 9}));
-  for (const char* bad : {"", "0", "-1", "1,,2", "x", "12a"}) EXPECT_FALSE(parse_pid_list(bad)) << bad;
+  for (const char* bad : {"", "0", "-1", "1,,2", "x", "12a"})
+    EXPECT_FALSE(parse_pid_list(bad)) << bad;
 }
 
 TEST(OnlineCpus, MatchesSysconf) {

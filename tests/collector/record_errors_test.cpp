@@ -131,8 +131,8 @@ TEST(RecordErrors, FrequencyAboveTheKernelLimitIsClamped) {
   TempDir tmp;
   std::string max = read_file("/proc/sys/kernel/perf_event_max_sample_rate");
   long limit = std::stol(max);
-  RunResult r = run_profile({"record", "-F", std::to_string(limit + 1), "-C", "0", "-o",
-                             tmp.file("f.data"), "0.05"});
+  RunResult r = run_profile(
+      {"record", "-F", std::to_string(limit + 1), "-C", "0", "-o", tmp.file("f.data"), "0.05"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("using " + std::to_string(limit) + " Hz"), std::string::npos) << r.err;
 }
@@ -144,9 +144,9 @@ TEST(RecordErrors, PermissionDeniedNamesParanoidAndCapPerfmon) {
   if (std::stoi(paranoid) < 1) GTEST_SKIP() << "perf_event_paranoid < 1 lets anyone sample -a";
   TempDir tmp;
   chmod(tmp.path().c_str(), 0777);
-  RunResult r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                     "--inh-caps=-all", profile_binary(), "record", "-a", "-o",
-                     tmp.file("p.data"), "0.1"});
+  RunResult r =
+      run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+           profile_binary(), "record", "-a", "-o", tmp.file("p.data"), "0.1"});
   expect_one_line_error(r, 1, "kernel.perf_event_paranoid");
   EXPECT_NE(r.err.find("CAP_PERFMON"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(tmp.file("p.data")));

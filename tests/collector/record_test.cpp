@@ -52,7 +52,8 @@ TEST(RecordLive, SpinFixtureLeafIsSpinHereAndChainReachesMain) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("spin.data");
-  RunResult r = run_profile({"record", "-g", "-o", out, "--", "taskset", "-c", "1", spin(), "1200"});
+  RunResult r =
+      run_profile({"record", "-g", "-o", out, "--", "taskset", "-c", "1", spin(), "1200"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);
@@ -133,8 +134,8 @@ TEST(RecordLive, PidYieldsOnlyThatProcess) {
   pid_t other = spawn({spin(), "3000"});
   // 499 Hz for 1 s: enough samples even when the machine is busy and the target gets a
   // fraction of a CPU.
-  RunResult r = run_profile(
-      {"record", "-p", std::to_string(target), "-g", "-F", "499", "-o", out, "1"});
+  RunResult r =
+      run_profile({"record", "-p", std::to_string(target), "-g", "-F", "499", "-o", out, "1"});
   kill(target, SIGKILL);
   kill(other, SIGKILL);
   wait_for(target, 5000);
@@ -208,8 +209,8 @@ TEST(RecordLive, CommandIsFollowedIntoChildren) {
   TempDir tmp;
   std::string out = tmp.file("cmd.data");
   std::string s = spin();
-  RunResult r = run_profile(
-      {"record", "-g", "-o", out, "--", "sh", "-c", s + " 400 & " + s + " 400; wait"});
+  RunResult r =
+      run_profile({"record", "-g", "-o", out, "--", "sh", "-c", s + " 400 & " + s + " 400; wait"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);
@@ -255,7 +256,8 @@ TEST(RecordLive, PipeModeOnStdout) {
   write_file(file, r.out);
   Census c = census_ok(file);
   EXPECT_GT(c.samples, 0u);
-  RunResult ps = run({"sh", "-c", "perf script -i - -F comm,pid,tid,cpu,event,ip,sym,dso < " + file});
+  RunResult ps =
+      run({"sh", "-c", "perf script -i - -F comm,pid,tid,cpu,event,ip,sym,dso < " + file});
   EXPECT_EQ(ps.exit_code, 0) << ps.err;
   EXPECT_EQ(parse_script(ps.out).size(), c.samples);
 }
@@ -264,8 +266,8 @@ TEST(RecordLive, SeveralEventsInOneFile) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   std::string out = tmp.file("ev.data");
-  RunResult r = run_profile({"record", "-e", "cpu-clock", "-e", "page-faults", "-g", "-o", out,
-                             "--", spin(), "300"});
+  RunResult r = run_profile(
+      {"record", "-e", "cpu-clock", "-e", "page-faults", "-g", "-o", out, "--", spin(), "300"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   auto samples = read_back(out, c);
@@ -286,8 +288,9 @@ TEST(RecordLive, TracepointInAPrivateTracefsMount) {
   // collector library mounts tracefs privately when it finds none).
   RunResult r = run({"unshare", "-m", "sh", "-c",
                      "{ mountpoint -q /sys/kernel/tracing || "
-                     "mount -t tracefs nodev /sys/kernel/tracing; } && exec " + profile_binary() +
-                         " record -e sched:sched_switch -e cpu-clock -a -o " + out + " 0.3"});
+                     "mount -t tracefs nodev /sys/kernel/tracing; } && exec " +
+                         profile_binary() + " record -e sched:sched_switch -e cpu-clock -a -o " +
+                         out + " 0.3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Census c = census_ok(out);
   EXPECT_GT(c.samples_by_event["sched:sched_switch"], 0u);
@@ -309,8 +312,8 @@ TEST_P(RecordTracepoint, PerfScriptPrintsTheSchedSwitchFields) {
   TempDir tmp;
   const bool pipe = GetParam();
   std::string out = tmp.file("sw.data");
-  RunResult r = run_profile({"record", "-e", "sched:sched_switch", "-a", "-g", "-o",
-                             pipe ? "-" : out, "0.3"});
+  RunResult r = run_profile(
+      {"record", "-e", "sched:sched_switch", "-a", "-g", "-o", pipe ? "-" : out, "0.3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   if (pipe) {
     std::ofstream(out, std::ios::binary) << r.out;

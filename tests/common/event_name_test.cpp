@@ -43,8 +43,8 @@ TEST(EventName, Cache) {
        "L1-dcache-load-misses"},
       {PERF_COUNT_HW_CACHE_LL, PERF_COUNT_HW_CACHE_OP_WRITE, PERF_COUNT_HW_CACHE_RESULT_MISS,
        "LLC-store-misses"},
-      {PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_PREFETCH,
-       PERF_COUNT_HW_CACHE_RESULT_ACCESS, "L1-dcache-prefetches"},
+      {PERF_COUNT_HW_CACHE_L1D, PERF_COUNT_HW_CACHE_OP_PREFETCH, PERF_COUNT_HW_CACHE_RESULT_ACCESS,
+       "L1-dcache-prefetches"},
       {PERF_COUNT_HW_CACHE_L1I, PERF_COUNT_HW_CACHE_OP_PREFETCH, PERF_COUNT_HW_CACHE_RESULT_MISS,
        "L1-icache-prefetch-misses"},
       {PERF_COUNT_HW_CACHE_BPU, PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_ACCESS,
@@ -96,8 +96,8 @@ TEST(EventName, Modifiers) {
   s.exclude_host = 1;  // guest only
   EXPECT_EQ(event_name(s), "cpu-clock:G");
 
-  perf_event_attr c = attr(PERF_TYPE_HW_CACHE, PERF_COUNT_HW_CACHE_ITLB |
-                                                   PERF_COUNT_HW_CACHE_RESULT_MISS << 16);
+  perf_event_attr c =
+      attr(PERF_TYPE_HW_CACHE, PERF_COUNT_HW_CACHE_ITLB | PERF_COUNT_HW_CACHE_RESULT_MISS << 16);
   c.exclude_kernel = c.exclude_hv = 1;
   EXPECT_EQ(event_name(c), "iTLB-load-misses:uH");
   perf_event_attr r = attr(PERF_TYPE_RAW, 0x1c2);

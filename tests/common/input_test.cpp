@@ -18,7 +18,10 @@ std::string sample_text() {
 TEST(Input, DetectsCompressionByMagic) {
   EXPECT_EQ(detect_compression("\x1f\x8b\x08"), Compression::kGzip);
   EXPECT_EQ(detect_compression("BZh91"), Compression::kBzip2);
-  EXPECT_EQ(detect_compression(std::string_view("\xfd" "7zXZ\0", 6)), Compression::kXz);
+  EXPECT_EQ(detect_compression(std::string_view("\xfd"
+                                                "7zXZ\0",
+                                                6)),
+            Compression::kXz);
   EXPECT_EQ(detect_compression("\x28\xb5\x2f\xfd"), Compression::kZstd);
   EXPECT_EQ(detect_compression("java 1234"), Compression::kNone);
   EXPECT_EQ(detect_compression(""), Compression::kNone);

@@ -155,10 +155,8 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
         auto s = r.parse_sample(rec);
         ASSERT_TRUE(s) << s.error().message;
         // The cheap time accessor (for time ordering) agrees with the full decode.
-        if (s->sample_type & PERF_SAMPLE_TIME)
-          EXPECT_EQ(r.sample_time(rec), s->time);
-        else
-          EXPECT_FALSE(r.sample_time(rec));
+        if (s->sample_type & PERF_SAMPLE_TIME) EXPECT_EQ(r.sample_time(rec), s->time);
+        else EXPECT_FALSE(r.sample_time(rec));
         // Spans point into the record: keep copies to compare after the loop.
         copies.emplace_back(s->raw.begin(), s->raw.end());
         copies.emplace_back(s->stack_user.begin(), s->stack_user.end());
@@ -167,24 +165,13 @@ TEST_P(RoundTrip, EveryRecordKindReadsBackEqual) {
         break;
       }
       case PERF_RECORD_MMAP:
-      case PERF_RECORD_MMAP2:
-        mmaps.push_back(*r.parse_mmap(rec));
-        break;
+      case PERF_RECORD_MMAP2: mmaps.push_back(*r.parse_mmap(rec)); break;
       case PERF_RECORD_FORK:
-      case PERF_RECORD_EXIT:
-        tasks.push_back(*r.parse_task(rec));
-        break;
-      case PERF_RECORD_COMM:
-        comms.push_back(*r.parse_comm(rec));
-        break;
-      case PERF_RECORD_LOST:
-        losts.push_back(*r.parse_lost(rec));
-        break;
-      case PERF_RECORD_FINISHED_ROUND:
-        ++rounds;
-        break;
-      default:
-        break;
+      case PERF_RECORD_EXIT: tasks.push_back(*r.parse_task(rec)); break;
+      case PERF_RECORD_COMM: comms.push_back(*r.parse_comm(rec)); break;
+      case PERF_RECORD_LOST: losts.push_back(*r.parse_lost(rec)); break;
+      case PERF_RECORD_FINISHED_ROUND: ++rounds; break;
+      default: break;
     }
   }
   EXPECT_EQ(warnings.total(), 0u);

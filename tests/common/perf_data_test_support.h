@@ -79,19 +79,11 @@ inline ReadSummary read_all(PerfDataReader& r) {
         ++out.samples;
         break;
       case PERF_RECORD_MMAP:
-      case PERF_RECORD_MMAP2:
-        (void)r.parse_mmap(rec);
-        break;
-      case PERF_RECORD_COMM:
-        (void)r.parse_comm(rec);
-        break;
+      case PERF_RECORD_MMAP2: (void)r.parse_mmap(rec); break;
+      case PERF_RECORD_COMM: (void)r.parse_comm(rec); break;
       case PERF_RECORD_FORK:
-      case PERF_RECORD_EXIT:
-        (void)r.parse_task(rec);
-        break;
-      case PERF_RECORD_LOST:
-        (void)r.parse_lost(rec);
-        break;
+      case PERF_RECORD_EXIT: (void)r.parse_task(rec); break;
+      case PERF_RECORD_LOST: (void)r.parse_lost(rec); break;
       default:
         if (rec.type < PERF_RECORD_HEADER_ATTR) (void)r.parse_sample_id(rec);
         break;

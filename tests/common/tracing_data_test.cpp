@@ -277,7 +277,8 @@ TEST(TracingDataInAPipe, ABlobLargerThanTheReadBlockStreams) {
 // with a truncation warning: no error, no giant allocation, no hang.
 TEST(TracingDataInAPipe, ASizeThatLiesIsATruncation) {
   TempDir tmp;
-  const std::string path = write_switch_capture(tmp, true, encode_tracing_data(sample_tracing_data()));
+  const std::string path =
+      write_switch_capture(tmp, true, encode_tracing_data(sample_tracing_data()));
   std::string image = test::read_file(path);
   // Walk the records after the 16-byte pipe header to PERF_RECORD_HEADER_TRACING_DATA.
   std::size_t at = 16;

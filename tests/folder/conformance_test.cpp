@@ -26,8 +26,8 @@ const char* const kFlags[] = {"pid", "tid", "kernel", "jit", "all", "addrs"};
 // Inputs whose last sample has no blank line after it: the reference drops that sample, we
 // count it (divergence "last sample").
 const std::set<std::string> kNoFinalBlankLine = {
-    "perf-dd-stacks-01",   "perf-iperf-stacks-pidtid-01", "perf-java-stacks-01",
-    "perf-mirageos-stacks-01", "perf-numa-stacks-01",     "perf-vertx-stacks-01"};
+    "perf-dd-stacks-01",       "perf-iperf-stacks-pidtid-01", "perf-java-stacks-01",
+    "perf-mirageos-stacks-01", "perf-numa-stacks-01",         "perf-vertx-stacks-01"};
 
 // Expected files recorded before FlameGraph PR #147 (Java tidy for `java-PID` process names);
 // the suite's README says upstream HEAD gives regenerated-head/results/ instead.
@@ -249,8 +249,7 @@ TEST(InfernoSuite, WarningCases) {
 
 TEST(InfernoSuite, SkipAfterReRootsAtTheFunction) {
   PROF_REQUIRE_PEERS(peers);
-  std::string input =
-      ::prof::test::read_file(peers + "/inferno-tests/collapse-perf/go-stacks.txt");
+  std::string input = ::prof::test::read_file(peers + "/inferno-tests/collapse-perf/go-stacks.txt");
   for (const std::vector<std::string>& funcs :
        {std::vector<std::string>{"main.init"},
         std::vector<std::string>{"main.init", "regexp.compile"}}) {

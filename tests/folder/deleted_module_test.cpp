@@ -87,8 +87,7 @@ TEST(DeletedModule, LiveJitLikeProgramFoldsAlikeOnEveryPath) {
   auto all = run_profile({"-F", "999", "-g", "--format", "folded", "--save", tmp.file("x.data"),
                           "-o", tmp.file("all.folded"), "--", fixture("fx_jit_memfd"), "600"});
   ASSERT_EQ(all.exit_code, 0) << all.err;
-  expect_whole_names(deleted_frames(::prof::test::read_file(tmp.file("all.folded"))),
-                     "all-in-one");
+  expect_whole_names(deleted_frames(::prof::test::read_file(tmp.file("all.folded"))), "all-in-one");
   auto sym = run({"sh", "-c",
                   "'" + ::prof::test::profile_binary() + "' symbolize '" + tmp.file("x.data") +
                       "' | '" + ::prof::test::profile_binary() + "' fold"});

@@ -56,8 +56,8 @@ TEST_P(FoldCompressed, DetectsByMagicAndRejectsCorruptData) {
   auto plain = run_profile({"fold", dir.file("in.txt")});
   EXPECT_EQ(r.out, plain.out);
   EXPECT_EQ(plain.out, "app;main;leaf " + std::to_string(2 * (big.size() / strlen(kSample))) +
-                           "\napp;main;other " + std::to_string(3 * (big.size() / strlen(kSample))) +
-                           "\n");
+                           "\napp;main;other " +
+                           std::to_string(3 * (big.size() / strlen(kSample))) + "\n");
   std::string data = test::read_file(dir.file("capture.data"));
   test::write_file(dir.file("cut.data"), data.substr(0, data.size() / 2));
   auto c = run_profile({"fold", dir.file("cut.data")});
@@ -92,9 +92,10 @@ TEST(FoldCli, UnreadableFileIsOneLineError) {
 }
 
 TEST(FoldCli, UsageErrorsExitTwo) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"fold", "a", "b"}, {"fold", "-q", "-v"},
-        {"fold", "--threads", "x"}, {"fold", "--event-filter="}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"fold", "a", "b"},
+                                        {"fold", "-q", "-v"},
+                                        {"fold", "--threads", "x"},
+                                        {"fold", "--event-filter="}}) {
     auto r = run_profile(args, kSample);
     EXPECT_EQ(r.exit_code, 2) << args.back() << ": " << r.err;
     EXPECT_EQ(lines(r.err), 1) << r.err;
@@ -134,8 +135,11 @@ TEST(FoldCli, EventFilterNoteWhenDefaulted) {
       "app 1 [000] 1.0: 1 instructions:\n\t1 f (m)\n\napp 1 [000] 1.0: 1 cycles:\n\t1 g (m)\n\n";
   auto r = run_profile({"fold"}, input);
   EXPECT_EQ(r.out, "app;f 1\n");
-  EXPECT_NE(r.err.find("filtering for events of type 'instructions' (the first event seen); samples of "
-                      "'cycles'"), std::string::npos) << r.err;
+  EXPECT_NE(
+      r.err.find("filtering for events of type 'instructions' (the first event seen); samples of "
+                 "'cycles'"),
+      std::string::npos)
+      << r.err;
   auto e = run_profile({"fold", "--event-filter", "cycles"}, input);
   EXPECT_EQ(e.out, "app;g 1\n");
   EXPECT_EQ(e.err, "");

@@ -19,8 +19,8 @@ std::string record_and_script(const TempDir& dir, bool call_graph) {
   // util/build-id.c"). The fixture is read by path, so the cache is not needed.
   std::vector<std::string> rec = {"perf", "record", "-N", "-e", "cpu-clock", "-F", "999"};
   if (call_graph) rec.push_back("-g");
-  rec.insert(rec.end(), {"-o", dir.file("perf.data"), "--", ::prof::test::fixture("fx_spin"),
-                         "300"});
+  rec.insert(rec.end(),
+             {"-o", dir.file("perf.data"), "--", ::prof::test::fixture("fx_spin"), "300"});
   auto r = run(rec);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto s = run({"perf", "script", "-i", dir.file("perf.data")});

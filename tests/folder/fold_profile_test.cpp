@@ -50,8 +50,11 @@ Profile sample_profile() {
     std::string_view comm;
     std::int64_t pid, tid;
   };
-  const std::vector<Proc> procs = {{"app", 42, 43}, {"java", 4242, 4250}, {"swapper", 0, 0},
-                                   {"", kUnknownPid, 7}, {"my app", 42, 42}};
+  const std::vector<Proc> procs = {{"app", 42, 43},
+                                   {"java", 4242, 4250},
+                                   {"swapper", 0, 0},
+                                   {"", kUnknownPid, 7},
+                                   {"my app", 42, 42}};
   const StringId cycles = p.intern("cycles"), clock = p.intern("cpu-clock");
   const std::vector<StringId> events = {cycles, cycles, clock, 0};
   for (int i = 0; i < 400; ++i) {
@@ -166,9 +169,7 @@ TEST(FoldProfile, FolderAddProfileAppendsToEarlierInput) {
   EXPECT_EQ(twice.stats().filtered_samples, views.stats().filtered_samples);
 }
 
-TEST(FoldProfile, EmptyProfileFoldsToNothing) {
-  EXPECT_TRUE(fold_profile(Profile{}, {}).empty());
-}
+TEST(FoldProfile, EmptyProfileFoldsToNothing) { EXPECT_TRUE(fold_profile(Profile{}, {}).empty()); }
 
 }  // namespace
 }  // namespace prof::folder

@@ -66,8 +66,7 @@ TEST(Fold, HeaderCommAndPidRules) {
 
 TEST(Fold, OneCharCommIsReadAsTheReferenceReadsIt) {
   // COMM needs two characters, so `a 123 [000] 1.000:` is the comm and 1 the pid.
-  EXPECT_EQ(fold_text("a 123 [000] 1.000: 1 cycles:\n\t1 f (m)\n\n"),
-            "a_123_[000]_1.000:;f 1\n");
+  EXPECT_EQ(fold_text("a 123 [000] 1.000: 1 cycles:\n\t1 f (m)\n\n"), "a_123_[000]_1.000:;f 1\n");
 }
 
 TEST(Fold, HeadersWithoutBlankLineMergeIntoOneSample) {
@@ -110,14 +109,14 @@ TEST(Fold, EventNamesKeepModifiers) {
 TEST(Fold, FrameNameTidying) {
   std::string s =
       "app 1 [000] 1.0: cpu-clock:\n"
-      "\t1 a;b+0xabc (m)\n"                              // ';' -> ':', offset gone
-      "\t2 kfunc+0xABC (m)\n"                            // uppercase offset stays
-      "\t3 foo(int, char) (m)\n"                         // argument list gone
-      "\t4 (anonymous namespace)::bar(int) (m)\n"        // starts with '(': dropped
-      "\t5 x::(anonymous namespace)::baz(int) (m)\n"     // kept up to the argument list
-      "\t6 net/http.(*Client).Do (m)\n"                  // Go method kept whole
-      "\t7 RegExp:[&<>\\\"'] (m)\n"                      // quotes removed
-      "\t8 [unknown] (/usr/lib/libc.so.6)\n"             // module basename
+      "\t1 a;b+0xabc (m)\n"                           // ';' -> ':', offset gone
+      "\t2 kfunc+0xABC (m)\n"                         // uppercase offset stays
+      "\t3 foo(int, char) (m)\n"                      // argument list gone
+      "\t4 (anonymous namespace)::bar(int) (m)\n"     // starts with '(': dropped
+      "\t5 x::(anonymous namespace)::baz(int) (m)\n"  // kept up to the argument list
+      "\t6 net/http.(*Client).Do (m)\n"               // Go method kept whole
+      "\t7 RegExp:[&<>\\\"'] (m)\n"                   // quotes removed
+      "\t8 [unknown] (/usr/lib/libc.so.6)\n"          // module basename
       "\t9 [unknown] ([unknown])\n\n";
   EXPECT_EQ(fold_text(s),
             "app;[unknown];[libc.so.6];RegExp:[&<>\\];net/http.(*Client).Do;"
@@ -167,7 +166,7 @@ TEST(Fold, KernelAnnotation) {
   EXPECT_EQ(fold_text("app 1 [000] 1.0: cpu-clock:\n"
                       "\t1 a ([kernel.kallsyms])\n"
                       "\t2 b (/lib/modules/4.1/build/vmlinux)\n"
-                      "\t3 c (/usr/lib/debug/boot/vmlinux-5.4.14)\n"   // divergence
+                      "\t3 c (/usr/lib/debug/boot/vmlinux-5.4.14)\n"    // divergence
                       "\t4 d (/lib/modules/5.4/kernel/mlx5_core.ko)\n"  // divergence
                       "\t5 e ([unknown])\n"
                       "\t6 f (/bin/app)\n\n",
@@ -262,12 +261,19 @@ TEST(Fold, StrictMakesTheFirstWeirdLineAnError) {
 // The typed path and the text path give the same folded bytes for the same samples.
 TEST(Fold, TypedSamplesFoldLikeTheirPerfScriptText) {
   std::mt19937 rng(7);
-  const char* symbols[] = {"main", "std::function<void (int)>::operator()(int)", "",
-                           "Ljava/lang/Thread;::run", "foo(int)", "a;b", "q\"uote'",
-                           "(anonymous namespace)::x", "x::(anonymous namespace)::y()",
-                           "net/http.(*Client).Do", "kfunc"};
-  const char* modules[] = {"/bin/app", "[kernel.kallsyms]", "/tmp/perf-12.map", "",
-                           "/lib/modules/5.4/vmlinux", "/usr/lib/libc.so.6"};
+  const char* symbols[] = {"main",
+                           "std::function<void (int)>::operator()(int)",
+                           "",
+                           "Ljava/lang/Thread;::run",
+                           "foo(int)",
+                           "a;b",
+                           "q\"uote'",
+                           "(anonymous namespace)::x",
+                           "x::(anonymous namespace)::y()",
+                           "net/http.(*Client).Do",
+                           "kfunc"};
+  const char* modules[] = {"/bin/app", "[kernel.kallsyms]",        "/tmp/perf-12.map",
+                           "",         "/lib/modules/5.4/vmlinux", "/usr/lib/libc.so.6"};
   const char* comms[] = {"app", "java", "V8 Worker", "swapper", "javac"};
   const char* events[] = {"cpu-clock", "cycles"};
   for (const char* flag : {"", "pid", "tid", "all", "addrs"}) {
@@ -303,8 +309,9 @@ TEST(Fold, TypedSamplesFoldLikeTheirPerfScriptText) {
                       std::string(s.comm).c_str(), s.tid, s.cpu, s.period,
                       std::string(s.event).c_str());
       else
-        std::snprintf(head, sizeof head, "%s %5" PRId64 "/%-5" PRId64 " [%03d] 1.5: %10" PRIu64
-                      " %s:\n", std::string(s.comm).c_str(), s.pid, s.tid, s.cpu, s.period,
+        std::snprintf(head, sizeof head,
+                      "%s %5" PRId64 "/%-5" PRId64 " [%03d] 1.5: %10" PRIu64 " %s:\n",
+                      std::string(s.comm).c_str(), s.pid, s.tid, s.cpu, s.period,
                       std::string(s.event).c_str());
       text += head;
       for (const auto& f : frames) {
@@ -394,8 +401,8 @@ TEST(Fold, MemoryIsBoundedByTheOutputNotTheInput) {
   for (int i = 0; i < 64; ++i) {
     block += "app 1 [000] 1.0: 1 cpu-clock:\n";
     for (int d = 0; d < 20; ++d)
-      block += "\t" + std::to_string(0x400000 + d * 64 + i) + " frame_" + std::to_string(d) +
-               "_" + std::to_string(i % 64) + "+0x10 (/usr/lib/libsomething.so)\n";
+      block += "\t" + std::to_string(0x400000 + d * 64 + i) + " frame_" + std::to_string(d) + "_" +
+               std::to_string(i % 64) + "+0x10 (/usr/lib/libsomething.so)\n";
     block += "\n";
   }
   std::string chunk;

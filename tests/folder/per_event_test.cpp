@@ -39,8 +39,9 @@ TEST(PerEvent, TextFoldsEveryEventUnderItsOwnRoot) {
   // --skip-after drops the process frame, never the event's root.
   opt.per_cpu = false;
   opt.skip_after = {"main"};
-  EXPECT_EQ(test::fold_text(kTwoEvents, opt), "[cpu-clock];main;spin 1000000\n"
-                                              "[page-faults];main;touch 13\n");
+  EXPECT_EQ(test::fold_text(kTwoEvents, opt),
+            "[cpu-clock];main;spin 1000000\n"
+            "[page-faults];main;touch 13\n");
 }
 
 // With both, the one event keeps its root (the CLI turns per_event off when a filter is given).
@@ -90,8 +91,7 @@ TEST(PerEvent, FoldCommandOnAnyThreadCount) {
   for (const char* threads : {"1", "2"}) {
     auto r = prof::test::run_profile({"fold", "--per-event", "-j", threads}, input);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out,
-              "[cpu-clock];app;main;spin 2000000000\n[page-faults];app;main;touch 26000\n");
+    EXPECT_EQ(r.out, "[cpu-clock];app;main;spin 2000000000\n[page-faults];app;main;touch 26000\n");
     EXPECT_EQ(r.err, "");
   }
   // Without it, the stackcollapse-compatible default names both ways out.

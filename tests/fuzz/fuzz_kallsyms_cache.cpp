@@ -62,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     i = 2;
   }
   for (; i + 3 <= size && !bytes.empty(); i += 3)
-    bytes[(std::size_t{data[i]} << 8 | data[i + 1]) % bytes.size()] ^= static_cast<char>(data[i + 2]);
+    bytes[(std::size_t{data[i]} << 8 | data[i + 1]) % bytes.size()] ^=
+        static_cast<char>(data[i + 2]);
   if (FILE* f = std::fopen(file.c_str(), "wb")) {
     std::fwrite(bytes.data(), 1, bytes.size(), f);
     std::fclose(f);

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   opt.name_attributes = prof::renderer::parse_name_attributes(parts[0], &sink);
   auto palette = prof::renderer::parse_palette_map(parts[1], &sink);
   // Round trip: what we write we must read back unchanged.
-  auto again = prof::renderer::parse_palette_map(prof::renderer::format_palette_map(palette), &sink);
+  auto again =
+      prof::renderer::parse_palette_map(prof::renderer::format_palette_map(palette), &sink);
   if (again != palette) __builtin_trap();
   opt.palette_map = &palette;
   auto folded = prof::parse_folded(std::string(parts[2]), &sink);

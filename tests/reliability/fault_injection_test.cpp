@@ -36,8 +36,8 @@ struct Reaped {
 // The all-in-one command on `target` for `duration`, as folded stacks; fails the test if it
 // does not succeed.
 std::string fold_live(pid_t target, const std::string& duration = "0.5") {
-  RunResult r = run_profile({"--format", "folded", "-g", "-F", "999", "-p",
-                             std::to_string(target), duration});
+  RunResult r = run_profile(
+      {"--format", "folded", "-g", "-F", "999", "-p", std::to_string(target), duration});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out;
 }
@@ -76,7 +76,7 @@ TEST(FullFilesystem, RecordStopsWithOneLineAndKeepsWhatItWrote) {
   PROF_REQUIRE_LIVE();
   expect_full_disk_keeps_capture([](pid_t target, const std::string& out) {
     return std::vector<std::string>{"record", "-g", "-F", "999", "-p", std::to_string(target),
-                                    "-o", out, "30"};
+                                    "-o",     out,  "30"};
   });
 }
 
@@ -104,8 +104,9 @@ TEST(FullFilesystem, AllInOneSaveKeepsTheCaptureReadable) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
   expect_full_disk_keeps_capture([&](pid_t target, const std::string& out) {
-    return std::vector<std::string>{"-g", "-F", "999", "-p", std::to_string(target), "--save",
-                                    out, "-o", tmp.file("out.svg"), "30"};
+    return std::vector<std::string>{
+        "-g", "-F", "999", "-p", std::to_string(target), "--save", out, "-o", tmp.file("out.svg"),
+        "30"};
   });
 }
 
@@ -178,8 +179,8 @@ TEST(Signals, InterruptAtRandomMomentsEndsCleanly) {
   interrupt_at_random_moments(
       8,
       [](pid_t target, const std::string& out) {
-        return std::vector<std::string>{profile_binary(), "record", "-g", "-p",
-                                        std::to_string(target), "-o", out, "30"};
+        return std::vector<std::string>{profile_binary(),       "record", "-g", "-p",
+                                        std::to_string(target), "-o",     out,  "30"};
       },
       [](int rc, const std::string& out, const std::string& err) {
         ASSERT_EQ(rc, 0) << err;
@@ -194,8 +195,8 @@ TEST(Signals, AllInOneInterruptedAtRandomMomentsStillWritesAGraph) {
   interrupt_at_random_moments(
       6,
       [](pid_t target, const std::string& out) {
-        return std::vector<std::string>{profile_binary(), "-p", std::to_string(target), "-o",
-                                        out, "30"};
+        return std::vector<std::string>{
+            profile_binary(), "-p", std::to_string(target), "-o", out, "30"};
       },
       [](int rc, const std::string& out, const std::string& err) {
         if (rc == 1) {
@@ -216,8 +217,8 @@ TEST(TargetExit, ProcessExitingMidCaptureEndsItWithItsSamples) {
   pid_t target = spawn_execed({spin(), "1500"});
   Reaped reap{target};
   // 30 s asked for; the capture ends when its only target exits (~1.5 s).
-  RunResult r = run_profile({"record", "-g", "-F", "999", "-p", std::to_string(target), "-o",
-                             out, "30"});
+  RunResult r =
+      run_profile({"record", "-g", "-F", "999", "-p", std::to_string(target), "-o", out, "30"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Readback ours = read_with_profile(out);
   EXPECT_TRUE(ours.ok) << ours.err;
@@ -233,7 +234,8 @@ TEST(TargetExit, ProcessExitingMidCaptureEndsItWithItsSamples) {
 // Starts a copy of the spin fixture, applies `change` to its file once it runs, and checks that
 // a live capture still names its frames: from the mapping the process holds
 // (/proc/PID/map_files) while it lives at symbolization time, not from what the path now holds.
-void expect_live_frames_after(const TempDir& tmp, const std::function<void(const std::string&)>& change) {
+void expect_live_frames_after(const TempDir& tmp,
+                              const std::function<void(const std::string&)>& change) {
   const std::string app = tmp.file("app");
   pid_t target = spin_copy(app, "30000");
   Reaped reap{target};
@@ -245,9 +247,8 @@ void expect_live_frames_after(const TempDir& tmp, const std::function<void(const
 TEST(BinaryGone, DeletedAfterMappingStillSymbolizes) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
-  expect_live_frames_after(tmp, [](const std::string& app) {
-    ASSERT_EQ(::unlink(app.c_str()), 0);
-  });
+  expect_live_frames_after(tmp,
+                           [](const std::string& app) { ASSERT_EQ(::unlink(app.c_str()), 0); });
 }
 
 // The binary is replaced by another program (rename over it, as package managers do) after it
@@ -270,14 +271,14 @@ TEST(BinaryGone, ReplacedAfterMappingResolvesLiveAndIsFlaggedLater) {
   pid_t target2 = spin_copy(app2, "1000");
   Reaped reap2{target2};
   // -N: the cache under the real $HOME stays out of it.
-  RunResult rec = run_profile({"record", "-N", "-g", "--buildid-mmap", "-p",
-                               std::to_string(target2), "-o", out, "30"});
+  RunResult rec = run_profile(
+      {"record", "-N", "-g", "--buildid-mmap", "-p", std::to_string(target2), "-o", out, "30"});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   fs::copy_file(fixture("fx_sym_cxx"), tmp.file("new2"));
   ASSERT_EQ(::rename(tmp.file("new2").c_str(), app2.c_str()), 0);
   // HOME: perf's build-id cache ($HOME/.debug) must not hold the old program.
-  RunResult sym = prof::test::run({"env", "HOME=" + tmp.path(), prof::test::profile_binary(),
-                                   "symbolize", out});
+  RunResult sym = prof::test::run(
+      {"env", "HOME=" + tmp.path(), prof::test::profile_binary(), "symbolize", out});
   ASSERT_EQ(sym.exit_code, 0) << sym.err;
   EXPECT_NE(sym.err.find("differs from the recorded"), std::string::npos) << sym.err;
   EXPECT_NE(sym.out.find("[unknown] (" + app2 + ")"), std::string::npos);

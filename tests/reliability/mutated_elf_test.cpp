@@ -31,8 +31,9 @@ TEST(MutatedElf, UnterminatedDwarfStringSectionIsNotRead) {
   const std::string src = fixture("fx_sym_inline");
   const std::string sec = tmp.file("line_str");
   const std::string bad = tmp.file("bad");
-  ASSERT_EQ(run({"objcopy", "--dump-section", ".debug_line_str=" + sec, src, tmp.file("x")})
-                .exit_code, 0);
+  ASSERT_EQ(
+      run({"objcopy", "--dump-section", ".debug_line_str=" + sec, src, tmp.file("x")}).exit_code,
+      0);
   std::string bytes = read_file(sec);
   ASSERT_FALSE(bytes.empty());
   ASSERT_EQ(bytes.back(), '\0');

@@ -17,8 +17,9 @@ using namespace prof::test;
 namespace fs = std::filesystem;
 
 std::vector<std::string> as_nobody(std::vector<std::string> args) {
-  std::vector<std::string> argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                   "--inh-caps=-all", "--bounding-set=-all", profile_binary()};
+  std::vector<std::string> argv = {"setpriv",        "--reuid=65534",   "--regid=65534",
+                                   "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                                   profile_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
@@ -77,8 +78,8 @@ TEST_F(Unprivileged, TopSystemWide) {
 TEST_F(Unprivileged, AnotherUsersProcess) {
   // Root's process is not ours to sample at any paranoid level without CAP_PERFMON/ptrace.
   pid_t target = spawn_execed({fixture("fx_spin"), "5000"});
-  RunResult r = run(as_nobody({"record", "-p", std::to_string(target), "-o",
-                               tmp_.file("x.data"), "0.2"}));
+  RunResult r =
+      run(as_nobody({"record", "-p", std::to_string(target), "-o", tmp_.file("x.data"), "0.2"}));
   ::kill(target, SIGKILL);
   wait_for(target, 5000);
   EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -111,10 +112,15 @@ TEST_F(Unprivileged, OwnCommandStillProfilesInUserSpace) {
 // /sys/kernel/tracing/events/sched/sched_switch and libpfm4 says: event not found").
 RunResult off_cpu_as_nobody_with_tracefs_mode(const std::string& mode) {
   std::vector<std::string> argv = {
-      "unshare", "-m", "--propagation", "private", "sh", "-c",
-      "mount -t tracefs -o mode=" + mode + " nodev /sys/kernel/tracing && exec \"$@\"", "sh"};
-  for (auto& a : as_nobody({"--off-cpu", "--format", "folded", "--", "true"}))
-    argv.push_back(a);
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      "mount -t tracefs -o mode=" + mode + " nodev /sys/kernel/tracing && exec \"$@\"",
+      "sh"};
+  for (auto& a : as_nobody({"--off-cpu", "--format", "folded", "--", "true"})) argv.push_back(a);
   return run(argv);
 }
 

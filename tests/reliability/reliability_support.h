@@ -49,9 +49,9 @@ class ScopedSysctl {
 
 // What a reader made of a capture file.
 struct Readback {
-  bool ok = false;           // the reader exited 0
-  std::size_t samples = 0;   // sample headers in its perf-script output
-  std::string err;           // its stderr
+  bool ok = false;          // the reader exited 0
+  std::size_t samples = 0;  // sample headers in its perf-script output
+  std::string err;          // its stderr
 };
 // `profile symbolize FILE`.
 Readback read_with_profile(const std::string& path);

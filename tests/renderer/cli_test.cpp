@@ -35,13 +35,12 @@ TEST(RenderCli, EmptyInputGivesErrorSvgAndExit1) {
 }
 
 TEST(RenderCli, BadOptionsAreUsageErrors) {
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"render", "--colors", "nope"},
-           {"render", "--minwidth", "x%"},
-           {"render", "--bgcolors", "#12345"},
-           {"render", "--search-color", "red\"/>"},
-           {"render", "--bogus"},
-           {"diff", "only-one"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{{"render", "--colors", "nope"},
+                                                         {"render", "--minwidth", "x%"},
+                                                         {"render", "--bgcolors", "#12345"},
+                                                         {"render", "--search-color", "red\"/>"},
+                                                         {"render", "--bogus"},
+                                                         {"diff", "only-one"}}) {
     RunResult r = run_profile(args, "a 1\n");
     EXPECT_EQ(r.exit_code, 2) << args[1];
     EXPECT_EQ(r.out, "");
@@ -51,7 +50,8 @@ TEST(RenderCli, BadOptionsAreUsageErrors) {
 
 TEST(RenderCli, InvalidLinesWarnOnceAndRenderTheRest) {
   PROF_REQUIRE_PEERS(peers);
-  RunResult r = run_profile({"render", peers + "/inferno-tests/flamegraph/bad-lines/bad-lines.txt"});
+  RunResult r =
+      run_profile({"render", peers + "/inferno-tests/flamegraph/bad-lines/bad-lines.txt"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find("profile: warning: "), std::string::npos);
@@ -72,8 +72,8 @@ TEST(RenderCli, ConsistentPaletteFileIsReadAndRewrittenSorted) {
   TempDir t;
   write_file(t.file("palette.map"), "main->rgb(1,2,3)\n");
   write_file(t.file("in.folded"), "main;zeta 3\nmain;alpha 4\n");
-  RunResult r = run({"sh", "-c", "cd '" + t.path() + "' && '" + profile_binary() +
-                                     "' render --cp in.folded"});
+  RunResult r = run(
+      {"sh", "-c", "cd '" + t.path() + "' && '" + profile_binary() + "' render --cp in.folded"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("fill=\"rgb(1,2,3)\""), std::string::npos);
   std::string map = read_file(t.file("palette.map"));
@@ -106,8 +106,8 @@ TEST(DiffCli, UnparsableLineWarnsOnce) {
 
 TEST(RenderCli, HugeCountsDoNotOverflow) {
   // inferno's regression input: counts near 2^58.
-  RunResult r = run_profile({"render", "--width", "1200"},
-                            "a 240000000000000000\nb 130000000000000000\n");
+  RunResult r =
+      run_profile({"render", "--width", "1200"}, "a 240000000000000000\nb 130000000000000000\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("<title>a (240,000,000,000,000,000 samples, 64.86%)</title>"),
             std::string::npos);

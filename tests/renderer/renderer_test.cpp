@@ -128,9 +128,8 @@ TEST(Render, RandomBytesInNamesAndOptionsGiveWellFormedXml) {
     opt.count_name = junk(10);
     opt.font_type = junk(10);
     opt.width = round % 2 ? std::optional<int>(1200) : std::nullopt;
-    opt.name_attributes = renderer::parse_name_attributes("main\tclass=" + junk(10) +
-                                                          "\tg_extra=" + junk(30) + "\thref=" +
-                                                          junk(10), nullptr);
+    opt.name_attributes = renderer::parse_name_attributes(
+        "main\tclass=" + junk(10) + "\tg_extra=" + junk(30) + "\thref=" + junk(10), nullptr);
     std::string svg = render_text(folded, opt);
     ASSERT_EQ(xml_wellformed_errors(svg), "") << "round " << round;
   }
@@ -309,8 +308,8 @@ TEST(Render, PaletteMapKeepsAndAddsColours) {
   EXPECT_EQ(map.at("f"), find_frame(frames, "f")->rect.at("fill"));
   EXPECT_EQ(map.count(""), 1u);  // the root, as flamegraph.pl stores it
   WarningSink sink;
-  auto parsed = renderer::parse_palette_map(
-      renderer::format_palette_map(map) + "junk\nx->rgb(1,2)\n", &sink);
+  auto parsed =
+      renderer::parse_palette_map(renderer::format_palette_map(map) + "junk\nx->rgb(1,2)\n", &sink);
   EXPECT_EQ(parsed, map);
   EXPECT_EQ(sink.count("palette-invalid-line"), 1u);
 }
@@ -361,8 +360,8 @@ TEST(Diff, FractionalCountsAreKept) {
   // otherwise agree with it.
   PROF_REQUIRE_PEERS(peers);
   std::string d = peers + "/inferno-tests/diff-folded/";
-  std::string ours = renderer::diff_folded(load(d + "before_fractionals.txt"),
-                                           load(d + "after.txt"), {});
+  std::string ours =
+      renderer::diff_folded(load(d + "before_fractionals.txt"), load(d + "after.txt"), {});
   EXPECT_NE(ours.find("dd;[unknown];read 14.2343983248723 "), std::string::npos);
   std::string truncated;
   for (const FoldedLine& l : parse_folded(ours).lines)

@@ -1,6 +1,5 @@
 #include "svg_frames.h"
 
-
 #include "test_support.h"
 
 namespace prof::test {
@@ -20,8 +19,8 @@ std::string xml_unescape(const std::string& s) {
     else if (ent == "quot") out += '"';
     else if (ent == "apos") out += '\'';
     else if (!ent.empty() && ent[0] == '#') {
-      unsigned long cp = ent[1] == 'x' ? std::stoul(ent.substr(2), nullptr, 16)
-                                       : std::stoul(ent.substr(1));
+      unsigned long cp =
+          ent[1] == 'x' ? std::stoul(ent.substr(2), nullptr, 16) : std::stoul(ent.substr(1));
       if (cp < 0x80) {
         out += static_cast<char>(cp);
       } else if (cp < 0x800) {

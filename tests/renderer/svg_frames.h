@@ -8,10 +8,10 @@
 namespace prof::test {
 
 struct SvgFrame {
-  std::string title;                         // unescaped tooltip text
-  std::map<std::string, std::string> rect;   // the rect's attributes, values unescaped
-  std::string label;                         // unescaped <text> content ("" when absent)
-  std::string group_open;                    // the opening tag of the group (<g ...> / <a ...>)
+  std::string title;                        // unescaped tooltip text
+  std::map<std::string, std::string> rect;  // the rect's attributes, values unescaped
+  std::string label;                        // unescaped <text> content ("" when absent)
+  std::string group_open;                   // the opening tag of the group (<g ...> / <a ...>)
 };
 
 // Frames inside the element with id="frames", in document order.

@@ -112,7 +112,8 @@ TEST(ViewerData, PrunedSpansMakeMatchedExact) {
     std::regex re(term);
     std::vector<std::pair<double, double>> iv;
     for (const auto& f : layout->frames)
-      if (f.depth > 0 && std::regex_search(std::string(f.name), re)) iv.emplace_back(f.start, f.end);
+      if (f.depth > 0 && std::regex_search(std::string(f.name), re))
+        iv.emplace_back(f.start, f.end);
     for (const auto& p : layout->pruned)
       if (std::regex_search(std::string(p.name), re))
         for (auto s : p.spans) iv.push_back(s);

@@ -21,8 +21,8 @@ namespace prof::test {
 enum class GoldenArgs { kLines, kWords };
 
 struct GoldenSuite {
-  std::string dir;                  // tests/golden/<dir>
-  std::vector<std::string> command; // before CASE.args, e.g. {"render"}
+  std::string dir;                   // tests/golden/<dir>
+  std::vector<std::string> command;  // before CASE.args, e.g. {"render"}
   GoldenArgs args = GoldenArgs::kLines;
   // More checks on each case's run besides its exit status and output (e.g. well-formed XML).
   std::function<void(const RunResult&)> check;

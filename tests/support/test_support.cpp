@@ -8,15 +8,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
-#include <thread>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace prof::test {
 namespace {

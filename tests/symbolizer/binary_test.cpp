@@ -99,9 +99,11 @@ TEST(Binary, CxxNamesAsPerfPrintsThem) {
     ASSERT_TRUE(s);
     EXPECT_EQ(name_at(*bin, s->address), expected);
   }
-  auto full = Binary::open(fixture("fx_sym_cxx"), {.symfs = "", .demangle = true, .demangle_params = true});
+  auto full =
+      Binary::open(fixture("fx_sym_cxx"), {.symfs = "", .demangle = true, .demangle_params = true});
   ASSERT_TRUE(full);
-  const auto add = test::nm_find(test::nm_functions(fixture("fx_sym_cxx")), "_ZN2fx11AccumulatorIlE3addEl");
+  const auto add =
+      test::nm_find(test::nm_functions(fixture("fx_sym_cxx")), "_ZN2fx11AccumulatorIlE3addEl");
   ASSERT_TRUE(add);
   EXPECT_EQ(name_at(**full, add->address), "fx::Accumulator<long>::add(long)");
 }
@@ -128,8 +130,8 @@ struct Addr2lineFrame {
 };
 
 // binutils addr2line -a -f -i: per address, the inline chain innermost first with lines.
-std::map<std::uint64_t, std::vector<Addr2lineFrame>> addr2line(const std::string& bin,
-                                                               const std::vector<std::uint64_t>& addrs) {
+std::map<std::uint64_t, std::vector<Addr2lineFrame>> addr2line(
+    const std::string& bin, const std::vector<std::uint64_t>& addrs) {
   std::vector<std::string> argv{"addr2line", "-a", "-f", "-i", "-e", bin};
   for (auto a : addrs) {
     std::ostringstream h;
@@ -165,9 +167,12 @@ TEST(Binary, InlineChainsMatchAddr2line) {
   for (std::uint64_t a = outer->address; a < outer->address + outer->size; ++a) addrs.push_back(a);
   auto peer = addr2line(path, addrs);
   std::string src = test::fixture_source("sym_inline.c");
-  std::string leaf_line = "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_LEAF_BODY"));
-  std::string mid_line = "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_MID_CALLS_LEAF"));
-  std::string outer_line = "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_OUTER_CALLS_MID"));
+  std::string leaf_line =
+      "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_LEAF_BODY"));
+  std::string mid_line =
+      "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_MID_CALLS_LEAF"));
+  std::string outer_line =
+      "sym_inline.c:" + std::to_string(test::line_of_marker(src, "FX_OUTER_CALLS_MID"));
   std::size_t same = 0, full_chain = 0;
   std::string diffs;
   for (auto a : addrs) {
@@ -218,7 +223,8 @@ TEST(Binary, SharedLibrarySymbolsAndLines) {
 
 // PLT slots carry the name objdump gives them (it follows each slot's GOT jump too).
 TEST(Binary, PltSlotsNamedAsObjdumpNamesThem) {
-  for (std::string path : {fixture("fx_sym_nested_fp"), std::string("/usr/lib/x86_64-linux-gnu/libc.so.6")}) {
+  for (std::string path :
+       {fixture("fx_sym_nested_fp"), std::string("/usr/lib/x86_64-linux-gnu/libc.so.6")}) {
     auto bin = open_or_die(path);
     ASSERT_TRUE(bin);
     auto r = prof::test::run({"objdump", "-d", "-j", ".plt", "-j", ".plt.sec", path});
@@ -360,8 +366,8 @@ TEST(Binary, CuIndexIsCachedByBuildIdWithTheSameAnswers) {
   const std::string written = prof::test::read_file(entry);
   ASSERT_GT(written.size(), 32u);
   EXPECT_EQ(answers(), uncached);  // warm: reads it
-  for (std::string damaged : {written.substr(0, written.size() / 2), written + "x",
-                              std::string("not an index")}) {
+  for (std::string damaged :
+       {written.substr(0, written.size() / 2), written + "x", std::string("not an index")}) {
     prof::test::write_file(entry, damaged);
     EXPECT_EQ(answers(), uncached);  // damaged: ignored and rebuilt
     EXPECT_EQ(prof::test::read_file(entry), written);
@@ -422,7 +428,8 @@ TEST(Binary, CorruptDwarfFallsBackToElfNames) {
   prof::test::TempDir dir;
   for (char fill : {'\xff', '\x01'}) {
     std::string bad = data;
-    for (std::uint64_t i = off + 11; i < off + size; ++i) bad[i] = static_cast<char>(fill ^ (i & 0x3));
+    for (std::uint64_t i = off + 11; i < off + size; ++i)
+      bad[i] = static_cast<char>(fill ^ (i & 0x3));
     std::string p = dir.file("bad");
     prof::test::write_file(p, bad);
     auto b = Binary::open(p, {});

@@ -33,18 +33,21 @@ TEST(Demangle, ClonesOperatorsAndLambdasAsPerfPrints) {
             "(anonymous namespace)::sort_phase<std::greater<unsigned long> >");
   EXPECT_EQ(demangle("_ZZ12lambda_phaseiENKUlT_E0_clIdEEDaS_.constprop.0"),
             "lambda_phase(int)::{lambda(auto:1)#2}::operator()<double>");
-  EXPECT_EQ(demangle("_ZN12_GLOBAL__N_1ltERKNS_4Vec2ES2_.isra.0"), "(anonymous namespace)::operator<");
+  EXPECT_EQ(demangle("_ZN12_GLOBAL__N_1ltERKNS_4Vec2ES2_.isra.0"),
+            "(anonymous namespace)::operator<");
   EXPECT_EQ(demangle("_ZN12_GLOBAL__N_1L9isra_workERKNS_6ParamsE.constprop.0.isra.0"),
             "(anonymous namespace)::isra_work");
   EXPECT_EQ(demangle("_Z10make_labelB5cxx11i.cold"), "make_label[abi:cxx11]");
   EXPECT_EQ(demangle("_Z10make_labelB5cxx11i"), "make_label[abi:cxx11]");
-  EXPECT_EQ(demangle("_ZNSt17_Function_handlerIFmiEZ12lambda_phaseiEUliE1_E9_M_invokeERKSt9_Any_dataOi"),
-            "std::_Function_handler<unsigned long (int), lambda_phase(int)::{lambda(int)#3}>::_M_invoke");
+  EXPECT_EQ(
+      demangle("_ZNSt17_Function_handlerIFmiEZ12lambda_phaseiEUliE1_E9_M_invokeERKSt9_Any_dataOi"),
+      "std::_Function_handler<unsigned long (int), lambda_phase(int)::{lambda(int)#3}>::_M_invoke");
   EXPECT_EQ(demangle("_ZNK6shapes6MatrixIdEmlERKS1_"), "shapes::Matrix<double>::operator*");
   EXPECT_EQ(demangle("_ZStssIcSt11char_traitsIcESaIcEEDaRKNSt7__cxx1112basic_stringIT_T0_T1_EESA_"),
             "std::operator<=><char, std::char_traits<char>, std::allocator<char> >");
   EXPECT_EQ(demangle("_ZN9__gnu_cxx5__ops15_Iter_comp_iterISt7greaterImEEclIPmS6_EEbT_T0_"),
-            "__gnu_cxx::__ops::_Iter_comp_iter<std::greater<unsigned long> >::operator()<unsigned long*, unsigned long*>");
+            "__gnu_cxx::__ops::_Iter_comp_iter<std::greater<unsigned long> >::operator()<unsigned "
+            "long*, unsigned long*>");
   EXPECT_EQ(demangle("_Znwm@plt"), "operator new@plt");
   EXPECT_EQ(demangle("_ZdlPvm@plt"), "operator delete@plt");
   // Local names inside const member functions; return types that are decltype expressions
@@ -68,12 +71,13 @@ TEST(Demangle, FullSignatureKeepsReturnTypeParametersAndClone) {
 
 TEST(Demangle, CxxWithParams) {
   EXPECT_EQ(demangle("_ZN2fx11AccumulatorIlE3addEl", true), "fx::Accumulator<long>::add(long)");
-  EXPECT_EQ(demangle("_ZZ4mainENKUllE_clEl", true), "main::{lambda(long)#1}::operator()(long) const");
+  EXPECT_EQ(demangle("_ZZ4mainENKUllE_clEl", true),
+            "main::{lambda(long)#1}::operator()(long) const");
 }
 
 TEST(Demangle, NotMangledIsUnchanged) {
-  for (const char* s : {"main", "_start", "__libc_start_call_main", "_Z", "_Zfoo", "_R", "_Rx",
-                        "", "schedule+0x4"})
+  for (const char* s :
+       {"main", "_start", "__libc_start_call_main", "_Z", "_Zfoo", "_R", "_Rx", "", "schedule+0x4"})
     EXPECT_EQ(demangle(s), s) << s;
 }
 
@@ -119,7 +123,8 @@ TEST(Demangle, AgreesWithCxxfiltOnFixtureAndLibstdcxx) {
       if (s.name.rfind("_Z", 0) == 0) names.push_back(s.name);
   // Linkage names of the real C++ fixture's DWARF (inlined std:: templates, operators, lambdas):
   // what inline frames are named from.
-  auto info = prof::test::run({"readelf", "--debug-dump=info", prof::test::fixture("fx_sym_cxx_real_fp")});
+  auto info =
+      prof::test::run({"readelf", "--debug-dump=info", prof::test::fixture("fx_sym_cxx_real_fp")});
   std::istringstream dies(info.out);
   std::set<std::string> linkage;
   for (std::string line; std::getline(dies, line);)
@@ -127,13 +132,15 @@ TEST(Demangle, AgreesWithCxxfiltOnFixtureAndLibstdcxx) {
       linkage.insert(line.substr(line.rfind(": ") + 2));
   EXPECT_GT(linkage.size(), 300u);
   names.insert(names.end(), linkage.begin(), linkage.end());
-  auto dyn = prof::test::run({"nm", "-D", "--defined-only", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"});
+  auto dyn =
+      prof::test::run({"nm", "-D", "--defined-only", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"});
   std::istringstream in(dyn.out);
   std::string line;
   while (std::getline(in, line) && names.size() < 5000) {
     auto sp = line.rfind(' ');
     std::string n = line.substr(sp + 1);
-    if (n.rfind("_Z", 0) == 0 && (line.find(" T ") != std::string::npos || line.find(" W ") != std::string::npos))
+    if (n.rfind("_Z", 0) == 0 &&
+        (line.find(" T ") != std::string::npos || line.find(" W ") != std::string::npos))
       names.push_back(n.substr(0, n.find('@')));
   }
   ASSERT_GT(names.size(), 100u);
@@ -154,7 +161,8 @@ TEST(Demangle, AgreesWithCxxfiltOnFixtureAndLibstdcxx) {
     if (abbreviated) continue;
     ++total;
     if (demangle(n) == expected) ++same;
-    else if (diffs.size() < 2000) diffs += n + ": ours '" + demangle(n) + "' c++filt '" + expected + "'\n";
+    else if (diffs.size() < 2000)
+      diffs += n + ": ours '" + demangle(n) + "' c++filt '" + expected + "'\n";
   }
   EXPECT_GT(total, 1000u);
   EXPECT_GE(same * 1000, total * 995) << same << "/" << total << "\n" << diffs;

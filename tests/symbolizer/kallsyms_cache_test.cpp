@@ -166,8 +166,7 @@ TEST(KallsymsCache, HiddenAddressesAndLoadingModulesAreNeverCached) {
   EXPECT_FALSE(cache.write(KallsymsTable::parse("")));
   // Nor a table read while a module was still loading (its init symbols are about to go).
   KallsymsCache loading(dir.file("k.bin"),
-                        identity("0b1d-boot",
-                                 "nf_tables 344064 0 - Loading 0xffffffffc0a00000\n"));
+                        identity("0b1d-boot", "nf_tables 344064 0 - Loading 0xffffffffc0a00000\n"));
   EXPECT_FALSE(loading.write(KallsymsTable::parse(kText)));
   struct stat st {};
   EXPECT_NE(stat(dir.file("k.bin").c_str(), &st), 0);

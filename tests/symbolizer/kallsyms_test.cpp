@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <random>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include "test_support.h"
@@ -72,8 +72,8 @@ std::vector<KernelSymbol> reference_parse(std::string_view text, std::size_t& sk
     if (line.empty()) continue;
     std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos || sp + 3 > line.size() || line[sp + 2] != ' ' || sp == 0 ||
-        sp > 16 || line.substr(0, sp).find_first_not_of("0123456789abcdefABCDEF") !=
-                       std::string_view::npos) {
+        sp > 16 ||
+        line.substr(0, sp).find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
       ++skipped;
       continue;
     }
@@ -101,8 +101,8 @@ std::vector<KernelSymbol> reference_parse(std::string_view text, std::size_t& sk
   if (!last.empty() && last.back().start == 0) last.clear();
   for (std::size_t i = 0; i < last.size(); ++i) {
     bool last_of_image = i + 1 == last.size() || last[i + 1].module != last[i].module;
-    last[i].end = last_of_image ? ((last[i].start + 4095) & ~std::uint64_t{4095}) + 4096
-                                : last[i + 1].start;
+    last[i].end =
+        last_of_image ? ((last[i].start + 4095) & ~std::uint64_t{4095}) + 4096 : last[i + 1].start;
   }
   return last;
 }
@@ -146,7 +146,8 @@ TEST(Kallsyms, FastParseFollowsThePlainRulesOnGarbledInput) {
       const KernelSymbol& a = t.symbols()[i];
       ASSERT_TRUE(a.start == expected[i].start && a.end == expected[i].end &&
                   a.name == expected[i].name && a.module == expected[i].module)
-          << i << ": " << a.name << " vs " << expected[i].name << " in\n" << text;
+          << i << ": " << a.name << " vs " << expected[i].name << " in\n"
+          << text;
     }
   }
 }

@@ -46,7 +46,8 @@ std::vector<ParsedSample> parse_script(const std::string& text) {
     rest.erase(0, rest.find_first_not_of(' '));
     // "sym+0xoff (module)" -> "sym (module)"; symbols may contain spaces, modules may too.
     auto mod = rest.rfind(" (");
-    std::string sym = rest.substr(0, mod), module = mod == std::string::npos ? "" : rest.substr(mod);
+    std::string sym = rest.substr(0, mod),
+                module = mod == std::string::npos ? "" : rest.substr(mod);
     if (auto plus = sym.rfind("+0x"); plus != std::string::npos) sym.resize(plus);
     out.back().frames.push_back(sym + module);
     out.back().addrs.push_back(addr);
@@ -85,8 +86,7 @@ Agreement compare(const std::string& ours_text, const std::string& perf_text) {
         ++a.same;  // a PLT slot perf 6.1 names by position or not at all (.plt.sec)
         ++a.documented;
       } else if (f < o.size() && f < t.size() && t[f].rfind("[unknown] (", 0) == 0 &&
-                 t[f].ends_with(" (deleted))") &&
-                 o[f].ends_with(t[f].substr(t[f].find(" (")))) {
+                 t[f].ends_with(" (deleted))") && o[f].ends_with(t[f].substr(t[f].find(" (")))) {
         ++a.same;
         ++a.documented;
       } else if (a.diffs.size() < 3000) {
@@ -195,7 +195,8 @@ TEST_F(PerfAgreement, PipeModeAndStdin) {
   PROF_REQUIRE_LIVE();
   std::string data = record({"-g", "--", fixture("fx_sym_nested_fp"), "200"});
   std::string piped = dir_.file("pipe.data");
-  auto r = run({"sh", "-c", "perf record -q -B -g -o - -- " + fixture("fx_sym_nested_fp") + " 200 > " + piped});
+  auto r = run({"sh", "-c",
+                "perf record -q -B -g -o - -- " + fixture("fx_sym_nested_fp") + " 200 > " + piped});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto ours = run_profile({"symbolize", "-q", "-"}, prof::test::read_file(piped));
   ASSERT_EQ(ours.exit_code, 0) << ours.err;
@@ -218,10 +219,12 @@ TEST_F(PerfAgreement, CxxProgramNamesMatchPerfScript) {
   EXPECT_GE(a.same * 1000, a.frames * 995) << a.same << "/" << a.frames << "\n" << a.diffs;
   // The workload's kinds of names are all there, in perf's form.
   auto ours = run_profile({"symbolize", "-q", dir_.file("perf.data")});
-  for (const char* name : {" (anonymous namespace)::sort_phase<std::greater<unsigned long> >+0x",
-                           " lambda_phase(int)::{lambda(int)#1}::operator()+0x",
-                           " shapes::Circle::area+0x", " make_label[abi:cxx11]+0x",
-                           " std::__introsort_loop<unsigned long*, long, __gnu_cxx::__ops::_Iter_comp_iter<std::greater<unsigned long> > >+0x"}) {
+  for (const char* name :
+       {" (anonymous namespace)::sort_phase<std::greater<unsigned long> >+0x",
+        " lambda_phase(int)::{lambda(int)#1}::operator()+0x", " shapes::Circle::area+0x",
+        " make_label[abi:cxx11]+0x",
+        " std::__introsort_loop<unsigned long*, long, "
+        "__gnu_cxx::__ops::_Iter_comp_iter<std::greater<unsigned long> > >+0x"}) {
     EXPECT_NE(perf_out.find(name), std::string::npos) << name;
     EXPECT_NE(ours.out.find(name), std::string::npos) << name;
   }
@@ -273,7 +276,8 @@ TEST_F(PerfAgreement, CxxProgramDwarfNonInlinedFramesMatchPerfScript) {
       if (both && og[f].frame == pg[f].frame) ++same;
       else if (diffs.size() < 3000)
         diffs += "sample " + std::to_string(i) + " frame " + std::to_string(f) + ": ours '" +
-                 (f < og.size() ? og[f].frame : "-") + "' perf '" + (f < pg.size() ? pg[f].frame : "-") + "'\n";
+                 (f < og.size() ? og[f].frame : "-") + "' perf '" +
+                 (f < pg.size() ? pg[f].frame : "-") + "'\n";
     }
   }
   EXPECT_GT(frames, 2000u);
@@ -347,9 +351,9 @@ TEST_F(PerfAgreement, DwarfUnwindingAgreesWithPerfScript) {
 TEST_F(PerfAgreement, ParallelUnwindingMatchesOneThreadAndStdin) {
   PROF_REQUIRE_LIVE();
   std::string data = dir_.file("two.data");
-  auto r = run({"perf", "record", "-q", "-B", "--call-graph", "dwarf", "-F", "2000", "-o", data,
-                "--", "sh", "-c",
-                fixture("fx_sym_nested_nofp") + " 400 & " + fixture("fx_sym_uselib") + " 400; wait"});
+  auto r = run(
+      {"perf", "record", "-q", "-B", "--call-graph", "dwarf", "-F", "2000", "-o", data, "--", "sh",
+       "-c", fixture("fx_sym_nested_nofp") + " 400 & " + fixture("fx_sym_uselib") + " 400; wait"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto one = run_profile({"symbolize", "-q", "-j", "1", data});
   ASSERT_EQ(one.exit_code, 0) << one.err;
@@ -441,8 +445,7 @@ TEST_F(PerfAgreement, CachedCfiRulesUnwindLikeLibdwfl) {
   auto r = run({"perf", "record", "-q", "-B", "--call-graph", "dwarf", "-F", "2000", "-o", data,
                 "--", "sh", "-c",
                 fixture("fx_sym_nested_nofp") + " 300 & " + fixture("fx_sym_uselib") + " 300 & " +
-                    fixture("fx_sym_cxx") + " 300 & " + fixture("fx_sym_cfa_expr") +
-                    " 300; wait"});
+                    fixture("fx_sym_cxx") + " 300 & " + fixture("fx_sym_cfa_expr") + " 300; wait"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto symbolize = [&](bool cached_rules, std::string& text, Summary& sum) {
     Options o;
@@ -501,9 +504,9 @@ TEST_F(PerfAgreement, CachedCfiRulesUnwindLikeLibdwfl) {
   }
   EXPECT_GT(leaf, 100u);
   EXPECT_GE(leaf_to_main, leaf * 95 / 100 / 2);  // half the samples of the leaf are damaged copies
-  EXPECT_TRUE(fast == slow) << "the first difference is at byte "
-                            << std::mismatch(fast.begin(), fast.end(), slow.begin(), slow.end())
-                                       .first - fast.begin();
+  EXPECT_TRUE(fast == slow)
+      << "the first difference is at byte "
+      << std::mismatch(fast.begin(), fast.end(), slow.begin(), slow.end()).first - fast.begin();
 }
 
 // A capture whose binary is gone afterwards: its frames print as [unknown] in its module and
@@ -532,7 +535,8 @@ TEST_F(PerfAgreement, DamagedCaptureNeverCrashes) {
   for (int i = 0; i < 6; ++i) {
     std::string damaged = bytes.substr(0, bytes.size() * (i + 1) / 7);
     if (i % 2) {
-      for (int f = 0; f < 200; ++f) damaged[rng() % damaged.size()] ^= static_cast<char>(1 << (rng() % 8));
+      for (int f = 0; f < 200; ++f)
+        damaged[rng() % damaged.size()] ^= static_cast<char>(1 << (rng() % 8));
     }
     std::string p = dir_.file("damaged.data");
     prof::test::write_file(p, damaged);

@@ -28,9 +28,7 @@ TEST(PerfMap, LaterDefinitionWins) {
   EXPECT_EQ(m.find(0x1010)->name, "new");
 }
 
-TEST(PerfMap, MissingFileIsAnError) {
-  EXPECT_FALSE(PerfMap::load("/nonexistent/perf-1.map"));
-}
+TEST(PerfMap, MissingFileIsAnError) { EXPECT_FALSE(PerfMap::load("/nonexistent/perf-1.map")); }
 
 }  // namespace
 }  // namespace prof::symbolizer

@@ -17,7 +17,8 @@ std::vector<NmSymbol> nm_functions(const std::string& file) {
     if (!(ls >> addr >> size >> type >> name)) continue;  // symbols without size are skipped
     char t = type[0];
     if (t != 't' && t != 'T' && t != 'w' && t != 'W' && t != 'i') continue;
-    out.push_back(NmSymbol{std::stoull(addr, nullptr, 16), std::stoull(size, nullptr, 16), t, name});
+    out.push_back(
+        NmSymbol{std::stoull(addr, nullptr, 16), std::stoull(size, nullptr, 16), t, name});
   }
   return out;
 }

@@ -8,9 +8,9 @@
 #include <map>
 #include <sstream>
 
+#include "prof/common/event_name.h"
 #include "sym_test_util.h"
 #include "test_support.h"
-#include "prof/common/event_name.h"
 
 namespace prof::symbolizer {
 namespace {
@@ -41,7 +41,8 @@ perf::Comm comm_of(std::uint32_t pid, const std::string& name, bool exec = false
   return c;
 }
 
-perf::Sample sample_of(std::uint32_t pid, std::vector<std::uint64_t> chain, std::uint64_t time = 1) {
+perf::Sample sample_of(std::uint32_t pid, std::vector<std::uint64_t> chain,
+                       std::uint64_t time = 1) {
   perf::Sample s;
   s.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
                   PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN;
@@ -94,7 +95,8 @@ TEST(Symbolizer, PieMappedWholeAndBySegment) {
   // a non-zero pgoff (0x1000) at an address unrelated to the first.
   sym.add_mmap(mmap_of(200, 0x7f0000001000, 0x1000, 0x1000, bin));
   sym.add_sample(sample_of(100, {PERF_CONTEXT_USER, kBase + l3 + 2, kBase + l2 + 9}), "cpu-clock");
-  sym.add_sample(sample_of(200, {PERF_CONTEXT_USER, 0x7f0000001000 + (l3 - 0x1000) + 2}), "cpu-clock");
+  sym.add_sample(sample_of(200, {PERF_CONTEXT_USER, 0x7f0000001000 + (l3 - 0x1000) + 2}),
+                 "cpu-clock");
   sym.resolve();
   auto s = collect(sym);
   ASSERT_EQ(s.size(), 2u);
@@ -154,9 +156,9 @@ TEST(Symbolizer, CorruptCallchainKeepsSoundPrefix) {
   sym.add_mmap(mmap_of(1, kBase, 0x5000, 0, bin));
   // Twice: the second is the same chain again (translated once, counted each time).
   for (int i = 0; i < 2; ++i)
-    sym.add_sample(sample_of(1, {PERF_CONTEXT_USER, kBase + l3, kBase + l2, ~std::uint64_t{0},
-                                 kBase + l3}),
-                   "cpu-clock");
+    sym.add_sample(
+        sample_of(1, {PERF_CONTEXT_USER, kBase + l3, kBase + l2, ~std::uint64_t{0}, kBase + l3}),
+        "cpu-clock");
   sym.resolve();
   auto s = collect(sym);
   ASSERT_EQ(s.size(), 2u);
@@ -360,7 +362,8 @@ TEST(Symbolizer, ThreadCountDoesNotChangeOutput) {
     }
     sym.resolve();
     std::string text;
-    sym.for_each_sample([&](const StackSampleView& s) { append_perf_script(text, s, {.srcline = true}); });
+    sym.for_each_sample(
+        [&](const StackSampleView& s) { append_perf_script(text, s, {.srcline = true}); });
     return text;
   };
   std::string one = run_with(1);
@@ -384,8 +387,9 @@ TEST(Symbolizer, WritePerfScriptEqualsPerSampleTextOnAnyThreadCount) {
       std::uint64_t t = 1;
       for (int rep = 0; rep < 20; ++rep)  // ~6800 samples: several 2048-sample chunks
         for (std::uint64_t a = 0x1000; a < 0x1400; a += 3) {
-          auto s = sample_of(7, {PERF_CONTEXT_USER, 0x100000000ull + a, 0x200000000ull + a,
-                                 0x300000000ull + a /* unmapped */},
+          auto s = sample_of(7,
+                             {PERF_CONTEXT_USER, 0x100000000ull + a, 0x200000000ull + a,
+                              0x300000000ull + a /* unmapped */},
                              t += 999'999);
           // Threads, CPUs, periods and events change between samples, as in a system-wide
           // capture: the header pieces kept from sample to sample must follow.
@@ -447,9 +451,10 @@ TEST(Symbolizer, PerfScriptHeaderMatchesPrintfConversions) {
             s.event = "e";
             s.frames = std::span(&frame, 1);
             char want[256];
-            int n = pid ? std::snprintf(want, sizeof want, "c %5lld/%-5lld ",
-                                        static_cast<long long>(id), static_cast<long long>(id + 1))
-                        : std::snprintf(want, sizeof want, "c %5lld ", static_cast<long long>(id + 1));
+            int n =
+                pid ? std::snprintf(want, sizeof want, "c %5lld/%-5lld ",
+                                    static_cast<long long>(id), static_cast<long long>(id + 1))
+                    : std::snprintf(want, sizeof want, "c %5lld ", static_cast<long long>(id + 1));
             n += std::snprintf(want + n, sizeof want - static_cast<std::size_t>(n),
                                "[%03d] %5llu.%06llu: %10llu e: \n\tffffffff81000000 f+0x0 (m)\n\n",
                                cpu, static_cast<unsigned long long>(t / 1000000000),
@@ -463,9 +468,16 @@ TEST(Symbolizer, PerfScriptHeaderMatchesPrintfConversions) {
 
 TEST(Symbolizer, PerfScriptTextFormat) {
   FrameView frames[3];
-  frames[0] = {.address = 0x116a, .symbol = "leaf", .symbol_offset = 0x1a, .module = "/bin/x",
-               .srcline = "x.c:3", .inlined = true};
-  frames[1] = {.address = 0x116a, .symbol = "outer", .symbol_offset = 0x1a, .module = "/bin/x",
+  frames[0] = {.address = 0x116a,
+               .symbol = "leaf",
+               .symbol_offset = 0x1a,
+               .module = "/bin/x",
+               .srcline = "x.c:3",
+               .inlined = true};
+  frames[1] = {.address = 0x116a,
+               .symbol = "outer",
+               .symbol_offset = 0x1a,
+               .module = "/bin/x",
                .srcline = "x.c:5"};
   frames[2].address = 0x7f64398fc8a8;
   frames[2].module = "[unknown]";

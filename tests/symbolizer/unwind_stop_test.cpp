@@ -163,8 +163,8 @@ TEST(TargetArch, X86_64RegistersAsBefore) {
   std::uint64_t old_way[17];
   ASSERT_TRUE(perf_regs_to_dwarf(mask, regs, old_way));
   // rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15, rip
-  const std::uint64_t expected[17] = {1000, 1003, 1002, 1001, 1004, 1005, 1006, 1007,
-                                      1016, 1017, 1018, 1019, 1020, 1021, 1022, 1023, 1008};
+  const std::uint64_t expected[17] = {1000, 1003, 1002, 1001, 1004, 1005, 1006, 1007, 1016,
+                                      1017, 1018, 1019, 1020, 1021, 1022, 1023, 1008};
   for (int i = 0; i < 17; ++i) EXPECT_EQ(old_way[i], expected[i]) << i;
   std::uint64_t table_way[kMaxDwarfRegs] = {};
   std::uint64_t pc = 0;

@@ -23,28 +23,28 @@
 namespace prof::analysis {
 
 struct FoldedStack {
-  std::string stack;   // "frame;frame;...;leaf"
-  double count = 0;    // folded counts may be fractional
+  std::string stack;  // "frame;frame;...;leaf"
+  double count = 0;   // folded counts may be fractional
 };
 
 struct TopRow {
   std::string function;
-  double self = 0;     // weight where the function is the leaf
-  double total = 0;    // weight of stacks containing the function (counted once per stack)
+  double self = 0;   // weight where the function is the leaf
+  double total = 0;  // weight of stacks containing the function (counted once per stack)
 };
 
 struct TopTable {
-  std::string event;   // the event of an `[EVENT]` group ("" without per_event)
-  std::string scope;   // "all CPUs" or "cpu-N"
-  double weight = 0;   // total weight in this scope
+  std::string event;         // the event of an `[EVENT]` group ("" without per_event)
+  std::string scope;         // "all CPUs" or "cpu-N"
+  double weight = 0;         // total weight in this scope
   std::vector<TopRow> rows;  // by self desc, then total desc, then name
 };
 
 struct TopOptions {
-  bool per_cpu = false;        // stacks start with a cpu-N frame: also one table per CPU
+  bool per_cpu = false;           // stacks start with a cpu-N frame: also one table per CPU
   bool has_process_frame = true;  // the frame after cpu-N (or the first) is the process name
-  std::size_t limit = 20;      // rows per table (0 = all)
-  bool per_event = false;      // stacks start with an `[EVENT]` frame: tables per event
+  std::size_t limit = 20;         // rows per table (0 = all)
+  bool per_event = false;         // stacks start with an `[EVENT]` frame: tables per event
 };
 
 std::vector<TopTable> compute_top(const std::vector<FoldedStack>& stacks, const TopOptions& opts);

@@ -39,10 +39,10 @@ void print_notice(std::string_view message, std::ostream& err = std::cerr);
 // How the end-of-run summary says that a kind of warning came more than once (N times in all).
 // The commands grew different wordings, and tests and docs pin them, so each keeps its own.
 enum class RepeatWording {
-  kMoreLikeIt,         // " (and N-1 more like it)": record, the all-in-one, report, top
-  kMoreLikeItSeeAll,   // " (and N-1 more like it; -v lists all)": fold (tests/folder pins it)
-  kMore,               // " (and N-1 more)": symbolize
-  kTimes,              // " (N times)": render (docs/rendering.md shows it)
+  kMoreLikeIt,        // " (and N-1 more like it)": record, the all-in-one, report, top
+  kMoreLikeItSeeAll,  // " (and N-1 more like it; -v lists all)": fold (tests/folder pins it)
+  kMore,              // " (and N-1 more)": symbolize
+  kTimes,             // " (N times)": render (docs/rendering.md shows it)
 };
 // The end-of-run summary: one `profile: warning: FIRST MESSAGE (...)` line per kind of warning
 // in `sink`, in order of first occurrence, leaving out the kinds in `skip` (those a command
@@ -64,9 +64,10 @@ int exit_now(int status);
 void remember_command_line(int argc, char** argv);
 std::vector<std::string> command_line(std::vector<std::string> fallback);
 
-// Parses argv[1..] (argv[0], the subcommand name, is skipped). Returns an exit status when the caller
-// should return at once (an option error -> 2 with a one-line message), std::nullopt to continue.
-// Unknown options are errors; `--` ends option parsing (positional args after it are kept).
+// Parses argv[1..] (argv[0], the subcommand name, is skipped). Returns an exit status when the
+// caller should return at once (an option error -> 2 with a one-line message), std::nullopt to
+// continue. Unknown options are errors; `--` ends option parsing (positional args after it are
+// kept).
 std::optional<int> parse(int argc, char** argv,
                          const boost::program_options::options_description& opts,
                          const boost::program_options::positional_options_description& pos,

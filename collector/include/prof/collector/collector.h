@@ -45,12 +45,12 @@ namespace prof::collector {
 inline constexpr int kApiVersion = 1;
 
 enum class Target {
-  kAllCpus,   // -a: every online CPU, every task (the default)
-  kCpus,      // -C LIST: only Options::cpus
-  kPids,      // -p PID,...: these processes, their threads and future children
-  kTids,      // -t TID,...: these threads only
-  kCommand,   // -- CMD ARGS: a child started by the collector, enabled at exec, children followed
-  kCgroup,    // -G PATH: tasks in one cgroup v2 directory, on every (or Options::cpus) CPU
+  kAllCpus,  // -a: every online CPU, every task (the default)
+  kCpus,     // -C LIST: only Options::cpus
+  kPids,     // -p PID,...: these processes, their threads and future children
+  kTids,     // -t TID,...: these threads only
+  kCommand,  // -- CMD ARGS: a child started by the collector, enabled at exec, children followed
+  kCgroup,   // -G PATH: tasks in one cgroup v2 directory, on every (or Options::cpus) CPU
 };
 
 enum class CallGraph {
@@ -60,15 +60,15 @@ enum class CallGraph {
 };
 
 enum class StackScope {
-  kBoth,          // default
-  kUserOnly,      // -U: exclude_callchain_kernel
-  kKernelOnly,    // -K: exclude_callchain_user (and no user stack copy)
+  kBoth,        // default
+  kUserOnly,    // -U: exclude_callchain_kernel
+  kKernelOnly,  // -K: exclude_callchain_user (and no user stack copy)
 };
 
 struct Options {
   Target target = Target::kAllCpus;
-  std::vector<int> cpus;              // kCpus: required; other targets: restricts CPUs if given
-  std::vector<pid_t> pids;            // kPids / kTids
+  std::vector<int> cpus;    // kCpus: required; other targets: restricts CPUs if given
+  std::vector<pid_t> pids;  // kPids / kTids
   // kCommand: the profiled command's argv (looked up in PATH). With kAllCpus, kCpus or kCgroup
   // a command is the workload: started when sampling starts, its exit ends the capture
   // (`perf record -a -- sleep 5`). Not allowed with kPids/kTids. Default: none.
@@ -78,24 +78,24 @@ struct Options {
   // to stdout, so that nothing the workload prints lands in it. Default off: the command keeps
   // the stdout it inherits.
   bool command_stdout_to_stderr = false;
-  std::string cgroup;                 // kCgroup: absolute path or relative to the cgroup2 mount
+  std::string cgroup;  // kCgroup: absolute path or relative to the cgroup2 mount
   // -e words; empty = the default event, `cycles`, which quietly falls back to a software clock
   // where there is no hardware PMU (an explicit `-e cycles` falls back with a notice).
   std::vector<std::string> events;
-  std::uint64_t frequency = 99;       // -F: samples per second per CPU (ignored if period set)
-  std::uint64_t period = 0;           // -c: events per sample; 0 = use frequency
+  std::uint64_t frequency = 99;  // -F: samples per second per CPU (ignored if period set)
+  std::uint64_t period = 0;      // -c: events per sample; 0 = use frequency
   CallGraph call_graph = CallGraph::kNone;
   std::uint32_t dwarf_stack_size = 8192;  // bytes of user stack per sample (rounded up to 8;
                                           // at most 65528: the record size field is 16 bits)
   StackScope stack_scope = StackScope::kBoth;
-  std::size_t mmap_pages = 0;         // -m: data pages per CPU ring (power of two);
-                                      // 0 = 128 (512 KiB), or 512 with kDwarf
+  std::size_t mmap_pages = 0;  // -m: data pages per CPU ring (power of two);
+                               // 0 = 128 (512 KiB), or 512 with kDwarf
   // Ask the kernel to put build ids in MMAP2 (Linux 5.12+; silently off where refused).
   // Default off, as in perf: the kernel ORs the build-id flag into a shared MMAP2 header and
   // never clears it, so other sessions (a concurrent `perf record`) get records whose maj/min
   // are flagged as a build id, which crashes perf 6.1.
   bool build_ids = false;
-  bool synthesize = true;             // emit the /proc snapshot and kernel MMAP at start
+  bool synthesize = true;  // emit the /proc snapshot and kernel MMAP at start
   // PERF_RECORD_SWITCH records (attr.context_switch, perf's --switch-events): when each
   // sampled task is switched in and out. Default off. Off-CPU analysis of per-task targets
   // needs the switch-ins, which a per-task sched_switch tracepoint never sees.
@@ -156,22 +156,22 @@ class PerfDataSink : public RecordSink {
 
 struct CpuStats {
   int cpu = 0;
-  std::uint64_t samples = 0;     // PERF_RECORD_SAMPLE received from this CPU's ring
-  std::uint64_t lost = 0;        // samples the kernel dropped (PERF_RECORD_LOST) for a full ring
-  std::uint64_t throttled = 0;   // PERF_RECORD_THROTTLE: the kernel lowered the rate
+  std::uint64_t samples = 0;    // PERF_RECORD_SAMPLE received from this CPU's ring
+  std::uint64_t lost = 0;       // samples the kernel dropped (PERF_RECORD_LOST) for a full ring
+  std::uint64_t throttled = 0;  // PERF_RECORD_THROTTLE: the kernel lowered the rate
 };
 
 struct RunStats {
   std::vector<CpuStats> per_cpu;
   std::uint64_t samples = 0, lost = 0, throttled = 0;
-  std::uint64_t records = 0;            // everything handed to the sink, synthesized included
-  std::uint64_t wrapped_records = 0;    // records that wrapped the end of a ring
-  std::optional<int> command_status;    // a command's wait status (waitpid(2)), once reaped
-  bool command_stopped = false;         // run() ended the command itself (SIGTERM at DURATION
-                                        // or request_stop()); command_status then says so
-  bool stopped_by_request = false;      // request_stop() ended the capture
-  std::size_t mmap_pages = 0;           // data pages per CPU ring used (Options::mmap_pages
-                                        // resolved), for the -m hint (advice.h)
+  std::uint64_t records = 0;          // everything handed to the sink, synthesized included
+  std::uint64_t wrapped_records = 0;  // records that wrapped the end of a ring
+  std::optional<int> command_status;  // a command's wait status (waitpid(2)), once reaped
+  bool command_stopped = false;       // run() ended the command itself (SIGTERM at DURATION
+                                      // or request_stop()); command_status then says so
+  bool stopped_by_request = false;    // request_stop() ended the capture
+  std::size_t mmap_pages = 0;         // data pages per CPU ring used (Options::mmap_pages
+                                      // resolved), for the -m hint (advice.h)
 };
 
 // Progress for a terminal countdown; called from run() about every 250 ms.

@@ -27,11 +27,11 @@
 namespace prof::collector {
 
 struct ResolvedEvent {
-  std::string name;          // as written by the user; stored as the event name in perf.data
-  perf_event_attr attr{};    // type, config*, exclude_* (and sample_period/freq when the name
-                             // carried `:period=`/`:freq=`); sampling fields otherwise unset
-  bool tracepoint = false;   // PERF_TYPE_TRACEPOINT: sampled every hit (period 1) by default
-  bool own_rate = false;     // the name set its own period or frequency
+  std::string name;         // as written by the user; stored as the event name in perf.data
+  perf_event_attr attr{};   // type, config*, exclude_* (and sample_period/freq when the name
+                            // carried `:period=`/`:freq=`); sampling fields otherwise unset
+  bool tracepoint = false;  // PERF_TYPE_TRACEPOINT: sampled every hit (period 1) by default
+  bool own_rate = false;    // the name set its own period or frequency
   // Tracepoints: the system ("sched") and the whole tracefs events/<sys>/<name>/format file,
   // read when the event was resolved (it gives the raw payload's field offsets: prev_pid...).
   std::string tracepoint_system;
@@ -77,11 +77,11 @@ std::string tracefs_denied_message(const std::string& path, std::string_view tra
 Result<std::optional<perf::TracingData>> tracing_data_for(const std::vector<ResolvedEvent>& events);
 
 struct ListedEvent {
-  std::string pmu;           // libpfm4 PMU name ("perf", "perf_raw", "amd64_fam19h_zen3"...),
-                             // or "tracepoint"
-  std::string name;          // what to pass to -e
+  std::string pmu;   // libpfm4 PMU name ("perf", "perf_raw", "amd64_fam19h_zen3"...),
+                     // or "tracepoint"
+  std::string name;  // what to pass to -e
   std::string description;
-  bool available = false;    // the kernel opened it as a counter on this process just now
+  bool available = false;  // the kernel opened it as a counter on this process just now
 };
 
 // What libpfm4 knows for the PMUs present here, each checked against the kernel, followed by

@@ -37,9 +37,9 @@ using RecordFn = std::function<Result<void>(std::span<const std::uint8_t>)>;
 struct MapsLine {
   std::uint64_t start = 0, end = 0, pgoff = 0, inode = 0;
   std::uint32_t major = 0, minor = 0;
-  std::uint32_t prot = 0;    // PROT_READ|PROT_WRITE|PROT_EXEC from "rwx"
-  std::uint32_t flags = 0;   // MAP_PRIVATE ('p') or MAP_SHARED ('s')
-  std::string path;          // "" for anonymous mappings; "[vdso]", "/usr/lib/...", "... (deleted)"
+  std::uint32_t prot = 0;   // PROT_READ|PROT_WRITE|PROT_EXEC from "rwx"
+  std::uint32_t flags = 0;  // MAP_PRIVATE ('p') or MAP_SHARED ('s')
+  std::string path;         // "" for anonymous mappings; "[vdso]", "/usr/lib/...", "... (deleted)"
 };
 std::optional<MapsLine> parse_maps_line(std::string_view line);
 

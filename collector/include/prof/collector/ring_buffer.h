@@ -88,9 +88,9 @@ Result<std::uint64_t> RingBuffer::drain(OnRecord&& on_record) {
       publish();
       return e;
     }
-    std::span<const std::uint8_t> rec = offset + hdr.size <= size_
-                                            ? std::span<const std::uint8_t>(data_ + offset, hdr.size)
-                                            : unwrap(offset, hdr.size);
+    std::span<const std::uint8_t> rec =
+        offset + hdr.size <= size_ ? std::span<const std::uint8_t>(data_ + offset, hdr.size)
+                                   : unwrap(offset, hdr.size);
     Result<void> r = on_record(rec);
     tail += hdr.size;
     ++count;

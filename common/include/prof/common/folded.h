@@ -35,10 +35,10 @@ namespace prof {
 
 // One parsed line. `stack` and `text` view the owning buffer (FoldedData::text or the caller's).
 struct FoldedLine {
-  std::string_view text;    // the whole line without its newline (and '\r')
-  std::string_view stack;   // frames joined by ';'
-  double count1 = 0;        // differential: "before" count; single-count lines: the count
-  double count2 = 0;        // differential: "after" count (the width); equals count1 otherwise
+  std::string_view text;   // the whole line without its newline (and '\r')
+  std::string_view stack;  // frames joined by ';'
+  double count1 = 0;       // differential: "before" count; single-count lines: the count
+  double count2 = 0;       // differential: "after" count (the width); equals count1 otherwise
   bool differential = false;
   double count() const { return count2; }
 };
@@ -52,11 +52,11 @@ bool is_folded_comment(std::string_view line);
 // stay valid when FoldedData is moved (a moved short std::string would take its bytes along).
 struct FoldedData {
   std::unique_ptr<const std::string> text;
-  std::vector<FoldedLine> lines;       // valid lines, in input order
-  std::uint64_t invalid_lines = 0;     // lines that did not parse (empty lines included)
+  std::vector<FoldedLine> lines;    // valid lines, in input order
+  std::uint64_t invalid_lines = 0;  // lines that did not parse (empty lines included)
   std::uint64_t comment_lines = 0;
-  bool any_differential = false;       // at least one two-count line
-  bool any_fractional = false;         // at least one count with a fractional part
+  bool any_differential = false;  // at least one two-count line
+  bool any_fractional = false;    // at least one count with a fractional part
 };
 
 // Parses `text` (takes ownership). `source` names the input in warnings ("" = none).

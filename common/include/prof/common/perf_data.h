@@ -97,17 +97,17 @@ inline constexpr std::uint32_t kWriteAttrSize = 128;
 
 // One event of the capture: its attr, the kernel ids of its fds (PERF_EVENT_IOC_ID), its name.
 struct EventAttr {
-  perf_event_attr attr{};         // zero-extended if the file's attr was shorter
+  perf_event_attr attr{};  // zero-extended if the file's attr was shorter
   std::vector<std::uint64_t> ids;
-  std::string name;               // from EVENT_DESC / HEADER_EVENT_DESC if present, else ""
+  std::string name;  // from EVENT_DESC / HEADER_EVENT_DESC if present, else ""
 };
 
 // One entry of perf's build-id table (HEADER_BUILD_ID feature; pipe mode:
 // PERF_RECORD_HEADER_BUILD_ID records): the build-id of a DSO that samples hit.
 struct BuildIdEntry {
-  std::int32_t pid = -1;            // -1 for the host (perf writes HOST_KERNEL_ID / -1)
+  std::int32_t pid = -1;  // -1 for the host (perf writes HOST_KERNEL_ID / -1)
   std::uint16_t cpumode = PERF_RECORD_MISC_USER;  // PERF_RECORD_MISC_{KERNEL,USER,GUEST_*}
-  std::vector<std::uint8_t> build_id;  // up to 20 bytes
+  std::vector<std::uint8_t> build_id;             // up to 20 bytes
   std::string filename;
 };
 
@@ -134,8 +134,8 @@ Features with_system_features(Features f);
 struct Record {
   std::uint32_t type = 0;
   std::uint16_t misc = 0;
-  std::uint64_t file_offset = 0;            // byte offset of the record in the file/stream
-  std::span<const std::uint8_t> bytes;      // whole record, header included
+  std::uint64_t file_offset = 0;        // byte offset of the record in the file/stream
+  std::span<const std::uint8_t> bytes;  // whole record, header included
 };
 
 // A Record over one complete record's bytes, header included (a live capture's, as a
@@ -156,18 +156,18 @@ struct SampleId {
 
 // A decoded PERF_RECORD_SAMPLE. Spans point into the Record's bytes.
 struct Sample {
-  std::size_t attr_index = 0;               // index into PerfDataReader::attrs()
-  std::uint64_t sample_type = 0;            // what is present
+  std::size_t attr_index = 0;     // index into PerfDataReader::attrs()
+  std::uint64_t sample_type = 0;  // what is present
   std::uint64_t ip = 0, time = 0, addr = 0, id = 0, stream_id = 0, period = 1;
   std::uint32_t pid = 0, tid = 0, cpu = 0;
-  std::uint16_t misc = 0;                   // PERF_RECORD_MISC_* (cpumode)
-  std::vector<std::uint64_t> callchain;     // includes PERF_CONTEXT_* markers, as the kernel wrote
-  std::uint64_t regs_user_abi = 0;          // PERF_SAMPLE_REGS_ABI_*; 0 = none
-  std::vector<std::uint64_t> regs_user;     // in bit order of attr.sample_regs_user
-  std::span<const std::uint8_t> stack_user; // the copied bytes (size), of which dyn_size valid
+  std::uint16_t misc = 0;                    // PERF_RECORD_MISC_* (cpumode)
+  std::vector<std::uint64_t> callchain;      // includes PERF_CONTEXT_* markers, as the kernel wrote
+  std::uint64_t regs_user_abi = 0;           // PERF_SAMPLE_REGS_ABI_*; 0 = none
+  std::vector<std::uint64_t> regs_user;      // in bit order of attr.sample_regs_user
+  std::span<const std::uint8_t> stack_user;  // the copied bytes (size), of which dyn_size valid
   std::uint64_t stack_user_dyn_size = 0;
-  std::span<const std::uint8_t> raw;        // PERF_SAMPLE_RAW (tracepoint payload, padded)
-  std::uint64_t weight = 0;                 // PERF_SAMPLE_WEIGHT / WEIGHT_STRUCT (raw u64)
+  std::span<const std::uint8_t> raw;  // PERF_SAMPLE_RAW (tracepoint payload, padded)
+  std::uint64_t weight = 0;           // PERF_SAMPLE_WEIGHT / WEIGHT_STRUCT (raw u64)
   std::uint64_t data_src = 0, phys_addr = 0, cgroup = 0;
 };
 
@@ -179,7 +179,7 @@ struct Mmap {
   std::uint64_t start = 0, len = 0, pgoff = 0;
   std::uint32_t maj = 0, min = 0, prot = 0, flags = 0;
   std::uint64_t ino = 0, ino_generation = 0;
-  std::vector<std::uint8_t> build_id;       // when misc has PERF_RECORD_MISC_MMAP_BUILD_ID
+  std::vector<std::uint8_t> build_id;  // when misc has PERF_RECORD_MISC_MMAP_BUILD_ID
   std::string filename;
   SampleId sid;
 };
@@ -187,7 +187,7 @@ struct Mmap {
 struct Comm {
   std::uint32_t pid = 0, tid = 0;
   std::string comm;
-  bool exec = false;                        // PERF_RECORD_MISC_COMM_EXEC
+  bool exec = false;  // PERF_RECORD_MISC_COMM_EXEC
   SampleId sid;
 };
 
@@ -220,8 +220,8 @@ class PerfDataReader {
   virtual ~PerfDataReader();
 
   bool pipe_mode() const;
-  const std::vector<EventAttr>& attrs() const;   // in pipe mode grows as HEADER_ATTRs arrive
-  const Features& features() const;              // in pipe mode filled as HEADER_FEATUREs arrive
+  const std::vector<EventAttr>& attrs() const;  // in pipe mode grows as HEADER_ATTRs arrive
+  const Features& features() const;             // in pipe mode filled as HEADER_FEATUREs arrive
 
   // Next record in file order; false at the end. Unknown record types are returned as they are
   // (skip them by type). A corrupt record (size below its header, a HEADER_ATTR without an
@@ -272,7 +272,7 @@ class PerfDataReader {
 class PerfDataWriter {
  public:
   struct Options {
-    bool pipe_mode = false;     // default off: header of 16 bytes, attrs/features as records
+    bool pipe_mode = false;  // default off: header of 16 bytes, attrs/features as records
     // Written as HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CPUDESC, CMDLINE, SAMPLE_TIME,
     // BUILD_ID (+ EVENT_DESC from the attrs); unset ones among HOSTNAME..NRCPUS are filled from
     // this system (with_system_features). Default: all unset.

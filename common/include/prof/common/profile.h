@@ -79,16 +79,16 @@ struct Mapping {
 // One frame of a location's inline chain. Innermost (the leaf-most inlined call) first, as perf
 // prints them; the last line is the function the address lies in.
 struct Line {
-  FunctionId function = 0;         // 0: unresolved ("[unknown]")
-  std::uint64_t symbol_offset = 0; // address - symbol start (perf's SYM+0xOFF); 0 when unknown
-  StringId srcline = 0;            // "file.c:12" when requested and known, else 0
-  bool inlined = false;            // an inlined call expanded from DWARF
+  FunctionId function = 0;          // 0: unresolved ("[unknown]")
+  std::uint64_t symbol_offset = 0;  // address - symbol start (perf's SYM+0xOFF); 0 when unknown
+  StringId srcline = 0;             // "file.c:12" when requested and known, else 0
+  bool inlined = false;             // an inlined call expanded from DWARF
 };
 
 struct Location {
-  std::uint64_t address = 0;    // runtime address as sampled (what perf prints)
-  MappingId mapping = 0;        // 0: unmapped
-  std::uint32_t first_line = 0; // into lines(); every location has at least one line
+  std::uint64_t address = 0;     // runtime address as sampled (what perf prints)
+  MappingId mapping = 0;         // 0: unmapped
+  std::uint32_t first_line = 0;  // into lines(); every location has at least one line
   std::uint32_t line_count = 0;
 };
 
@@ -105,12 +105,12 @@ struct Sample {
   // summed weight (event count, e.g. ns for cpu-clock) is `period`.
   std::uint64_t count = 1;
   std::uint64_t period = 1;
-  std::uint64_t time_ns = 0;    // of the first sample merged into this one
+  std::uint64_t time_ns = 0;  // of the first sample merged into this one
   StringId comm = 0;
-  StringId event = 0;           // event name, e.g. "cpu-clock"; 0 when the producer had none
+  StringId event = 0;  // event name, e.g. "cpu-clock"; 0 when the producer had none
   std::int64_t pid = kUnknownPid;
   std::int64_t tid = kUnknownPid;
-  std::int32_t cpu = -1;        // -1 when unknown
+  std::int32_t cpu = -1;  // -1 when unknown
   std::uint64_t cgroup = kNoCgroup;
 };
 

@@ -31,13 +31,13 @@ struct FrameView {
 inline constexpr std::int64_t kUnknownPid = -1;
 
 struct StackSampleView {
-  std::string_view comm;            // thread name at the sample time
-  std::int64_t pid = kUnknownPid;   // process id (kUnknownPid when the producer had none)
+  std::string_view comm;           // thread name at the sample time
+  std::int64_t pid = kUnknownPid;  // process id (kUnknownPid when the producer had none)
   std::int64_t tid = kUnknownPid;
-  std::int32_t cpu = -1;            // -1 when unknown
+  std::int32_t cpu = -1;  // -1 when unknown
   std::uint64_t time_ns = 0;
-  std::uint64_t period = 1;         // weight of the sample (event count)
-  std::string_view event;           // event name, e.g. "cpu-clock"; may be empty
+  std::uint64_t period = 1;           // weight of the sample (event count)
+  std::string_view event;             // event name, e.g. "cpu-clock"; may be empty
   std::span<const FrameView> frames;  // leaf first, as perf script prints
 };
 

@@ -45,15 +45,15 @@ struct TracingSystem {
 };
 
 struct TracingData {
-  bool big_endian = false;           // default: little-endian (what we write on x86/arm64)
+  bool big_endian = false;  // default: little-endian (what we write on x86/arm64)
   std::uint8_t long_size = sizeof(long);
-  std::uint32_t page_size = 4096;    // default 4096; the collector writes sysconf(_SC_PAGESIZE)
-  std::string header_page, header_event;  // events/header_page, events/header_event
+  std::uint32_t page_size = 4096;  // default 4096; the collector writes sysconf(_SC_PAGESIZE)
+  std::string header_page, header_event;    // events/header_page, events/header_event
   std::vector<std::string> ftrace_formats;  // events/ftrace/*/format (perf: those recorded)
   std::vector<TracingSystem> systems;       // every other system with a recorded tracepoint
-  std::string kallsyms;              // default empty, as perf 6.1 writes it
-  std::string printk_formats;        // tracefs printk_formats
-  std::string saved_cmdlines;        // tracefs saved_cmdlines
+  std::string kallsyms;                     // default empty, as perf 6.1 writes it
+  std::string printk_formats;               // tracefs printk_formats
+  std::string saved_cmdlines;               // tracefs saved_cmdlines
 };
 
 // The blob, ready for Features::tracing_data.
@@ -73,15 +73,14 @@ struct TracepointField {
 
 // A parsed events/<sys>/<event>/format file.
 struct TracepointFormat {
-  std::string name;          // "sched_switch"
-  std::uint64_t id = 0;      // the tracepoint id (perf_event_attr.config)
+  std::string name;                     // "sched_switch"
+  std::uint64_t id = 0;                 // the tracepoint id (perf_event_attr.config)
   std::vector<TracepointField> fields;  // common_* fields first, as in the file
 
   const TracepointField* field(std::string_view field_name) const;
   // Reads an integer field (1, 2, 4 or 8 bytes, sign-extended when signed) from a raw payload;
   // nullopt when the field is absent or outside `raw`.
-  std::optional<std::int64_t> read_int(std::string_view field_name,
-                                       std::string_view raw) const;
+  std::optional<std::int64_t> read_int(std::string_view field_name, std::string_view raw) const;
 };
 
 // Errc::kParse when there is no "name:" or "ID:" line or a field line is malformed.

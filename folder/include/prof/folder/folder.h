@@ -45,7 +45,7 @@ namespace prof::folder {
 inline constexpr int kApiVersion = 1;
 
 // Warning kinds reported through the WarningSink (stable keys; see docs/folding.md).
-inline constexpr std::string_view kWarnWeirdLine = "weird-line";          // fits no rule
+inline constexpr std::string_view kWarnWeirdLine = "weird-line";             // fits no rule
 inline constexpr std::string_view kWarnWeirdStackLine = "weird-stack-line";  // indented, no (dso)
 inline constexpr std::string_view kWarnEventFilter = "event-filter";      // defaulted filter drops
 inline constexpr std::string_view kWarnCountOverflow = "count-overflow";  // sum > 2^64-1
@@ -63,11 +63,11 @@ struct Options {
   // fold side by side instead of being dropped; without event_filter every event is kept. Samples
   // without an event name get no such frame. Outermost, before `cpu-N` (off).
   bool per_event = false;
-  bool per_cpu = false;          // --per-cpu: root frame `cpu-N` (`cpu-?` when unknown) (off)
+  bool per_cpu = false;  // --per-cpu: root frame `cpu-N` (`cpu-?` when unknown) (off)
   // --skip-after FUNC: drop every frame rootward of the leaf-most frame named FUNC, and the
   // process frame. Matched against the tidied name without annotation. Default: none.
   std::vector<std::string> skip_after;
-  bool strict = false;           // a line that fits no rule is an error, not a warning (off)
+  bool strict = false;  // a line that fits no rule is an error, not a warning (off)
   // Keep the text of every warning (-v). Default off: the first of each kind per block of input
   // keeps its text, the others are only counted.
   bool keep_all_warnings = false;
@@ -76,12 +76,12 @@ struct Options {
 
 // What a fold saw, for messages and tests.
 struct FoldStats {
-  std::uint64_t lines = 0;            // text lines read (text input only)
-  std::uint64_t samples = 0;          // samples counted into the result
-  std::uint64_t filtered_samples = 0; // samples dropped by the event filter
-  std::uint64_t weird_lines = 0;      // lines that fit no rule
-  std::string event;                  // the event filter in force at the end ("" = none seen)
-  bool perf_data = false;             // the input starts like a perf.data file, not text
+  std::uint64_t lines = 0;             // text lines read (text input only)
+  std::uint64_t samples = 0;           // samples counted into the result
+  std::uint64_t filtered_samples = 0;  // samples dropped by the event filter
+  std::uint64_t weird_lines = 0;       // lines that fit no rule
+  std::string event;                   // the event filter in force at the end ("" = none seen)
+  bool perf_data = false;              // the input starts like a perf.data file, not text
   void add(const FoldStats& o);
 };
 

@@ -4,8 +4,8 @@
 // in-memory map stack -> count. Output is one self-contained SVG: geometry, colours and text follow
 // flamegraph.pl (reference/flamegraph-behaviour.md section 2) so that the frames we draw — name,
 // depth, x, width, count — are the ones flamegraph.pl draws with the same options; the embedded
-// JavaScript/CSS (renderer/assets/) is our own. Differences from flamegraph.pl and inferno are listed
-// in docs/rendering.md.
+// JavaScript/CSS (renderer/assets/) is our own. Differences from flamegraph.pl and inferno are
+// listed in docs/rendering.md.
 //
 // Two steps, usable separately (benchmarks time them apart):
 //   build_layout(lines, options)  -> Layout   merge stacks into frames ("flow"), prune narrow ones
@@ -43,8 +43,21 @@ inline constexpr int kApiVersion = 1;
 
 // flamegraph.pl's --colors names. kChain also rewrites stacks (see flamegraph-behaviour.md 2.6).
 enum class Palette {
-  kHot, kMem, kIo, kWakeup, kChain, kJava, kJs, kPerl,
-  kRed, kGreen, kBlue, kAqua, kYellow, kPurple, kOrange,
+  kHot,
+  kMem,
+  kIo,
+  kWakeup,
+  kChain,
+  kJava,
+  kJs,
+  kPerl,
+  kRed,
+  kGreen,
+  kBlue,
+  kAqua,
+  kYellow,
+  kPurple,
+  kOrange,
 };
 // "hot" -> kHot ...; std::nullopt for an unknown name.
 std::optional<Palette> parse_palette(std::string_view name);
@@ -57,8 +70,8 @@ enum class ColorMode {
 
 // How two-column (differential) input is coloured.
 enum class DiffColoring {
-  kInclusive,   // default: every frame by its own delta (after - before, children included)
-  kSelf,        // flamegraph.pl: only frames opened by a line get that line's delta, others white
+  kInclusive,  // default: every frame by its own delta (after - before, children included)
+  kSelf,       // flamegraph.pl: only frames opened by a line get that line's delta, others white
 };
 
 // One --nameattr entry: attributes for every frame of that function.
@@ -77,36 +90,36 @@ struct Tower {
 };
 
 struct Options {
-  std::string title;                  // default "" = "Flame Graph" / "Icicle Graph" / "Flame Chart"
-  std::string subtitle;               // default none
-  std::optional<int> width;           // default nullopt = fluid (fills the window; 1200 for layout)
-  int frame_height = 16;              // --height, px per row
-  double min_width = 0.1;             // --minwidth: px, or percent of the total when min_width_percent
+  std::string title;         // default "" = "Flame Graph" / "Icicle Graph" / "Flame Chart"
+  std::string subtitle;      // default none
+  std::optional<int> width;  // default nullopt = fluid (fills the window; 1200 for layout)
+  int frame_height = 16;     // --height, px per row
+  double min_width = 0.1;    // --minwidth: px, or percent of the total when min_width_percent
   bool min_width_percent = false;
-  std::string font_type = "Verdana";  // --fonttype
-  double font_size = 12;              // --fontsize
-  double font_width = 0.59;           // --fontwidth: average glyph width / font size
-  std::string count_name = "samples"; // --countname
-  std::string name_type = "Function:";// --nametype
-  Palette palette = Palette::kHot;    // --colors
-  std::string bg_colors;              // --bgcolors: yellow|blue|green|grey|#rrggbb; "" = by palette
+  std::string font_type = "Verdana";    // --fonttype
+  double font_size = 12;                // --fontsize
+  double font_width = 0.59;             // --fontwidth: average glyph width / font size
+  std::string count_name = "samples";   // --countname
+  std::string name_type = "Function:";  // --nametype
+  Palette palette = Palette::kHot;      // --colors
+  std::string bg_colors;  // --bgcolors: yellow|blue|green|grey|#rrggbb; "" = by palette
   ColorMode color_mode = ColorMode::kNameSeeded;
   // --cp: consistent palette. When set, names found here keep their colour; new names are added.
   std::map<std::string, std::string>* palette_map = nullptr;
-  bool reverse = false;               // --reverse: leaf becomes root
-  bool inverted = false;              // --inverted: icicle graph
-  bool flamechart = false;            // --flamechart: keep input order (time axis)
-  bool negate = false;                // --negate: swap red/blue and the delta sign
-  double factor = 1;                  // --factor: scales displayed counts only
-  std::string notes;                  // --notes: XML comment (escaped)
-  std::optional<double> total;        // --total: full-width count (used only if >= the real sum)
+  bool reverse = false;         // --reverse: leaf becomes root
+  bool inverted = false;        // --inverted: icicle graph
+  bool flamechart = false;      // --flamechart: keep input order (time axis)
+  bool negate = false;          // --negate: swap red/blue and the delta sign
+  double factor = 1;            // --factor: scales displayed counts only
+  std::string notes;            // --notes: XML comment (escaped)
+  std::optional<double> total;  // --total: full-width count (used only if >= the real sum)
   std::unordered_map<std::string, NameAttributes> name_attributes;  // --nameattr
-  std::string search_color = "rgb(230,0,230)";  // --search-color
-  bool truncate_text_left = false;    // default keeps the start of long names ("foo::ba..")
-  bool javascript = true;             // --no-javascript turns the interactive script off
-  bool pretty = false;                // --pretty: one element per line, indented
+  std::string search_color = "rgb(230,0,230)";                      // --search-color
+  bool truncate_text_left = false;  // default keeps the start of long names ("foo::ba..")
+  bool javascript = true;           // --no-javascript turns the interactive script off
+  bool pretty = false;              // --pretty: one element per line, indented
   DiffColoring diff_coloring = DiffColoring::kInclusive;
-  std::vector<Tower> towers;          // default none: every frame counts in count_name
+  std::vector<Tower> towers;  // default none: every frame counts in count_name
 };
 
 // Parses a --nameattr file body ("FUNC<TAB>key=value<TAB>..."). Bad lines are reported to the sink.
@@ -119,10 +132,10 @@ std::string format_palette_map(const std::map<std::string, std::string>& map);
 // A merged frame: `name` views the input text or Layout::storage.
 struct Frame {
   std::string_view name;
-  std::uint32_t depth = 0;     // 0 = the root ("all")
-  double start = 0;            // in counts from the left edge
+  std::uint32_t depth = 0;  // 0 = the root ("all")
+  double start = 0;         // in counts from the left edge
   double end = 0;
-  double delta = 0;            // differential input only (see DiffColoring)
+  double delta = 0;  // differential input only (see DiffColoring)
   bool has_delta = false;
 };
 
@@ -135,15 +148,15 @@ struct PrunedName {
 };
 
 struct Layout {
-  std::vector<Frame> frames;           // surviving frames, sorted by (depth, start); root first
-  std::vector<PrunedName> pruned;      // by name, in first-pruned order; only with javascript
-  double total = 0;                    // sum of counts (widths)
-  double time_max = 0;                 // max(total, Options::total)
-  double max_delta = 1;                // differential colour scale
+  std::vector<Frame> frames;       // surviving frames, sorted by (depth, start); root first
+  std::vector<PrunedName> pruned;  // by name, in first-pruned order; only with javascript
+  double total = 0;                // sum of counts (widths)
+  double time_max = 0;             // max(total, Options::total)
+  double max_delta = 1;            // differential colour scale
   std::uint32_t depth_max = 0;
-  std::uint64_t frames_pruned = 0;     // narrower than min_width
+  std::uint64_t frames_pruned = 0;  // narrower than min_width
   bool differential = false;
-  std::vector<std::string> storage;    // rewritten stacks (--reverse, chain palette)
+  std::vector<std::string> storage;  // rewritten stacks (--reverse, chain palette)
 };
 
 // Merges stacks into frames exactly as flamegraph.pl's flow does (sorted input lines; only
@@ -178,8 +191,8 @@ Result<RenderStats> render(const std::unordered_map<std::string, std::uint64_t>&
 // `profile diff`: difffolded.pl. Counts are summed per stack in each input; the result has one
 // line "STACK BEFORE AFTER" per stack seen in either input, sorted by stack (byte order).
 struct DiffOptions {
-  bool normalize = false;   // -n: scale BEFORE by total(after)/total(before), truncated
-  bool strip_hex = false;   // -s: "0x1f3a" -> "0x..." so stacks differing by address merge
+  bool normalize = false;  // -n: scale BEFORE by total(after)/total(before), truncated
+  bool strip_hex = false;  // -s: "0x1f3a" -> "0x..." so stacks differing by address merge
 };
 std::string diff_folded(const FoldedData& before, const FoldedData& after, const DiffOptions& opt);
 

@@ -34,8 +34,8 @@ using ElfAddr = std::uint64_t;     // virtual address as in the ELF file's symbo
 using FileOffset = std::uint64_t;  // byte offset into the object file (MMAP2's pgoff space)
 
 struct BinaryOptions {
-  std::string symfs;         // root prefixed to debug-file search paths; default "" (= /)
-  bool demangle = true;      // demangle C++/Rust names; default on
+  std::string symfs;             // root prefixed to debug-file search paths; default "" (= /)
+  bool demangle = true;          // demangle C++/Rust names; default on
   bool demangle_params = false;  // keep C++ parameter lists (`f(int)`); default off, as perf
   // Read only the ELF header and segments (load_bias, file_offset_to_elf): no symbol table, no
   // debug-file search; default off.
@@ -43,8 +43,8 @@ struct BinaryOptions {
 };
 
 struct LookupOptions {
-  bool inline_frames = false;  // expand DWARF inline chains into frames; default off
-  bool srcline = false;        // fill SymbolizedFrame::srcline; default off
+  bool inline_frames = false;      // expand DWARF inline chains into frames; default off
+  bool srcline = false;            // fill SymbolizedFrame::srcline; default off
   bool srcline_full_path = false;  // "dir/file.c:12" instead of "file.c:12"; default off
   // perf's naming for DWARF-unwound frames (implies inline_frames): the containing function is
   // named from DWARF, and printed as inlined when that name differs from the ELF symbol's
@@ -55,15 +55,15 @@ struct LookupOptions {
 // One frame as resolved from a binary. For an address inside inlined code symbolize() returns
 // the innermost inlined function first and the containing ELF function last.
 struct SymbolizedFrame {
-  std::string symbol;          // demangled; "" when no function symbol covers the address
-  std::uint64_t offset = 0;    // address - start of the containing ELF function
-  std::string srcline;         // "file.c:12" when requested and known
+  std::string symbol;        // demangled; "" when no function symbol covers the address
+  std::uint64_t offset = 0;  // address - start of the containing ELF function
+  std::string srcline;       // "file.c:12" when requested and known
   bool inlined = false;
 };
 
 struct ElfSymbol {
   ElfAddr start = 0;
-  ElfAddr end = 0;             // exclusive
+  ElfAddr end = 0;  // exclusive
   // As in the symbol table (mangled); points into the Binary's string table, valid while the
   // Binary lives (a copy per symbol was a tenth of opening a large object).
   std::string_view name;
@@ -81,12 +81,12 @@ class Binary {
   Binary& operator=(const Binary&) = delete;
 
   const std::string& path() const;
-  const std::string& build_id() const;          // lower-case hex; "" when the object has none
+  const std::string& build_id() const;  // lower-case hex; "" when the object has none
   // The ELF header's e_machine (EM_X86_64, EM_AARCH64, ...): which architecture's registers and
   // kernel address layout samples in this object come with.
   std::uint16_t elf_machine() const;
-  const std::string& debug_file() const;        // separate debug file used, "" when none
-  bool has_dwarf();                             // loads DWARF on first call
+  const std::string& debug_file() const;  // separate debug file used, "" when none
+  bool has_dwarf();                       // loads DWARF on first call
 
   // Maps a file offset to the ELF address through the PT_LOAD segment that holds it.
   std::optional<ElfAddr> file_offset_to_elf(FileOffset offset) const;
@@ -99,8 +99,7 @@ class Binary {
   std::size_t symbol_count() const;
 
   // Appends the frames for `address` (at least one; symbol "" when unresolved).
-  void symbolize(ElfAddr address, const LookupOptions& options,
-                 std::vector<SymbolizedFrame>& out);
+  void symbolize(ElfAddr address, const LookupOptions& options, std::vector<SymbolizedFrame>& out);
 
   // Counters for the summary: DWARF lookups that found no CU / no line.
   std::uint64_t dwarf_misses() const;

@@ -42,12 +42,12 @@ struct KallsymsCacheAccess;  // the cache reader/writer (kallsyms_cache.cpp)
 
 struct KernelSymbol {
   std::uint64_t start = 0;
-  std::uint64_t end = 0;     // exclusive
+  std::uint64_t end = 0;  // exclusive
   // Views into bytes the table shares among its copies (the kallsyms text, or the mapped cache
   // file): valid while the table, or a copy of it, lives. 120k names copied one by one were
   // most of the parsing time.
   std::string_view name;
-  std::string_view module;   // "" for the kernel image, else the module name without brackets
+  std::string_view module;  // "" for the kernel image, else the module name without brackets
 };
 
 class KallsymsTable {

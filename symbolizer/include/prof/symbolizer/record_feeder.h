@@ -4,10 +4,11 @@
 // Pipeline position: between a record source (PerfDataReader::next, or a live collector's
 // RecordSink) and the Symbolizer. Records from different CPUs' ring buffers arrive interleaved
 // by drain, not by time; an MMAP must reach the symbolizer before the samples that fall in it.
-// Records are queued per round (copied only when the reader's bytes do not stay valid); at each round end (PERF_RECORD_FINISHED_ROUND, or the
-// collector's on_round_end) everything older than the newest record of the previous round is
-// sorted and delivered — later rounds cannot hold anything older than that. Captures without
-// timestamps (no PERF_SAMPLE_TIME / sample_id_all) are delivered in arrival order.
+// Records are queued per round (copied only when the reader's bytes do not stay valid); at each
+// round end (PERF_RECORD_FINISHED_ROUND, or the collector's on_round_end) everything older than the
+// newest record of the previous round is sorted and delivered — later rounds cannot hold anything
+// older than that. Captures without timestamps (no PERF_SAMPLE_TIME / sample_id_all) are delivered
+// in arrival order.
 //
 //   RecordFeeder feeder(reader->decoder(), symbolizer);  // decodes records by their attrs
 //   while (reader->next(rec) yields a record) feeder.add(rec);
@@ -72,7 +73,7 @@ class RecordFeeder {
   std::uint64_t round_max_ = 0;       // newest timestamp seen so far
   std::uint64_t prev_round_max_ = 0;  // newest timestamp at the previous round end
   std::vector<std::string> event_names_;
-  perf::Sample sample_;               // reused decoding buffer
+  perf::Sample sample_;  // reused decoding buffer
 };
 
 }  // namespace prof::symbolizer

@@ -65,7 +65,7 @@ struct Options {
   // Open binaries of live processes through /proc/PID/root (containers) and
   // /proc/PID/map_files (deleted files) when their maps are added; on. Off for offline use.
   bool use_proc = true;
-  unsigned threads = 0;            // resolver and unwinding threads; 0 = one per online CPU
+  unsigned threads = 0;  // resolver and unwinding threads; 0 = one per online CPU
   // Unwind samples that carry user registers and a stack copy (`--call-graph dwarf`) with
   // libdwfl; on. Off: only the kernel callchain and the sampled ip are used.
   bool unwind_dwarf = true;
@@ -74,7 +74,7 @@ struct Options {
   // unusual DWARF operations, a step libdwfl fails) go through libdwfl's unwinder, so the
   // results are the same. Off: every sample through libdwfl (slower; for comparison).
   bool unwind_cached_rules = true;
-  std::size_t max_stack = 127;     // frames kept per sample (perf's default --max-stack)
+  std::size_t max_stack = 127;  // frames kept per sample (perf's default --max-stack)
   // Merge samples with the same comm, pid, tid, cpu, event and frames into one stored sample
   // whose period is the sum (a period of 0 counts as 1, as folding counts it) and whose time is
   // the first one's; off. Memory then grows with distinct stacks, not with samples. For folded
@@ -86,25 +86,26 @@ struct Options {
 // Counts for the end-of-run summary (`profile symbolize` prints it on stderr).
 struct Summary {
   std::uint64_t samples = 0;
-  std::uint64_t frames = 0;             // printed frames, inlined ones included
+  std::uint64_t frames = 0;  // printed frames, inlined ones included
   std::uint64_t kernel_frames = 0;
   std::uint64_t inlined_frames = 0;
-  std::uint64_t unmapped_frames = 0;    // no mapping covered the address: [unknown] ([unknown])
-  std::uint64_t unresolved_frames = 0;  // mapped, but no symbol: [unknown] (module)
-  std::uint64_t locations = 0;          // distinct locations resolved
-  std::uint64_t objects = 0;            // distinct mapped objects opened
-  std::uint64_t missing_objects = 0;    // objects that could not be opened or parsed
-  std::uint64_t lost_samples = 0;       // from PERF_RECORD_LOST
-  std::uint64_t bad_records = 0;        // records that did not decode (skipped)
-  std::uint64_t corrupt_callchains = 0; // callchains cut at a value that is no context marker
-  std::uint64_t unwound_samples = 0;    // user stacks unwound from a stack copy (DWARF)
-  std::uint64_t unwind_early_stops = 0; // of those, unwinds that stopped before the outermost frame
+  std::uint64_t unmapped_frames = 0;     // no mapping covered the address: [unknown] ([unknown])
+  std::uint64_t unresolved_frames = 0;   // mapped, but no symbol: [unknown] (module)
+  std::uint64_t locations = 0;           // distinct locations resolved
+  std::uint64_t objects = 0;             // distinct mapped objects opened
+  std::uint64_t missing_objects = 0;     // objects that could not be opened or parsed
+  std::uint64_t lost_samples = 0;        // from PERF_RECORD_LOST
+  std::uint64_t bad_records = 0;         // records that did not decode (skipped)
+  std::uint64_t corrupt_callchains = 0;  // callchains cut at a value that is no context marker
+  std::uint64_t unwound_samples = 0;     // user stacks unwound from a stack copy (DWARF)
+  std::uint64_t unwind_early_stops =
+      0;  // of those, unwinds that stopped before the outermost frame
   std::map<std::string, std::uint64_t> unwind_stop_reasons;  // libdwfl's message -> count
 };
 
 struct ScriptFormat {
-  bool pid = true;      // "comm pid/tid" (perf script -F +pid); false: "comm tid" (perf default)
-  bool srcline = false; // a "  file.c:12" line under each frame
+  bool pid = true;       // "comm pid/tid" (perf script -F +pid); false: "comm tid" (perf default)
+  bool srcline = false;  // a "  file.c:12" line under each frame
 };
 
 class Symbolizer {
@@ -139,8 +140,8 @@ class Symbolizer {
   // full or at resolve(). Its stack copy is copied for that unless `stack_stays_valid` (the
   // bytes s.stack_user points into stay readable until resolve(), as a mapped perf.data's
   // do); default false.
-  void add_sample(const perf::Sample& s, std::string_view event,
-                  std::uint64_t sample_regs_user = 0, bool stack_stays_valid = false);
+  void add_sample(const perf::Sample& s, std::string_view event, std::uint64_t sample_regs_user = 0,
+                  bool stack_stays_valid = false);
 
   // Room for `samples` more samples of `frames` frames in all, so that storing them moves
   // nothing (a hint; more may be added). Untouched room costs address space only.
@@ -185,8 +186,6 @@ class Symbolizer {
 // Reads every record of `reader`, feeds them to `symbolizer` in time order (perf's ordering),
 // then resolves. Corrupt single records are skipped and counted; an unreadable stream is an Error.
 Result<void> symbolize_perf_data(perf::PerfDataReader& reader, Symbolizer& symbolizer);
-
-
 
 // One sample as `perf script` prints it: header line, one "\t ADDR SYM+0xOFF (MODULE)" line per
 // frame, then a blank line.
