@@ -18,6 +18,8 @@ std::uint64_t finish(std::uint64_t h) {
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
   return h ^ (h >> 31);
 }
+constexpr FunctionId kNoFunction = ~FunctionId{0};
+
 struct Passthrough {
   std::size_t operator()(std::uint64_t h) const noexcept { return static_cast<std::size_t>(h); }
 };
@@ -59,6 +61,8 @@ StringId StringTable::intern(std::string_view s) {
 
 struct Profile::Indexes {
   std::unordered_map<std::uint64_t, FunctionId, Passthrough> functions;  // (name, file) -> id
+  // Functions without a file (what the symbolizer makes), by name id: no hashing at all.
+  std::vector<FunctionId> by_name;
   std::unordered_map<std::uint64_t, MappingId, Passthrough> mappings;    // (path, build-id) -> id
   std::unordered_multimap<std::uint64_t, StackId, Passthrough> stacks;   // hash -> candidates
   std::unordered_multimap<std::uint64_t, std::uint32_t, Passthrough> samples;  // merge_samples
@@ -66,7 +70,9 @@ struct Profile::Indexes {
 
 Profile::Profile() : Profile(Options{}) {}
 Profile::Profile(Options options) : options_(options), idx_(std::make_unique<Indexes>()) {
-  functions_.push_back({});  // 0: unknown
+  functions_.push_back({});  // 0: unknown, also what add_function("") gives
+  idx_->functions.emplace(0, 0);
+  idx_->by_name.push_back(0);
   mappings_.push_back({});   // 0: none
 }
 Profile::~Profile() = default;
@@ -75,6 +81,15 @@ Profile& Profile::operator=(Profile&&) noexcept = default;
 
 FunctionId Profile::add_function(std::string_view name, std::string_view filename) {
   const StringId n = intern(name), f = intern(filename);
+  if (f == 0) {
+    if (n >= idx_->by_name.size()) idx_->by_name.resize(strings_.size(), kNoFunction);
+    FunctionId& id = idx_->by_name[n];
+    if (id == kNoFunction) {
+      id = static_cast<FunctionId>(functions_.size());
+      functions_.push_back({n, 0});
+    }
+    return id;
+  }
   const std::uint64_t key = std::uint64_t{n} << 32 | f;
   auto [it, inserted] =
       idx_->functions.try_emplace(key, static_cast<FunctionId>(functions_.size()));

@@ -131,7 +131,7 @@ class Profile {
 
   // --- building ------------------------------------------------------------------------------
   StringId intern(std::string_view s) { return strings_.intern(s); }
-  // Interned: the same name and file give the same id.
+  // Interned: the same name and file give the same id; no name and no file give 0, unknown.
   FunctionId add_function(std::string_view name, std::string_view filename = {});
   // Interned by path and build-id.
   MappingId add_mapping(std::string_view path, std::string_view build_id = {});
