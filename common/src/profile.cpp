@@ -63,8 +63,8 @@ struct Profile::Indexes {
   std::unordered_map<std::uint64_t, FunctionId, Passthrough> functions;  // (name, file) -> id
   // Functions without a file (what the symbolizer makes), by name id: no hashing at all.
   std::vector<FunctionId> by_name;
-  std::unordered_map<std::uint64_t, MappingId, Passthrough> mappings;    // (path, build-id) -> id
-  std::unordered_multimap<std::uint64_t, StackId, Passthrough> stacks;   // hash -> candidates
+  std::unordered_map<std::uint64_t, MappingId, Passthrough> mappings;   // (path, build-id) -> id
+  std::unordered_multimap<std::uint64_t, StackId, Passthrough> stacks;  // hash -> candidates
   std::unordered_multimap<std::uint64_t, std::uint32_t, Passthrough> samples;  // merge_samples
 };
 
@@ -73,7 +73,7 @@ Profile::Profile(Options options) : options_(options), idx_(std::make_unique<Ind
   functions_.push_back({});  // 0: unknown, also what add_function("") gives
   idx_->functions.emplace(0, 0);
   idx_->by_name.push_back(0);
-  mappings_.push_back({});   // 0: none
+  mappings_.push_back({});  // 0: none
 }
 Profile::~Profile() = default;
 Profile::Profile(Profile&&) noexcept = default;
