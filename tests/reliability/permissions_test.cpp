@@ -4,8 +4,10 @@
 // covers `profile record -a` and the user-space fallback for an own command at whatever
 // paranoid level the machine has; this suite pins the level to 2 and covers the other commands.
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "reliability_support.h"
@@ -104,27 +106,57 @@ TEST_F(Unprivileged, OwnCommandStillProfilesInUserSpace) {
 }
 
 // Issue 14 item 8: tracefs mounted, but root-only. Mounted here in a private mount namespace
-// of the test's own (the system's tracefs and its permissions untouched): with mode=0700 the
-// user may not enter it; with mode=0755 the directory is open but the tracepoint's id file is
-// root's (0440). Either way the error names the path and "Permission denied".
+// of the test's own: with mode=0700 the user may not enter it; with mode=0755 the directory is
+// open but the tracepoint's id file is root's (0440). Either way the error names the path and
+// "Permission denied". Whatever the system has mounted at /sys/kernel/tracing (perf mounts
+// tracefs there on first use, so after the peer tests it often is) is first detached inside the
+// namespace only: mounting tracefs on top of itself is EBUSY. tracefs is one superblock per
+// system, so mode= reaches the system's mount too; the fixture puts the root mode back.
 // Fails on e91aebd: "unknown event 'sched:sched_switch' (event not found); if it is a
 // tracepoint, tracefs is not mounted: mount it with ..." (and, for 0755, "no tracepoint
 // /sys/kernel/tracing/events/sched/sched_switch and libpfm4 says: event not found").
 RunResult off_cpu_as_nobody_with_tracefs_mode(const std::string& mode) {
-  std::vector<std::string> argv = {
-      "unshare",
-      "-m",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      "mount -t tracefs -o mode=" + mode + " nodev /sys/kernel/tracing && exec \"$@\"",
-      "sh"};
+  std::vector<std::string> argv = {"unshare",
+                                   "-m",
+                                   "--propagation",
+                                   "private",
+                                   "sh",
+                                   "-c",
+                                   "umount -l /sys/kernel/tracing 2>/dev/null; "
+                                   "mount -t tracefs -o mode=" +
+                                       mode + " nodev /sys/kernel/tracing && exec \"$@\"",
+                                   "sh"};
   for (auto& a : as_nobody({"--off-cpu", "--format", "folded", "--", "true"})) argv.push_back(a);
   return run(argv);
 }
 
+// The system's tracefs root mode, put back when the test ends (see above: mode= is global).
+class TracefsModeRestorer {
+ public:
+  TracefsModeRestorer() {
+    constexpr long kTracefsMagic = 0x74726163;
+    struct statfs fs;
+    struct stat st;
+    if (::statfs(kPath, &fs) == 0 && static_cast<long>(fs.f_type) == kTracefsMagic &&
+        ::stat(kPath, &st) == 0)
+      mode_ = st.st_mode & 07777;
+  }
+  ~TracefsModeRestorer() {
+    if (mode_ < 0) return;
+    char octal[16];
+    std::snprintf(octal, sizeof octal, "%o", static_cast<unsigned>(mode_));
+    run({"unshare", "-m", "--propagation", "private", "sh", "-c",
+         std::string("umount -l ") + kPath + "; mount -t tracefs -o mode=" + octal + " nodev " +
+             kPath});
+  }
+
+ private:
+  static constexpr const char* kPath = "/sys/kernel/tracing";
+  int mode_ = -1;
+};
+
 TEST_F(Unprivileged, OffCpuWithRootOnlyTracefsSaysPermissionDenied) {
+  TracefsModeRestorer restore;
   RunResult r = off_cpu_as_nobody_with_tracefs_mode("0700");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(is_one_line_error(r.err, "'/sys/kernel/tracing': Permission denied")) << r.err;
