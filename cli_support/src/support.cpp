@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "prof/common/unique_fd.h"
+
 namespace prof::cli {
 namespace {
 
@@ -154,13 +156,13 @@ Result<void> check_output(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return ok();
   // The same temporary name write_output() uses, so the probe needs the same permissions.
   std::string tmp = path + ".tmp-profile";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) {
     if (errno == EEXIST) return ok();  // another run's leftover: write_output truncates it
     return Error{Errc::kIo, "'" + path + "': cannot write the output here: " +
                                 std::string(std::strerror(errno))};
   }
-  ::close(fd);
+  fd.reset();
   ::unlink(tmp.c_str());
   return ok();
 }
@@ -206,20 +208,21 @@ Result<void> write_output(const std::string& path, std::string_view data) {
   // temporary file over it would replace the device node.
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-    bool good = write_all(fd, data);
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+    bool good = write_all(fd.get(), data);
     int err = errno;
-    ::close(fd);
+    fd.reset();
     if (!good) return Error{Errc::kIo, "'" + path + "': write failed: " + std::strerror(err)};
     return ok();
   }
   std::string tmp = path + ".tmp-profile";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-  bool good = write_all(fd, data);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  bool good = write_all(fd.get(), data);
   int err = errno;
-  good = (::close(fd) == 0) && good;
+  // close(2) reports a delayed write error (NFS, a full disk): it decides whether to rename.
+  good = (::close(fd.release()) == 0) && good;
   if (!good || ::rename(tmp.c_str(), path.c_str()) != 0) {
     if (good) err = errno;
     ::unlink(tmp.c_str());

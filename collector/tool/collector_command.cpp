@@ -21,6 +21,7 @@
 #include "prof/collector/events.h"
 #include "prof/collector/parse.h"
 #include "prof/common/perf_data.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::collector {
 namespace {
@@ -107,9 +108,9 @@ std::string human_bytes(std::uint64_t b) {
 // removed again when the capture fails before writing anything useful. Devices (`-o /dev/null`,
 // `/dev/full`) and pipes are never removed.
 struct Output {
-  std::string path;  // "-" = stdout
-  int fd = -1;
-  bool owned = false;      // we opened fd
+  std::string path;        // "-" = stdout
+  int fd = -1;             // stdout, or owned's
+  UniqueFd owned;          // what we opened
   bool removable = false;  // a regular file we created or truncated
 
   Result<void> open_file() {
@@ -121,21 +122,18 @@ struct Output {
       fd = STDOUT_FILENO;
       return ok();
     }
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    owned.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    fd = owned.get();
     if (fd < 0) {
       int err = errno;
       return Error{Errc::kIo, "'" + path + "': cannot create the output: " + std::strerror(err) +
                                   (err == EMFILE ? " (raise the limit with 'ulimit -n')" : "")};
     }
-    owned = true;
     struct stat st {};
     removable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return ok();
   }
-  void close_fd() {
-    if (owned) ::close(fd);
-    owned = false;
-  }
+  void close_fd() { owned.reset(); }
   void discard() {
     close_fd();
     if (removable) ::unlink(path.c_str());

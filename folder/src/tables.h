@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "prof/common/flat_index.h"
+
 namespace prof::folder::detail {
 
 // A fast hash for byte strings: four independent 8-byte lanes, then one lane for the tail.
@@ -55,54 +57,7 @@ inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
 
 inline std::uint64_t hash_bytes(std::string_view s) { return hash_bytes(s.data(), s.size()); }
 
-// hash -> 32-bit value; the caller compares keys. Hash 0 marks a free slot, so stored hashes
-// have their low bit set.
-class FlatIndex {
- public:
-  static std::uint64_t tag(std::uint64_t h) { return h | 1; }
-
-  // The value stored under a hash for which eq(value) holds, or null.
-  template <typename Eq>
-  const std::uint32_t* find(std::uint64_t h, Eq eq) const {
-    if (slots_.empty()) return nullptr;
-    std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const Slot& s = slots_[i];
-      if (s.hash == 0) return nullptr;
-      if (s.hash == h && eq(s.value)) return &s.value;
-    }
-  }
-  void insert(std::uint64_t h, std::uint32_t value) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    place(h, value);
-    ++size_;
-  }
-  void clear() {
-    slots_.clear();
-    size_ = 0;
-  }
-  std::size_t size() const { return size_; }
-
- private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    std::uint32_t value = 0;
-  };
-  void place(std::uint64_t h, std::uint32_t value) {
-    std::size_t mask = slots_.size() - 1;
-    std::size_t i = h & mask;
-    while (slots_[i].hash != 0) i = (i + 1) & mask;
-    slots_[i] = Slot{h, value};
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
-    for (const Slot& s : old)
-      if (s.hash != 0) place(s.hash, s.value);
-  }
-  std::vector<Slot> slots_;
-  std::size_t size_ = 0;
-};
+using prof::FlatIndex;
 
 // Frame names (and process frames) -> dense ids. Never shrinks: every name in it is part of a
 // counted stack, so its size is bounded by the output.

@@ -51,17 +51,13 @@ CallchainTranslator::Chain CallchainTranslator::translate_chain(
 CallchainTranslator::Entry* CallchainTranslator::find(std::span<const std::uint64_t> chain,
                                                       std::uint32_t pid, std::uint64_t generation,
                                                       bool kernel, std::uint64_t hash) {
-  if (slots_.empty()) return nullptr;
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const std::uint32_t slot = slots_[i];
-    if (slot == 0) return nullptr;
-    Entry& e = entries_[slot - 1];
-    if (e.hash == hash && e.pid == pid && e.generation == generation && e.kernel == kernel &&
-        e.chain_len == chain.size() &&
-        std::equal(chain.begin(), chain.end(), words_.begin() + e.chain_first))
-      return &e;
-  }
+  const auto* id = index_.find(FlatIndex::tag(hash), [&](std::uint32_t v) {
+    const Entry& e = entries_[v];
+    return e.hash == hash && e.pid == pid && e.generation == generation && e.kernel == kernel &&
+           e.chain_len == chain.size() &&
+           std::equal(chain.begin(), chain.end(), words_.begin() + e.chain_first);
+  });
+  return id ? &entries_[*id] : nullptr;
 }
 
 CallchainTranslator::Entry& CallchainTranslator::remember(std::span<const std::uint64_t> chain,
@@ -70,18 +66,9 @@ CallchainTranslator::Entry& CallchainTranslator::remember(std::span<const std::u
                                                           std::uint64_t hash, bool corrupt) {
   if (words_.size() + chain.size() > kWordsMax) {
     entries_.clear();
-    slots_.clear();
+    index_.clear();
     words_.clear();
     locs_.clear();
-  }
-  if ((entries_.size() + 1) * 2 > slots_.size()) {
-    slots_.assign(std::max<std::size_t>(1024, slots_.size() * 2), 0);
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t k = 0; k < entries_.size(); ++k) {
-      std::size_t i = entries_[k].hash & mask;
-      while (slots_[i] != 0) i = (i + 1) & mask;
-      slots_[i] = static_cast<std::uint32_t>(k + 1);
-    }
   }
   Entry e{hash,
           generation,
@@ -95,10 +82,7 @@ CallchainTranslator::Entry& CallchainTranslator::remember(std::span<const std::u
   words_.insert(words_.end(), chain.begin(), chain.end());
   locs_.insert(locs_.end(), scratch_.begin(), scratch_.end());
   entries_.push_back(e);
-  const std::size_t mask = slots_.size() - 1;
-  std::size_t i = hash & mask;
-  while (slots_[i] != 0) i = (i + 1) & mask;
-  slots_[i] = static_cast<std::uint32_t>(entries_.size());
+  index_.insert(FlatIndex::tag(hash), static_cast<std::uint32_t>(entries_.size() - 1));
   return entries_.back();
 }
 

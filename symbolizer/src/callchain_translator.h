@@ -20,6 +20,7 @@
 
 #include "location_resolver.h"
 #include "object_registry.h"
+#include "prof/common/flat_index.h"
 
 namespace prof::symbolizer::detail {
 
@@ -79,7 +80,7 @@ class CallchainTranslator {
   LocationTable& table_;
   LocationResolver& resolver_;
   std::vector<Entry> entries_;
-  std::vector<std::uint32_t> slots_;  // open addressing: entry index + 1, 0 = empty
+  FlatIndex index_;  // entries_ by chain hash
   std::vector<std::uint64_t> words_;
   std::vector<std::uint32_t> locs_;
   std::vector<std::uint32_t> scratch_;

@@ -10,17 +10,6 @@
 
 namespace prof::symbolizer::detail {
 
-void LocationTable::grow() {
-  std::vector<std::uint32_t> slots(std::max<std::size_t>(1024, slots_.size() * 2), kNone);
-  const std::size_t mask = slots.size() - 1;
-  for (std::uint32_t id = 0; id < entries_.size(); ++id) {
-    std::size_t i = LocationKeyHash{}(entries_[id].key) & mask;
-    while (slots[i] != kNone) i = (i + 1) & mask;
-    slots[i] = id;
-  }
-  slots_ = std::move(slots);
-}
-
 LocationResolver::LocationResolver(const Options& options, WarningSink* warnings,
                                    ObjectRegistry& registry)
     : options_(options), warnings_(warnings), registry_(registry) {}

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "object_registry.h"
+#include "prof/common/flat_index.h"
 #include "prof/common/thread_pool.h"
 #include "prof/symbolizer/binary.h"
 #include "prof/symbolizer/kallsyms.h"
@@ -45,9 +46,9 @@ struct LocationKeyHash {
   }
 };
 
-// Location ids by key, dense in the order first seen. Open addressing over the entries (which
-// hold the keys): every frame of every sample is looked up here, and a node-based map's pointer
-// chase per lookup was a tenth of `profile symbolize`'s time.
+// Location ids by key, dense in the order first seen, indexed by a FlatIndex: every frame of
+// every sample is looked up here, and a node-based map's pointer chase per lookup was a tenth of
+// `profile symbolize`'s time.
 class LocationTable {
  public:
   struct Entry {
@@ -57,32 +58,23 @@ class LocationTable {
 
   // The id of `key`; `added` tells whether it is new.
   std::uint32_t intern(const LocationKey& key, std::uint64_t print_addr, bool& added) {
-    // Kept at most half full, so probes stay short and always end at an empty slot.
-    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = LocationKeyHash{}(key)&mask;; i = (i + 1) & mask) {
-      std::uint32_t id = slots_[i];
-      if (id == kNone) {
-        id = static_cast<std::uint32_t>(entries_.size());
-        slots_[i] = id;
-        entries_.push_back(Entry{key, print_addr});
-        added = true;
-        return id;
-      }
-      if (entries_[id].key == key) {
-        added = false;
-        return id;
-      }
+    const std::uint64_t h = FlatIndex::tag(LocationKeyHash{}(key));
+    if (const auto* id = index_.find(h, [&](std::uint32_t v) { return entries_[v].key == key; })) {
+      added = false;
+      return *id;
     }
+    const auto id = static_cast<std::uint32_t>(entries_.size());
+    entries_.push_back(Entry{key, print_addr});
+    index_.insert(h, id);
+    added = true;
+    return id;
   }
   std::size_t size() const { return entries_.size(); }
   const Entry& operator[](std::size_t id) const { return entries_[id]; }
 
  private:
-  void grow();
-  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
   std::vector<Entry> entries_;
-  std::vector<std::uint32_t> slots_;  // kNone or an index into entries_
+  FlatIndex index_;  // ids of entries_ by key hash
 };
 
 // One location's names: at least one frame ("" symbol = unresolved), and its module as printed.

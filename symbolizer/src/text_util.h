@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "prof/common/result.h"
+#include "prof/common/unique_fd.h"
 
 namespace prof::symbolizer::detail {
 
@@ -27,8 +28,9 @@ struct RawFile {
 // `first_chunk` that the file does not reach are never touched, so a generous guess is free.
 inline Result<RawFile> read_whole_file_raw(const std::string& path,
                                            std::size_t first_chunk = 64u << 10) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  UniqueFd owned(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!owned) return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
+  const int fd = owned.get();
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0)
     first_chunk = static_cast<std::size_t>(st.st_size) + 1;  // +1: meet EOF without regrowing
@@ -45,14 +47,11 @@ inline Result<RawFile> read_whole_file_raw(const std::string& path,
     ssize_t n = ::read(fd, f.data.get() + f.size, capacity - f.size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      Error e{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
-      ::close(fd);
-      return e;
+      return Error{Errc::kIo, "'" + path + "': " + std::strerror(errno)};
     }
     if (n == 0) break;
     f.size += static_cast<std::size_t>(n);
   }
-  ::close(fd);
   return f;
 }
 
