@@ -66,6 +66,7 @@ struct Profile::Indexes {
   std::unordered_map<std::uint64_t, MappingId, Passthrough> mappings;   // (path, build-id) -> id
   std::unordered_multimap<std::uint64_t, StackId, Passthrough> stacks;  // hash -> candidates
   std::unordered_multimap<std::uint64_t, std::uint32_t, Passthrough> samples;  // merge_samples
+  std::unordered_multimap<std::uint64_t, LabelSetId, Passthrough> label_sets;
 };
 
 Profile::Profile() : Profile(Options{}) {}
@@ -73,7 +74,8 @@ Profile::Profile(Options options) : options_(options), idx_(std::make_unique<Ind
   functions_.push_back({});  // 0: unknown, also what add_function("") gives
   idx_->functions.emplace(0, 0);
   idx_->by_name.push_back(0);
-  mappings_.push_back({});  // 0: none
+  mappings_.push_back({});    // 0: none
+  label_sets_.push_back({});  // 0: no labels
 }
 Profile::~Profile() = default;
 Profile::Profile(Profile&&) noexcept = default;
@@ -139,6 +141,39 @@ StackId Profile::intern_stack(std::span<const LocationId> locations) {
   return id;
 }
 
+LabelSetId Profile::intern_labels(std::span<const Label> labels) {
+  if (labels.empty()) return 0;
+  std::uint64_t h = labels.size();
+  for (const Label& l : labels) {
+    h = mix(h, l.key);
+    h = mix(h, l.str);
+    h = mix(h, static_cast<std::uint64_t>(l.num));
+    h = mix(h, l.unit);
+  }
+  h = finish(h);
+  auto [lo, hi] = idx_->label_sets.equal_range(h);
+  for (auto it = lo; it != hi; ++it) {
+    auto existing = this->labels(it->second);
+    if (existing.size() == labels.size() &&
+        std::equal(existing.begin(), existing.end(), labels.begin()))
+      return it->second;
+  }
+  Stack r;
+  r.first = static_cast<std::uint32_t>(labels_.size());
+  r.size = static_cast<std::uint32_t>(labels.size());
+  labels_.insert(labels_.end(), labels.begin(), labels.end());
+  label_sets_.push_back(r);
+  auto id = static_cast<LabelSetId>(label_sets_.size() - 1);
+  idx_->label_sets.emplace(h, id);
+  return id;
+}
+
+const EventType* Profile::event_type(StringId name) const {
+  for (const EventType& e : info_.events)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
 std::size_t Profile::add_sample(const Sample& s) {
   if (!options_.merge_samples) {
     samples_.push_back(s);
@@ -151,12 +186,13 @@ std::size_t Profile::add_sample(const Sample& s) {
   h = mix(h, static_cast<std::uint64_t>(s.tid));
   h = mix(h, static_cast<std::uint32_t>(s.cpu));
   h = mix(h, s.cgroup);
+  h = mix(h, s.labels);
   h = finish(h);
   auto [lo, hi] = idx_->samples.equal_range(h);
   for (auto it = lo; it != hi; ++it) {
     Sample& t = samples_[it->second];
     if (t.stack == s.stack && t.comm == s.comm && t.event == s.event && t.pid == s.pid &&
-        t.tid == s.tid && t.cpu == s.cpu && t.cgroup == s.cgroup) {
+        t.tid == s.tid && t.cpu == s.cpu && t.cgroup == s.cgroup && t.labels == s.labels) {
       // A period of 0 counts as 1, as folding counts it; saturate rather than wrap.
       auto add = [](std::uint64_t& a, std::uint64_t b) {
         a = (b > std::numeric_limits<std::uint64_t>::max() - a)

@@ -286,6 +286,7 @@ void LocationResolver::resolve_job(std::span<const LocationKey> keys, const Work
         }
       }
       if (result.empty()) result.push_back(SymbolizedFrame{});
+      if (bin) out[i].build_id = bin->build_id();
     }
   }
 }

@@ -83,6 +83,7 @@ struct ResolvedLocation {
   // Points into the registry's object names or the resolver's kernel module names: valid, and
   // the same pointer for the same module, until objects are added or the resolver goes.
   std::string_view module;
+  std::string build_id;  // of the file the frames were read from (lower-case hex), or ""
 };
 
 struct ResolveCounts {

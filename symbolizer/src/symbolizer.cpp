@@ -162,7 +162,7 @@ void Symbolizer::Impl::resolve() {
   for (std::size_t i = begin; i < end; ++i) {
     const detail::ResolvedLocation& r = resolved[i - begin];
     auto [m, added] = mapping_of.try_emplace(r.module.data(), 0);
-    if (added) m->second = profile.add_mapping(r.module);
+    if (added) m->second = profile.add_mapping(r.module, r.build_id);
     lines.clear();
     for (const SymbolizedFrame& f : r.frames) {
       Line l;
@@ -214,6 +214,7 @@ void Symbolizer::reserve(std::size_t samples, std::size_t) {
 void Symbolizer::flush() { impl_->flush(); }
 void Symbolizer::resolve() { impl_->resolve(); }
 const Profile& Symbolizer::profile() const { return impl_->profile; }
+Profile& Symbolizer::profile() { return impl_->profile; }
 void Symbolizer::clear_samples() {
   impl_->flush();  // their locations stay, like those of the samples dropped here
   impl_->profile.clear_samples();

@@ -51,7 +51,10 @@ int symbolize_command(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("input,i", po::value<std::string>(),
                                                  "perf.data to read (default: perf.data)")(
       "folded", "print folded stacks instead (as 'profile report --format folded')")(
-      "no-pid", "header as `comm tid` (perf script's default) instead of `comm pid/tid`")(
+      "format", po::value<std::string>()->value_name("FMT"),
+      "perf-script (default), folded, pprof or speedscope (the last three as 'profile report "
+      "--format FMT')")("no-pid",
+                        "header as `comm tid` (perf script's default) instead of `comm pid/tid`")(
       "quiet,q", "no summary or warnings on stderr")("verbose,v",
                                                      "print every warning, not one per kind");
   add_symbolizer_options(opts, /*pipeline=*/false);
@@ -74,6 +77,11 @@ int symbolize_command(int argc, char** argv) {
   } else if (vm.count("input")) {
     input = vm["input"].as<std::string>();
   }
+  if (vm.count("format") && vm["format"].as<std::string>() != "perf-script")
+    return cli::usage_error("--format " + vm["format"].as<std::string>() +
+                                ": this stage writes perf-script text (the `profile` command "
+                                "writes the others)",
+                            "symbolize");
   auto parsed = symbolizer_options_from(vm);
   if (!parsed) return cli::usage_error(parsed.error().message, "symbolize");
   const Options& o = *parsed;

@@ -12,10 +12,10 @@
 //
 // Every string is interned once (StringTable); ids are dense indexes, 0 meaning "none" for
 // mappings, functions and strings ("" is string 0). A sample keeps its time, CPU, process,
-// thread, comm, event and cgroup, so time-aware views need no second pass; aggregation
-// (stack → count) is a view computed by the consumer, never a second store. With
-// Options::merge_samples equal samples (same stack, comm, pid, tid, cpu, event, cgroup) are merged
-// as they are added — the memory of a long capture then grows with distinct stacks.
+// thread, comm, event, cgroup and further labels, so time-aware views need no second pass;
+// aggregation (stack → count) is a view computed by the consumer, never a second store. With
+// Options::merge_samples equal samples (same stack, comm, pid, tid, cpu, event, cgroup, labels) are
+// merged as they are added — the memory of a long capture then grows with distinct stacks.
 //
 //   prof::Profile p;
 //   auto fn = p.add_function("main");
@@ -99,6 +99,34 @@ struct Stack {
 
 inline constexpr std::uint64_t kNoCgroup = 0;
 
+// A label beyond the typed fields of a sample (pprof's Sample.label): a string value (`str`) or
+// a number (`num`, with an optional unit). Profiles read from pprof keep theirs here.
+struct Label {
+  StringId key = 0;
+  StringId str = 0;  // 0 for a numeric label
+  std::int64_t num = 0;
+  StringId unit = 0;  // of `num`, e.g. "bytes"; 0 when none
+  bool operator==(const Label&) const = default;
+};
+using LabelSetId = std::uint32_t;  // index into label sets; 0 = no labels
+
+// What one value column of a sample means (pprof's ValueType): an event and its unit.
+struct EventType {
+  StringId name = 0;  // as the samples name it (Sample::event), e.g. "cpu-clock"
+  StringId unit = 0;  // "nanoseconds" for clock events, "count" for counters
+  // How it was sampled: every `period` units, or `frequency` times a second; 0 when unknown.
+  std::uint64_t period = 0;
+  std::uint64_t frequency = 0;
+};
+
+// The capture as a whole (pprof's time_nanos, duration_nanos, sample types, period).
+struct ProfileInfo {
+  std::uint64_t start_unix_ns = 0;  // wall-clock start (ns since the Unix epoch); 0 = unknown
+  std::uint64_t duration_ns = 0;    // 0 = unknown
+  std::vector<EventType> events;    // the sampled events, in the order they were opened
+  std::vector<StringId> comments;   // free text kept with the profile (pprof's comment)
+};
+
 struct Sample {
   StackId stack = 0;
   // The values, one per sample type (pprof's sample_type): `count` samples of the event whose
@@ -112,6 +140,7 @@ struct Sample {
   std::int64_t tid = kUnknownPid;
   std::int32_t cpu = -1;  // -1 when unknown
   std::uint64_t cgroup = kNoCgroup;
+  LabelSetId labels = 0;  // further labels (Profile::labels); 0 = none
 };
 
 class Profile {
@@ -143,6 +172,13 @@ class Profile {
   }
   // Interned: the same location sequence gives the same id.
   StackId intern_stack(std::span<const LocationId> locations);
+  // Interned: the same labels in the same order give the same id; none gives 0.
+  LabelSetId intern_labels(std::span<const Label> labels);
+  // The capture as a whole; producers fill it in (the symbolizer leaves it empty).
+  ProfileInfo& info() { return info_; }
+  const ProfileInfo& info() const { return info_; }
+  // The event type named `name` in info().events, or nullptr.
+  const EventType* event_type(StringId name) const;
   // Appends `s` (or merges it, see Options::merge_samples); returns its index.
   std::size_t add_sample(const Sample& s);
   void reserve_samples(std::size_t n) { samples_.reserve(n); }
@@ -168,6 +204,11 @@ class Profile {
   std::span<const Line> lines(const Location& loc) const {
     return {lines_.data() + loc.first_line, loc.line_count};
   }
+  std::span<const Label> labels(LabelSetId id) const {
+    const auto& r = label_sets_[id];
+    return {labels_.data() + r.first, r.size};
+  }
+  std::size_t label_set_count() const { return label_sets_.size(); }
   // A location's lines as perf-script frames (leaf-most first), appended to `out`.
   void append_frames(LocationId loc, std::vector<FrameView>& out) const;
   // A sample as a StackSampleView whose frames live in `scratch` (overwritten); the views stay
@@ -187,6 +228,9 @@ class Profile {
   std::vector<Stack> stacks_;
   std::vector<LocationId> stack_locations_;
   std::vector<Sample> samples_;
+  std::vector<Label> labels_;
+  std::vector<Stack> label_sets_;  // ranges of labels_ (same shape as a stack's)
+  ProfileInfo info_;
   std::unique_ptr<Indexes> idx_;
 };
 

@@ -159,6 +159,8 @@ class Symbolizer {
   // The samples stored so far, and every location resolved, as the typed model. Complete after
   // resolve(): a sample added since may name locations the profile does not have yet.
   const Profile& profile() const;
+  // The same, for a caller that fills in ProfileInfo (events, start time) or moves it out.
+  Profile& profile();
 
   // Visits the stored samples in the order they were added (time order). Views stay valid
   // during the callback only.
