@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -15,12 +17,18 @@
 #include <sstream>
 
 #include "collector_command.h"
+#include "export.h"
 #include "folder_command.h"
 #include "options.h"
 #include "pipeline.h"
 #include "prof/cli/support.h"
 #include "prof/collector/advice.h"
 #include "prof/common/event_name.h"
+#include "prof/common/folded.h"
+#include "prof/common/input.h"
+#include "prof/interop/convert.h"
+#include "prof/interop/pprof.h"
+#include "prof/interop/speedscope.h"
 #include "renderer_command.h"
 #include "symbolizer_command.h"
 #include "symbolizer_options.h"
@@ -31,13 +39,45 @@ namespace {
 
 namespace po = boost::program_options;
 
-enum class Format { kSvg, kFolded, kPerfScript };
+enum class Format { kSvg, kFolded, kPerfScript, kPprof, kSpeedscope };
 
 Result<Format> parse_format(const std::string& s) {
   if (s == "svg") return Format::kSvg;
   if (s == "folded") return Format::kFolded;
   if (s == "perf-script") return Format::kPerfScript;
-  return Error{Errc::kUsage, "--format '" + s + "': expected svg, folded or perf-script"};
+  if (s == "pprof") return Format::kPprof;
+  if (s == "speedscope") return Format::kSpeedscope;
+  return Error{Errc::kUsage,
+               "--format '" + s + "': expected svg, folded, perf-script, pprof or speedscope"};
+}
+
+bool is_export(Format f) { return f == Format::kPprof || f == Format::kSpeedscope; }
+
+// Checks an export format against the other options and sets what it needs: pprof keeps inline
+// frames as lines of a location and source lines (pprof's way), so those are resolved.
+Result<void> prepare_export(Format f, bool off_cpu, symbolizer::Options& sopt,
+                            const std::string& output) {
+  if (!is_export(f)) return ok();
+  if (off_cpu)
+    return Error{Errc::kUsage,
+                 "--off-cpu draws svg or folded output (pprof and speedscope of "
+                 "off-CPU time are not written yet)"};
+  if (f == Format::kPprof) {
+    sopt.inline_frames = true;
+    sopt.srcline = true;
+    return cli::check_not_terminal(output, "a pprof profile", "out.pb.gz");
+  }
+  return ok();
+}
+
+// The symbolized capture as pprof or speedscope.
+Result<std::string> export_profile(symbolizer::Symbolizer& sym, Format f, const CaptureInfo& info,
+                                   const std::string& name) {
+  Profile& p = sym.profile();
+  fill_profile_info(p, info);
+  if (p.samples().empty()) return Error{Errc::kNoData, "no samples were captured"};
+  if (f == Format::kPprof) return interop::write_pprof(p);
+  return interop::write_speedscope(p, {.name = name, .exporter = "profile " PROF_VERSION});
 }
 
 // Warnings are collected and printed once per kind at the end (-q: none, -v: all as they come).
@@ -65,7 +105,8 @@ struct Outputs {
 // its own switch-out -> switch-in interval after symbolizing, and a merged sample keeps only
 // the first one's time, so every further sleep of the same stack was lost (issue 14 item 3).
 bool aggregate_samples(Format format, bool off_cpu) {
-  return format != Format::kPerfScript && !off_cpu;
+  // speedscope: every sample, in time order (its time-order view).
+  return format != Format::kPerfScript && format != Format::kSpeedscope && !off_cpu;
 }
 
 // Produces the requested output from symbolized samples.
@@ -145,6 +186,7 @@ struct LiveCapture {
   std::unique_ptr<symbolizer::Symbolizer> sym;
   std::vector<std::string> event_names;
   collector::RunStats stats;
+  CaptureInfo info;
 };
 
 // Records with `sampling` and symbolizes in memory; with `save`, also writes perf.data there
@@ -172,6 +214,9 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   CaptureSink sink(*cap.sym, writer.get(), off_cpu, (*col)->tracing_data());
   if (!buildid_cache.empty()) sink.keep_hit_files();
   collector::set_signal_target(col->get());
+  timespec wall;
+  ::clock_gettime(CLOCK_REALTIME, &wall);
+  const auto started = std::chrono::steady_clock::now();
   auto stats =
       (*col)->run(sampling.stop, sink,
                   rep.quiet ? collector::ProgressFn{} : terminal_progress(sampling.stop.duration));
@@ -193,6 +238,14 @@ Result<LiveCapture> capture(const collector::SamplingRequest& sampling,
   cap.stats = *stats;
   PROF_TRY(sink.finish());
   cap.event_names = sink.event_names();
+  cap.info.event_names = cap.event_names;
+  cap.info.attrs = (*col)->attrs();
+  cap.info.start_unix_ns = static_cast<std::uint64_t>(wall.tv_sec) * 1000000000ull +
+                           static_cast<std::uint64_t>(wall.tv_nsec);
+  cap.info.duration_ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
   if (!rep.quiet) {
     if (auto hint = collector::lost_samples_hint(*stats); !hint.empty()) cli::print_warning(hint);
   }
@@ -213,6 +266,12 @@ Error explain_no_samples(Error e, const collector::RunStats& stats,
                    rate +
                    ". If it mostly waits (sleep, I/O, locks), --off-cpu draws where it "
                    "waited; for short CPU bursts raise -F or capture for longer"};
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
 }
 
 // argv[0] is the subcommand's name ("top"), or "profile" for the all-in-one.
@@ -255,11 +314,13 @@ int pipeline_command(int argc, char** argv) {
   auto sopt = symbolizer::symbolizer_options_from(vm);
   if (!sopt) return cli::usage_error(sopt.error().message, "");
   sopt->aggregate = aggregate_samples(*format, off_cpu);
+  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (auto e = prepare_export(*format, off_cpu, *sopt, output); !e)
+    return cli::usage_error(e.error().message, "");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "");
-  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   if (*format == Format::kSvg) {
     if (auto t = cli::check_svg_destination(output); !t) return cli::report_error(t.error());
   }
@@ -271,8 +332,10 @@ int pipeline_command(int argc, char** argv) {
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
                      collector::buildid_cache_dir(vm), cmdline, rep, off_cpu ? &tracker : nullptr);
   if (!cap) return cli::report_error(cap.error());
-  auto result = produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
-                        off_cpu ? &tracker : nullptr, &rep.sink);
+  auto result = is_export(*format)
+                    ? export_profile(*cap->sym, *format, cap->info, joined(cmdline))
+                    : produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
+                              off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result && !off_cpu)
     return cli::report_error(explain_no_samples(result.error(), cap->stats, *req, command));
   if (!result) return cli::report_error(result.error());
@@ -290,10 +353,18 @@ int pipeline_command(int argc, char** argv) {
   return collector::command_exit_status(cap->stats, rep.quiet);
 }
 
+namespace {
+struct SymbolizedFile {
+  std::unique_ptr<symbolizer::Symbolizer> first;  // the symbolized samples
+  std::vector<std::string> second;                // event names by attr index
+  CaptureInfo info;
+};
+}  // namespace
+
 // perf.data -> symbolizer, shared by report, top and symbolize --folded.
-static Result<std::pair<std::unique_ptr<symbolizer::Symbolizer>, std::vector<std::string>>>
-symbolize_file(const std::string& path, const symbolizer::Options& sopt, WarningSink* sink,
-               OffCpuTracker* off_cpu = nullptr) {
+static Result<SymbolizedFile> symbolize_file(const std::string& path,
+                                             const symbolizer::Options& sopt, WarningSink* sink,
+                                             OffCpuTracker* off_cpu = nullptr) {
   auto reader = perf::PerfDataReader::open(path, sink);
   if (!reader) return reader.error();
   auto sym = std::make_unique<symbolizer::Symbolizer>(sopt, sink);
@@ -317,7 +388,11 @@ symbolize_file(const std::string& path, const symbolizer::Options& sopt, Warning
   std::vector<std::string> names;
   for (const auto& a : (*reader)->attrs())
     names.push_back(a.name.empty() ? perf::event_name(a.attr) : a.name);
-  return std::make_pair(std::move(sym), std::move(names));
+  SymbolizedFile out{std::move(sym), names, {}};
+  out.info.event_names = std::move(names);
+  out.info.attrs = (*reader)->attrs();
+  file_times(path, (*reader)->features(), out.info);
+  return out;
 }
 
 int report_command(int argc, char** argv) {
@@ -343,19 +418,22 @@ int report_command(int argc, char** argv) {
   if (!sopt) return cli::usage_error(sopt.error().message, "report");
   const bool off_cpu = vm.count("off-cpu") > 0;
   sopt->aggregate = aggregate_samples(*format, off_cpu);
+  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (auto e = prepare_export(*format, off_cpu, *sopt, output); !e)
+    return cli::usage_error(e.error().message, "report");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "report");
-  std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   if (*format == Format::kSvg) {
     if (auto t = cli::check_svg_destination(output); !t) return cli::report_error(t.error());
   }
   OffCpuTracker tracker;
   auto sym = symbolize_file(path, *sopt, &rep.sink, off_cpu ? &tracker : nullptr);
   if (!sym) return cli::report_error(sym.error());
-  auto result = produce(*sym->first, *format, *fopt, (*ropt)->options, sym->second,
-                        off_cpu ? &tracker : nullptr, &rep.sink);
+  auto result = is_export(*format) ? export_profile(*sym->first, *format, sym->info, path)
+                                   : produce(*sym->first, *format, *fopt, (*ropt)->options,
+                                             sym->second, off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   if (auto saved = renderer::save_palette_map(**ropt); !saved)
@@ -365,8 +443,9 @@ int report_command(int argc, char** argv) {
 }
 
 int symbolize_command(int argc, char** argv) {
-  // `--folded` joins the folder, which the symbolizer stage may not depend on: handled here.
-  bool folded = false;
+  // `--folded` and `--format folded|pprof|speedscope` join the folder or prof::interop, which
+  // the symbolizer stage may not depend on: handled here, as `profile report`.
+  std::string format;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--") == 0) {
@@ -374,7 +453,16 @@ int symbolize_command(int argc, char** argv) {
       break;
     }
     if (std::strcmp(argv[i], "--folded") == 0) {
-      folded = true;
+      format = "folded";
+      continue;
+    }
+    if (std::strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+        std::strcmp(argv[i + 1], "perf-script") != 0) {
+      format = argv[++i];
+      continue;
+    }
+    if (std::strncmp(argv[i], "--format=", 9) == 0 && std::strcmp(argv[i] + 9, "perf-script")) {
+      format = argv[i] + 9;
       continue;
     }
     // report takes the file as its positional word; --no-pid shapes only perf-script text.
@@ -387,12 +475,66 @@ int symbolize_command(int argc, char** argv) {
     }
     rest.push_back(argv[i]);
   }
-  if (!folded) return symbolizer::symbolize_command(argc, argv);
+  if (format.empty()) return symbolizer::symbolize_command(argc, argv);
   std::vector<char*> args{const_cast<char*>("report")};
   args.insert(args.end(), rest.begin() + 1, rest.end());
-  static char fmt[] = "--format=folded";
-  args.push_back(fmt);
+  std::string fmt = "--format=" + format;
+  args.push_back(fmt.data());
   return report_command(static_cast<int>(args.size()), args.data());
+}
+
+// `profile top FILE` where FILE is a pprof profile or folded stacks (not perf.data): the tables
+// from its stacks. nullopt when FILE is something else (perf.data, stdin), for the usual path.
+static std::optional<int> top_of_profile_file(const std::string& file, const po::variables_map& vm,
+                                              bool per_cpu, const std::string& output,
+                                              Reporter& rep) {
+  if (file == "-") return std::nullopt;
+  auto in = InputFile::open(file);
+  if (!in) return std::nullopt;  // the perf.data reader says why
+  auto head = (*in)->peek(kSniffBytes);
+  if (!head) return std::nullopt;
+  const ContentKind kind = sniff_content(*head).kind;
+  if (kind != ContentKind::kBinary && kind != ContentKind::kText) return std::nullopt;
+  in->reset();
+  interop::PprofReadOptions ropt;
+  if (vm.count("sample-index")) ropt.sample_index = vm["sample-index"].as<std::string>();
+  auto loaded = interop::load_profile(file, ropt, &rep.sink);
+  if (!loaded) return cli::report_error(loaded.error());
+  const Profile& p = loaded->profile;
+  std::vector<StringId> events;
+  bool all_comm = !p.samples().empty();
+  for (const Sample& s : p.samples()) {
+    if (std::find(events.begin(), events.end(), s.event) == events.end()) events.push_back(s.event);
+    all_comm = all_comm && s.comm != 0;
+  }
+  if (events.size() > 1)
+    return cli::usage_error("'" + file + "' holds samples of " + std::to_string(events.size()) +
+                                " events: choose one with --sample-index",
+                            "top");
+  const std::string folded = interop::to_folded(p, {.comm = true, .per_cpu = per_cpu});
+  FoldedData data = parse_folded(folded);
+  if (data.lines.empty())
+    return cli::report_error(Error{Errc::kNoData, "'" + file + "': no stacks"});
+  std::vector<FoldedStack> stacks;
+  for (const auto& l : data.lines) stacks.push_back(FoldedStack{std::string(l.stack), l.count()});
+  TopOptions topt;
+  topt.per_cpu = per_cpu;
+  // Folded stacks start with the process name (stackcollapse-perf.pl's and ours).
+  topt.has_process_frame = loaded->format == interop::InputFormat::kFolded || all_comm;
+  topt.limit = vm["lines"].as<std::size_t>();
+  auto tables = compute_top(stacks, topt);
+  std::string count_name = "samples";
+  if (!events.empty() && events[0] != 0) {
+    const EventType* e = p.event_type(events[0]);
+    std::string_view unit = e ? p.str(e->unit) : std::string_view();
+    count_name = unit == "nanoseconds" ? "ns" : event_unit(std::string(p.str(events[0])));
+  }
+  std::ostringstream text;
+  if (vm.count("json")) print_top_json(tables, count_name, text);
+  else print_top_text(tables, count_name, text);
+  if (auto w = cli::write_output(output, text.str()); !w) return cli::report_error(w.error());
+  rep.summarize();
+  return cli::kExitOk;
 }
 
 int top_command(int argc, char** argv) {
@@ -404,8 +546,8 @@ int top_command(int argc, char** argv) {
       "Usage: profile top [perf.data] [options]\n"
       "       profile top -a DURATION [sampling options] [-- CMD]\n\n"
       "The hottest functions by self and total weight, overall and (--per-cpu) per CPU.\n"
-      "Reads perf.data (default ./perf.data), or captures live when a sampling option, a\n"
-      "DURATION or -- CMD is given.\n\nOptions");
+      "Reads perf.data (default ./perf.data), a pprof profile or folded stacks, or captures\n"
+      "live when a sampling option, a DURATION or -- CMD is given.\n\nOptions");
   general.add_options()("help,h", "show this help")("per-cpu", "also one table per CPU")(
       "lines,n", po::value<std::size_t>()->default_value(20), "rows per table (0 = all)")(
       "json", "machine-readable output")(
@@ -414,6 +556,8 @@ int top_command(int argc, char** argv) {
       "kallsyms", po::value<std::string>(),
       "kernel symbols from this file (default /proc/kallsyms)")(
       "inline", "count inlined functions as their own frames")(
+      "sample-index", po::value<std::string>()->value_name("TYPE"),
+      "a pprof file: the sample type to rank by (as 'profile render --sample-index')")(
       "output,o", po::value<std::string>()->value_name("FILE"),
       "write the tables here (default: stdout)")("quiet,q", "print nothing but errors")(
       "verbose,v", "print every warning, not one per kind");
@@ -478,6 +622,7 @@ int top_command(int argc, char** argv) {
     live_req = std::move(*req);
   } else {
     if (file.empty()) file = "perf.data";
+    if (auto profile = top_of_profile_file(file, vm, fopt.per_cpu, output, rep)) return *profile;
     auto s = symbolize_file(file, sopt, &rep.sink);
     if (!s) return cli::report_error(s.error());
     sym = std::move(s->first);

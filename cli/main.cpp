@@ -6,6 +6,7 @@
 
 #include "collector_command.h"
 #include "commands.h"
+#include "export.h"
 #include "folder_command.h"
 #include "prof/cli/support.h"
 #include "renderer_command.h"
@@ -29,6 +30,7 @@ constexpr Subcommand kSubcommands[] = {
     {"render", prof::renderer::render_command, "folded stacks -> interactive SVG flame graph"},
     {"report", prof::app::report_command, "perf.data -> SVG (symbolize + fold + render)"},
     {"diff", prof::renderer::diff_command, "two folded files -> differential folded file"},
+    {"merge", prof::app::merge_command, "folded and pprof files -> one profile (exact)"},
     {"top", prof::app::top_command, "hottest functions, overall and per CPU"},
     {"list", prof::collector::list_command, "events available on this machine"},
 };
@@ -58,6 +60,7 @@ void print_help(std::ostream& out) {
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   prof::cli::remember_command_line(argc, argv);
+  prof::app::install_pprof_input();
   if (argc >= 2) {
     std::string_view first = argv[1];
     if (first == "help" && argc >= 3) {

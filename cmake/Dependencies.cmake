@@ -36,6 +36,16 @@ if(NOT Boost_FOUND)
                "libboost-program-options-dev libboost-iostreams-dev")
 endif()
 
+# protobuf (lite runtime) and protoc: pprof's profile.proto (interop only). zlib: pprof is gzip.
+find_package(Protobuf 3 QUIET)
+if(NOT Protobuf_FOUND OR NOT Protobuf_PROTOC_EXECUTABLE)
+  prof_missing("protobuf (libprotobuf-lite, protoc)" "libprotobuf-dev protobuf-compiler")
+endif()
+find_package(ZLIB QUIET)
+if(NOT ZLIB_FOUND)
+  prof_missing("zlib" zlib1g-dev)
+endif()
+
 if(PROF_BUILD_TESTS)
   find_package(GTest QUIET)
   if(NOT GTest_FOUND)

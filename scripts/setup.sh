@@ -12,9 +12,13 @@ PACKAGES=(
   libpfm4-dev libboost-program-options-dev libboost-iostreams-dev libdw-dev libelf-dev
   libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler
   # tests: reference perf, compressors, XML checker, headless browser, clang for fuzzing
   linux-perf gzip bzip2 xz-utils zstd libxml2-utils chromium clang libclang-rt-14-dev
   python3 binutils util-linux procps clang-format-14
+  # interop tests: the real `go tool pprof`; Node.js with npm (on this machine from NodeSource,
+  # whose nodejs carries npm) for speedscope, installed into the build tree
+  golang-go nodejs
 )
 
 SUDO=""
@@ -33,6 +37,20 @@ if [ "${PROF_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 
+if [ "${PROF_SKIP_APT:-0}" != 1 ] && ! command -v npm >/dev/null; then
+  # Debian's own nodejs comes without npm (NodeSource's carries it).
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
+
+# speedscope (the npm package, pinned) in the build tree, for the test that opens our speedscope
+# output in it (tests/interop). Not part of the build: a machine without npm skips that test.
+SPEEDSCOPE_VERSION=1.25.0
+if command -v npm >/dev/null &&
+   ! grep -qs "\"version\": \"$SPEEDSCOPE_VERSION\"" "$BUILD_DIR/speedscope/node_modules/speedscope/package.json"; then
+  npm install --silent --no-audit --no-fund --prefix "$BUILD_DIR/speedscope" \
+    "speedscope@$SPEEDSCOPE_VERSION" >/dev/null
+fi

@@ -181,9 +181,15 @@ Result<void> check_output(const std::string& path) {
 }
 
 Result<void> check_svg_destination(const std::string& path) {
+  return check_not_terminal(path, "an SVG", "out.svg");
+}
+
+Result<void> check_not_terminal(const std::string& path, std::string_view what,
+                                std::string_view example) {
   if ((path.empty() || path == "-") && ::isatty(STDOUT_FILENO))
-    return Error{Errc::kUsage,
-                 "refusing to write an SVG to a terminal: use -o FILE or redirect (> out.svg)"};
+    return Error{Errc::kUsage, "refusing to write " + std::string(what) +
+                                   " to a terminal: use -o FILE or redirect (> " +
+                                   std::string(example) + ")"};
   return ok();
 }
 

@@ -32,15 +32,34 @@ Error file_error(const std::string& path, const Error& e) {
   return Error{e.code, "'" + path + "': " + std::string(what)};
 }
 
-// Reads and concatenates the inputs (flamegraph.pl reads all files named, or stdin).
-Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSink& sink) {
+ForeignInput g_foreign_input = nullptr;
+
+// Reads and concatenates the inputs (flamegraph.pl reads all files named, or stdin); an input
+// that is a profile of another format (pprof) is read as its folded text.
+Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSink& sink,
+                               const std::string& sample_index = {}) {
   std::string text;
   std::string names;
   for (const std::string& f : files) {
     auto in = InputFile::open(f);
     if (!in) return file_error(f, in.error());
-    PROF_TRY(expect_text(**in, TextFormat::kFolded));
-    auto body = read_whole(**in);
+    auto head = (*in)->peek(kSniffBytes);
+    if (!head) return file_error(f, head.error());
+    std::optional<std::string> foreign;
+    if (g_foreign_input && sniff_content(*head).kind == ContentKind::kBinary) {
+      auto bytes = read_whole(**in);
+      if (!bytes) return file_error(f, bytes.error());
+      auto folded = g_foreign_input(*bytes, (*in)->name(), sample_index);
+      if (!folded)
+        return Error{Errc::kUnsupported, "'" + (*in)->name() +
+                                             "' is binary data, neither folded "
+                                             "stacks ('a;b;c COUNT' lines) nor pprof"};
+      if (!*folded) return folded->error();
+      foreign = std::move(**folded);
+    } else {
+      PROF_TRY(expect_text(**in, TextFormat::kFolded));
+    }
+    auto body = foreign ? Result<std::string>(std::move(*foreign)) : read_whole(**in);
     if (!body) return file_error(f, body.error());
     if (text.empty()) {
       text = std::move(*body);
@@ -53,6 +72,12 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
   }
   return parse_folded(std::move(text), &sink, files.size() == 1 ? names : std::string("input"));
 }
+
+}  // namespace
+
+void set_foreign_input(ForeignInput reader) { g_foreign_input = reader; }
+
+namespace {
 
 bool valid_color(const std::string& c) {
   static const std::regex re("#[0-9a-fA-F]{6}|rgb\\(\\d{1,3},\\d{1,3},\\d{1,3}\\)");
@@ -201,10 +226,14 @@ int render_command(int argc, char** argv) {
   po::options_description opts(
       "Usage: profile render [FILE|-]... [options] > out.svg\n\n"
       "Draws an interactive SVG flame graph from folded stacks (\"a;b;c 123\" lines; plain, gz,\n"
-      "bz2, xz or zst). Two count columns (profile diff output) draw a differential graph.\n\n"
+      "bz2, xz or zst) or pprof profiles (Go's, ours, Pyroscope's). Two count columns ('profile\n"
+      "diff' output) draw a differential graph.\n\n"
       "Options (flamegraph.pl's names, meanings and defaults)");
   opts.add_options()("help,h", "show this help")(
-      "output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)");
+      "output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)")(
+      "sample-index", po::value<std::string>()->value_name("TYPE"),
+      "pprof input: the sample type to draw, by name (cpu, alloc_space) or 0-based index "
+      "(default: each sample's event, or the profile's default type)");
   add_render_options(opts);
   po::options_description all;
   all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
@@ -228,7 +257,9 @@ int render_command(int argc, char** argv) {
   const Options& o = (*setup)->options;
   std::vector<std::string> files = vm.count("input") ? vm["input"].as<std::vector<std::string>>()
                                                      : std::vector<std::string>{"-"};
-  auto data = read_inputs(files, sink);
+  const std::string sample_index =
+      vm.count("sample-index") ? vm["sample-index"].as<std::string>() : std::string();
+  auto data = read_inputs(files, sink, sample_index);
   if (!data) return cli::report_error(data.error());
   std::string svg;
   auto stats = render(data->lines, o, svg, &sink);
@@ -249,11 +280,14 @@ int render_command(int argc, char** argv) {
 int diff_command(int argc, char** argv) {
   po::options_description opts(
       "Usage: profile diff [options] BEFORE AFTER > diff.folded\n\n"
-      "Joins two folded files into \"STACK BEFORE AFTER\" lines (difffolded.pl), sorted by stack;\n"
+      "Joins two folded (or pprof) files into \"STACK BEFORE AFTER\" lines (difffolded.pl),\n"
+      "sorted by stack; "
       "'profile render' draws them red (grew) and blue (shrank).\n\nOptions");
   opts.add_options()("help,h", "show this help")(
       "normalize,n", "scale BEFORE counts to AFTER's total (default off)")(
-      "strip-hex,s", "replace hex addresses (0x1f3a -> 0x...) so they merge (default off)");
+      "strip-hex,s", "replace hex addresses (0x1f3a -> 0x...) so they merge (default off)")(
+      "sample-index", po::value<std::string>()->value_name("TYPE"),
+      "pprof input: the sample type to compare (as 'profile render --sample-index')");
   po::options_description all;
   all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
   po::positional_options_description pos;
@@ -268,9 +302,11 @@ int diff_command(int argc, char** argv) {
       vm.count("input") ? vm["input"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (files.size() != 2) return cli::usage_error("expected two folded files: BEFORE AFTER", "diff");
   WarningSink sink;
-  auto before = read_inputs({files[0]}, sink);
+  const std::string sample_index =
+      vm.count("sample-index") ? vm["sample-index"].as<std::string>() : std::string();
+  auto before = read_inputs({files[0]}, sink, sample_index);
   if (!before) return cli::report_error(before.error());
-  auto after = read_inputs({files[1]}, sink);
+  auto after = read_inputs({files[1]}, sink, sample_index);
   if (!after) return cli::report_error(after.error());
   DiffOptions d;
   d.normalize = vm.count("normalize") > 0;

@@ -15,6 +15,7 @@
 #include <boost/program_options.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "prof/common/result.h"
@@ -25,6 +26,15 @@ namespace prof::renderer {
 
 int render_command(int argc, char** argv);
 int diff_command(int argc, char** argv);
+
+// Another profile format read as folded text (pprof): installed by the `profile` executable,
+// which knows the formats (this stage links only prof::common). Given an input that is not text
+// (decompressed), its name and --sample-index, it returns the folded text, an error, or
+// nullopt when the input is no profile it knows (the usual "not folded stacks" error follows).
+using ForeignInput = std::optional<Result<std::string>> (*)(const std::string& bytes,
+                                                            const std::string& name,
+                                                            const std::string& sample_index);
+void set_foreign_input(ForeignInput reader);
 
 // Adds flamegraph.pl's rendering options (--title, --width, --colors, ...; see
 // docs/rendering.md) with their defaults to `opts`. `short_names` (default) adds -c/-i for

@@ -138,7 +138,8 @@ TEST(Options, DocsTableListsEveryOptionOfEveryCommand) {
   std::string table = test::read_file(test::source_dir() + "/docs/options.md");
   ASSERT_FALSE(table.empty());
   std::vector<std::vector<std::string>> commands{{"--help-all"}};
-  for (const char* s : {"record", "symbolize", "fold", "render", "report", "diff", "top", "list"})
+  for (const char* s :
+       {"record", "symbolize", "fold", "render", "report", "diff", "top", "merge", "list"})
     commands.push_back({s, "--help"});
   for (const auto& args : commands) {
     auto names = help_options(args);

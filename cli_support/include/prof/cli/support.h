@@ -91,5 +91,8 @@ Result<void> check_output(const std::string& path);
 // when `path` means stdout ("" or "-") and stdout is a terminal, a usage Error that says to use
 // -o or redirect. Call it before any long work.
 Result<void> check_svg_destination(const std::string& path);
+// The same for any output that is no use on a terminal; `what` names it ("a pprof profile").
+Result<void> check_not_terminal(const std::string& path, std::string_view what,
+                                std::string_view example);
 
 }  // namespace prof::cli

@@ -1,0 +1,137 @@
+#include "export.h"
+
+#include <linux/perf_event.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "prof/cli/support.h"
+#include "prof/interop/convert.h"
+#include "prof/interop/pprof.h"
+#include "prof/interop/speedscope.h"
+#include "renderer_command.h"
+
+#ifndef PROF_VERSION
+#define PROF_VERSION "0.0.0"
+#endif
+
+namespace prof::app {
+
+namespace po = boost::program_options;
+
+void fill_profile_info(Profile& profile, const CaptureInfo& info) {
+  ProfileInfo& pi = profile.info();
+  pi.events.clear();
+  for (std::size_t i = 0; i < info.event_names.size(); ++i) {
+    EventType e;
+    e.name = profile.intern(info.event_names[i]);
+    e.unit = profile.intern(interop::unit_of_event(info.event_names[i]));
+    if (i < info.attrs.size()) {
+      const perf_event_attr& a = info.attrs[i].attr;
+      if (a.freq) e.frequency = a.sample_freq;
+      else e.period = a.sample_period;
+    }
+    pi.events.push_back(e);
+  }
+  pi.start_unix_ns = info.start_unix_ns;
+  pi.duration_ns = info.duration_ns;
+}
+
+void file_times(const std::string& path, const perf::Features& features, CaptureInfo& info) {
+  if (features.sample_time_first && features.sample_time_last &&
+      *features.sample_time_last >= *features.sample_time_first)
+    info.duration_ns = *features.sample_time_last - *features.sample_time_first;
+  struct stat st;
+  if (path == "-" || ::stat(path.c_str(), &st) != 0) return;
+  const std::uint64_t mtime = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                              static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+  info.start_unix_ns = mtime > info.duration_ns ? mtime - info.duration_ns : mtime;
+}
+
+namespace {
+
+std::optional<Result<std::string>> pprof_as_folded(const std::string& bytes,
+                                                   const std::string& name,
+                                                   const std::string& sample_index) {
+  if (!interop::looks_like_pprof(bytes)) return std::nullopt;  // "binary data, neither ..."
+  auto p = interop::read_pprof(bytes, {.sample_index = sample_index}, name);
+  if (!p) return Result<std::string>(p.error());
+  return Result<std::string>(interop::to_folded(*p));
+}
+
+}  // namespace
+
+void install_pprof_input() { renderer::set_foreign_input(&pprof_as_folded); }
+
+int merge_command(int argc, char** argv) {
+  po::options_description opts(
+      "Usage: profile merge [options] FILE... > merged\n\n"
+      "Merges profiles — folded stacks and pprof (gzip or not; ours, Go's, Pyroscope's), in\n"
+      "any mix — into one, exactly: counts add as integers, equal stacks, frames and labels\n"
+      "become one, and the output depends only on the inputs' contents, not their order or\n"
+      "grouping. One input converts it. Output: folded when every input is folded, else pprof.\n\n"
+      "Options");
+  opts.add_options()("help,h", "show this help")(
+      "format", po::value<std::string>()->value_name("FMT"), "folded, pprof or speedscope")(
+      "output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)")(
+      "sample-index", po::value<std::string>()->value_name("TYPE"),
+      "pprof input: the one sample type to keep, by name or 0-based index (default: every "
+      "sample's own event; profiles with other value columns: the default type)")(
+      "quiet,q", "print nothing but errors")("verbose,v", "print every warning");
+  po::options_description all;
+  all.add(opts).add_options()("input", po::value<std::vector<std::string>>(), "input");
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::variables_map vm;
+  if (auto rc = cli::parse(argc, argv, all, pos, vm, "merge")) return *rc;
+  if (vm.count("help")) {
+    std::cout << opts << '\n';
+    return cli::kExitOk;
+  }
+  if (!vm.count("input")) return cli::usage_error("expected one or more profiles", "merge");
+  const auto files = vm["input"].as<std::vector<std::string>>();
+  std::string format = vm.count("format") ? vm["format"].as<std::string>() : "";
+  if (!format.empty() && format != "folded" && format != "pprof" && format != "speedscope")
+    return cli::usage_error("--format '" + format + "': expected folded, pprof or speedscope",
+                            "merge");
+  const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
+  WarningSink sink([&](std::string_view, std::string_view m) {
+    if (vm.count("verbose")) cli::print_warning(m);
+  });
+  interop::PprofReadOptions ropt;
+  if (vm.count("sample-index")) ropt.sample_index = vm["sample-index"].as<std::string>();
+  std::vector<Profile> inputs;
+  bool all_folded = true;
+  for (const std::string& f : files) {
+    auto loaded = interop::load_profile(f, ropt, &sink);
+    if (!loaded) return cli::report_error(loaded.error());
+    all_folded = all_folded && loaded->format == interop::InputFormat::kFolded;
+    inputs.push_back(std::move(loaded->profile));
+  }
+  if (format.empty()) format = all_folded ? "folded" : "pprof";
+  if (format == "pprof") {
+    if (auto t = cli::check_not_terminal(output, "a pprof profile", "out.pb.gz"); !t)
+      return cli::usage_error(t.error().message, "merge");
+  }
+  Profile merged = interop::merge(inputs);
+  inputs.clear();
+  std::string out;
+  if (format == "folded") {
+    out = interop::to_folded(merged);
+  } else if (format == "pprof") {
+    auto bytes = interop::write_pprof(merged);
+    if (!bytes) return cli::report_error(bytes.error());
+    out = std::move(*bytes);
+  } else {
+    out = interop::write_speedscope(merged, {.name = files.size() == 1 ? files[0] : "merged",
+                                             .exporter = "profile " PROF_VERSION});
+  }
+  if (auto w = cli::write_output(output, out); !w) return cli::report_error(w.error());
+  if (!vm.count("quiet") && !vm.count("verbose"))
+    cli::print_warning_summary(sink, cli::RepeatWording::kTimes);
+  return cli::kExitOk;
+}
+
+}  // namespace prof::app
