@@ -309,4 +309,74 @@ TEST_F(GoPprof, MergeOfRealCapturesIsAssociativeAndCommutative) {
   EXPECT_NE(top.out.find("alpha"), std::string::npos) << top.out;
 }
 
+// symbolize writes pprof and speedscope too (as report does), from a saved capture.
+TEST_F(GoPprof, SymbolizeWritesPprofAndSpeedscope) {
+  const std::string data = tmp_.file("s.data");
+  RunResult rec =
+      run_profile({"record", "-g", "-F", "499", "-o", data, "--", fixture("fx_alphabeta"), "300"});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  RunResult pb = run_profile({"symbolize", "-q", "--format", "pprof", data});
+  ASSERT_EQ(pb.exit_code, 0) << pb.err;
+  ASSERT_GE(pb.out.size(), 2u);
+  EXPECT_EQ(pb.out.substr(0, 2), "\x1f\x8b");
+  write_file(tmp_.file("s.pb.gz"), pb.out);
+  RunResult top = go({"tool", "pprof", "-top", tmp_.file("s.pb.gz")});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  EXPECT_NE(top.out.find("alpha"), std::string::npos) << top.out;
+  RunResult ss = run_profile({"symbolize", "-q", "--format=speedscope", data});
+  ASSERT_EQ(ss.exit_code, 0) << ss.err;
+  EXPECT_NE(ss.out.find("\"type\":\"sampled\""), std::string::npos);
+  EXPECT_NE(ss.out.find("\"name\":\"alpha\""), std::string::npos);
+}
+
+// The command-line side of merge and pprof input: defaults, and one-line errors for bad input.
+TEST(MergeCli, FormatsDefaultsAndErrors) {
+  TempDir tmp;
+  write_file(tmp.file("a.folded"), "app;main;alpha 3\napp;main;beta 1\n");
+  write_file(tmp.file("b.folded"), "app;main;alpha 2\n");
+  RunResult folded = run_profile({"merge", tmp.file("a.folded"), tmp.file("b.folded")});
+  ASSERT_EQ(folded.exit_code, 0) << folded.err;
+  EXPECT_EQ(folded.out, "app;main;alpha 5\napp;main;beta 1\n");
+  RunResult pb =
+      run_profile({"merge", "--format", "pprof", "-o", tmp.file("a.pb.gz"), tmp.file("a.folded")});
+  ASSERT_EQ(pb.exit_code, 0) << pb.err;
+  // A pprof input makes the default output pprof; it reads back to the same stacks.
+  RunResult mixed =
+      run_profile({"merge", "-o", tmp.file("m.pb.gz"), tmp.file("a.pb.gz"), tmp.file("b.folded")});
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  EXPECT_EQ(read_file(tmp.file("m.pb.gz")).substr(0, 2), "\x1f\x8b");
+  RunResult back = run_profile({"merge", "--format", "folded", tmp.file("m.pb.gz")});
+  EXPECT_EQ(back.out, "app;main;alpha 5\napp;main;beta 1\n");
+  RunResult svg = run_profile({"render", tmp.file("m.pb.gz")});
+  ASSERT_EQ(svg.exit_code, 0) << svg.err;
+  EXPECT_NE(svg.out.find("<title>alpha (5 samples"), std::string::npos);
+
+  // Bad inputs: one line, exit 1, naming the file; nothing on stdout.
+  write_file(tmp.file("frac.folded"), "a;b 1.5\n");
+  const std::string pbgz = read_file(tmp.file("a.pb.gz"));
+  write_file(tmp.file("cut.pb.gz"), pbgz.substr(0, pbgz.size() - 8));
+  std::string junk = "\x0a\x05";
+  for (int i = 0; i < 200; ++i) junk.push_back(static_cast<char>(i * 37 % 251));
+  write_file(tmp.file("junk.bin"), junk);
+  struct Bad {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Bad& b :
+       {Bad{{"merge", tmp.file("frac.folded")}, "is fractional"},
+        Bad{{"merge", tmp.file("missing.pb.gz")}, "missing.pb.gz"},
+        Bad{{"merge", tmp.file("cut.pb.gz")}, "cut.pb.gz"},
+        Bad{{"render", tmp.file("cut.pb.gz")}, "cut.pb.gz"},
+        Bad{{"merge", tmp.file("junk.bin")}, "not a pprof profile"},
+        Bad{{"render", tmp.file("junk.bin")}, "neither folded stacks"},
+        Bad{{"merge", "--format", "svg", tmp.file("a.folded")}, "expected folded, pprof"},
+        Bad{{"render", "--sample-index", "cycles", tmp.file("a.pb.gz")}, "no such sample type"}}) {
+    RunResult r = run_profile(b.args);
+    EXPECT_GE(r.exit_code, 1) << b.args[1];
+    EXPECT_TRUE(r.out.empty()) << b.args[1];
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
