@@ -58,10 +58,7 @@ bool is_export(Format f) { return f == Format::kPprof || f == Format::kSpeedscop
 Result<void> prepare_export(Format f, bool off_cpu, symbolizer::Options& sopt,
                             const std::string& output) {
   if (!is_export(f)) return ok();
-  if (off_cpu)
-    return Error{Errc::kUsage,
-                 "--off-cpu draws svg or folded output (pprof and speedscope of "
-                 "off-CPU time are not written yet)"};
+  (void)off_cpu;  // off-CPU samples are weighed in export_profile
   if (f == Format::kPprof) {
     sopt.inline_frames = true;
     sopt.srcline = true;
@@ -70,12 +67,33 @@ Result<void> prepare_export(Format f, bool off_cpu, symbolizer::Options& sopt,
   return ok();
 }
 
-// The symbolized capture as pprof or speedscope.
+// The symbolized capture as pprof or speedscope. With `off_cpu`, only the sched_switch samples
+// whose task ran again, each weighed by its time off the CPU (event "off-cpu", nanoseconds).
 Result<std::string> export_profile(symbolizer::Symbolizer& sym, Format f, const CaptureInfo& info,
-                                   const std::string& name) {
+                                   const std::string& name, const OffCpuTracker* off_cpu) {
   Profile& p = sym.profile();
   fill_profile_info(p, info);
+  if (off_cpu) {
+    if (auto why = off_cpu->problem(); !why.empty()) return Error{Errc::kNoData, why};
+    OffCpuStats st;
+    std::vector<FrameView> scratch;
+    const StringId event = p.intern("off-cpu");
+    p.retain_samples([&](Sample& s) {
+      auto ns = analysis::off_cpu_weight(p.view(s, scratch), *off_cpu, st);
+      if (!ns) return false;
+      s.period = *ns;
+      s.event = event;
+      return true;
+    });
+    p.info().events = {{.name = event, .unit = p.intern("nanoseconds")}};
+    if (p.samples().empty())
+      return Error{Errc::kNoData, "no off-CPU time found: " + std::to_string(st.switches) +
+                                      " context switches, none of a task seen running again "
+                                      "before the capture ended"};
+  }
   if (p.samples().empty()) return Error{Errc::kNoData, "no samples were captured"};
+  // Off-CPU samples were kept one by one for their own weights: merged for pprof.
+  if (f == Format::kPprof && off_cpu) return interop::write_pprof(interop::merge({&p, 1}));
   if (f == Format::kPprof) return interop::write_pprof(p);
   return interop::write_speedscope(p, {.name = name, .exporter = "profile " PROF_VERSION});
 }
@@ -333,7 +351,8 @@ int pipeline_command(int argc, char** argv) {
                      collector::buildid_cache_dir(vm), cmdline, rep, off_cpu ? &tracker : nullptr);
   if (!cap) return cli::report_error(cap.error());
   auto result = is_export(*format)
-                    ? export_profile(*cap->sym, *format, cap->info, joined(cmdline))
+                    ? export_profile(*cap->sym, *format, cap->info, joined(cmdline),
+                                     off_cpu ? &tracker : nullptr)
                     : produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
                               off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result && !off_cpu)
@@ -431,7 +450,8 @@ int report_command(int argc, char** argv) {
   OffCpuTracker tracker;
   auto sym = symbolize_file(path, *sopt, &rep.sink, off_cpu ? &tracker : nullptr);
   if (!sym) return cli::report_error(sym.error());
-  auto result = is_export(*format) ? export_profile(*sym->first, *format, sym->info, path)
+  auto result = is_export(*format) ? export_profile(*sym->first, *format, sym->info, path,
+                                                    off_cpu ? &tracker : nullptr)
                                    : produce(*sym->first, *format, *fopt, (*ropt)->options,
                                              sym->second, off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));

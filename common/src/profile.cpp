@@ -215,6 +215,12 @@ void Profile::clear_samples() {
   idx_->samples.clear();
 }
 
+void Profile::forget_sample_index() {
+  // Indexes into samples_ that moved: merging starts afresh from here.
+  idx_->samples.clear();
+  options_.merge_samples = false;
+}
+
 void Profile::append_frames(LocationId id, std::vector<FrameView>& out) const {
   const Location& loc = locations_[id];
   const std::string_view module = str(mappings_[loc.mapping].path);

@@ -311,5 +311,36 @@ TEST(Profile, MovedProfileKeepsItsIndexesAndStrings) {
   EXPECT_EQ(q.samples()[0].count, 2u);
 }
 
+TEST(Profile, RetainSamplesRewritesAndDropsInOrder) {
+  Profile p;
+  const FunctionId f = p.add_function("f");
+  const StackId st =
+      p.intern_stack(std::vector<LocationId>{p.add_location(1, 0, {{.function = f}})});
+  for (std::uint64_t i = 1; i <= 5; ++i) p.add_sample(sample(st, i, i * 100));
+  p.retain_samples([](Sample& s) {
+    s.period *= 10;
+    return s.time_ns != 200 && s.time_ns != 400;
+  });
+  ASSERT_EQ(p.samples().size(), 3u);
+  EXPECT_EQ(p.samples()[0].period, 10u);
+  EXPECT_EQ(p.samples()[1].period, 30u);
+  EXPECT_EQ(p.samples()[2].period, 50u);
+  EXPECT_EQ(p.samples()[2].time_ns, 500u);
+}
+
+TEST(Profile, LabelSetsAreInterned) {
+  Profile p;
+  const Label a[] = {{.key = p.intern("k"), .str = p.intern("v")}};
+  const Label b[] = {{.key = p.intern("k"), .num = 3, .unit = p.intern("bytes")}};
+  const LabelSetId la = p.intern_labels(a), lb = p.intern_labels(b);
+  EXPECT_NE(la, 0u);
+  EXPECT_NE(la, lb);
+  EXPECT_EQ(p.intern_labels(a), la);
+  EXPECT_EQ(p.intern_labels({}), 0u);
+  ASSERT_EQ(p.labels(lb).size(), 1u);
+  EXPECT_EQ(p.labels(lb)[0].num, 3);
+  EXPECT_TRUE(p.labels(0).empty());
+}
+
 }  // namespace
 }  // namespace prof

@@ -329,6 +329,20 @@ TEST_F(GoPprof, SymbolizeWritesPprofAndSpeedscope) {
   EXPECT_NE(ss.out.find("\"name\":\"alpha\""), std::string::npos);
 }
 
+// Off-CPU time as pprof: the sleeper fixture blocks 3 x 100 ms in sleeper() and 1 x 100 ms in
+// napper(); go tool pprof sees those times under the off-cpu/nanoseconds type.
+TEST_F(GoPprof, OffCpuTimeAsPprof) {
+  const std::string pb = tmp_.file("off.pb.gz");
+  RunResult r = run_profile(
+      {"-q", "--off-cpu", "--format", "pprof", "-o", pb, "--", fixture("fx_offcpu_sleeper")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  RunResult top = go({"tool", "pprof", "-top", "-cum", pb});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  EXPECT_NE(top.out.find("Type: off-cpu"), std::string::npos) << top.out;
+  EXPECT_NEAR(cum_ms(top.out, "sleeper"), 300, 30) << top.out;
+  EXPECT_NEAR(cum_ms(top.out, "napper"), 100, 15) << top.out;
+}
+
 // The command-line side of merge and pprof input: defaults, and one-line errors for bad input.
 TEST(MergeCli, FormatsDefaultsAndErrors) {
   TempDir tmp;

@@ -185,6 +185,16 @@ class Profile {
   // Drops the samples (and the merge index); strings, functions, mappings, locations and
   // stacks stay.
   void clear_samples();
+  // Calls `keep` on every sample, which may change it (its weights, event); keeps those it
+  // returns true for, in order. Equal samples are not merged again.
+  template <typename Keep>
+  void retain_samples(Keep keep) {
+    std::size_t n = 0;
+    for (Sample& s : samples_)
+      if (keep(s)) samples_[n++] = s;
+    samples_.resize(n);
+    forget_sample_index();
+  }
 
   // --- reading -------------------------------------------------------------------------------
   const StringTable& strings() const { return strings_; }
@@ -218,6 +228,7 @@ class Profile {
   std::size_t frame_count(StackId id) const;
 
  private:
+  void forget_sample_index();
   struct Indexes;
   Options options_;
   StringTable strings_;
