@@ -34,8 +34,19 @@ void fill_profile_info(Profile& profile, const CaptureInfo& info) {
     }
     pi.events.push_back(e);
   }
-  pi.start_unix_ns = info.start_unix_ns;
   pi.duration_ns = info.duration_ns;
+  if (pi.duration_ns == 0) {
+    std::uint64_t first = UINT64_MAX, last = 0;
+    for (const Sample& s : profile.samples()) {
+      if (s.time_ns == 0) continue;
+      first = std::min(first, s.time_ns);
+      last = std::max(last, s.time_ns);
+    }
+    if (last > first) pi.duration_ns = last - first;
+  }
+  pi.start_unix_ns = info.start_unix_ns;
+  if (pi.start_unix_ns == 0 && info.end_unix_ns > pi.duration_ns)
+    pi.start_unix_ns = info.end_unix_ns - pi.duration_ns;
 }
 
 void file_times(const std::string& path, const perf::Features& features, CaptureInfo& info) {
@@ -46,18 +57,35 @@ void file_times(const std::string& path, const perf::Features& features, Capture
   if (path == "-" || ::stat(path.c_str(), &st) != 0) return;
   const std::uint64_t mtime = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
                               static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
-  info.start_unix_ns = mtime > info.duration_ns ? mtime - info.duration_ns : mtime;
+  info.end_unix_ns = mtime;
 }
 
 namespace {
 
-std::optional<Result<std::string>> pprof_as_folded(const std::string& bytes,
-                                                   const std::string& name,
-                                                   const std::string& sample_index) {
+// What the counts of a profile read from pprof are: "ns" for nanoseconds, the event for
+// other counts, "samples" for the samples column; "" for several events.
+std::string count_name_of(const Profile& p) {
+  StringId event = 0;
+  for (const Sample& s : p.samples()) {
+    if (s.event && event && s.event != event) return "";
+    if (s.event) event = s.event;
+  }
+  if (!event) return "samples";
+  const EventType* e = p.event_type(event);
+  const std::string_view unit = e ? p.str(e->unit) : std::string_view();
+  if (unit == "nanoseconds") return "ns";
+  if (p.str(event) == "samples") return "samples";
+  return std::string(p.str(event));
+}
+
+std::optional<Result<renderer::ForeignProfile>> pprof_as_folded(const std::string& bytes,
+                                                                const std::string& name,
+                                                                const std::string& sample_index) {
+  using R = Result<renderer::ForeignProfile>;
   if (!interop::looks_like_pprof(bytes)) return std::nullopt;  // "binary data, neither ..."
   auto p = interop::read_pprof(bytes, {.sample_index = sample_index}, name);
-  if (!p) return Result<std::string>(p.error());
-  return Result<std::string>(interop::to_folded(*p));
+  if (!p) return R(p.error());
+  return R(renderer::ForeignProfile{interop::to_folded(*p), count_name_of(*p)});
 }
 
 }  // namespace

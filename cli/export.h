@@ -20,16 +20,18 @@ namespace prof::app {
 struct CaptureInfo {
   std::vector<std::string> event_names;  // by attr index
   std::vector<perf::EventAttr> attrs;
-  std::uint64_t start_unix_ns = 0;  // 0 = unknown
-  std::uint64_t duration_ns = 0;
+  std::uint64_t start_unix_ns = 0;  // 0 = unknown (then: end - duration)
+  std::uint64_t end_unix_ns = 0;    // a file's: its modification time; 0 = unknown
+  std::uint64_t duration_ns = 0;    // 0 = unknown: the span of the samples' times
 };
 
-// Events (name, unit, period or frequency from the attrs), start and duration into the profile.
+// Events (name, unit, period or frequency from the attrs), start and duration into the profile
+// (a duration not known is the span of the profile's sample times).
 void fill_profile_info(Profile& profile, const CaptureInfo& info);
 
-// A perf.data file's start and duration: HEADER_SAMPLE_TIME's first and last sample where the
-// file has it, placed on the wall clock by the file's modification time (when perf finished
-// writing it, which `perf report --header` prints as "captured on").
+// A perf.data file's end and duration: HEADER_SAMPLE_TIME's first and last sample where the file
+// has it, placed on the wall clock by the file's modification time (when perf finished writing
+// it, which `perf report --header` prints as "captured on").
 void file_times(const std::string& path, const perf::Features& features, CaptureInfo& info);
 
 // `profile render`, `profile diff`: reads pprof input as folded text (installed at start-up;

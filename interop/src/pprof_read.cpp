@@ -253,6 +253,9 @@ Result<Profile> read_pprof(std::string_view bytes, const PprofReadOptions& optio
       }
     }
     s.labels = out.intern_labels(extra);
+    // The "event" label names the sample's event where it belongs to this column (our own
+    // profiles: cpu-clock in "cpu"); the samples column, or another's label, is the column's.
+    if (event_label && pprof_type_of_event(out.str(event_label)) != cols[col].type) event_label = 0;
     if (col != 0 || chosen >= 0) {
       if (!column_named[col]) {
         column_event[col] = event_label ? event_label : event_of_column(col);

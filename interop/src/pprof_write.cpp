@@ -14,8 +14,14 @@ namespace prof::interop {
 namespace pp = perftools::profiles;
 
 std::string pprof_type_of_event(std::string_view event) {
-  if (event == "cpu-clock") return "cpu";
-  return std::string(event);
+  // CPU time, as Go names it (task-clock is the same clock counted per task); other names with
+  // '-' or ':' get '_' (page-faults -> page_faults): Parca takes sample types as PromQL names.
+  if (event == "cpu-clock" || event == "task-clock") return "cpu";
+  std::string t(event);
+  for (char& c : t)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      c = '_';
+  return t;
 }
 
 std::string unit_of_event(std::string_view event) {
@@ -157,9 +163,12 @@ Result<std::string> write_pprof(const Profile& p, const PprofWriteOptions& optio
   auto main_it = std::max_element(order.begin(), order.end(),
                                   [&](MappingId a, MappingId b) { return weight[a] < weight[b]; });
   if (main_it != order.end()) std::rotate(order.begin(), main_it, main_it + 1);
+  // Ids 1, 2, 3... in the order written (Parca refuses others); 0 stays "no mapping".
+  std::vector<std::uint64_t> mapping_id(p.mappings().size(), 0);
   for (MappingId m : order) {
     auto* pm = out.add_mapping();
-    pm->set_id(m);
+    mapping_id[m] = static_cast<std::uint64_t>(out.mapping_size());
+    pm->set_id(mapping_id[m]);
     pm->set_filename(st.id(p.str(p.mappings()[m].path)));
     pm->set_build_id(st.id(p.str(p.mappings()[m].build_id)));
     pm->set_has_functions(true);
@@ -193,7 +202,7 @@ Result<std::string> write_pprof(const Profile& p, const PprofWriteOptions& optio
     const Location& loc = p.locations()[id];
     auto* pl = out.add_location();
     pl->set_id(std::uint64_t{id} + 1);
-    pl->set_mapping_id(loc.mapping);
+    pl->set_mapping_id(mapping_id[loc.mapping]);
     pl->set_address(loc.address);
     for (const Line& l : p.lines(loc)) {
       SrcLine sl = split_srcline(p.str(l.srcline));

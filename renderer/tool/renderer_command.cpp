@@ -37,7 +37,8 @@ ForeignInput g_foreign_input = nullptr;
 // Reads and concatenates the inputs (flamegraph.pl reads all files named, or stdin); an input
 // that is a profile of another format (pprof) is read as its folded text.
 Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSink& sink,
-                               const std::string& sample_index = {}) {
+                               const std::string& sample_index = {},
+                               std::string* count_name = nullptr) {
   std::string text;
   std::string names;
   for (const std::string& f : files) {
@@ -55,7 +56,8 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
                                              "' is binary data, neither folded "
                                              "stacks ('a;b;c COUNT' lines) nor pprof"};
       if (!*folded) return folded->error();
-      foreign = std::move(**folded);
+      foreign = std::move((*folded)->folded);
+      if (count_name && !(*folded)->count_name.empty()) *count_name = (*folded)->count_name;
     } else {
       PROF_TRY(expect_text(**in, TextFormat::kFolded));
     }
@@ -254,13 +256,16 @@ int render_command(int argc, char** argv) {
     return cli::report_error(setup.error());
   }
   if (auto t = cli::check_svg_destination(out_path); !t) return cli::report_error(t.error());
-  const Options& o = (*setup)->options;
+  Options& o = (*setup)->options;
   std::vector<std::string> files = vm.count("input") ? vm["input"].as<std::vector<std::string>>()
                                                      : std::vector<std::string>{"-"};
   const std::string sample_index =
       vm.count("sample-index") ? vm["sample-index"].as<std::string>() : std::string();
-  auto data = read_inputs(files, sink, sample_index);
+  std::string count_name;
+  auto data = read_inputs(files, sink, sample_index, &count_name);
   if (!data) return cli::report_error(data.error());
+  // pprof input: its unit names the counts unless --countname did.
+  if (!count_name.empty() && vm["countname"].defaulted()) o.count_name = count_name;
   std::string svg;
   auto stats = render(data->lines, o, svg, &sink);
   cli::print_warning_summary(sink, cli::RepeatWording::kTimes);

@@ -29,11 +29,16 @@ int diff_command(int argc, char** argv);
 
 // Another profile format read as folded text (pprof): installed by the `profile` executable,
 // which knows the formats (this stage links only prof::common). Given an input that is not text
-// (decompressed), its name and --sample-index, it returns the folded text, an error, or
-// nullopt when the input is no profile it knows (the usual "not folded stacks" error follows).
-using ForeignInput = std::optional<Result<std::string>> (*)(const std::string& bytes,
-                                                            const std::string& name,
-                                                            const std::string& sample_index);
+// (decompressed), its name and --sample-index, it returns the folded text and what its counts
+// are ("ns", "samples"; "" = not known), an error, or nullopt when the input is no profile it
+// knows (the usual "not folded stacks" error follows).
+struct ForeignProfile {
+  std::string folded;
+  std::string count_name;
+};
+using ForeignInput = std::optional<Result<ForeignProfile>> (*)(const std::string& bytes,
+                                                               const std::string& name,
+                                                               const std::string& sample_index);
 void set_foreign_input(ForeignInput reader);
 
 // Adds flamegraph.pl's rendering options (--title, --width, --colors, ...; see

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <regex>
@@ -139,6 +140,23 @@ TEST_F(GoPprof, ReadsTheAllInOneCaptureOfTheFixture) {
   EXPECT_TRUE(std::regex_search(lines.out, std::regex("alphabeta\\.c:[0-9]+")))
       << "no source lines:\n"
       << lines.out;
+
+  // Mapping ids 1, 2, 3... in order (Parca refuses others), the program first.
+  RunResult raw = go({"tool", "pprof", "-raw", pb});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  auto maps = raw.out.find("\nMappings\n");
+  ASSERT_NE(maps, std::string::npos) << raw.out;
+  std::istringstream mapping_lines(raw.out.substr(maps + 10));
+  std::string ml;
+  int expect_id = 1;
+  while (std::getline(mapping_lines, ml) && !ml.empty() && std::isdigit(ml[0])) {
+    EXPECT_EQ(ml.substr(0, ml.find(':')), std::to_string(expect_id)) << ml;
+    if (expect_id == 1) {
+      EXPECT_NE(ml.find("fx_alphabeta"), std::string::npos) << ml;
+    }
+    ++expect_id;
+  }
+  EXPECT_GT(expect_id, 3) << raw.out;
 
   RunResult addr = go({"tool", "pprof", "-addresses", "-top", pb});
   ASSERT_EQ(addr.exit_code, 0) << addr.err;
@@ -330,7 +348,7 @@ TEST_F(GoPprof, SymbolizeWritesPprofAndSpeedscope) {
 }
 
 // Off-CPU time as pprof: the sleeper fixture blocks 3 x 100 ms in sleeper() and 1 x 100 ms in
-// napper(); go tool pprof sees those times under the off-cpu/nanoseconds type.
+// napper(); go tool pprof sees those times under the off_cpu/nanoseconds type.
 TEST_F(GoPprof, OffCpuTimeAsPprof) {
   const std::string pb = tmp_.file("off.pb.gz");
   RunResult r = run_profile(
@@ -338,7 +356,7 @@ TEST_F(GoPprof, OffCpuTimeAsPprof) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   RunResult top = go({"tool", "pprof", "-top", "-cum", pb});
   ASSERT_EQ(top.exit_code, 0) << top.err;
-  EXPECT_NE(top.out.find("Type: off-cpu"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("Type: off_cpu"), std::string::npos) << top.out;
   EXPECT_NEAR(cum_ms(top.out, "sleeper"), 300, 30) << top.out;
   EXPECT_NEAR(cum_ms(top.out, "napper"), 100, 15) << top.out;
 }

@@ -149,14 +149,14 @@ TEST(Pprof, OutputIsDeterministicAndGzipWithoutTimestamp) {
 TEST(Pprof, SampleIndexChoosesOneColumn) {
   auto bytes = write_pprof(sample_profile());
   ASSERT_TRUE(bytes);
-  // Columns: samples/count, cpu/nanoseconds, page-faults/count.
+  // Columns: samples/count, cpu/nanoseconds, page_faults/count.
   auto cpu = read_pprof(*bytes, {.sample_index = "cpu"}, "x");
   ASSERT_TRUE(cpu) << cpu.error().message;
   EXPECT_EQ(to_folded(*cpu), "app;main;[libc.so.6] 10101010\napp;main;alpha;burn 30303030\n");
   auto by_number = read_pprof(*bytes, {.sample_index = "1"}, "x");
   ASSERT_TRUE(by_number);
   EXPECT_EQ(to_folded(*by_number), to_folded(*cpu));
-  auto faults = read_pprof(*bytes, {.sample_index = "page-faults"}, "x");
+  auto faults = read_pprof(*bytes, {.sample_index = "page_faults"}, "x");
   ASSERT_TRUE(faults);
   EXPECT_EQ(to_folded(*faults), "app;main;[libc.so.6] 2\n");
   auto samples = read_pprof(*bytes, {.sample_index = "samples"}, "x");
@@ -166,7 +166,7 @@ TEST(Pprof, SampleIndexChoosesOneColumn) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message,
             "'x.pb.gz': --sample-index cycles: no such sample type (the profile has samples, "
-            "cpu, page-faults)");
+            "cpu, page_faults)");
   auto past = read_pprof(*bytes, {.sample_index = "3"}, "x.pb.gz");
   ASSERT_FALSE(past);
   EXPECT_NE(past.error().message.find("has 3 sample types"), std::string::npos);
@@ -189,9 +189,33 @@ TEST(Pprof, BadInputIsOneLineErrorNamingTheInput) {
     EXPECT_EQ(e.message.find('\n'), std::string::npos);
 }
 
+// Mapping ids are 1, 2, 3... in the order written, the main program first (pprof's "File:");
+// Parca refuses profiles whose ids are not.
+TEST(Pprof, MappingIdsAreSequentialWithTheProgramFirst) {
+  Profile p;
+  auto lib = p.add_mapping("/usr/lib/libc.so.6");
+  auto exe = p.add_mapping("/usr/bin/app");
+  auto f = p.add_function("main"), g = p.add_function("memcpy");
+  auto lm = p.add_location(0x10, exe, {{.function = f}});
+  auto lg = p.add_location(0x20, lib, {{.function = g}});
+  const LocationId st[] = {lg, lm};
+  p.add_sample({.stack = p.intern_stack(st), .comm = p.intern("app")});
+  auto bytes = write_pprof(p, {.gzip = false});
+  ASSERT_TRUE(bytes);
+  auto back = read_pprof(*bytes, {}, "x");
+  ASSERT_TRUE(back);
+  // Read back in file order: the first mapping is the program.
+  ASSERT_GE(back->mappings().size(), 3u);
+  EXPECT_EQ(back->str(back->mappings()[1].path), "/usr/bin/app");
+  EXPECT_EQ(back->str(back->mappings()[2].path), "/usr/lib/libc.so.6");
+  EXPECT_EQ(to_folded(*back), "app;main;memcpy 1\n");
+}
+
 TEST(Pprof, EventsNameTheirColumns) {
   EXPECT_EQ(pprof_type_of_event("cpu-clock"), "cpu");
-  EXPECT_EQ(pprof_type_of_event("page-faults"), "page-faults");
+  EXPECT_EQ(pprof_type_of_event("page-faults"), "page_faults");
+  EXPECT_EQ(pprof_type_of_event("task-clock"), "cpu");
+  EXPECT_EQ(pprof_type_of_event("sched:sched_switch"), "sched_sched_switch");
   EXPECT_EQ(unit_of_event("cpu-clock"), "nanoseconds");
   EXPECT_EQ(unit_of_event("task-clock:u"), "nanoseconds");
   EXPECT_EQ(unit_of_event("cycles"), "count");

@@ -6,11 +6,12 @@
 // (render, top, diff, merge) profiles.
 //
 // Writing: sample types are `samples/count` and one column per event (`cpu/nanoseconds` for
-// cpu-clock, the event's name and unit otherwise), each sample carrying its period in its
-// event's column; the first event is the default type and the period type. Mappings keep file
-// and build-id, locations their addresses and inline chains as several lines (innermost first),
-// lines their source line where the profile has one. Labels: cpu, pid, tid (numbers), comm,
-// event (strings), cgroup (number) where known, then the sample's own labels. The output is
+// cpu-clock and task-clock; otherwise the event's name made PromQL-safe, and its unit), each
+// sample carrying its period in its event's column; the first event is the default type and the
+// period type. Mappings (ids 1, 2, ... with the program first) keep file and build-id,
+// locations their addresses and inline chains as several lines (innermost first), lines their
+// source line where the profile has one. Labels: cpu, pid, tid (numbers), comm, event
+// (strings), cgroup (number) where known, then the sample's own labels. The output is
 // deterministic for a given Profile (gzip without a time stamp).
 //
 // Reading: gzip or raw protobuf, detected by content. Our own profiles and Go's (`samples/count`
@@ -48,7 +49,8 @@ Result<Profile> read_pprof(std::string_view bytes, const PprofReadOptions& optio
 // type or sample: content detection for inputs that may be folded text or pprof.
 bool looks_like_pprof(std::string_view bytes);
 
-// The pprof sample type of an event: "cpu" for cpu-clock (as Go names CPU time), else the name.
+// The pprof sample type of an event: "cpu" for cpu-clock and task-clock (as Go names CPU
+// time), else the name with every character but [A-Za-z0-9_] made '_' ("page_faults").
 std::string pprof_type_of_event(std::string_view event);
 // The unit of an event's values: "nanoseconds" for the clock events and off-CPU time, else
 // "count".
