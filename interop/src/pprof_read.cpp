@@ -179,7 +179,11 @@ Result<Profile> read_pprof(std::string_view bytes, const PprofReadOptions& optio
   // its samples' "event" label when they carry one (our own profiles: cpu-clock for "cpu").
   std::vector<StringId> column_event(cols.size(), 0);
   std::vector<bool> column_named(cols.size(), false);
-  auto event_of_column = [&](std::size_t c) { return out.intern(cols[c].type); };
+  // (A column without a type name is named by its index: an event needs a name.)
+  auto event_of_column = [&](std::size_t c) {
+    return cols[c].type.empty() ? out.intern("value" + std::to_string(c))
+                                : out.intern(cols[c].type);
+  };
 
   std::vector<LocationId> stack;
   std::vector<Label> extra;

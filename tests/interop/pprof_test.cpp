@@ -211,6 +211,21 @@ TEST(Pprof, MappingIdsAreSequentialWithTheProgramFirst) {
   EXPECT_EQ(to_folded(*back), "app;main;memcpy 1\n");
 }
 
+// Names are bytes: a symbol or path that is not UTF-8 goes out and comes back as it was (a proto3
+// `string` would refuse it on parse, and protobuf would print to stderr).
+TEST(Pprof, NamesNeedNotBeUtf8) {
+  Profile p;
+  auto f = p.add_function("caf\xe9_latin1");
+  auto l = p.add_location(0x10, p.add_mapping("/opt/\xff/app"), {{.function = f}});
+  p.add_sample({.stack = p.intern_stack(std::span(&l, 1))});
+  auto bytes = write_pprof(p);
+  ASSERT_TRUE(bytes);
+  auto back = read_pprof(*bytes, {}, "x");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(to_folded(*back), "caf\xe9_latin1 1\n");
+  EXPECT_EQ(back->str(back->mappings()[1].path), "/opt/\xff/app");
+}
+
 TEST(Pprof, EventsNameTheirColumns) {
   EXPECT_EQ(pprof_type_of_event("cpu-clock"), "cpu");
   EXPECT_EQ(pprof_type_of_event("page-faults"), "page_faults");
