@@ -82,9 +82,13 @@ std::optional<Result<renderer::ForeignProfile>> pprof_as_folded(const std::strin
                                                                 const std::string& name,
                                                                 const std::string& sample_index) {
   using R = Result<renderer::ForeignProfile>;
-  if (!interop::looks_like_pprof(bytes)) return std::nullopt;  // "binary data, neither ..."
   auto p = interop::read_pprof(bytes, {.sample_index = sample_index}, name);
-  if (!p) return R(p.error());
+  if (!p) {
+    // Not pprof at all: the renderer's "binary data, neither ..." (checked only on failure, so
+    // a good profile is parsed once).
+    if (!interop::looks_like_pprof(bytes)) return std::nullopt;
+    return R(p.error());
+  }
   return R(renderer::ForeignProfile{interop::to_folded(*p), count_name_of(*p)});
 }
 
