@@ -1,9 +1,16 @@
 #include "prof/common/folded.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+
+#include "prof/common/unique_fd.h"
 
 namespace prof {
 namespace {
@@ -72,9 +79,33 @@ std::optional<FoldedLine> parse_folded_line(std::string_view line) {
 }
 
 FoldedData parse_folded(std::string text, WarningSink* warnings, std::string_view source) {
+  auto owned = std::make_shared<const std::string>(std::move(text));
+  std::string_view all(*owned);
+  return parse_folded(std::move(owned), all, warnings, source);
+}
+
+Result<std::optional<FoldedData>> map_folded_file(const std::string& path, WarningSink* warnings,
+                                                  std::string_view source) {
+  if (path == "-") return std::optional<FoldedData>();
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error{Errc::kIo, path + ": " + std::strerror(errno)};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error{Errc::kIo, path + ": " + std::strerror(errno)};
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) return std::optional<FoldedData>();
+  const auto size = static_cast<std::size_t>(st.st_size);
+  auto map = std::make_shared<MemoryMap>(
+      MemoryMap::map(fd.get(), size, PROT_READ, MAP_PRIVATE | MAP_POPULATE));
+  if (!map->valid()) return std::optional<FoldedData>();  // read it instead
+  std::string_view text(reinterpret_cast<const char*>(map->bytes()), size);
+  if (detect_compression(text.substr(0, 8)) != Compression::kNone)
+    return std::optional<FoldedData>();
+  return std::optional<FoldedData>(parse_folded(std::move(map), text, warnings, source));
+}
+
+FoldedData parse_folded(std::shared_ptr<const void> storage, std::string_view all,
+                        WarningSink* warnings, std::string_view source) {
   FoldedData d;
-  d.text = std::make_unique<const std::string>(std::move(text));
-  std::string_view all(*d.text);
+  d.storage = std::move(storage);
   std::uint64_t line_no = 0;
   std::size_t pos = 0;
   d.lines.reserve(all.size() / 64 + 1);

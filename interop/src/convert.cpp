@@ -180,12 +180,7 @@ Result<LoadedProfile> parse_profile(std::string bytes, std::string_view name,
     out.format = InputFormat::kPprof;
     return out;
   }
-  FoldedData data = parse_folded(std::move(bytes), nullptr, name);
-  if (warnings && data.invalid_lines) {
-    // Re-parse with the sink so that the warning names the input as the renderer's does.
-    std::string text = *data.text;
-    data = parse_folded(std::move(text), warnings, name);
-  }
+  FoldedData data = parse_folded(std::move(bytes), warnings, name);
   auto p = profile_from_folded(data, name);
   if (!p) return p.error();
   out.profile = std::move(*p);

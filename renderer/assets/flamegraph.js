@@ -343,18 +343,21 @@ function update_matched() {
   }
   var pct = 100 * matched_fraction();
   var s = pct === 100 ? "100" : pct.toFixed(1);
-  fg.matchedtxt.textContent = "Matched: " + s + "%";
+  var approx = typeof fg_pruned_grid !== "undefined" && fg.pruned_hits.length > 0;
+  fg.matchedtxt.textContent = "Matched: " + (approx ? "\u2248" : "") + s + "%";
   fg.matchedtxt.removeAttribute("class");
   fit_details();
 }
 
 // fg_pruned (written by the renderer when frames were pruned): "name", then start and width of
-// the first span, then gap-from-the-previous-end and width of each further one.
+// the first span, then gap-from-the-previous-end and width of each further one. With
+// fg_pruned_grid the spans are in grid cells of that many counts (snapped: Matched shows "≈").
 function read_pruned() {
   var out = [], src = typeof fg_pruned === "undefined" ? [] : fg_pruned, cur = null, end = 0;
+  var cell = typeof fg_pruned_grid === "undefined" ? 1 : fg_pruned_grid;
   for (var i = 0; i < src.length; i++) {
     if (typeof src[i] === "string") { cur = { name: src[i], spans: [] }; out.push(cur); end = 0; }
-    else { var s = end + src[i]; end = s + src[++i]; cur.spans.push(s, end); }
+    else { var s = end + src[i]; end = s + src[++i]; cur.spans.push(s * cell, end * cell); }
   }
   return out;
 }

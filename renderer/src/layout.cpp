@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "prof/common/flat_index.h"
 #include "prof/common/folded.h"
 #include "prof/renderer/renderer.h"
 
@@ -62,6 +63,37 @@ struct OpenFrame {
   bool has_delta;
 };
 
+// flamegraph.pl's order: by the whole line. Inputs made of several folded files (each sorted,
+// as folders write them) are a few sorted runs: those are merged pairwise, n comparisons per
+// round and log2(runs) rounds, instead of sorting every line again (whose comparisons walk
+// long shared prefixes). Any other order is sorted outright.
+void sort_lines(std::vector<Work>& work) {
+  auto less = [](const Work& a, const Work& b) { return a.text < b.text; };
+  std::vector<std::size_t> runs{0};
+  for (std::size_t i = 1; i < work.size(); ++i)
+    if (less(work[i], work[i - 1])) runs.push_back(i);
+  runs.push_back(work.size());
+  if (runs.size() - 1 > work.size() / 64 + 1) {
+    std::sort(work.begin(), work.end(), less);
+    return;
+  }
+  std::vector<Work> other(work.size());
+  while (runs.size() > 2) {
+    std::vector<std::size_t> merged{0};
+    for (std::size_t r = 0; r + 1 < runs.size(); r += 2) {
+      auto first = work.begin() + static_cast<std::ptrdiff_t>(runs[r]);
+      auto mid = work.begin() + static_cast<std::ptrdiff_t>(runs[r + 1]);
+      auto last =
+          r + 2 < runs.size() ? work.begin() + static_cast<std::ptrdiff_t>(runs[r + 2]) : mid;
+      // stable: equal lines keep their input order, as Perl's merge sort does
+      std::merge(first, mid, mid, last, other.begin() + static_cast<std::ptrdiff_t>(runs[r]), less);
+      merged.push_back(r + 2 < runs.size() ? runs[r + 2] : runs[r + 1]);
+    }
+    runs = std::move(merged);
+    work.swap(other);
+  }
+}
+
 }  // namespace
 
 Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& opt,
@@ -92,10 +124,7 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
     for (const FoldedLine& l : lines)
       work.push_back({l.text, l.stack, l.count1, l.count2, l.differential});
   }
-  if (!opt.flamechart) {
-    std::sort(work.begin(), work.end(),
-              [](const Work& a, const Work& b) { return a.text < b.text; });
-  }
+  if (!opt.flamechart) sort_lines(work);
   if (opt.palette == Palette::kChain) {
     for (Work& w : work) {
       layout.storage.push_back(chain_rewrite(w.stack));
@@ -135,12 +164,21 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
   double max_inclusive_delta = 0;
   // Pruned frames close in order of their end, so a name's spans arrive with non-decreasing
   // ends: a new span swallows the last ones it contains and joins one it touches.
-  std::unordered_map<std::string_view, std::size_t> pruned_index;
+  FlatIndex pruned_index;  // name -> index in layout.pruned
   auto add_pruned = [&](std::string_view name, double start, double end) {
     if (!(end > start)) return;
-    auto [it, fresh] = pruned_index.try_emplace(name, layout.pruned.size());
-    if (fresh) layout.pruned.push_back({name, {}});
-    auto& spans = layout.pruned[it->second].spans;
+    const std::uint64_t h = FlatIndex::tag(hash_bytes(name));
+    const auto* found =
+        pruned_index.find(h, [&](std::uint32_t i) { return layout.pruned[i].name == name; });
+    std::uint32_t index;
+    if (found) {
+      index = *found;
+    } else {
+      index = static_cast<std::uint32_t>(layout.pruned.size());
+      layout.pruned.push_back({name, {}});
+      pruned_index.insert(h, index);
+    }
+    auto& spans = layout.pruned[index].spans;
     while (!spans.empty() && spans.back().first >= start) spans.pop_back();
     if (!spans.empty() && spans.back().second >= start) {
       spans.back().second = end;

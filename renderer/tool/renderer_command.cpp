@@ -60,6 +60,12 @@ Result<FoldedData> read_inputs(const std::vector<std::string>& files, WarningSin
       if (count_name && !(*folded)->count_name.empty()) *count_name = (*folded)->count_name;
     } else {
       PROF_TRY(expect_text(**in, TextFormat::kFolded));
+      if (files.size() == 1 && (*in)->compression() == Compression::kNone) {
+        // One plain file: parsed where it lies.
+        auto mapped = map_folded_file(f, &sink, (*in)->name());
+        if (!mapped) return file_error(f, mapped.error());
+        if (*mapped) return std::move(**mapped);
+      }
     }
     auto body = foreign ? Result<std::string>(std::move(*foreign)) : read_whole(**in);
     if (!body) return file_error(f, body.error());

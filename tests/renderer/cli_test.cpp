@@ -58,6 +58,25 @@ TEST(RenderCli, InvalidLinesWarnOnceAndRenderTheRest) {
   EXPECT_NE(r.out.find("noploop"), std::string::npos);
 }
 
+// A plain file is parsed where it lies (mapped, not copied): the same SVG as from stdin, and a
+// bad line is still named by file and line.
+TEST(RenderCli, MappedFileRendersAsStdin) {
+  TempDir t;
+  std::string in;
+  for (int i = 0; i < 2000; ++i)
+    in += "main;f" + std::to_string(i % 17) + ";g" + std::to_string(i % 5) + " " +
+          std::to_string(i % 9 + 1) + "\n";
+  in += "not a folded line\nmain;last 4";  // no final newline
+  write_file(t.file("in.folded"), in);
+  RunResult file = run_profile({"render", t.file("in.folded")});
+  RunResult piped = run_profile({"render", "-"}, in);
+  EXPECT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_EQ(file.out, piped.out);
+  EXPECT_NE(file.out.find("last (4 samples"), std::string::npos);
+  EXPECT_NE(file.err.find(t.file("in.folded") + ":2001: not a folded line"), std::string::npos)
+      << file.err;
+}
+
 TEST(RenderCli, CompressedInput) {
   TempDir t;
   write_file(t.file("in.folded"), "main;f 3\nmain;g 4\n");

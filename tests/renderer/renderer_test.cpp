@@ -213,6 +213,83 @@ TEST(Render, OnlyAdjacentSortedLinesMerge) {
   EXPECT_EQ(xs, (std::vector<std::string>{"10.0", "954.0"}));
 }
 
+// Folded files concatenated: each sorted, the whole not. The sorted runs are merged instead of
+// sorted again; the layout must be the one a full sort gives (a shuffled copy of the same lines
+// goes through the full sort).
+TEST(Render, SortedRunsMergeLikeAFullSort) {
+  std::vector<std::string> runs;
+  for (int r = 0; r < 5; ++r) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 300; ++i) {
+      int k = (i * 37 + r * 11) % 97;
+      lines.push_back("app" + std::to_string(r % 3) + ";main;f" + std::to_string(k % 13) +
+                      (k % 3 ? ";g" + std::to_string(k % 7) : "") + (k % 5 ? ";f2" : ";f2;h") +
+                      " " + std::to_string(1 + (k * 31) % 17));
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string run;
+    for (const auto& l : lines) run += l + "\n";
+    runs.push_back(run);
+  }
+  std::string concatenated;
+  for (const auto& r : runs) concatenated += r;
+  std::vector<std::string> all;
+  for (std::size_t p = 0, nl; p < concatenated.size(); p = nl + 1) {
+    nl = concatenated.find('\n', p);
+    all.push_back(concatenated.substr(p, nl - p));
+  }
+  std::mt19937 rng(5);
+  std::shuffle(all.begin(), all.end(), rng);
+  std::string shuffled;
+  for (const auto& l : all) shuffled += l + "\n";
+  Options opt;
+  opt.width = 1200;
+  opt.min_width = 0;
+  EXPECT_EQ(render_text(concatenated, opt), render_text(shuffled, opt));
+  opt.reverse = true;
+  EXPECT_EQ(render_text(concatenated, opt), render_text(shuffled, opt));
+}
+
+// The viewer's index of pruned frames (for an exact "Matched") is bounded: an input that prunes
+// a hundred thousand scattered frames once wrote megabytes of spans into the SVG. Beyond the
+// budget the spans are snapped to a grid, and the coverage they give a name stays close to
+// the truth.
+TEST(Render, PrunedIndexStaysWithinItsBudget) {
+  std::string in = "main;big 2000000\n";
+  for (int i = 0; i < 100000; ++i)
+    in += "main;mid;p" + std::to_string(i) + ";fn" + std::to_string(i % 50) + " 1\n";
+  Options opt;
+  opt.width = 1200;
+  std::string svg = render_text(in, opt);
+  auto begin = svg.find("var fg_pruned = [");
+  ASSERT_NE(begin, std::string::npos);
+  auto end = svg.find("];", begin);
+  EXPECT_LE(end - begin, 128u * 1024 + 32) << "pruned index of " << end - begin << " bytes";
+  auto grid_at = svg.find("var fg_pruned_grid = ");
+  ASSERT_NE(grid_at, std::string::npos);
+  const double cell = std::stod(svg.substr(grid_at + 21));
+  // fn7's truth: 2000 one-count lines out of 2,100,000.
+  std::string body = svg.substr(begin + 17, end - begin - 17);
+  auto at = body.find("\"fn7\"");
+  ASSERT_NE(at, std::string::npos);
+  double covered = 0;
+  std::size_t p = at + 5;
+  while (p < body.size() && body[p] == ',' && body[p + 1] != '"') {
+    std::size_t q = body.find(',', p + 1);
+    std::size_t r = body.find(',', q + 1);
+    covered += std::stod(body.substr(q + 1, r == std::string::npos ? r : r - q - 1)) * cell;
+    p = r == std::string::npos ? body.size() : r;
+  }
+  const double truth = 2000.0 / 2100000 * 100;
+  EXPECT_NEAR(covered / 2100000 * 100, truth, 0.05) << "cell " << cell;
+  // A small graph keeps exact spans.
+  std::string small = "main;big 2000000\n";
+  for (int i = 0; i < 100; ++i) small += "main;mid;p" + std::to_string(i) + ";fn 1\n";
+  svg = render_text(small, opt);
+  EXPECT_NE(svg.find("var fg_pruned = ["), std::string::npos);
+  EXPECT_EQ(svg.find("var fg_pruned_grid"), std::string::npos);
+}
+
 TEST(Render, NarrowFramesArePrunedBeforeLayout) {
   Options opt;
   opt.width = 1200;

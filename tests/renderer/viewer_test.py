@@ -6,6 +6,8 @@ Chromium through the DevTools protocol (the Cdp driver of browser_test.py):
   resize    a resize rewrites no rect; only labels are refitted, once, after a debounce
   keys      Ctrl-F / Cmd-F work by physical key (e.code "KeyF") on non-Latin layouts
   pruned    "Matched" is exact when narrow frames were pruned (truth from the folded input)
+  grid      past its size budget the pruned index is snapped to a grid: "Matched" says "≈" and
+            stays within 0.2 points of the truth
   root      the root frame is labelled "all"
 
 Each check says what it did on e91aebd (before the fix). A screenshot at 800 px is kept.
@@ -289,6 +291,28 @@ def check_pruned(cdp, page, profile, out_dir):
         check(abs(got - want) < 1e-9, "zoomed Matched(%r) %.6f%% == %.6f%%" % (term, got, want))
 
 
+def check_pruned_grid(cdp, page, profile, out_dir):
+    """Fails on da6ddba: 60,000 scattered pruned frames wrote a 400 kB index of exact spans
+    (no budget) and no "≈"."""
+    lines = ["main;big 3000000"]
+    for i in range(60000):
+        lines.append("main;mid;p%d;fn%d%s 1" % (i, i % 40, ";deep" if i % 3 == 0 else ""))
+    folded = "\n".join(lines) + "\n"
+    svg = render(profile, out_dir, "pruned-grid.svg", folded, ["--width", "1200"])
+    size = os.path.getsize(svg)
+    check(size < 200 * 1024, "the SVG stays small (%d bytes)" % size)
+    page.open(svg)
+    check(cdp.eval("typeof fg_pruned_grid") == "number", "the pruned index is on a grid")
+    for term in ("fn7$", "fn1", "deep", "fn3$|deep", "^p1"):
+        cdp.eval("search(%s)" % json.dumps(term))
+        want = truth(folded, term)
+        got = cdp.eval("fg_state().matched")
+        check(abs(got - want) < 0.2, "Matched(%r) %.4f%% within 0.2 of truth %.4f%%" %
+              (term, got, want))
+        text = cdp.eval("fg.matchedtxt.textContent")
+        check(text.startswith("Matched: \u2248"), "shown as approximate: %r" % text)
+
+
 def check_root(cdp, page, profile, out_dir):
     """Fails on e91aebd: the root frame had no label."""
     for args, what in ((["--width", "1200"], "fixed"), ([], "fluid")):
@@ -312,7 +336,7 @@ def run(profile, out_dir, chrome):
         page = Page(cdp)
         for name, fn in (("root", check_root), ("keys", check_keys),
                          ("details", check_all_details), ("resize", check_resize),
-                         ("pruned", check_pruned)):
+                         ("pruned", check_pruned), ("grid", check_pruned_grid)):
             try:
                 fn(cdp, page, profile, out_dir)
             except Fail as e:
