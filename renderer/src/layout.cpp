@@ -49,12 +49,61 @@ std::string chain_rewrite(std::string_view stack) {
   return out;
 }
 
-struct Work {
-  std::string_view text;  // sort key: the line as flamegraph.pl sees it
-  std::string_view stack;
-  double count1, count2;
-  bool differential;
+// Splits consecutive stacks. The frames a stack shares with the one before (in the flow: the
+// open ones) are neither split nor compared again; consecutive sorted lines share most.
+class StackSplitter {
+ public:
+  // Splits `stack` (as split_frames does); returns how many leading frames it shares with the
+  // previous stack.
+  std::size_t next(std::string_view stack) {
+    const std::size_t n = std::min(prev_.size(), stack.size());
+    std::size_t common = 0;
+    while (common + 8 <= n && std::memcmp(prev_.data() + common, stack.data() + common, 8) == 0)
+      common += 8;
+    while (common < n && prev_[common] == stack[common]) ++common;
+    // A frame of the previous stack is shared when it ends within the common prefix and is
+    // followed, here too, by ';' or the end.
+    std::size_t same = 0;
+    while (same < ends_.size() && ends_[same] <= common &&
+           (ends_[same] == stack.size() || stack[ends_[same]] == ';'))
+      ++same;
+    ends_.resize(same);
+    frames_.resize(same);
+    for (std::size_t i = 0; i < same; ++i) {
+      const std::size_t begin = i ? ends_[i - 1] + 1 : 0;
+      frames_[i] = stack.substr(begin, ends_[i] - begin);
+    }
+    const std::size_t begin = same ? ends_[same - 1] + 1 : 0;
+    if (begin <= stack.size()) {
+      split_frames(stack.substr(begin), tail_);
+    } else {
+      tail_.clear();
+    }
+    // Empty frames are dropped at the end of a stack only.
+    if (tail_.empty()) {
+      while (same > 0 && frames_[same - 1].empty()) --same;
+      ends_.resize(same);
+      frames_.resize(same);
+    }
+    for (std::string_view f : tail_) {
+      frames_.push_back(f);
+      ends_.push_back(static_cast<std::size_t>(f.data() - stack.data()) + f.size());
+    }
+    prev_ = stack;
+    return same;
+  }
+  const std::vector<std::string_view>& frames() const { return frames_; }
+
+ private:
+  std::string_view prev_;
+  std::vector<std::size_t> ends_;  // of each frame, as offsets into prev_
+  std::vector<std::string_view> frames_;
+  std::vector<std::string_view> tail_;
 };
+
+// A line to merge: the input's, or its rewrite (--reverse, chain palette). Sorting moves these
+// pointers, not the lines: a large input's lines are tens of MB.
+using Work = const FoldedLine*;
 
 struct OpenFrame {
   std::string_view name;
@@ -68,7 +117,7 @@ struct OpenFrame {
 // round and log2(runs) rounds, instead of sorting every line again (whose comparisons walk
 // long shared prefixes). Any other order is sorted outright.
 void sort_lines(std::vector<Work>& work) {
-  auto less = [](const Work& a, const Work& b) { return a.text < b.text; };
+  auto less = [](Work a, Work b) { return a->text < b->text; };
   std::vector<std::size_t> runs{0};
   for (std::size_t i = 1; i < work.size(); ++i)
     if (less(work[i], work[i - 1])) runs.push_back(i);
@@ -85,7 +134,6 @@ void sort_lines(std::vector<Work>& work) {
       auto mid = work.begin() + static_cast<std::ptrdiff_t>(runs[r + 1]);
       auto last =
           r + 2 < runs.size() ? work.begin() + static_cast<std::ptrdiff_t>(runs[r + 2]) : mid;
-      // stable: equal lines keep their input order, as Perl's merge sort does
       std::merge(first, mid, mid, last, other.begin() + static_cast<std::ptrdiff_t>(runs[r]), less);
       merged.push_back(r + 2 < runs.size() ? runs[r + 2] : runs[r + 1]);
     }
@@ -102,10 +150,11 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
   std::vector<Work> work;
   work.reserve(lines.size());
   std::vector<std::string_view> frames;
+  std::vector<FoldedLine> rewritten;  // views Layout::storage; sized first, never moves
 
   if (opt.reverse) {
-    // Rewritten lines must not move once viewed: size the storage first.
     layout.storage.reserve(lines.size() + (opt.palette == Palette::kChain ? lines.size() : 0));
+    rewritten.reserve(lines.size());
     for (const FoldedLine& l : lines) {
       split_frames(l.stack, frames);
       std::reverse(frames.begin(), frames.end());
@@ -117,25 +166,33 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
       s.append(l.text.substr(std::min(l.text.size(), l.stack.size() + 1)));
       layout.storage.push_back(std::move(s));
       std::string_view t = layout.storage.back();
-      work.push_back({t, t.substr(0, stack_len), l.count1, l.count2, l.differential});
+      FoldedLine r = l;
+      r.text = t;
+      r.stack = t.substr(0, stack_len);
+      rewritten.push_back(r);
+      work.push_back(&rewritten.back());
     }
   } else {
     layout.storage.reserve(opt.palette == Palette::kChain ? lines.size() : 0);
-    for (const FoldedLine& l : lines)
-      work.push_back({l.text, l.stack, l.count1, l.count2, l.differential});
+    for (const FoldedLine& l : lines) work.push_back(&l);
   }
   if (!opt.flamechart) sort_lines(work);
   if (opt.palette == Palette::kChain) {
+    std::vector<FoldedLine> chained;
+    chained.reserve(work.size());
     for (Work& w : work) {
-      layout.storage.push_back(chain_rewrite(w.stack));
-      w.stack = layout.storage.back();
+      layout.storage.push_back(chain_rewrite(w->stack));
+      chained.push_back(*w);
+      chained.back().stack = layout.storage.back();
+      w = &chained.back();
     }
+    rewritten = std::move(chained);  // keeps them (a moved vector keeps its buffer)
   }
 
   // The total is known before merging, so frames narrower than min_width are dropped as they
   // close instead of being stored (a 40 MB input opens about a million frames; ~25k survive).
   double sum = 0;
-  for (const Work& w : work) sum += w.count2;
+  for (Work w : work) sum += w->count2;
   if (!(sum > 0)) return Error{Errc::kNoData, "no stack counts found"};
   layout.total = sum;
   layout.time_max = sum;
@@ -204,23 +261,23 @@ Result<Layout> build_layout(std::span<const FoldedLine> lines, const Options& op
       open.pop_back();
     }
   };
-  for (const Work& w : work) {
+  StackSplitter splitter;  // its previous stack's frames are the open ones
+  for (Work line : work) {
+    const FoldedLine& w = *line;
     // flamegraph.pl opens the root with the first line: a differential one gives it delta 0.
-    if (&w == &work.front() && w.differential && !inclusive) open[0].has_delta = true;
-    split_frames(w.stack, frames);
-    std::size_t same = 0;
-    while (same < frames.size() && same + 1 < open.size() && open[same + 1].name == frames[same])
-      ++same;
+    if (line == work.front() && w.differential && !inclusive) open[0].has_delta = true;
+    const std::size_t same = splitter.next(w.stack);
+    const std::vector<std::string_view>& line_frames = splitter.frames();
     close_to(same + 1);
     double d = w.count2 - w.count1;
     if (w.differential) {
       layout.differential = true;
       max_line_delta = std::max(max_line_delta, std::fabs(d));
     }
-    for (std::size_t i = same; i < frames.size(); ++i) {
-      bool leaf = i + 1 == frames.size();
+    for (std::size_t i = same; i < line_frames.size(); ++i) {
+      bool leaf = i + 1 == line_frames.size();
       bool self_delta = w.differential && !inclusive;
-      open.push_back({frames[i], t, self_delta && leaf ? d : 0, self_delta});
+      open.push_back({line_frames[i], t, self_delta && leaf ? d : 0, self_delta});
     }
     if (w.differential && inclusive) {
       for (OpenFrame& f : open) {

@@ -236,8 +236,8 @@ void write_pruned_grid(std::string& out, const Layout& layout, double cell) {
       prev = open_end;
     };
     for (const auto& [start, end] : p.spans) {
-      const auto a = static_cast<std::int64_t>(std::llround(start / cell));
-      const auto b = static_cast<std::int64_t>(std::llround(end / cell));
+      const auto a = static_cast<std::int64_t>(std::floor(start / cell + 0.5));
+      const auto b = static_cast<std::int64_t>(std::floor(end / cell + 0.5));
       if (b <= a) continue;
       if (a <= open_end) {
         open_end = std::max(open_end, b);
@@ -257,17 +257,30 @@ void write_pruned(std::string& out, const Layout& layout) {
   std::string body = "[";
   write_pruned_exact(body, layout);
   if (body.size() > budget) {
-    for (int k = 20; k >= 8; --k) {
-      const double cell = layout.time_max / std::ldexp(1.0, k);
-      body = "[";
-      write_pruned_grid(body, layout, cell);
-      if (body.size() <= budget || k == 8) {
-        out += "var fg_pruned_grid = ";
-        append_general(out, cell);
-        out += ";\n";
-        break;
+    // The finest grid that fits (k = 8 if none does): the index shrinks as cells grow.
+    auto cell = [&](int k) { return layout.time_max / std::ldexp(1.0, k); };
+    int lo = 9, hi = 20, best = 8;
+    std::string best_body;
+    while (lo <= hi) {
+      const int k = (lo + hi) / 2;
+      std::string b = "[";
+      write_pruned_grid(b, layout, cell(k));
+      if (b.size() <= budget) {
+        best = k;
+        best_body = std::move(b);
+        lo = k + 1;
+      } else {
+        hi = k - 1;
       }
     }
+    if (best_body.empty()) {
+      best_body = "[";
+      write_pruned_grid(best_body, layout, cell(best));
+    }
+    body = std::move(best_body);
+    out += "var fg_pruned_grid = ";
+    append_general(out, cell(best));
+    out += ";\n";
   }
   out += "var fg_pruned = ";
   out += body;
