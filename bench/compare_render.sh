@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Whole-process comparison of `profile render` with flamegraph.pl on a large folded file.
 #
-#   bench/compare_render.sh /tmp/peers/FlameGraph/flamegraph.pl [build/cli/profile] [MB]
+#   bench/compare_render.sh /tmp/peers/FlameGraph/flamegraph.pl [build/cli/profile] [MB] [SHAPE]
 #
-# Generates a deterministic synthetic folded file (default 40 MB, ~26k lines of deep stacks that
-# share prefixes; ~24k frames survive the default 0.1 px minwidth) in a scratch directory, renders
-# it with both tools at --width 1200, and prints wall/CPU time, peak RSS, SVG size and frame
-# counts, then checks that both drew the same frames (tooltip, x, y, width as a multiset).
+# Generates a deterministic synthetic folded file in a scratch directory, renders it with both
+# tools at --width 1200, and prints wall/CPU time, peak RSS, SVG size and frame counts, then
+# checks that both drew the same frames (tooltip, x, y, width as a multiset). SHAPE:
+#   deep      (default, 40 MB) ~26k lines of deep stacks that share prefixes; ~24k frames survive
+#             the default 0.1 px minwidth
+#   captures  (use 123 MB) many captures' folded outputs concatenated: each capture sorted and
+#             merged on its own, the whole not; 600k distinct stacks of 8-25 frames that recur
+#             across captures, ~180 bytes a line, millions of frames pruned
 # Nothing is written inside the repository.
 #
 #   bench/compare_render.sh --sweep /tmp/peers/FlameGraph/flamegraph.pl FOLDED [profile binary]
@@ -72,10 +76,50 @@ fi
 perl_fg=${1:?usage: compare_render.sh PATH/TO/flamegraph.pl [profile binary] [MB]}
 profile=$(realpath "${2:-$(dirname "$0")/../build/cli/profile}")
 mb=${3:-40}
+shape=${4:-deep}
 work=$(mktemp -d /tmp/prof-compare-render.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$((mb * 1000000))" > "$work/big.folded" <<'PY'
+if [ "$shape" = captures ]; then
+  python3 - "$((mb * 1000000))" > "$work/big.folded" <<'PY'
+import random, sys
+# Many captures' folded outputs concatenated: each capture is sorted and merged on its own (as a
+# folder writes it), the whole is not; the same stacks recur across captures with other counts.
+r = random.Random(7)
+target = int(sys.argv[1])
+mods = ["http", "db", "cache", "json", "tls", "zlib", "sched", "io", "log", "rpc", "auth", "kv"]
+verbs = ["handle", "parse", "encode", "decode", "lookup", "insert", "flush", "poll", "read",
+         "write", "compress", "verify", "dispatch", "visit", "alloc", "free"]
+def fn(k):
+    return "%s::%s_%d" % (mods[k % len(mods)], verbs[(k // 12) % len(verbs)], k % 97)
+kernel = ["entry_SYSCALL_64_after_hwframe", "do_syscall_64", "__x64_sys_read", "ksys_read",
+          "vfs_read", "ext4_file_read_iter", "filemap_read", "copy_page_to_iter"]
+pool = []
+for _ in range(150000):
+    frames = ["_start", "__libc_start_main", "main"]
+    k = r.randrange(50)
+    for d in range(r.randrange(3, 13)):
+        k = (k * 5 + r.randrange(3 if d < 4 else 7)) % 900
+        frames.append(fn(k))
+    if r.random() < 0.25:
+        frames.append("__GI___libc_read")
+        frames += [x + "_[k]" for x in kernel[: r.randrange(2, len(kernel))]]
+    pool.append(";".join(frames))
+out = sys.stdout
+size = 0
+while size < target:
+    apps = ["svc-%d" % r.randrange(60) for _ in range(6)]
+    agg = {}
+    for _ in range(r.randrange(3000, 15000)):
+        s = r.choice(apps) + ";" + pool[min(int(r.paretovariate(0.6)) - 1, len(pool) - 1) if r.random() < 0.5 else r.randrange(len(pool))]
+        agg[s] = agg.get(s, 0) + r.randrange(1, 50)
+    for s in sorted(agg):
+        line = "%s %d\n" % (s, agg[s])
+        out.write(line)
+        size += len(line)
+PY
+else
+  python3 - "$((mb * 1000000))" > "$work/big.folded" <<'PY'
 import random, sys
 r = random.Random(42)
 target = int(sys.argv[1])
@@ -95,6 +139,7 @@ while size < target:
     sys.stdout.write(line)
     size += len(line)
 PY
+fi
 printf 'input: %s bytes, %s lines\n' "$(stat -c %s "$work/big.folded")" "$(wc -l < "$work/big.folded")"
 
 # Frames as sorted (tooltip, x, y, width) records: Perl's order is random.

@@ -9,6 +9,13 @@ var fg = null;
 
 function fg_el(id) { return document.getElementById(id); }
 
+// The load handler touches no frame: reading every frame's elements from script costs about
+// as much as drawing them (the DOM builds a wrapper for each element on first access), so the
+// graph is painted first and the frames are read just after, before anything needs them.
+// Labels are written fitted by the renderer; a fluid drawing narrower than the width they were
+// fitted for (the renderer lays a fluid drawing out 1200 px wide) hides them until they are refitted.
+var FG_FLUID_LABEL_WIDTH = 1180;
+
 function init(evt) {
   var c = fg_config;
   fg = {
@@ -16,8 +23,47 @@ function init(evt) {
     unzoombtn: fg_el("unzoom"), searchbtn: fg_el("search"), icbtn: fg_el("ignorecase"),
     matchedtxt: fg_el("matched"), nodes: [], root: null, zoomed: null, term: "",
     ignorecase: false, charpx: c.fontsize * c.fontwidth, width: 0, re: null,
-    details_full: " ", pruned: read_pruned(), pruned_hits: [], refits: 0, refit_timer: null
+    details_full: " ", pruned: [], pruned_hits: [], refits: 0, refit_timer: null,
+    scanned: false
   };
+
+  fg.frames.addEventListener("click", on_frame_click);
+  fg.frames.addEventListener("mouseover", function (e) {
+    var n = node_of(e.target);
+    if (n) set_details(c.nametype + " " + n.tip);
+  });
+  fg.frames.addEventListener("mouseout", function (e) {
+    if (node_of(e.target)) set_details(" ");
+  });
+  fg.unzoombtn.addEventListener("click", function () { unzoom(); save_state(); });
+  fg.searchbtn.addEventListener("click", function () {
+    if (fg.term) reset_search(); else search_prompt();
+    save_state();
+  });
+  fg.icbtn.addEventListener("click", function () { toggle_ignorecase(); });
+  window.addEventListener("keydown", on_key);
+  if (c.fluid) window.addEventListener("resize", on_resize);
+  fit_width();
+  if (location.hash.length > 1) {  // a shared view: shown as it was, not after a first paint
+    restore_state();
+    return;
+  }
+  if (c.fluid && fg.width < FG_FLUID_LABEL_WIDTH - 0.5) fg.frames.setAttribute("class", "unfitted");
+  var after_paint = function () {
+    setTimeout(function () {
+      restore_state();
+      fg.frames.removeAttribute("class");
+    }, 0);
+  };
+  if (window.requestAnimationFrame) requestAnimationFrame(after_paint); else after_paint();
+}
+
+// Reads the frames from the document (once): every entry point that needs them calls this.
+function frames_ready() {
+  if (fg.scanned) return;
+  fg.scanned = true;
+  var c = fg_config;
+  fg.pruned = read_pruned();
   var groups = fg.frames.children;
   var rooty = c.inverted ? Infinity : -Infinity;
   for (var i = 0; i < groups.length; i++) {
@@ -51,28 +97,10 @@ function init(evt) {
       m.fx = (m.x - fg.root.x) / fg.root.w; m.fw = m.w / fg.root.w;
     }
   }
-
-  fg.frames.addEventListener("click", on_frame_click);
-  fg.frames.addEventListener("mouseover", function (e) {
-    var n = node_of(e.target);
-    if (n) set_details(c.nametype + " " + n.tip);
-  });
-  fg.frames.addEventListener("mouseout", function (e) {
-    if (node_of(e.target)) set_details(" ");
-  });
-  fg.unzoombtn.addEventListener("click", function () { unzoom(); save_state(); });
-  fg.searchbtn.addEventListener("click", function () {
-    if (fg.term) reset_search(); else search_prompt();
-    save_state();
-  });
-  fg.icbtn.addEventListener("click", function () { toggle_ignorecase(); });
-  window.addEventListener("keydown", on_key);
-  if (c.fluid) window.addEventListener("resize", on_resize);
-  fit_width();
-  restore_state();
 }
 
 function node_of(el) {
+  frames_ready();
   while (el && el !== fg.frames) {
     if (el.fg_node) return el.fg_node;
     el = el.parentNode;
@@ -111,6 +139,7 @@ function on_resize() {
 }
 
 function refit_labels() {
+  frames_ready();
   fg.refit_timer = null;
   fg.refits++;
   for (var i = 0; i < fg.nodes.length; i++)
@@ -226,6 +255,7 @@ function show(n, cls) {
 
 // Lays every frame out for the current zoom target (the root when not zoomed).
 function relayout() {
+  frames_ready();
   var z = fg.zoomed || fg.root;
   if (!z) return;
   var zs = z.x, zw = z.w, ze = z.x + z.w, eps = 1e-9 * Math.max(1, fg.root.w);
@@ -266,6 +296,7 @@ function toggle_ignorecase() {
 }
 
 function reset_search() {
+  frames_ready();
   fg.term = "";
   for (var i = 0; i < fg.nodes.length; i++) {
     var n = fg.nodes[i];
@@ -282,6 +313,7 @@ function reset_search() {
 
 // Searches frame names (not the count text of tooltips) with a JavaScript regular expression.
 function search(term) {
+  frames_ready();
   if (!term) { reset_search(); return; }
   var re;
   try { re = new RegExp(term, fg.ignorecase ? "i" : ""); }
@@ -311,6 +343,7 @@ function search(term) {
 // frames' intervals and the matching pruned spans, so a match nested in another match is
 // counted once.
 function matched_fraction() {
+  frames_ready();
   var z = fg.zoomed || fg.root;
   var zs = z.x, ze = z.x + z.w, iv = [];
   for (var i = 0; i < fg.nodes.length; i++) {
@@ -374,6 +407,7 @@ function save_state() {
 }
 
 function restore_state() {
+  frames_ready();
   var h = location.hash.replace(/^#/, ""), p = {};
   if (h) h.split("&").forEach(function (kv) {
     var i = kv.indexOf("=");
@@ -394,6 +428,7 @@ function restore_state() {
 
 // For tests and other scripts: the state of the view.
 function fg_state() {
+  frames_ready();
   return { zoomed: fg.zoomed ? fg.zoomed.name : null, term: fg.term,
            matched: fg.term ? 100 * matched_fraction() : null };
 }

@@ -31,7 +31,7 @@ struct Geometry {
 Geometry geometry(const Layout& layout, const Options& opt) {
   Geometry g;
   g.fluid = !opt.width.has_value();
-  g.image_width = opt.width ? *opt.width : 1200;
+  g.image_width = opt.width ? *opt.width : 1200;  // fluid: labels fitted at 1200 (the viewer knows)
   g.ypad1 = opt.font_size * 3;
   g.ypad2 = opt.font_size * 2 + 10;
   g.ypad3 = opt.subtitle.empty() ? 0 : opt.font_size * 2;
