@@ -3,8 +3,11 @@
 //   build/bench/bench_render --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "prof/common/folded.h"
 #include "prof/renderer/renderer.h"
@@ -59,6 +62,39 @@ void BM_Layout(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * input().size()));
 }
 BENCHMARK(BM_Layout);
+
+// Several folded files concatenated: each sorted on its own (as folders write them), the whole
+// not. The runs are merged rather than sorted again.
+const std::string& concatenated_runs() {
+  static const std::string text = [] {
+    std::string out;
+    for (int r = 0; r < 8; ++r) {
+      std::string run = synthetic_folded(500 + static_cast<std::size_t>(r));
+      std::vector<std::string_view> lines;
+      for (std::size_t p = 0, nl; p < run.size(); p = nl + 1) {
+        nl = run.find('\n', p);
+        lines.push_back(std::string_view(run).substr(p, nl - p));
+      }
+      std::sort(lines.begin(), lines.end());
+      for (auto l : lines) (out += l) += '\n';
+    }
+    return out;
+  }();
+  return text;
+}
+
+void BM_LayoutSortedRuns(benchmark::State& state) {
+  prof::FoldedData d = prof::parse_folded(concatenated_runs());
+  prof::renderer::Options opt;
+  opt.width = 1200;
+  for (auto _ : state) {
+    auto layout = prof::renderer::build_layout(d.lines, opt);
+    benchmark::DoNotOptimize(layout->frames.data());
+  }
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * concatenated_runs().size()));
+}
+BENCHMARK(BM_LayoutSortedRuns);
 
 void BM_WriteSvg(benchmark::State& state) {
   prof::FoldedData d = prof::parse_folded(input());
