@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string_view>
+#include <utility>
 
 #include "cache_dir.h"
 
@@ -47,8 +50,9 @@ std::uint64_t u64_at(const unsigned char* p) {
 }
 
 // Removes the oldest entries (by modification time) while the directory holds more than the
-// bounds allow. `keep` (the entry just written) is never removed.
-void bound_directory(const std::string& dir, const std::string& keep) {
+// bounds allow. `keep` (the entry just written) is never removed. Returns what is left.
+std::pair<std::size_t, std::uint64_t> bound_directory(const std::string& dir,
+                                                      const std::string& keep) {
   struct Item {
     std::int64_t mtime_ns;
     std::uint64_t size;
@@ -69,7 +73,8 @@ void bound_directory(const std::string& dir, const std::string& keep) {
     }
     ::closedir(d);
   }
-  if (items.size() <= kMaxSymbolCacheEntries && total <= kMaxSymbolCacheBytes) return;
+  if (items.size() <= kMaxSymbolCacheEntries && total <= kMaxSymbolCacheBytes)
+    return {items.size(), total};
   std::sort(items.begin(), items.end(),
             [](const Item& a, const Item& b) { return a.mtime_ns < b.mtime_ns; });
   std::size_t count = items.size();
@@ -81,6 +86,25 @@ void bound_directory(const std::string& dir, const std::string& keep) {
       total -= it.size;
     }
   }
+  return {count, total};
+}
+
+// The directory is listed on a process's first write only (a cold run writes dozens of
+// entries); later writes add to what that found, and list it again only when a bound is
+// passed. Another process writing meanwhile is noticed at its own first write, or ours.
+void bound_after_write(const std::string& path, std::uint64_t bytes) {
+  static std::mutex mu;
+  static std::map<std::string, std::pair<std::size_t, std::uint64_t>> known;  // by directory
+  const std::string dir = path.substr(0, path.rfind('/'));
+  std::lock_guard lock(mu);
+  auto it = known.find(dir);
+  if (it != known.end()) {
+    it->second.first += 1;
+    it->second.second += bytes;
+    if (it->second.first <= kMaxSymbolCacheEntries && it->second.second <= kMaxSymbolCacheBytes)
+      return;
+  }
+  known[dir] = bound_directory(dir, path);
 }
 
 }  // namespace
@@ -166,7 +190,7 @@ bool save_symbol_cache(const std::string& path, std::span<const ElfSymbol> symbo
   const std::uint64_t sum = checksum(p, static_cast<std::size_t>(size) - 8);
   std::memcpy(p + size - 8, &sum, 8);
   if (!write_cache_file(path, bytes)) return false;
-  bound_directory(path.substr(0, path.rfind('/')), path);
+  bound_after_write(path, size);
   return true;
 }
 
