@@ -544,6 +544,37 @@ TEST(Binary, SymbolTableCacheIsBounded) {
   EXPECT_EQ(loaded->at(0).end, 0x1010u);
 }
 
+// Any one byte of an entry changed, or any length cut off, is a miss, never a table: the
+// structure checks and the checksum between them leave nothing through.
+TEST(Binary, SymbolTableCacheRefusesEveryDamagedByte) {
+  prof::test::TempDir dir;
+  const std::vector<ElfSymbol> table = {
+      {0x1000, 0x1010, "_Z1fv"}, {0x1010, 0x1040, "main"}, {0x2000, 0x2008, "g@plt"}};
+  const std::string entry = dir.file("e.sym");
+  ASSERT_TRUE(detail::save_symbol_cache(entry, table));
+  const std::string written = prof::test::read_file(entry);
+  auto loaded = detail::load_symbol_cache(entry);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->symbols.size(), table.size());
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    EXPECT_EQ(loaded->at(i).start, table[i].start);
+    EXPECT_EQ(loaded->at(i).end, table[i].end);
+    EXPECT_EQ(loaded->at(i).name, table[i].name);
+  }
+  for (std::size_t at = 0; at < written.size(); ++at) {
+    for (unsigned char bit : {0x01, 0x80}) {
+      std::string bad = written;
+      bad[at] = static_cast<char>(bad[at] ^ bit);
+      prof::test::write_file(entry, bad);
+      EXPECT_FALSE(detail::load_symbol_cache(entry)) << "byte " << at;
+    }
+  }
+  for (std::size_t size = 0; size < written.size(); size += 4) {
+    prof::test::write_file(entry, written.substr(0, size));
+    EXPECT_FALSE(detail::load_symbol_cache(entry)) << "cut at " << size;
+  }
+}
+
 TEST(Binary, MissingAndNonElfFilesAreErrors) {
   EXPECT_FALSE(Binary::open("/nonexistent/bin", {}));
   prof::test::TempDir dir;
