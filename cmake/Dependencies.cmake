@@ -9,7 +9,9 @@ endfunction()
 
 find_package(Threads REQUIRED)
 
-# libpfm4: event name -> perf_event_attr encoding (collector only).
+# libpfm4: event name -> perf_event_attr encoding (collector only). Opened with dlopen on first
+# use (collector/src/events.cpp), not linked: its tens of thousands of relocations would be paid
+# at the start of every run, also by the commands that never name an event.
 find_path(PFM_INCLUDE_DIR perfmon/pfmlib_perf_event.h)
 find_library(PFM_LIBRARY pfm)
 if(NOT PFM_INCLUDE_DIR OR NOT PFM_LIBRARY)
@@ -17,7 +19,7 @@ if(NOT PFM_INCLUDE_DIR OR NOT PFM_LIBRARY)
 endif()
 add_library(prof_dep_pfm INTERFACE)
 target_include_directories(prof_dep_pfm SYSTEM INTERFACE ${PFM_INCLUDE_DIR})
-target_link_libraries(prof_dep_pfm INTERFACE ${PFM_LIBRARY})
+target_link_libraries(prof_dep_pfm INTERFACE ${CMAKE_DL_LIBS})
 add_library(prof::dep::pfm ALIAS prof_dep_pfm)
 
 # elfutils libdw + libelf (symbolizer only).

@@ -2,6 +2,7 @@
 
 // libpfm4 carries its own copy of the perf_event ABI; with <linux/perf_event.h> included first
 // (via events.h) that copy stands down and both agree on perf_event_attr.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <perfmon/pfmlib_perf_event.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <type_traits>
 
 #include "sys.h"
 
@@ -35,13 +37,56 @@ std::optional<std::string> read_small_file(const std::string& path) {
 
 namespace {
 
+// libpfm4, opened on first use. Linked, its 41,000 relocations (tables of pointers) were
+// applied at the start of every `profile` run — a few milliseconds and a hundred page faults,
+// a tenth of symbolizing a small capture, which never names an event.
+struct Pfm {
+  decltype(&::pfm_initialize) initialize = nullptr;
+  decltype(&::pfm_strerror) strerror = nullptr;
+  decltype(&::pfm_find_event) find_event = nullptr;
+  decltype(&::pfm_get_os_event_encoding) get_os_event_encoding = nullptr;
+  decltype(&::pfm_get_pmu_info) get_pmu_info = nullptr;
+  decltype(&::pfm_get_event_next) get_event_next = nullptr;
+  decltype(&::pfm_get_event_info) get_event_info = nullptr;
+  std::string error;  // why it could not be loaded; initialize is null then
+};
+
+const Pfm& pfm() {
+  static const Pfm loaded = [] {
+    Pfm f;
+    void* lib = ::dlopen("libpfm.so.4", RTLD_NOW | RTLD_LOCAL);  // kept open: never closed
+    if (!lib) {
+      const char* why = ::dlerror();
+      f.error = why ? why : "libpfm.so.4: cannot be loaded";
+      return f;
+    }
+    auto get = [lib](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+      return fn != nullptr;
+    };
+    if (!get(f.initialize, "pfm_initialize") || !get(f.strerror, "pfm_strerror") ||
+        !get(f.find_event, "pfm_find_event") ||
+        !get(f.get_os_event_encoding, "pfm_get_os_event_encoding") ||
+        !get(f.get_pmu_info, "pfm_get_pmu_info") || !get(f.get_event_next, "pfm_get_event_next") ||
+        !get(f.get_event_info, "pfm_get_event_info")) {
+      f.initialize = nullptr;
+      f.error = "libpfm.so.4 lacks a function this build uses";
+    }
+    return f;
+  }();
+  return loaded;
+}
+
 Result<void> init_pfm() {
   static std::once_flag once;
   static int rc = PFM_SUCCESS;
-  std::call_once(once, [] { rc = pfm_initialize(); });
+  if (!pfm().initialize)
+    return Error{Errc::kInternal, "libpfm4 cannot be loaded (" + pfm().error +
+                                      "): install libpfm4 (Debian: libpfm4)"};
+  std::call_once(once, [] { rc = pfm().initialize(); });
   if (rc != PFM_SUCCESS)
     return Error{Errc::kInternal,
-                 std::string("libpfm4 initialization failed: ") + pfm_strerror(rc)};
+                 std::string("libpfm4 initialization failed: ") + pfm().strerror(rc)};
   return ok();
 }
 
@@ -185,7 +230,7 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
     // `instructions:u` has the same shape: mount tracefs (a private mount namespace for the
     // whole process and the command it starts) only for a name libpfm4 does not know.
     PROF_TRY(init_pfm());
-    if (pfm_find_event(std::string(name).c_str()) < 0) events_dir = tracefs_events_dir();
+    if (pfm().find_event(std::string(name).c_str()) < 0) events_dir = tracefs_events_dir();
   }
   if (tp_shape && !events_dir.empty()) {
     std::string id_path =
@@ -218,9 +263,10 @@ Result<ResolvedEvent> resolve_event(std::string_view name) {
   arg.size = sizeof arg;
   std::string str(name);
   // PFM_OS_PERF_EVENT_EXT: also decodes :period= / :freq= (plain PFM_OS_PERF_EVENT refuses them).
-  int rc = pfm_get_os_event_encoding(str.c_str(), PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
+  int rc =
+      pfm().get_os_event_encoding(str.c_str(), PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
   if (rc != PFM_SUCCESS) {
-    std::string why = pfm_strerror(rc);
+    std::string why = pfm().strerror(rc);
     if (tp_shape && events_dir.empty()) {
       if (auto look = find_tracefs(); !look.denied.empty())
         return Error{Errc::kPermission, tracefs_denied_message(look.denied, str)};
@@ -260,13 +306,13 @@ Result<std::vector<ListedEvent>> list_events(std::string_view filter) {
     pfm_pmu_info_t pinfo;
     std::memset(&pinfo, 0, sizeof pinfo);
     pinfo.size = sizeof pinfo;
-    if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(p), &pinfo) != PFM_SUCCESS || !pinfo.is_present)
+    if (pfm().get_pmu_info(static_cast<pfm_pmu_t>(p), &pinfo) != PFM_SUCCESS || !pinfo.is_present)
       continue;
-    for (int idx = pinfo.first_event; idx != -1; idx = pfm_get_event_next(idx)) {
+    for (int idx = pinfo.first_event; idx != -1; idx = pfm().get_event_next(idx)) {
       pfm_event_info_t einfo;
       std::memset(&einfo, 0, sizeof einfo);
       einfo.size = sizeof einfo;
-      if (pfm_get_event_info(idx, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS) continue;
+      if (pfm().get_event_info(idx, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS) continue;
       ListedEvent le;
       le.pmu = pinfo.name ? pinfo.name : "";
       le.name = le.pmu + "::" + (einfo.name ? einfo.name : "");

@@ -23,6 +23,7 @@
 #include "prof/common/unique_fd.h"
 #include "prof/symbolizer/demangle.h"
 #include "range_lookup.h"
+#include "symbol_cache.h"
 #include "symbol_choice.h"
 #include "text_util.h"
 
@@ -297,8 +298,9 @@ struct Binary::Impl {
   std::string build_id;
   std::uint16_t machine = EM_NONE;  // e_machine
   std::vector<Segment> segments;
-  std::vector<ElfSymbol> symbols;
+  std::vector<ElfSymbol> symbols;             // the table as built here, sorted by start
   std::deque<std::string> synthesized_names;  // storage for names no string table holds (@plt)
+  std::optional<detail::CachedSymbols> cached_symbols;  // or the table as found in the cache
 
   bool dwarf_tried = false;
   std::unique_ptr<ElfFile> dwarf_copy;  // the cache's uncompressed copy, when DWARF is read from it
@@ -499,6 +501,29 @@ struct Binary::Impl {
     }
   }
 
+  // The table from the cache when it holds this object's (and debug file's) table, else built
+  // and written there (symbol_cache.h): a hit reads no symbol or string table of the ELF.
+  void load_symbols_cached() {
+    const std::string entry =
+        detail::symbol_cache_path(build_id, main->fd.get(), debug ? debug->fd.get() : -1);
+    if ((cached_symbols = detail::load_symbol_cache(entry))) return;
+    load_symbols();
+    detail::save_symbol_cache(entry, symbols);
+  }
+
+  std::size_t symbol_count() const {
+    return cached_symbols ? cached_symbols->symbols.size() : symbols.size();
+  }
+  ElfSymbol symbol_at(std::size_t i) const {
+    return cached_symbols ? cached_symbols->at(i) : symbols[i];
+  }
+  // The index of the symbol covering `address`.
+  std::optional<std::size_t> find_symbol(ElfAddr address) const {
+    return cached_symbols
+               ? detail::find_covering_index(cached_symbols->symbols, address)
+               : detail::find_covering_index(std::span<const ElfSymbol>(symbols), address);
+  }
+
   static bool find_symtab(Elf* elf) {
     GElf_Shdr sh;
     return find_section_type(elf, SHT_SYMTAB, sh) != nullptr;
@@ -659,15 +684,17 @@ struct Binary::Impl {
     return false;
   }
 
-  // Demangled once per symbol: profiles hit many addresses of the same function.
-  std::vector<std::optional<std::string>> display_names;
+  // Demangled once per symbol: profiles hit many addresses of the same function. A map, not a
+  // slot per symbol: a capture names a few hundred of a large binary's 100,000 symbols, and a
+  // zeroed slot array was fresh memory faulted in page by page.
+  std::unordered_map<std::size_t, std::string> display_names;
   const std::string& display_name(std::size_t index) {
-    if (display_names.size() != symbols.size()) display_names.resize(symbols.size());
-    auto& n = display_names[index];
-    if (!n)
-      n = options.demangle ? demangle(symbols[index].name, options.demangle_params)
-                           : std::string(symbols[index].name);
-    return *n;
+    auto [it, added] = display_names.try_emplace(index);
+    if (added) {
+      const std::string_view name = symbol_at(index).name;
+      it->second = options.demangle ? demangle(name, options.demangle_params) : std::string(name);
+    }
+    return it->second;
   }
 
   // perf compares addr2line's function name with the ELF symbol's. For C++ a DIE without a
@@ -752,7 +779,7 @@ Result<std::unique_ptr<Binary>> Binary::open(const std::string& path,
   impl->load_segments();
   if (!options.segments_only) {
     impl->find_debug_file(read_debuglink(impl->main->elf));
-    impl->load_symbols();
+    impl->load_symbols_cached();
   }
   return std::unique_ptr<Binary>(new Binary(std::move(impl)));
 }
@@ -782,7 +809,7 @@ const std::string& Binary::path() const { return impl_->path; }
 const std::string& Binary::build_id() const { return impl_->build_id; }
 std::uint16_t Binary::elf_machine() const { return impl_->machine; }
 const std::string& Binary::debug_file() const { return impl_->debug_path; }
-std::size_t Binary::symbol_count() const { return impl_->symbols.size(); }
+std::size_t Binary::symbol_count() const { return impl_->symbol_count(); }
 std::uint64_t Binary::dwarf_misses() const { return impl_->dwarf_misses; }
 
 bool Binary::has_dwarf() {
@@ -804,16 +831,17 @@ std::optional<std::uint64_t> Binary::load_bias(std::uint64_t map_start, FileOffs
   return std::nullopt;
 }
 
-const ElfSymbol* Binary::find_symbol(ElfAddr address) const {
-  return detail::find_covering(impl_->symbols, address);
+std::optional<ElfSymbol> Binary::find_symbol(ElfAddr address) const {
+  if (auto i = impl_->find_symbol(address)) return impl_->symbol_at(*i);
+  return std::nullopt;
 }
 
 void Binary::symbolize(ElfAddr address, const LookupOptions& options,
                        std::vector<SymbolizedFrame>& out) {
   SymbolizedFrame base;
-  if (const ElfSymbol* s = find_symbol(address)) {
-    base.symbol = impl_->display_name(static_cast<std::size_t>(s - impl_->symbols.data()));
-    base.offset = address - s->start;
+  if (auto i = impl_->find_symbol(address)) {
+    base.symbol = impl_->display_name(*i);
+    base.offset = address - impl_->symbol_at(*i).start;
   }
   if (!options.inline_frames && !options.srcline && !options.perf_dwarf_names) {
     out.push_back(std::move(base));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "huge_pages.h"
+
 namespace prof::symbolizer::detail {
 namespace {
 
@@ -46,6 +48,15 @@ CallchainTranslator::Chain CallchainTranslator::translate_chain(
     scratch_.push_back(location(pid, ip, kernel, !scratch_.empty()));
   }
   return chain_of(remember(chain, pid, generation, kernel_first, hash, corrupt));
+}
+
+void CallchainTranslator::reserve(std::size_t frames) {
+  const std::size_t n = std::min(frames, kWordsMax);
+  if (n <= words_.capacity()) return;
+  words_.reserve(n);
+  locs_.reserve(n);
+  huge_pages(words_.data(), words_.capacity() * sizeof(std::uint64_t));
+  huge_pages(locs_.data(), locs_.capacity() * sizeof(std::uint32_t));
 }
 
 CallchainTranslator::Entry* CallchainTranslator::find(std::span<const std::uint64_t> chain,

@@ -50,6 +50,11 @@ class CallchainTranslator {
     return id;
   }
 
+  // Room for the words and locations of `frames` frames of distinct chains (a hint, bounded by
+  // what is kept before starting over): grown by doubling, they were copied and faulted in
+  // twice, a tenth of a busy capture's run. Untouched room costs address space only.
+  void reserve(std::size_t frames);
+
   // The frames of a frame-pointer callchain, at most Options::max_stack; `kernel`: the sample
   // started in kernel mode.
   Chain translate_chain(std::span<const std::uint64_t> chain, std::uint32_t pid, bool kernel);

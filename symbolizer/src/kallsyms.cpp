@@ -248,6 +248,16 @@ bool KallsymsTable::trusted_at(std::uint64_t address) const {
   // addresses in a kernel callchain need not cost a fresh read.
   constexpr std::uint64_t kUpperHalf = std::uint64_t{1} << 63;
   if (lowest() >= kUpperHalf && address < kUpperHalf) return true;
+  // x86-64 keeps all kernel text (the image, modules, BPF programs, ftrace and kprobe
+  // trampolines) between the kernel text mapping at -2 GB and the end of the module space
+  // (Documentation/arch/x86/x86_64/mm.rst: ffffffff80000000 to fffffffffeffffff). A table that
+  // lies in that window has no symbol outside it, new or old: the upper-half garbage of corrupt
+  // callchains (ffffffff00000005, fffffd40e8f78948) is a miss a fresh read would repeat, and
+  // reading /proc/kallsyms again for it was most of a small capture's time.
+  constexpr std::uint64_t kX86TextStart = 0xffffffff80000000, kX86TextEnd = 0xffffffffff000000;
+  if (lowest() >= kX86TextStart && highest_end() <= kX86TextEnd &&
+      (address < kX86TextStart || address >= kX86TextEnd))
+    return true;
   auto it = std::upper_bound(trusted_.begin(), trusted_.end(), address,
                              [](std::uint64_t a, const Range& r) { return a < r.first; });
   return it != trusted_.begin() && address < std::prev(it)->second;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -16,6 +17,14 @@ const T* find_covering(std::span<const T> sorted, std::uint64_t address) {
   if (it == sorted.begin()) return nullptr;
   --it;
   return address < it->end ? &*it : nullptr;
+}
+
+// The index of that entry.
+template <typename T>
+std::optional<std::size_t> find_covering_index(std::span<const T> sorted, std::uint64_t address) {
+  if (const T* e = find_covering(sorted, address))
+    return static_cast<std::size_t>(e - sorted.data());
+  return std::nullopt;
 }
 
 template <typename T>

@@ -205,7 +205,8 @@ void Symbolizer::add_sample(const perf::Sample& s, std::string_view event,
                             std::uint64_t sample_regs_user, bool stack_stays_valid) {
   impl_->add_sample(s, event, sample_regs_user, stack_stays_valid);
 }
-void Symbolizer::reserve(std::size_t samples, std::size_t) {
+void Symbolizer::reserve(std::size_t samples, std::size_t frames) {
+  impl_->translator.reserve(frames);
   if (impl_->options.aggregate) return;  // stores distinct stacks only: nothing to foresee
   Profile& p = impl_->profile;
   p.reserve_samples(p.samples().size() + samples);

@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     frames.clear();
     bin.symbolize(address, lookup, frames);
     if (frames.empty()) __builtin_trap();  // the contract: at least one frame
-    if (const auto* s = bin.find_symbol(address)) {
+    if (const auto s = bin.find_symbol(address)) {
       frames.clear();
       bin.symbolize(s->start, lookup, frames);
     }

@@ -1,6 +1,8 @@
 #include "prof/symbolizer/binary.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 
 #include "prof/symbolizer/demangle.h"
 #include "sym_test_util.h"
+#include "symbol_cache.h"
 #include "test_support.h"
 
 namespace prof::symbolizer {
@@ -41,8 +44,8 @@ void expect_names_match_nm(const std::string& path) {
   for (const auto& s : syms) {
     if (s.size == 0) continue;
     for (std::uint64_t a : {s.address, s.address + s.size / 2, s.address + s.size - 1}) {
-      const ElfSymbol* found = bin->find_symbol(a);
-      ASSERT_NE(found, nullptr) << path << ": " << s.name << " at 0x" << std::hex << a;
+      const std::optional<ElfSymbol> found = bin->find_symbol(a);
+      ASSERT_TRUE(found) << path << ": " << s.name << " at 0x" << std::hex << a;
       EXPECT_EQ(found->start, s.address) << s.name;
       const auto& aliases = by_addr[s.address];
       EXPECT_NE(std::find(aliases.begin(), aliases.end(), found->name), aliases.end())
@@ -237,8 +240,8 @@ TEST(Binary, PltSlotsNamedAsObjdumpNamesThem) {
       if (lt != 16 || gt == std::string::npos || line.find("@plt>") == std::string::npos) continue;
       std::uint64_t addr = std::stoull(line.substr(0, 16), nullptr, 16);
       std::string name = line.substr(lt + 2, gt - lt - 2);
-      const ElfSymbol* s = bin->find_symbol(addr);
-      ASSERT_NE(s, nullptr) << path << " " << name;
+      const std::optional<ElfSymbol> s = bin->find_symbol(addr);
+      ASSERT_TRUE(s) << path << " " << name;
       EXPECT_EQ(s->name, name) << path << std::hex << " 0x" << addr;
       ++checked;
     }
@@ -387,6 +390,189 @@ TEST(Binary, CuIndexIsCachedByBuildIdWithTheSameAnswers) {
   EXPECT_EQ(from_empty.find("i "), std::string::npos) << from_empty;
   EXPECT_NE(from_empty.find("outer@"), std::string::npos) << from_empty;
   ::unsetenv("PROF_CACHE_DIR");
+}
+
+// Every function symbol's lookup in `path` (start, end, name at its first and last byte), and
+// the table's size: what a symbol table answers.
+std::string symbol_answers(const std::string& path) {
+  auto b = Binary::open(path, {});
+  EXPECT_TRUE(b) << path;
+  if (!b) return std::string();
+  std::string text = std::to_string((*b)->symbol_count()) + " symbols\n";
+  for (const auto& s : test::nm_functions(path)) {
+    for (std::uint64_t a : {s.address, s.address + (s.size ? s.size - 1 : 0)}) {
+      auto found = (*b)->find_symbol(a);
+      text += found ? std::to_string(found->start) + "-" + std::to_string(found->end) + " " +
+                          std::string(found->name)
+                    : std::string("none");
+      std::vector<SymbolizedFrame> f;
+      (*b)->symbolize(a, {}, f);
+      text += " " + f.back().symbol + "+" + std::to_string(f.back().offset) + "\n";
+    }
+  }
+  return text;
+}
+
+// The entries of the symbol-table cache for `build_id`.
+std::vector<std::string> symtab_entries(const prof::test::TempDir& dir, const std::string& id) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("symtab"), ec))
+    if (e.path().filename().string().rfind(id + "-", 0) == 0) out.push_back(e.path().string());
+  return out;
+}
+
+// Sorted symbol tables are kept in the cache by build-id and file identity: the same answers
+// built (miss), loaded (hit) and after the entry is truncated, extended, garbled or has one
+// flipped byte (rebuilt, and the entry rewritten as it was); a well-formed entry is trusted,
+// which shows that it is what a hit reads.
+TEST(Binary, SymbolTableIsCachedByBuildIdWithTheSameAnswers) {
+  const std::string path = fixture("fx_sym_cxx");
+  CacheCase c;
+  ASSERT_NO_FATAL_FAILURE(c.start(fixture("fx_sym_inline")));
+  ::setenv("PROF_NO_CACHE", "1", 1);
+  const std::string uncached = symbol_answers(path);
+  const std::string build_id = (*Binary::open(path, {}))->build_id();
+  ASSERT_NE(uncached.find(" symbols\n"), std::string::npos);
+  EXPECT_TRUE(symtab_entries(c.dir, build_id).empty());  // caching off: nothing written
+  ::unsetenv("PROF_NO_CACHE");
+  EXPECT_EQ(symbol_answers(path), uncached);  // cold: builds the table, writes the entry
+  const auto entries = symtab_entries(c.dir, build_id);
+  ASSERT_EQ(entries.size(), 1u);
+  const std::string entry = entries[0];
+  const std::string written = prof::test::read_file(entry);
+  ASSERT_GT(written.size(), 32u);
+  EXPECT_EQ(symbol_answers(path), uncached);  // warm: reads it
+  std::string flipped = written;
+  flipped[written.size() - 20] ^= 1;  // a name's byte: only the checksum notices
+  std::string unsorted = written;
+  std::swap_ranges(unsorted.begin() + 24, unsorted.begin() + 32, unsorted.begin() + 48);
+  for (const std::string& damaged :
+       {written.substr(0, written.size() / 2), written.substr(0, written.size() - 8),
+        written + "12345678", std::string("not a symbol table"), std::string(), flipped,
+        unsorted}) {
+    prof::test::write_file(entry, damaged);
+    EXPECT_EQ(symbol_answers(path), uncached);  // damaged: ignored and rebuilt
+    EXPECT_EQ(prof::test::read_file(entry), written);
+  }
+  // A well-formed entry of one symbol is trusted: the binary's own table is not read.
+  const auto outer = test::nm_find(test::nm_functions(path), "main");
+  ASSERT_TRUE(outer);
+  const ElfSymbol only{outer->address, outer->address + 1, "from_the_cache"};
+  ASSERT_TRUE(detail::save_symbol_cache(entry, std::span<const ElfSymbol>(&only, 1)));
+  auto b = Binary::open(path, {});
+  ASSERT_TRUE(b);
+  EXPECT_EQ((*b)->symbol_count(), 1u);
+  ASSERT_TRUE((*b)->find_symbol(outer->address));
+  EXPECT_EQ((*b)->find_symbol(outer->address)->name, "from_the_cache");
+  EXPECT_FALSE((*b)->find_symbol(outer->address + 1));
+  ::unsetenv("PROF_CACHE_DIR");
+}
+
+// A binary rebuilt at the same path (another build-id, other symbols) and a copy with the same
+// build-id but other bytes each get their own entry: neither is answered from the other's.
+TEST(Binary, SymbolTableCacheNeverServesAnotherFile) {
+  CacheCase c;
+  ASSERT_NO_FATAL_FAILURE(c.start(fixture("fx_sym_inline")));
+  const std::string first = fixture("fx_sym_inline"), second = fixture("fx_sym_cxx");
+  const std::string first_answers = symbol_answers(first);
+  ::unsetenv("PROF_NO_CACHE");
+  const std::string prog = c.dir.file("prog");
+  prof::test::write_file(prog, prof::test::read_file(first));
+  const std::string id1 = (*Binary::open(prog, {}))->build_id();
+  EXPECT_EQ(symtab_entries(c.dir, id1).size(), 1u);
+  // Rebuilt in place: same path, another build-id.
+  prof::test::write_file(prog, prof::test::read_file(second));
+  auto b = Binary::open(prog, {});
+  ASSERT_TRUE(b);
+  const std::string id2 = (*b)->build_id();
+  ASSERT_NE(id1, id2);
+  EXPECT_EQ(symtab_entries(c.dir, id2).size(), 1u);
+  const auto cxx_main = test::nm_find(test::nm_functions(second), "main");
+  ASSERT_TRUE(cxx_main);
+  ASSERT_TRUE((*b)->find_symbol(cxx_main->address));
+  EXPECT_EQ((*b)->find_symbol(cxx_main->address)->name, "main");
+  // The same build-id in a file with other bytes (here: a symbol renamed) is not the cached
+  // object: its own table is read and kept under its own identity.
+  std::string renamed = prof::test::read_file(first);
+  // The last whole "outer" is .strtab's (it follows the DWARF strings).
+  const auto at = renamed.rfind(std::string("\0outer\0", 7));
+  ASSERT_NE(at, std::string::npos);
+  renamed[at + 1] = 'O';
+  prof::test::write_file(c.dir.file("renamed"), renamed);
+  auto r = Binary::open(c.dir.file("renamed"), {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)->build_id(), id1);
+  const auto outer = test::nm_find(test::nm_functions(first), "outer");
+  ASSERT_TRUE(outer);
+  ASSERT_TRUE((*r)->find_symbol(outer->address));
+  EXPECT_EQ((*r)->find_symbol(outer->address)->name, "Outer");
+  EXPECT_EQ(symtab_entries(c.dir, id1).size(), 2u);
+  EXPECT_EQ(symbol_answers(first), first_answers);
+  ::unsetenv("PROF_CACHE_DIR");
+}
+
+// Writing an entry bounds the directory: the oldest entries go beyond the entry limit.
+TEST(Binary, SymbolTableCacheIsBounded) {
+  prof::test::TempDir dir;
+  std::filesystem::create_directories(dir.file("symtab"));
+  const std::size_t extra = detail::kMaxSymbolCacheEntries + 10;
+  for (std::size_t i = 0; i < extra; ++i) {
+    const std::string old = dir.file("symtab/" + std::to_string(1000 + i) + "-0.sym");
+    prof::test::write_file(old, "x");
+    const struct timespec times[2] = {{static_cast<time_t>(1000 + i), 0},
+                                      {static_cast<time_t>(1000 + i), 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, old.c_str(), times, 0), 0);
+  }
+  const ElfSymbol one{0x1000, 0x1010, "f"};
+  const std::string entry = dir.file("symtab/abcdef0123456789-0.sym");
+  ASSERT_TRUE(detail::save_symbol_cache(entry, std::span<const ElfSymbol>(&one, 1)));
+  std::size_t left = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("symtab"))) {
+    (void)e;
+    ++left;
+  }
+  EXPECT_EQ(left, detail::kMaxSymbolCacheEntries);
+  EXPECT_TRUE(std::filesystem::exists(entry));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("symtab/1000-0.sym")));  // the oldest went
+  EXPECT_TRUE(
+      std::filesystem::exists(dir.file("symtab/" + std::to_string(1000 + extra - 1) + "-0.sym")));
+  auto loaded = detail::load_symbol_cache(entry);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->symbols.size(), 1u);
+  EXPECT_EQ(loaded->at(0).name, "f");
+  EXPECT_EQ(loaded->at(0).end, 0x1010u);
+}
+
+// Any one byte of an entry changed, or any length cut off, is a miss, never a table: the
+// structure checks and the checksum between them leave nothing through.
+TEST(Binary, SymbolTableCacheRefusesEveryDamagedByte) {
+  prof::test::TempDir dir;
+  const std::vector<ElfSymbol> table = {
+      {0x1000, 0x1010, "_Z1fv"}, {0x1010, 0x1040, "main"}, {0x2000, 0x2008, "g@plt"}};
+  const std::string entry = dir.file("e.sym");
+  ASSERT_TRUE(detail::save_symbol_cache(entry, table));
+  const std::string written = prof::test::read_file(entry);
+  auto loaded = detail::load_symbol_cache(entry);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->symbols.size(), table.size());
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    EXPECT_EQ(loaded->at(i).start, table[i].start);
+    EXPECT_EQ(loaded->at(i).end, table[i].end);
+    EXPECT_EQ(loaded->at(i).name, table[i].name);
+  }
+  for (std::size_t at = 0; at < written.size(); ++at) {
+    for (unsigned char bit : {0x01, 0x80}) {
+      std::string bad = written;
+      bad[at] = static_cast<char>(bad[at] ^ bit);
+      prof::test::write_file(entry, bad);
+      EXPECT_FALSE(detail::load_symbol_cache(entry)) << "byte " << at;
+    }
+  }
+  for (std::size_t size = 0; size < written.size(); size += 4) {
+    prof::test::write_file(entry, written.substr(0, size));
+    EXPECT_FALSE(detail::load_symbol_cache(entry)) << "cut at " << size;
+  }
 }
 
 TEST(Binary, MissingAndNonElfFilesAreErrors) {

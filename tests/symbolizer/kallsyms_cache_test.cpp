@@ -125,6 +125,14 @@ TEST(KallsymsCache, TrustsOnlyTheCoreImageAndRealModules) {
   // The lower half (user addresses, garbage in a callchain) never holds a kernel symbol here.
   EXPECT_TRUE(t->trusted_at(0x1000));
   EXPECT_TRUE(t->trusted_at(0x7fffffffffff));
+  // Nor does the upper half outside x86-64's kernel text window (-2 GB to the module space's
+  // end): corrupt callchains carry such words, and a fresh read would miss them too.
+  EXPECT_TRUE(t->trusted_at(0xffffffff00000005));
+  EXPECT_TRUE(t->trusted_at(0xfffffd40e8f78948));
+  EXPECT_TRUE(t->trusted_at(0xffffffff7fffffff));
+  EXPECT_TRUE(t->trusted_at(0xffffffffff000000));
+  EXPECT_TRUE(t->trusted_at(0xffffffffffffffff));
+  EXPECT_FALSE(t->trusted_at(0xfffffffffeffffff));  // the end of the module space
 }
 
 TEST(KallsymsCache, InvalidatedByBootModulesOrUid) {

@@ -64,8 +64,9 @@ struct SymbolizedFrame {
 struct ElfSymbol {
   ElfAddr start = 0;
   ElfAddr end = 0;  // exclusive
-  // As in the symbol table (mangled); points into the Binary's string table, valid while the
-  // Binary lives (a copy per symbol was a tenth of opening a large object).
+  // As in the symbol table (mangled); points into the Binary's string table or its cached
+  // table, valid while the Binary lives (a copy per symbol was a tenth of opening a large
+  // object).
   std::string_view name;
 };
 
@@ -95,7 +96,8 @@ class Binary {
   // file offset `pgoff`, through the PT_LOAD that holds pgoff (page-aligned, as mmap maps it).
   std::optional<std::uint64_t> load_bias(std::uint64_t map_start, FileOffset pgoff) const;
 
-  const ElfSymbol* find_symbol(ElfAddr address) const;
+  // The function symbol covering `address`; its name stays valid while the Binary lives.
+  std::optional<ElfSymbol> find_symbol(ElfAddr address) const;
   std::size_t symbol_count() const;
 
   // Appends the frames for `address` (at least one; symbol "" when unresolved).

@@ -83,7 +83,9 @@ class KallsymsTable {
   // without invalidating the cache; elsewhere (BPF programs "[bpf]", ftrace/kprobe trampolines
   // "[__builtin__ftrace]", ...) a hit may be stale and a miss may be a newer symbol: the caller
   // should take load_fresh(path) once and ask that table instead. Addresses in the lower half
-  // of a 64-bit address space, where an upper-half kernel has no symbols, are trusted too.
+  // of a 64-bit address space, where an upper-half kernel has no symbols, are trusted too, and
+  // so are those outside x86-64's kernel text window (-2 GB to the end of the module space) when
+  // the table lies inside it.
   bool trusted_at(std::uint64_t address) const;
 
  private:
