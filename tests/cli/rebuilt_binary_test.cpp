@@ -145,9 +145,12 @@ TEST_F(RebuiltBinary, ProfileRecordListsTheBuildIdsOfHitObjectsAsPerfReadsThem) 
   }
   EXPECT_TRUE(app_listed) << "perf buildid-list -i: " << table.size() << " entries, no " << app_;
 
-  // A system-wide capture hits the kernel (idle CPUs at least): listed as perf lists it.
+  // A system-wide capture that hits the kernel lists it as perf does. The command reads
+  // /proc/kallsyms, which is kernel work: a fixed 200 ms on CPUs kept busy in user space by
+  // other jobs (parallel builds) could miss the kernel altogether.
   const std::string sys = tmp_.file("sys.data");
-  rec = run_profile({"record", "-q", "-N", "-a", "-g", "-o", sys, "200ms"});
+  rec = run_profile({"record", "-q", "-N", "-a", "-g", "-o", sys, "--", "sh", "-c",
+                     "cat /proc/kallsyms /proc/kallsyms > /dev/null"});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   const std::string kernel_id = run({"perf", "buildid-list", "-k"}).out;
   bool kernel_listed = false;
