@@ -186,5 +186,24 @@ TEST(Workload, OurFailureStillExitsOne) {
   EXPECT_NE(rec.err.find("profile: error: "), std::string::npos) << rec.err;
 }
 
+// profile starts itself again with malloc tunables (cli/main.cpp); the command it profiles must
+// see the environment profile was given: none of ours, and a user's GLIBC_TUNABLES unchanged.
+TEST(Workload, TheCommandSeesTheEnvironmentWeWereGiven) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  const std::string plain = tmp.file("plain.env"), user = tmp.file("user.env");
+  auto r = run_profile({"record", "-o", tmp.file("a.data"), "--", "sh", "-c",
+                        "env > '" + plain + "'; exec \"$0\" 100", fixture("fx_spin")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string env = read_file(plain);
+  EXPECT_EQ(env.find("GLIBC_TUNABLES"), std::string::npos) << env;
+  EXPECT_EQ(env.find("PROF_MALLOC_TUNED"), std::string::npos) << env;
+  r = run({"env", "GLIBC_TUNABLES=glibc.malloc.check=0", test::profile_binary(), "record", "-o",
+           tmp.file("b.data"), "--", "sh", "-c", "env > '" + user + "'; exec \"$0\" 100",
+           fixture("fx_spin")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read_file(user).find("GLIBC_TUNABLES=glibc.malloc.check=0\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace prof
