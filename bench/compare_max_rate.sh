@@ -8,7 +8,9 @@
 # How the counts are taken: both perf.data files are read by perf itself (`perf report -D`):
 # kept = PERF_RECORD_SAMPLE records; lost = the larger of the PERF_RECORD_LOST sums and perf's
 # PERF_RECORD_LOST_SAMPLES sums (perf adds the latter from the kernel's per-event count at the
-# end). The all-in-one writes no file: its own summary line ("captured N samples, lost L").
+# end). `profile record`'s lost is the larger of that and its own hint's count (which adds the
+# kernel's PERF_FORMAT_LOST count, not written to the file). The all-in-one writes no file: its
+# own summary line ("captured N samples, lost L").
 #
 #   bench/compare_max_rate.sh PERF [PROFILE] [ROUNDS] [DURATION] [RATE]
 #     PERF      the perf binary to compare with (e.g. /usr/bin/perf)
@@ -53,9 +55,12 @@ run_one() {
         > /dev/null 2>&1 || true
       read -r kept lost < <(perf_counts "$WORK/perf.data") ;;
     record)
-      "$PROFILE" record -a -g -F "$RATE" -o "$WORK/profile.data" "${DURATION}s" \
-        > /dev/null 2>&1
-      read -r kept lost < <(perf_counts "$WORK/profile.data") ;;
+      local said
+      said=$("$PROFILE" record -a -g -F "$RATE" -o "$WORK/profile.data" "${DURATION}s" 2>&1)
+      read -r kept lost < <(perf_counts "$WORK/profile.data")
+      # Our own count may be larger: the kernel's (PERF_FORMAT_LOST) is not in the file.
+      said=$(sed -n 's/.*lost [0-9]*% of samples (\([0-9]*\) of.*/\1/p' <<< "$said" | tail -n 1)
+      if [ "${said:-0}" -gt "$lost" ]; then lost=$said; fi ;;
     all-in-one)
       local err
       err=$("$PROFILE" -a -g -F "$RATE" "${DURATION}s" 2>&1 > "$WORK/out.svg")

@@ -33,33 +33,6 @@
 
 namespace prof::collector {
 
-Result<void> PerfDataSink::on_start(const std::vector<perf::EventAttr>& attrs) {
-  return build_ids_.start(attrs);
-}
-
-Result<void> PerfDataSink::on_record(std::span<const std::uint8_t> record) {
-  build_ids_.observe(record);
-  return writer_.write(record);
-}
-
-Result<void> PerfDataSink::add_build_ids() {
-  for (const auto& e : build_ids_.entries()) PROF_TRY(writer_.add_build_id(e));
-  return ok();
-}
-
-BuildIdCacheStats PerfDataSink::cache_build_ids(const std::string& cache_dir,
-                                                WarningSink* warnings) {
-  return add_to_build_id_cache(cache_dir, build_ids_.hit_files(), warnings);
-}
-
-Result<void> PerfDataSink::on_round_end() {
-  PROF_TRY(writer_.finished_round());
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_flush_ < flush_interval_) return ok();
-  last_flush_ = now;
-  return writer_.flush();
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -232,6 +205,7 @@ bool beyond_mlock_budget_allowed() {
 struct EventFd {
   UniqueFd fd;
   std::size_t event = 0;
+  std::size_t ring = 0;  // the ring its records go to
 };
 
 struct Ring {
@@ -267,6 +241,7 @@ struct Collector::Impl {
   std::atomic<std::uint64_t> drained{0};   // bytes taken from the rings
   std::size_t round_bytes = 0;             // a round buffer's capacity
   std::vector<std::string> corrupt_notes;  // ring-corrupt news from the draining thread
+  std::vector<std::uint64_t> kernel_lost;  // per ring, from read(2) after the last drain
 
   ~Impl() {
     if (child > 0 && !child_reaped) {
@@ -302,6 +277,8 @@ struct Collector::Impl {
   // The consuming side: a round's records to the sink, counted per ring, then a round end.
   Result<void> deliver(const Round& round, RecordSink& sink, RunStats& stats);
   void reap_child(int wait_options);
+  // kernel_lost from each event's PERF_FORMAT_LOST count, summed per ring.
+  void read_kernel_lost();
 };
 
 Result<void> Collector::Impl::check_options() {
@@ -518,6 +495,9 @@ Result<void> Collector::Impl::build_attrs() {
     a.enable_on_exec = options.target == Target::kCommand;
     // Wake us when a quarter of the ring is full; run() also drains every kPollInterval.
     a.watermark = 1;
+    // read(2) gives the kernel's own count of what it could not write (Linux 6.0+): a ring
+    // still full when the events are disabled never gets its PERF_RECORD_LOST.
+    a.read_format = PERF_FORMAT_LOST;
     a.wakeup_watermark = static_cast<std::uint32_t>(ring_bytes / 4);
     if (i == 0) {
       // Sideband (mmaps, comm, fork/exit) rides on the first event's fds only.
@@ -550,7 +530,7 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
     perf_event_attr& a = attrs[ev].attr;
     int fd = sys::perf_event_open(a, task, cpu, -1, flags);
     if (fd >= 0) {
-      EventFd efd{UniqueFd(fd), ev};
+      EventFd efd{UniqueFd(fd), ev, ring_index};
       if (ring_index == rings.size()) {
         auto rb = RingBuffer::map(fd, options.mmap_pages);
         // A ring sized for the rate that the locked-memory budget (shared with the user's
@@ -580,6 +560,11 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
     // Kernels before 5.12 do not know attr.build_id; plain MMAP2 (maj/min/ino) is still fine.
     if (err == EINVAL && a.build_id) {
       a.build_id = 0;
+      continue;
+    }
+    // Nor PERF_FORMAT_LOST before 6.0: then only PERF_RECORD_LOST counts losses.
+    if (err == EINVAL && (a.read_format & PERF_FORMAT_LOST)) {
+      a.read_format &= ~static_cast<std::uint64_t>(PERF_FORMAT_LOST);
       continue;
     }
     // No hardware PMU (VMs): cycles becomes the matching software clock, as perf does
@@ -739,8 +724,19 @@ Result<void> Collector::Impl::drain_loop(Clock::time_point deadline, RecordQueue
   // The last round whatever the budget: it is bounded by the rings.
   if (!direct) queue.push(take_round(queue));
   else if (result) result = direct(take_round(queue));
+  read_kernel_lost();
   queue.close();
   return result;
+}
+
+void Collector::Impl::read_kernel_lost() {
+  kernel_lost.assign(rings.size(), 0);
+  for (const auto& f : fds) {
+    if (!(attrs[f.event].attr.read_format & PERF_FORMAT_LOST)) continue;
+    std::uint64_t values[2] = {0, 0};  // { value; lost } (perf_event_open(2), read_format)
+    if (read(f.fd.get(), values, sizeof values) == static_cast<ssize_t>(sizeof values))
+      kernel_lost[f.ring] += values[1];
+  }
 }
 
 Result<void> Collector::Impl::deliver(const Round& round, RecordSink& sink, RunStats& stats) {
@@ -967,6 +963,15 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink, Pro
   stats.locked_pages_cap = m.locked_pages_cap;
   stats.reader_full = queue.full_waits();
   stats.reader_peak_bytes = queue.peak_bytes();
+  for (std::size_t i = 0; i < m.rings.size(); ++i) {
+    // What the kernel counted beyond the PERF_RECORD_LOST it wrote: the ring was full when
+    // sampling stopped. (An inherited event counts its children's losses only in them.)
+    CpuStats& c = m.rings[i].stats;
+    if (i < m.kernel_lost.size() && m.kernel_lost[i] > c.lost) {
+      stats.lost_unreported += m.kernel_lost[i] - c.lost;
+      c.lost = m.kernel_lost[i];
+    }
+  }
   for (const auto& r : m.rings) {
     stats.per_cpu.push_back(r.stats);
     stats.samples += r.stats.samples;

@@ -197,4 +197,35 @@ TEST(CollectorSession, RingsAreDrainedWhileTheSinkIsBusy) {
   EXPECT_GT(sink.rounds, 1);
 }
 
+// Fails before issue 19: a ring that is full when the events are disabled gets no
+// PERF_RECORD_LOST for what it dropped last (the kernel writes one only with its next record),
+// so such a capture reported fewer losses than it had, even none. The kernel's own count
+// (PERF_FORMAT_LOST) now makes up the difference. Here the sink holds the first round for
+// several times the capture's 200 ms: the reader's one-round buffer stays full, the 4 KiB ring
+// (milliseconds of samples at 10 kHz) fills behind it and is still full at the stop.
+TEST(CollectorSession, ALossPendingWhenSamplingStopsIsCounted) {
+  PROF_REQUIRE_LIVE();
+  BusyCpu0 cpu0(10000, "30000");
+  cpu0.opt.reader_buffer_bytes = 1;  // a held round blocks the drainer
+  cpu0.opt.synthesize = false;
+  auto c = Collector::open(cpu0.opt);
+  ASSERT_TRUE(c) << c.error().message;
+  CountingSink sink;
+  sink.on_first = [] { std::this_thread::sleep_for(1500ms); };
+  StopCondition stop;
+  stop.duration = 200ms;
+  auto stats = (*c)->run(stop, sink);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->per_cpu.size(), 1u);
+  EXPECT_EQ(stats->per_cpu[0].lost, stats->lost);
+  if (!((*c)->attrs()[0].attr.read_format & PERF_FORMAT_LOST)) {
+    EXPECT_EQ(stats->lost_unreported, 0u) << "a kernel before 6.0 has no count of its own";
+    return;
+  }
+  EXPECT_GT(stats->lost_unreported, 0u)
+      << stats->lost << " lost, " << sink.by_type[PERF_RECORD_LOST] << " PERF_RECORD_LOST";
+  EXPECT_GE(stats->lost, stats->lost_unreported);
+  EXPECT_GT(stats->reader_full, 0u);
+}
+
 }  // namespace

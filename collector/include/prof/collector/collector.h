@@ -165,7 +165,8 @@ class PerfDataSink : public RecordSink {
 struct CpuStats {
   int cpu = 0;
   std::uint64_t samples = 0;    // PERF_RECORD_SAMPLE received from this CPU's ring
-  std::uint64_t lost = 0;       // samples the kernel dropped (PERF_RECORD_LOST) for a full ring
+  std::uint64_t lost = 0;       // samples the kernel dropped for a full ring (PERF_RECORD_LOST,
+                                // or its own count where larger: RunStats::lost_unreported)
   std::uint64_t throttled = 0;  // PERF_RECORD_THROTTLE: the kernel lowered the rate
 };
 
@@ -185,6 +186,9 @@ struct RunStats {
   std::uint64_t reader_full = 0;      // times the reader's buffer was full (the sink fell
                                       // behind by Options::reader_buffer_bytes)
   std::size_t reader_peak_bytes = 0;  // the most drained bytes waiting for the sink at once
+  std::uint64_t lost_unreported = 0;  // of `lost`: counted by the kernel (PERF_FORMAT_LOST,
+                                      // Linux 6.0+) with no PERF_RECORD_LOST written, because
+                                      // a ring was still full when sampling stopped
 };
 
 // Progress for a terminal countdown; called from run() about every 250 ms.
