@@ -327,17 +327,18 @@ Result<void> Collector::Impl::check_options() {
     options.dwarf_stack_size = static_cast<std::uint32_t>(size);
   }
   std::size_t pages = options.mmap_pages;
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::uint64_t mlock_kb =
+      std::strtoull(read_sysctl("/proc/sys/kernel/perf_event_mlock_kb").c_str(), nullptr, 10);
+  const bool unbound = beyond_mlock_budget_allowed();
+  // For the -m hint too, whoever chose the size.
+  locked_pages_cap = unbound ? 0 : mlock_ring_cap(mlock_kb, page, false, 0);
   if (pages == 0) {
     pages = options.call_graph == CallGraph::kDwarf ? kDefaultDwarfPages : kDefaultPages;
-    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    const std::uint64_t mlock_kb =
-        std::strtoull(read_sysctl("/proc/sys/kernel/perf_event_mlock_kb").c_str(), nullptr, 10);
-    const bool unbound = beyond_mlock_budget_allowed();
     const std::size_t total_cap = static_cast<std::size_t>(
         kMaxAutoRingBytes / (page * std::max<std::size_t>(cpus.size(), 1)));
     const std::size_t cap =
         std::min(mlock_ring_cap(mlock_kb, page, unbound, kMaxAutoPages), total_cap);
-    locked_pages_cap = unbound ? 0 : cap;
     if (options.period == 0 && cap > pages) {
       const std::uint64_t rate =
           options.frequency * std::max<std::size_t>(options.events.size(), 1);
