@@ -54,11 +54,23 @@ std::string lost_samples_hint(const RunStats& stats) {
                                     static_cast<long double>(worst->lost + worst->samples) /
                                     static_cast<long double>(worst->samples) <=
                                 static_cast<long double>(pages);
+  if (stats.reader_full > 0) {
+    // The rings were drained only as fast as the sink took the records: more ring only
+    // postpones the same stall.
+    return msg + "): the records waiting for the sink filled the reader's buffer (" +
+           std::to_string(stats.reader_peak_bytes >> 20) + " MiB), so the rings were left full; " +
+           "lower -F, or write perf.data with 'profile record' and render it afterwards";
+  }
+  // Beyond the locked-memory budget of an unprivileged user the kernel refuses the mapping.
+  std::string locked;
+  if (stats.locked_pages_cap > 0 && pages > stats.locked_pages_cap)
+    locked = "; more than " + std::to_string(stats.locked_pages_cap) +
+             " pages per CPU needs root, CAP_IPC_LOCK or a larger kernel.perf_event_mlock_kb";
   if (pages <= now) return msg + "): lower -F (" + size + ", already the largest ring we suggest)";
   if (!enough)
     return msg + "): lower -F, or try -m " + std::to_string(pages) + " (" + size +
-           "; the largest ring we suggest)";
-  return msg + "): try -m " + std::to_string(pages) + " (" + size + ") or a lower -F";
+           "; the largest ring we suggest" + locked + ")";
+  return msg + "): try -m " + std::to_string(pages) + " (" + size + locked + ") or a lower -F";
 }
 
 void UnreadableMaps::add(pid_t pid, int err) { failed_.emplace(pid, err); }

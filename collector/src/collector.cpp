@@ -10,16 +10,20 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <thread>
 
 #include "prof/collector/advice.h"
 #include "prof/collector/events.h"
 #include "prof/collector/parse.h"
 #include "prof/collector/proc_snapshot.h"
+#include "prof/collector/record_queue.h"
 #include "prof/collector/ring_buffer.h"
 #include "sys.h"
 
@@ -29,40 +33,24 @@
 
 namespace prof::collector {
 
-Result<void> PerfDataSink::on_start(const std::vector<perf::EventAttr>& attrs) {
-  return build_ids_.start(attrs);
-}
-
-Result<void> PerfDataSink::on_record(std::span<const std::uint8_t> record) {
-  build_ids_.observe(record);
-  return writer_.write(record);
-}
-
-Result<void> PerfDataSink::add_build_ids() {
-  for (const auto& e : build_ids_.entries()) PROF_TRY(writer_.add_build_id(e));
-  return ok();
-}
-
-BuildIdCacheStats PerfDataSink::cache_build_ids(const std::string& cache_dir,
-                                                WarningSink* warnings) {
-  return add_to_build_id_cache(cache_dir, build_ids_.hit_files(), warnings);
-}
-
-Result<void> PerfDataSink::on_round_end() {
-  PROF_TRY(writer_.finished_round());
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_flush_ < flush_interval_) return ok();
-  last_flush_ = now;
-  return writer_.flush();
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kDefaultPages = 128;       // 512 KiB per CPU, perf's default for root
 constexpr std::size_t kDefaultDwarfPages = 512;  // stack copies are ~8 KiB per sample
-constexpr std::uint32_t kMaxStackUser = 65528;   // u16 record size minus header and fields
+// Sizing for the rate (Options::mmap_pages = 0): a ring holds this long of samples, so that a
+// reader woken at a quarter of it (the watermark) has three quarters of that to come.
+constexpr std::uint64_t kHoldMs = 100;
+constexpr std::size_t kMaxAutoPages = 4096;                // 16 MiB per CPU
+constexpr std::uint64_t kMaxAutoRingBytes = 512ULL << 20;  // over all CPUs
+constexpr std::size_t kDefaultReaderBytes = 256ULL << 20;  // Options::reader_buffer_bytes
+constexpr int kDrainerNice = -10;  // the draining thread's nice value, where allowed
+// Round buffers made ready before sampling starts: about this many bytes, 2 to 8 buffers.
+constexpr std::uint64_t kPrimeBytes = 64ULL << 20;
+constexpr std::size_t kMaxPrimed = 8;
+constexpr auto kRoomWait = std::chrono::milliseconds(20);  // a full reader buffer's re-check
+constexpr std::uint32_t kMaxStackUser = 65528;  // u16 record size minus header and fields
 constexpr auto kPollInterval = std::chrono::milliseconds(250);
 
 // epoll tags: ring indexes are small; these sit far above them.
@@ -186,10 +174,38 @@ int pidfd_open(pid_t pid, unsigned flags) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, flags));
 }
 
+// Bytes a sample takes in the ring, roughly: header and the fixed fields (IDENTIFIER, IP, TID,
+// TIME, CPU, PERIOD), plus a 32-deep call chain or the DWARF registers and stack copy.
+std::size_t sample_bytes_estimate(CallGraph cg, std::uint32_t dwarf_stack) {
+  constexpr std::size_t kFixed = 8 + 6 * 8, kChain = 8 + 32 * 8;
+  switch (cg) {
+    case CallGraph::kNone: return kFixed;
+    case CallGraph::kFramePointer: return kFixed + kChain;
+    case CallGraph::kDwarf: return kFixed + kChain + 8 + 8 * 24 + 16 + dwarf_stack;
+  }
+  return kFixed;
+}
+
+// Whether the kernel's locked-memory budget for perf rings (kernel.perf_event_mlock_kb per
+// CPU) binds us: not with CAP_IPC_LOCK, nor at perf_event_paranoid -1.
+bool beyond_mlock_budget_allowed() {
+  if (std::atoi(read_sysctl("/proc/sys/kernel/perf_event_paranoid").c_str()) < 0) return true;
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CapEff:", 0) == 0) {
+      const unsigned long long caps = std::strtoull(line.c_str() + 7, nullptr, 16);
+      return (caps >> 14) & 1;  // CAP_IPC_LOCK
+    }
+  }
+  return ::geteuid() == 0;
+}
+
 // One opened event fd.
 struct EventFd {
   UniqueFd fd;
   std::size_t event = 0;
+  std::size_t ring = 0;  // the ring its records go to
 };
 
 struct Ring {
@@ -220,6 +236,12 @@ struct Collector::Impl {
   int child_status = 0;
   bool ran = false;
   UnreadableMaps unreadable_maps;  // from the /proc snapshot; warned about if sampled
+  bool auto_pages = false;         // mmap_pages was sized for the rate (may shrink to map)
+  std::size_t locked_pages_cap = 0;
+  std::atomic<std::uint64_t> drained{0};   // bytes taken from the rings
+  std::size_t round_bytes = 0;             // a round buffer's capacity
+  std::vector<std::string> corrupt_notes;  // ring-corrupt news from the draining thread
+  std::vector<std::uint64_t> kernel_lost;  // per ring, from read(2) after the last drain
 
   ~Impl() {
     if (child > 0 && !child_reaped) {
@@ -245,7 +267,18 @@ struct Collector::Impl {
   Result<void> open_all();
   // false: the task exited before it could be opened (ESRCH).
   Result<bool> open_one(std::size_t ev, int cpu, pid_t task, std::size_t& ring_index);
-  Result<void> drain_all(RecordSink& sink, RunStats& stats);
+  // The draining side: every ring's new records, copied into one round.
+  Round take_round(RecordQueue& queue);
+  // Until the stop condition: drain into `queue` while it has room, watch stop/child/targets;
+  // then disable the events, queue the rest and close the queue. Runs on its own thread;
+  // with `direct` (no thread could be started) each round goes to it instead, at once.
+  Result<void> drain_loop(Clock::time_point deadline, RecordQueue& queue, bool& stopped_by_request,
+                          const std::function<Result<void>(const Round&)>& direct = {});
+  // The consuming side: a round's records to the sink, counted per ring, then a round end.
+  Result<void> deliver(const Round& round, RecordSink& sink, RunStats& stats);
+  void reap_child(int wait_options);
+  // kernel_lost from each event's PERF_FORMAT_LOST count, summed per ring.
+  void read_kernel_lost();
 };
 
 Result<void> Collector::Impl::check_options() {
@@ -294,8 +327,27 @@ Result<void> Collector::Impl::check_options() {
     options.dwarf_stack_size = static_cast<std::uint32_t>(size);
   }
   std::size_t pages = options.mmap_pages;
-  if (pages == 0)
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::uint64_t mlock_kb =
+      std::strtoull(read_sysctl("/proc/sys/kernel/perf_event_mlock_kb").c_str(), nullptr, 10);
+  const bool unbound = beyond_mlock_budget_allowed();
+  // For the -m hint too, whoever chose the size.
+  locked_pages_cap = unbound ? 0 : mlock_ring_cap(mlock_kb, page, false, 0);
+  if (pages == 0) {
     pages = options.call_graph == CallGraph::kDwarf ? kDefaultDwarfPages : kDefaultPages;
+    const std::size_t total_cap = static_cast<std::size_t>(
+        kMaxAutoRingBytes / (page * std::max<std::size_t>(cpus.size(), 1)));
+    const std::size_t cap =
+        std::min(mlock_ring_cap(mlock_kb, page, unbound, kMaxAutoPages), total_cap);
+    if (options.period == 0 && cap > pages) {
+      const std::uint64_t rate =
+          options.frequency * std::max<std::size_t>(options.events.size(), 1);
+      pages = ring_pages_for_rate(
+          rate, sample_bytes_estimate(options.call_graph, options.dwarf_stack_size), kHoldMs, page,
+          pages, cap);
+    }
+    auto_pages = true;
+  }
   if ((pages & (pages - 1)) != 0)
     return Error{Errc::kUsage, "-m " + std::to_string(pages) +
                                    ": the ring size must be a power of two pages (e.g. 128)"};
@@ -444,6 +496,9 @@ Result<void> Collector::Impl::build_attrs() {
     a.enable_on_exec = options.target == Target::kCommand;
     // Wake us when a quarter of the ring is full; run() also drains every kPollInterval.
     a.watermark = 1;
+    // read(2) gives the kernel's own count of what it could not write (Linux 6.0+): a ring
+    // still full when the events are disabled never gets its PERF_RECORD_LOST.
+    a.read_format = PERF_FORMAT_LOST;
     a.wakeup_watermark = static_cast<std::uint32_t>(ring_bytes / 4);
     if (i == 0) {
       // Sideband (mmaps, comm, fork/exit) rides on the first event's fds only.
@@ -476,9 +531,17 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
     perf_event_attr& a = attrs[ev].attr;
     int fd = sys::perf_event_open(a, task, cpu, -1, flags);
     if (fd >= 0) {
-      EventFd efd{UniqueFd(fd), ev};
+      EventFd efd{UniqueFd(fd), ev, ring_index};
       if (ring_index == rings.size()) {
         auto rb = RingBuffer::map(fd, options.mmap_pages);
+        // A ring sized for the rate that the locked-memory budget (shared with the user's
+        // other perf sessions) refuses: the default size, as before sizing for the rate.
+        const std::size_t fallback =
+            options.call_graph == CallGraph::kDwarf ? kDefaultDwarfPages : kDefaultPages;
+        if (!rb && auto_pages && options.mmap_pages > fallback) {
+          options.mmap_pages = fallback;
+          rb = RingBuffer::map(fd, options.mmap_pages);
+        }
         if (!rb) return rb.error().with_context("CPU " + std::to_string(cpu));
         rings.emplace_back(std::move(*rb));
         rings.back().cpu = cpu;
@@ -498,6 +561,11 @@ Result<bool> Collector::Impl::open_one(std::size_t ev, int cpu, pid_t task,
     // Kernels before 5.12 do not know attr.build_id; plain MMAP2 (maj/min/ino) is still fine.
     if (err == EINVAL && a.build_id) {
       a.build_id = 0;
+      continue;
+    }
+    // Nor PERF_FORMAT_LOST before 6.0: then only PERF_RECORD_LOST counts losses.
+    if (err == EINVAL && (a.read_format & PERF_FORMAT_LOST)) {
+      a.read_format &= ~static_cast<std::uint64_t>(PERF_FORMAT_LOST);
       continue;
     }
     // No hardware PMU (VMs): cycles becomes the matching software clock, as perf does
@@ -577,13 +645,112 @@ Result<void> Collector::Impl::open_all() {
   return ok();
 }
 
-Result<void> Collector::Impl::drain_all(RecordSink& sink, RunStats& stats) {
-  std::uint64_t total = 0;
-  for (auto& ring : rings) {
-    bool sink_failed = false;
+Round Collector::Impl::take_round(RecordQueue& queue) {
+  // Each ring gives at most its size, so a buffer of all rings' bytes (up to a limit for
+  // machines with many CPUs) never grows.
+  Round round = queue.spare(round_bytes);
+  for (std::size_t i = 0; i < rings.size(); ++i) {
+    Ring& ring = rings[i];
+    const std::size_t begin = round.bytes.size();
     auto n = ring.buffer.drain([&](std::span<const std::uint8_t> rec) -> Result<void> {
+      round.bytes.insert(round.bytes.end(), rec.begin(), rec.end());
+      return ok();
+    });
+    if (!n) corrupt_notes.push_back("CPU " + std::to_string(ring.cpu) + ": " + n.error().message);
+    if (round.bytes.size() > begin) round.segments.push_back({i, begin, round.bytes.size()});
+  }
+  drained.fetch_add(round.bytes.size(), std::memory_order_relaxed);
+  return round;
+}
+
+void Collector::Impl::reap_child(int wait_options) {
+  if (child <= 0 || child_reaped) return;
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(child, &status, wait_options);
+  } while (r < 0 && errno == EINTR);
+  if (r == child) {
+    child_reaped = true;
+    child_status = status;
+  }
+}
+
+Result<void> Collector::Impl::drain_loop(Clock::time_point deadline, RecordQueue& queue,
+                                         bool& stopped_by_request,
+                                         const std::function<Result<void>(const Round&)>& direct) {
+  std::size_t targets_left = target_pidfds.size();
+  bool done = false;
+  epoll_event evs[32];
+  Result<void> result = ok();
+  while (!done) {
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    auto wait = std::min<Clock::duration>(kPollInterval, deadline - now);
+    int timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    int n = epoll_wait(epoll.get(), evs, 32, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      result = Error{Errc::kIo, "epoll_wait: " + errno_text(errno)};
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t tag = evs[i].data.u64;
+      if (tag == kStopTag) {
+        stopped_by_request = true;
+        done = true;
+      } else if (tag == kChildTag) {
+        reap_child(WNOHANG);
+        done = true;
+      } else if (tag >= kTargetTag) {
+        int fd = target_pidfds[tag - kTargetTag].get();
+        epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+        if (--targets_left == 0) done = true;
+      } else if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
+        // Every task of a per-task ring is gone; its last records are drained below.
+        epoll_ctl(epoll.get(), EPOLL_CTL_DEL, rings[tag].fd, nullptr);
+      }
+    }
+    if (direct) {
+      Round r = take_round(queue);
+      result = direct(r);
+      queue.recycle(std::move(r));
+      if (!result) break;
+    } else if (queue.wait_for_room(kRoomWait)) {
+      // A full buffer leaves the records in the rings (the kernel counts what it must drop);
+      // the rings stay readable, so epoll answers at once and this wait paces the loop.
+      queue.push(take_round(queue));
+    }
+  }
+  for (auto& f : fds) ioctl(f.fd.get(), PERF_EVENT_IOC_DISABLE, 0);
+  // The last round whatever the budget: it is bounded by the rings.
+  if (!direct) queue.push(take_round(queue));
+  else if (result) result = direct(take_round(queue));
+  read_kernel_lost();
+  queue.close();
+  return result;
+}
+
+void Collector::Impl::read_kernel_lost() {
+  kernel_lost.assign(rings.size(), 0);
+  for (const auto& f : fds) {
+    if (!(attrs[f.event].attr.read_format & PERF_FORMAT_LOST)) continue;
+    std::uint64_t values[2] = {0, 0};  // { value; lost } (perf_event_open(2), read_format)
+    if (read(f.fd.get(), values, sizeof values) == static_cast<ssize_t>(sizeof values))
+      kernel_lost[f.ring] += values[1];
+  }
+}
+
+Result<void> Collector::Impl::deliver(const Round& round, RecordSink& sink, RunStats& stats) {
+  std::uint64_t total = 0;
+  for (const Round::Segment& seg : round.segments) {
+    Ring& ring = rings[seg.ring];
+    std::span<const std::uint8_t> bytes = round.segment(seg);
+    // The drain checked every size against the ring: the records tile the segment exactly.
+    for (std::size_t at = 0; at < bytes.size();) {
       perf_event_header h;
-      std::memcpy(&h, rec.data(), sizeof h);
+      std::memcpy(&h, bytes.data() + at, sizeof h);
+      std::span<const std::uint8_t> rec = bytes.subspan(at, h.size);
+      at += h.size;
       switch (h.type) {
         case PERF_RECORD_SAMPLE:
           ++ring.stats.samples;
@@ -605,16 +772,9 @@ Result<void> Collector::Impl::drain_all(RecordSink& sink, RunStats& stats) {
         case PERF_RECORD_THROTTLE: ++ring.stats.throttled; break;
         default: break;
       }
-      auto r = sink.on_record(rec);
-      if (!r) sink_failed = true;
-      return r;
-    });
-    if (!n) {
-      if (sink_failed) return n.error();
-      warn("ring-corrupt", "CPU " + std::to_string(ring.cpu) + ": " + n.error().message);
-      continue;
+      PROF_TRY(sink.on_record(rec));
+      ++total;
     }
-    total += *n;
   }
   stats.records += total;
   if (total == 0) return ok();
@@ -652,6 +812,10 @@ void Collector::request_stop() noexcept {
   (void)w;
 }
 
+std::uint64_t Collector::drained_bytes() const {
+  return impl_->drained.load(std::memory_order_relaxed);
+}
+
 Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink, ProgressFn progress) {
   Impl& m = *impl_;
   if (m.ran) return Error{Errc::kInternal, "Collector::run called twice"};
@@ -659,19 +823,15 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink, Pro
   RunStats stats;
   PROF_TRY(sink.on_start(m.attrs));
 
-  auto reap_child = [&](int options) {
-    if (m.child <= 0 || m.child_reaped) return;
-    int status = 0;
-    pid_t r;
-    do {
-      r = waitpid(m.child, &status, options);
-    } while (r < 0 && errno == EINTR);
-    if (r == m.child) {
-      m.child_reaped = true;
-      m.child_status = status;
-      stats.command_status = status;
-    }
-  };
+  // The rings are drained on a thread of their own (below), into buffers made ready now.
+  RecordQueue queue(m.options.reader_buffer_bytes ? m.options.reader_buffer_bytes
+                                                  : kDefaultReaderBytes);
+  std::uint64_t ring_bytes = 0;
+  for (const auto& r : m.rings) ring_bytes += r.buffer.data_size();
+  m.round_bytes = static_cast<std::size_t>(std::min(ring_bytes, kPrimeBytes / 2));
+  queue.prime(
+      std::clamp<std::size_t>(kPrimeBytes / std::max<std::size_t>(m.round_bytes, 1), 2, kMaxPrimed),
+      m.round_bytes);
 
   if (m.options.target != Target::kCommand) {
     for (auto& f : m.fds) {
@@ -692,12 +852,42 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink, Pro
     } while (got < 0 && errno == EINTR);
     m.child_err.reset();
     if (got == static_cast<ssize_t>(sizeof child_errno)) {
-      reap_child(0);
+      m.reap_child(0);
       return Error{child_errno == ENOENT ? Errc::kNotFound : Errc::kIo,
                    "cannot run '" + m.options.command[0] + "': " + errno_text(child_errno)};
     }
   }
   const auto start = Clock::now();
+  const auto deadline = stop.duration ? start + *stop.duration : Clock::time_point::max();
+
+  // The rings are drained on a thread of their own from here on, so that neither the /proc
+  // snapshot (slow on a CPU starved by sampling interrupts) nor the sink holds them up.
+  bool stopped_by_request = false;
+  Result<void> drained = ok();
+  std::thread drainer;
+  try {
+    drainer = std::thread([&] {
+      // Ahead of the sink's threads and the workload when we may (root, CAP_SYS_NICE): the
+      // draining is short, and every moment it waits the rings fill.
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kDrainerNice);
+      drained = m.drain_loop(deadline, queue, stopped_by_request);
+    });
+  } catch (const std::system_error& e) {
+    m.warn("threads", std::string("cannot start the ring-draining thread (") + e.what() +
+                          "): draining between the sink's rounds instead");
+  }
+  // Ends and joins the draining thread on every way out (a sink error included).
+  struct Joiner {
+    Collector& c;
+    std::thread& t;
+    RecordQueue& q;
+    ~Joiner() {
+      if (!t.joinable()) return;
+      c.request_stop();
+      while (!q.finished()) q.pop(kPollInterval);  // make room for the last round
+      t.join();
+    }
+  } joiner{*this, drainer, queue};
 
   if (m.options.synthesize) {
     // Enabled first, then the snapshot: a mapping made meanwhile is in both, never in neither.
@@ -731,59 +921,58 @@ Result<RunStats> Collector::run(const StopCondition& stop, RecordSink& sink, Pro
     PROF_TRY(sink.on_round_end());
   }
 
-  const auto deadline = stop.duration ? start + *stop.duration : Clock::time_point::max();
-  std::size_t targets_left = m.target_pidfds.size();
-  auto last_progress = start;
-  bool done = false;
-  epoll_event evs[32];
-  while (!done) {
-    auto now = Clock::now();
-    if (now >= deadline) break;
-    auto wait = std::min<Clock::duration>(kPollInterval, deadline - now);
-    int timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
-    int n = epoll_wait(m.epoll.get(), evs, 32, timeout_ms);
-    if (n < 0 && errno != EINTR) return Error{Errc::kIo, "epoll_wait: " + errno_text(errno)};
-    for (int i = 0; i < n; ++i) {
-      const std::uint64_t tag = evs[i].data.u64;
-      if (tag == kStopTag) {
-        stats.stopped_by_request = true;
-        done = true;
-      } else if (tag == kChildTag) {
-        reap_child(WNOHANG);
-        done = true;
-      } else if (tag >= kTargetTag) {
-        int fd = m.target_pidfds[tag - kTargetTag].get();
-        epoll_ctl(m.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
-        if (--targets_left == 0) done = true;
-      } else if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
-        // Every task of a per-task ring is gone; its last records are drained below.
-        epoll_ctl(m.epoll.get(), EPOLL_CTL_DEL, m.rings[tag].fd, nullptr);
-      }
-    }
-    PROF_TRY(m.drain_all(sink, stats));
-    if (progress && Clock::now() - last_progress >= kPollInterval) {
-      last_progress = Clock::now();
-      Progress p;
-      p.elapsed = last_progress - start;
-      for (const auto& r : m.rings) {
-        p.samples += r.stats.samples;
-        p.lost += r.stats.lost;
-      }
-      progress(p);
-    }
+  // Without a draining thread, drain here in turn with the sink (as before there was one).
+  if (!drainer.joinable()) {
+    drained = m.drain_loop(deadline, queue, stopped_by_request,
+                           [&](const Round& r) { return m.deliver(r, sink, stats); });
   }
-  for (auto& f : m.fds) ioctl(f.fd.get(), PERF_EVENT_IOC_DISABLE, 0);
-  PROF_TRY(m.drain_all(sink, stats));
+
+  auto last_progress = start;
+  auto report = [&] {
+    if (!progress || Clock::now() - last_progress < kPollInterval) return;
+    last_progress = Clock::now();
+    Progress p;
+    p.elapsed = last_progress - start;
+    for (const auto& r : m.rings) {
+      p.samples += r.stats.samples;
+      p.lost += r.stats.lost;
+    }
+    progress(p);
+  };
+  while (!queue.finished()) {
+    if (auto round = queue.pop(kPollInterval)) {
+      PROF_TRY(m.deliver(*round, sink, stats));
+      queue.recycle(std::move(*round));
+    }
+    report();
+  }
+  if (drainer.joinable()) drainer.join();
+  PROF_TRY(std::move(drained));
+  for (const auto& note : m.corrupt_notes) m.warn("ring-corrupt", note);
+  stats.stopped_by_request = stopped_by_request;
   // A command that ended on its own (e.g. by a Ctrl-C that reached it too) keeps its status.
-  reap_child(WNOHANG);
+  m.reap_child(WNOHANG);
   if (m.child > 0 && !m.child_reaped) {
     // Duration over or stopped by request: end the command as perf ends its workload.
     kill(m.child, SIGTERM);
-    reap_child(0);
+    m.reap_child(0);
     stats.command_stopped = true;
   }
+  if (m.child_reaped) stats.command_status = m.child_status;
   if (auto news = m.unreadable_maps.summary(); !news.empty()) m.warn("proc-unreadable", news);
   stats.mmap_pages = m.options.mmap_pages;
+  stats.locked_pages_cap = m.locked_pages_cap;
+  stats.reader_full = queue.full_waits();
+  stats.reader_peak_bytes = queue.peak_bytes();
+  for (std::size_t i = 0; i < m.rings.size(); ++i) {
+    // What the kernel counted beyond the PERF_RECORD_LOST it wrote: the ring was full when
+    // sampling stopped. (An inherited event counts its children's losses only in them.)
+    CpuStats& c = m.rings[i].stats;
+    if (i < m.kernel_lost.size() && m.kernel_lost[i] > c.lost) {
+      stats.lost_unreported += m.kernel_lost[i] - c.lost;
+      c.lost = m.kernel_lost[i];
+    }
+  }
   for (const auto& r : m.rings) {
     stats.per_cpu.push_back(r.stats);
     stats.samples += r.stats.samples;

@@ -3,11 +3,41 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <utility>
 
 namespace prof::collector {
+
+namespace {
+std::size_t floor_pow2(std::size_t n) {
+  std::size_t p = 1;
+  while (p <= n / 2) p *= 2;
+  return p;
+}
+}  // namespace
+
+std::size_t ring_pages_for_rate(std::uint64_t records_per_s, std::size_t record_bytes,
+                                std::uint64_t hold_ms, std::size_t page_size, std::size_t min_pages,
+                                std::size_t max_pages) {
+  const std::size_t cap = floor_pow2(std::max<std::size_t>(max_pages, 1));
+  const long double bytes = static_cast<long double>(records_per_s) *
+                            static_cast<long double>(record_bytes) *
+                            static_cast<long double>(hold_ms) / 1000.0L;
+  const long double wanted = bytes / static_cast<long double>(std::max<std::size_t>(page_size, 1));
+  std::size_t pages = std::max<std::size_t>(min_pages, 1);
+  while (pages < cap && static_cast<long double>(pages) < wanted) pages *= 2;
+  return std::min(pages, cap);
+}
+
+std::size_t mlock_ring_cap(std::uint64_t mlock_kb, std::size_t page_size, bool privileged,
+                           std::size_t privileged_cap) {
+  if (privileged) return privileged_cap;
+  const std::uint64_t pages = mlock_kb * 1024 / std::max<std::size_t>(page_size, 1);
+  if (pages < 2) return 0;  // the control page and at least one data page
+  return floor_pow2(static_cast<std::size_t>(pages - 1));
+}
 
 Result<RingBuffer> RingBuffer::map(int fd, std::size_t data_pages) {
   if (data_pages == 0 || (data_pages & (data_pages - 1)) != 0)
@@ -15,7 +45,7 @@ Result<RingBuffer> RingBuffer::map(int fd, std::size_t data_pages) {
                                    std::to_string(data_pages)};
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   const std::size_t len = (data_pages + 1) * page;
-  MemoryMap m = MemoryMap::map(fd, len, PROT_READ | PROT_WRITE, MAP_SHARED);
+  MemoryMap m = MemoryMap::map(fd, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE);
   if (!m) {
     int err = errno;
     std::string msg =

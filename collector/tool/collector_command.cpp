@@ -166,7 +166,8 @@ void add_sampling_options(po::options_description& opts, bool call_graph_by_defa
   opts.add_options()("user-stacks,U", "user-space stacks only")("kernel-stacks,K",
                                                                 "kernel stacks only")(
       "mmap-pages,m", po::value<std::size_t>()->value_name("PAGES"),
-      "ring buffer pages per CPU, a power of two (default 128; 512 with dwarf)")(
+      "ring buffer pages per CPU, a power of two (default: sized for -F, 128 to 4096; 512 "
+      "at least with dwarf; within kernel.perf_event_mlock_kb unless root)")(
       "buildid-mmap",
       "ask the kernel for build ids in MMAP2 records (default: off, as in perf: on Linux "
       "up to at least 6.18 the flag leaks into other sessions' MMAP2 records and crashes a "

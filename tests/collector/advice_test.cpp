@@ -22,6 +22,31 @@ using test::run;
 using test::run_profile;
 using test::TempDir;
 
+// Fails before issue 19: a loss from a sink that fell behind (the reader's buffer full) was
+// blamed on the ring, and a suggested ring past the locked-memory budget was not said to need
+// privileges.
+TEST(LostSamplesAdvice, HintSaysWhenMoreRingWouldNotHelpOrNeedsPrivileges) {
+  RunStats st;
+  st.mmap_pages = 128;
+  CpuStats b;
+  b.cpu = 0, b.samples = 250, b.lost = 750;
+  st.per_cpu = {b};
+  st.locked_pages_cap = 128;
+  EXPECT_EQ(lost_samples_hint(st),
+            "lost 75% of samples (750 of 1000): try -m 512 (now 128 pages per CPU; more than 128 "
+            "pages per CPU needs root, CAP_IPC_LOCK or a larger kernel.perf_event_mlock_kb) or a "
+            "lower -F");
+  st.locked_pages_cap = 1024;  // within the budget: nothing to say about it
+  EXPECT_EQ(lost_samples_hint(st),
+            "lost 75% of samples (750 of 1000): try -m 512 (now 128 pages per CPU) or a lower -F");
+  st.reader_full = 3;
+  st.reader_peak_bytes = 256u << 20;
+  EXPECT_EQ(lost_samples_hint(st),
+            "lost 75% of samples (750 of 1000): the records waiting for the sink filled the "
+            "reader's buffer (256 MiB), so the rings were left full; lower -F, or write perf.data "
+            "with 'profile record' and render it afterwards");
+}
+
 // Fails on e91aebd: neither function existed; the warning said only "use -m or lower -F".
 TEST(LostSamplesAdvice, RingGrowsByTheLossRatioToAPowerOfTwo) {
   EXPECT_EQ(suggest_mmap_pages(25, 75, 128), 512u);  // lost 75 %: 4x

@@ -142,3 +142,40 @@ TEST(RingBuffer, MapRejectsSizesThatAreNotPowersOfTwo) {
 }
 
 }  // namespace
+
+namespace {
+
+using prof::collector::mlock_ring_cap;
+using prof::collector::ring_pages_for_rate;
+
+// Fails before issue 19: every rate got the same 128-page ring, which at -F 100000 with call
+// chains (about 5 MB/s per CPU here) holds a tenth of a second.
+TEST(RingSizing, TheDefaultRingGrowsWithTheRate) {
+  // 100 ms of 320-byte samples: at 99 Hz nothing beyond the 128-page floor.
+  EXPECT_EQ(ring_pages_for_rate(99, 320, 100, 4096, 128, 4096), 128u);
+  EXPECT_EQ(ring_pages_for_rate(4000, 320, 100, 4096, 128, 4096), 128u);
+  // 100 kHz: 3.2 MB = 782 pages, rounded up to a power of two.
+  EXPECT_EQ(ring_pages_for_rate(100000, 320, 100, 4096, 128, 4096), 1024u);
+  // Never above the cap, which is rounded down to a power of two.
+  EXPECT_EQ(ring_pages_for_rate(100000, 320, 100, 4096, 128, 300), 256u);
+  EXPECT_EQ(ring_pages_for_rate(100000, 320, 100, 4096, 512, 4096), 1024u);
+  EXPECT_EQ(ring_pages_for_rate(1'000'000'000, 65536, 1000, 4096, 128, 4096), 4096u);
+  // The floor is kept even when the cap is below it only if the caller allows it.
+  EXPECT_EQ(ring_pages_for_rate(0, 320, 100, 4096, 128, 4096), 128u);
+}
+
+TEST(RingSizing, AnUnprivilegedRingStaysWithinTheLockedMemoryBudget) {
+  // kernel.perf_event_mlock_kb = 516 (the default): 129 pages per CPU with the control page.
+  EXPECT_EQ(mlock_ring_cap(516, 4096, false, 4096), 128u);
+  EXPECT_EQ(mlock_ring_cap(2048, 4096, false, 4096), 256u);  // 511 data pages -> 256
+  EXPECT_EQ(mlock_ring_cap(8, 4096, false, 4096), 1u);
+  EXPECT_EQ(mlock_ring_cap(4, 4096, false, 4096), 0u);  // not even one data page
+  // Root / CAP_IPC_LOCK: only our own cap.
+  EXPECT_EQ(mlock_ring_cap(516, 4096, true, 4096), 4096u);
+  // Whatever the sizing asks for, the cap wins.
+  EXPECT_EQ(
+      ring_pages_for_rate(100000, 320, 100, 4096, 128, mlock_ring_cap(516, 4096, false, 4096)),
+      128u);
+}
+
+}  // namespace

@@ -88,8 +88,15 @@ struct Options {
   std::uint32_t dwarf_stack_size = 8192;  // bytes of user stack per sample (rounded up to 8;
                                           // at most 65528: the record size field is 16 bits)
   StackScope stack_scope = StackScope::kBoth;
-  std::size_t mmap_pages = 0;  // -m: data pages per CPU ring (power of two);
-                               // 0 = 128 (512 KiB), or 512 with kDwarf
+  // -m: data pages per CPU ring (power of two); 0 = sized for the rate: room for 100 ms of
+  // samples at -F (about 320 bytes a sample with call chains), at least 128 pages (512 KiB,
+  // perf's default) or 512 with kDwarf, at most what the locked-memory budget allows
+  // (kernel.perf_event_mlock_kb per CPU without CAP_IPC_LOCK) and 4096 pages (16 MiB).
+  std::size_t mmap_pages = 0;
+  // Bytes of drained records the reader may hold for a sink that falls behind (run() drains
+  // the rings on a thread of its own, see record_queue.h); 0 = 256 MiB. When it is full the
+  // records stay in the rings and the kernel counts what it drops (RunStats::reader_full).
+  std::size_t reader_buffer_bytes = 0;
   // Ask the kernel to put build ids in MMAP2 (Linux 5.12+; silently off where refused).
   // Default off, as in perf: the kernel ORs the build-id flag into a shared MMAP2 header and
   // never clears it, so other sessions (a concurrent `perf record`) get records whose maj/min
@@ -108,7 +115,8 @@ struct StopCondition {
   std::optional<std::chrono::nanoseconds> duration;  // none = until request_stop()/target exit
 };
 
-// Receives the capture. Called only from the thread inside run().
+// Receives the capture. Called only from the thread that called run() (the rings are drained
+// on another, which only copies: record_queue.h), in the order the records were drained.
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
@@ -157,7 +165,8 @@ class PerfDataSink : public RecordSink {
 struct CpuStats {
   int cpu = 0;
   std::uint64_t samples = 0;    // PERF_RECORD_SAMPLE received from this CPU's ring
-  std::uint64_t lost = 0;       // samples the kernel dropped (PERF_RECORD_LOST) for a full ring
+  std::uint64_t lost = 0;       // samples the kernel dropped for a full ring (PERF_RECORD_LOST,
+                                // or its own count where larger: RunStats::lost_unreported)
   std::uint64_t throttled = 0;  // PERF_RECORD_THROTTLE: the kernel lowered the rate
 };
 
@@ -172,6 +181,14 @@ struct RunStats {
   bool stopped_by_request = false;    // request_stop() ended the capture
   std::size_t mmap_pages = 0;         // data pages per CPU ring used (Options::mmap_pages
                                       // resolved), for the -m hint (advice.h)
+  std::size_t locked_pages_cap = 0;   // the largest ring this user may map per CPU within
+                                      // kernel.perf_event_mlock_kb; 0 = no such limit
+  std::uint64_t reader_full = 0;      // times the reader's buffer was full (the sink fell
+                                      // behind by Options::reader_buffer_bytes)
+  std::size_t reader_peak_bytes = 0;  // the most drained bytes waiting for the sink at once
+  std::uint64_t lost_unreported = 0;  // of `lost`: counted by the kernel (PERF_FORMAT_LOST,
+                                      // Linux 6.0+) with no PERF_RECORD_LOST written, because
+                                      // a ring was still full when sampling stopped
 };
 
 // Progress for a terminal countdown; called from run() about every 250 ms.
@@ -212,6 +229,9 @@ class Collector {
   // into `sink` until `stop` is met; then disables the events and drains what is left. An error
   // from the sink ends the capture and is returned. Call once.
   Result<RunStats> run(const StopCondition& stop, RecordSink& sink, ProgressFn progress = {});
+
+  // Bytes taken from the rings so far by run()'s draining thread; any thread may ask.
+  std::uint64_t drained_bytes() const;
 
   // Ends run() soon after. Async-signal-safe (writes to an eventfd); may be called before run().
   void request_stop() noexcept;

@@ -25,6 +25,22 @@
 
 namespace prof::collector {
 
+// The ring the Collector maps per CPU when -m is not given: room for `hold_ms` of records
+// arriving at `records_per_s` of about `record_bytes` each, as data pages (a power of two), at
+// least `min_pages` and at most `max_pages` (rounded down to a power of two, never below 1).
+// At -F 99 that is the 128-page default; at -F 100000 with call chains, thousands.
+std::size_t ring_pages_for_rate(std::uint64_t records_per_s, std::size_t record_bytes,
+                                std::uint64_t hold_ms, std::size_t page_size, std::size_t min_pages,
+                                std::size_t max_pages);
+
+// The largest ring (data pages, a power of two) one CPU may map within the kernel's
+// locked-memory budget: a user without CAP_IPC_LOCK (and with perf_event_paranoid above -1)
+// may lock kernel.perf_event_mlock_kb per online CPU, the control page included (perf_mmap in
+// kernel/events/core.c); 0 when not even one data page fits. `privileged` users have no such
+// limit: `privileged_cap` then.
+std::size_t mlock_ring_cap(std::uint64_t mlock_kb, std::size_t page_size, bool privileged,
+                           std::size_t privileged_cap);
+
 class RingBuffer {
  public:
   // mmap(2)s one control page plus `data_pages` (a power of two) of perf event `fd`.
