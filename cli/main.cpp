@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "export.h"
 #include "folder_command.h"
+#include "malloc_tuning.h"
 #include "prof/cli/support.h"
 #include "renderer_command.h"
 
@@ -58,48 +59,10 @@ void print_help(std::ostream& out) {
          "'profile --help-all' lists the options of the all-in-one command.\n";
 }
 
-// glibc's allocator, tuned for a short-lived process that builds tables of tens to hundreds of
-// MB: a heap backed by transparent huge pages (the kernel's THP mode here is "madvise", which
-// glibc asks for with glibc.malloc.hugetlb=1), grown 64 MB at a time, never trimmed, and large
-// blocks taken from it instead of from mmap. Page faults on fresh memory were a third of
-// symbolizing a small capture and of rendering a large input: with these, 3,300 faults become
-// 450, and the CPU time drops 40 % and 30 %. Tunables are read when the process starts, so the
-// process starts itself again once with them; the second start takes them out of the
-// environment again, so a profiled command (`-- CMD`) sees the environment we were given. A
-// GLIBC_TUNABLES of the user's, PROF_NO_MALLOC_TUNING=1, or a failing exec leave things as
-// they are.
-constexpr const char* kTunedMark = "PROF_MALLOC_TUNED";
-constexpr const char* kMallocTunables =
-    "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
-    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864";
-
-// Sanitizer builds bring their own allocator, which the tunables do not reach: a restart would
-// only double their slow start (long enough for a 0.5 s `-t` target to exit before we attach).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kOwnAllocator = true;
-#else
-constexpr bool kOwnAllocator = false;
-#endif
-
-void tune_malloc(char** argv) {
-  if (kOwnAllocator) return;
-  if (std::getenv(kTunedMark)) {  // the second start
-    ::unsetenv("GLIBC_TUNABLES");
-    ::unsetenv(kTunedMark);
-    return;
-  }
-  if (std::getenv("GLIBC_TUNABLES") || std::getenv("PROF_NO_MALLOC_TUNING")) return;
-  if (::setenv("GLIBC_TUNABLES", kMallocTunables, 1) != 0 || ::setenv(kTunedMark, "1", 1) != 0)
-    return;
-  ::execv("/proc/self/exe", argv);
-  ::unsetenv("GLIBC_TUNABLES");  // no /proc, or no exec: run as we are
-  ::unsetenv(kTunedMark);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  tune_malloc(argv);
+  prof::app::tune_malloc();
   std::ios::sync_with_stdio(false);
   prof::cli::remember_command_line(argc, argv);
   prof::app::install_pprof_input();

@@ -186,8 +186,10 @@ TEST(Workload, OurFailureStillExitsOne) {
   EXPECT_NE(rec.err.find("profile: error: "), std::string::npos) << rec.err;
 }
 
-// profile starts itself again with malloc tunables (cli/main.cpp); the command it profiles must
-// see the environment profile was given: none of ours, and a user's GLIBC_TUNABLES unchanged.
+// profile tunes its allocator (cli/malloc_tuning.cpp); the command it profiles must see the
+// environment profile was given: none of ours, and a user's GLIBC_TUNABLES unchanged. And
+// profile keeps its name: started again through /proc/self/exe (as it once did for glibc's
+// tunables), `ps`, `top` and its own captures showed it as "exe".
 TEST(Workload, TheCommandSeesTheEnvironmentWeWereGiven) {
   PROF_REQUIRE_LIVE();
   TempDir tmp;
@@ -197,6 +199,11 @@ TEST(Workload, TheCommandSeesTheEnvironmentWeWereGiven) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string env = read_file(plain);
   EXPECT_EQ(env.find("GLIBC_TUNABLES"), std::string::npos) << env;
+  const std::string parent = tmp.file("parent.comm");
+  r = run_profile({"record", "-o", tmp.file("c.data"), "--", "sh", "-c",
+                   "cat /proc/$PPID/comm > '" + parent + "'; exec \"$0\" 100", fixture("fx_spin")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(parent), "profile\n");
   EXPECT_EQ(env.find("PROF_MALLOC_TUNED"), std::string::npos) << env;
   r = run({"env", "GLIBC_TUNABLES=glibc.malloc.check=0", test::profile_binary(), "record", "-o",
            tmp.file("b.data"), "--", "sh", "-c", "env > '" + user + "'; exec \"$0\" 100",

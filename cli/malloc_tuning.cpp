@@ -1,0 +1,83 @@
+// glibc's allocator, tuned in-process for a short-lived process that builds tables of tens to
+// hundreds of MB. See malloc_tuning.h.
+#include "malloc_tuning.h"
+
+#include <malloc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace prof::app {
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+constexpr std::size_t kHugePage = 2 * kMiB;
+
+// Sanitizer builds bring their own allocator, which mallopt does not reach.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kOwnAllocator = true;
+#else
+constexpr bool kOwnAllocator = false;
+#endif
+
+// The first character of a small /proc/sys file, or '\0'.
+char first_char_of(const char* path) {
+  std::FILE* f = std::fopen(path, "re");
+  if (!f) return '\0';
+  int c = std::fgetc(f);
+  std::fclose(f);
+  return c == EOF ? '\0' : static_cast<char>(c);
+}
+
+// How much address space the heap may reserve ahead of need: 1 GB, less under a data-size
+// limit (brk counts against it) or strict overcommit (where a reservation is a commitment).
+std::size_t heap_reserve() {
+  std::size_t reserve = 1024 * kMiB;
+  if (first_char_of("/proc/sys/vm/overcommit_memory") == '2') reserve = 64 * kMiB;
+  struct rlimit data {};
+  if (::getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur != RLIM_INFINITY)
+    reserve = std::min<std::size_t>(reserve, static_cast<std::size_t>(data.rlim_cur / 4));
+  return reserve;
+}
+
+std::uintptr_t align_up(std::uintptr_t p, std::size_t to) { return (p + to - 1) & ~(to - 1); }
+
+}  // namespace
+
+void tune_malloc() {
+  if (kOwnAllocator || std::getenv("PROF_NO_MALLOC_TUNING") || std::getenv("GLIBC_TUNABLES"))
+    return;
+  const std::size_t reserve = heap_reserve();
+  if (reserve < 16 * kMiB) return;
+  // Large blocks from the heap too (mmap'ed blocks are zeroed and faulted in afresh each time),
+  // and the heap never handed back while we run.
+  ::mallopt(M_MMAP_THRESHOLD, 32 * kMiB);
+  ::mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<std::size_t>(2 * reserve, 1 << 30)));
+  ::mallopt(M_TOP_PAD, static_cast<int>(reserve));
+  // Grow the heap now, by the reservation, and ask for transparent huge pages on it: one
+  // VMA, so one madvise covers every later allocation up to the reservation.
+  auto* before = static_cast<char*>(::sbrk(0));
+  void* probe = std::malloc(4 * kMiB);
+  if (!probe) {  // the reservation was refused: back to glibc's defaults
+    ::mallopt(M_TOP_PAD, 128 * 1024);
+    return;
+  }
+  std::memset(probe, 0, 1);
+  std::free(probe);
+  auto* after = static_cast<char*>(::sbrk(0));
+  if (before == reinterpret_cast<char*>(-1) || after == reinterpret_cast<char*>(-1) ||
+      after < before + static_cast<std::ptrdiff_t>(reserve / 2))
+    return;  // the heap did not grow by brk (glibc fell back to mmap): nothing to advise
+  const std::uintptr_t from = align_up(reinterpret_cast<std::uintptr_t>(before), kHugePage);
+  const std::uintptr_t to = reinterpret_cast<std::uintptr_t>(after) & ~(kHugePage - 1);
+  if (to > from)
+    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);  // advice: may fail
+}
+
+}  // namespace prof::app
