@@ -238,7 +238,14 @@ Result<KallsymsTable> KallsymsTable::load_fresh(const std::string& path) {
 }
 
 const KernelSymbol* KallsymsTable::find(std::uint64_t address) const {
-  return detail::find_covering(symbols_, address);
+  const KernelSymbol* s = detail::find_covering(symbols_, address);
+  if (s && unchecked_ && !unchecked_->entry_ok(*s)) return nullptr;
+  return s;
+}
+
+std::span<const KernelSymbol> KallsymsTable::symbols() const {
+  if (unchecked_ && !unchecked_->all_ok(symbols_)) return {};
+  return symbols_;
 }
 
 bool KallsymsTable::trusted_at(std::uint64_t address) const {

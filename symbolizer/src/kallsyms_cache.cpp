@@ -22,8 +22,10 @@ namespace prof::symbolizer::detail {
 struct KallsymsCacheAccess {
   static KallsymsTable make(std::shared_ptr<const void> storage,
                             std::span<const KernelSymbol> symbols, std::size_t skipped,
-                            std::vector<KallsymsTable::Range> trusted) {
+                            std::vector<KallsymsTable::Range> trusted,
+                            std::shared_ptr<UncheckedSymbols> unchecked) {
     KallsymsTable t;
+    t.unchecked_ = std::move(unchecked);
     t.storage_ = std::move(storage);
     t.symbols_ = symbols;
     t.skipped_ = skipped;
@@ -306,9 +308,22 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
   const std::uintptr_t delta =
       reinterpret_cast<std::uintptr_t>(bytes) - static_cast<std::uintptr_t>(h.base);
   unsigned char* symbols_at = bytes + h.symbols_offset;
-  if (!(relocate ? check_symbols<true>(symbols_at, h.symbol_count, lo, hi, delta)
-                 : check_symbols<false>(symbols_at, h.symbol_count, lo, hi, delta)))
-    return std::nullopt;
+  std::span<const KernelSymbol> symbols(reinterpret_cast<const KernelSymbol*>(symbols_at),
+                                        h.symbol_count);
+  std::shared_ptr<UncheckedSymbols> unchecked;
+  if (relocate) {
+    // Every view is moved anyway: check them all now.
+    if (!check_symbols<true>(symbols_at, h.symbol_count, lo, hi, delta)) return std::nullopt;
+  } else {
+    // Used where it lies: checked as used. The first and last entries are read now (the
+    // table's bounds), so they are checked now.
+    unchecked = std::make_shared<UncheckedSymbols>();
+    unchecked->lo = lo;
+    unchecked->hi = hi;
+    if (!unchecked->entry_ok(symbols.front()) || !unchecked->entry_ok(symbols.back()) ||
+        (symbols.size() > 1 && symbols.front().start >= symbols.back().start))
+      return std::nullopt;
+  }
   std::vector<Range> trusted(h.range_count);
   for (std::size_t i = 0; i < trusted.size(); ++i) {
     std::uint64_t pair[2];
@@ -319,10 +334,22 @@ std::optional<KallsymsTable> KallsymsCache::read() const {
     if (trusted[i].first >= trusted[i].second ||
         (i > 0 && trusted[i].first < trusted[i - 1].second))
       return std::nullopt;
-  std::span<const KernelSymbol> symbols(reinterpret_cast<const KernelSymbol*>(symbols_at),
-                                        h.symbol_count);
-  return KallsymsCacheAccess::make(std::move(storage), symbols, h.skipped_lines,
-                                   std::move(trusted));
+  return KallsymsCacheAccess::make(std::move(storage), symbols, h.skipped_lines, std::move(trusted),
+                                   std::move(unchecked));
+}
+
+bool UncheckedSymbols::entry_ok(const KernelSymbol& s) const {
+  return view_inside(s.name, lo, hi) && view_inside(s.module, lo, hi) && s.start < s.end;
+}
+
+bool UncheckedSymbols::all_ok(std::span<const KernelSymbol> symbols) {
+  std::call_once(once_, [&] {
+    // check_symbols<false> only reads, whatever its parameter's constness says.
+    ok_ = check_symbols<false>(
+        reinterpret_cast<unsigned char*>(const_cast<KernelSymbol*>(symbols.data())), symbols.size(),
+        lo, hi, 0);
+  });
+  return ok_;
 }
 
 bool KallsymsCache::write(const KallsymsTable& table) const {

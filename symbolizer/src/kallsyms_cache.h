@@ -20,7 +20,9 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +44,20 @@ struct KallsymsIdentity {
   // `euid`: kptr_restrict makes the file differ per user.
   static KallsymsIdentity from(std::string_view boot_id, std::string_view proc_modules,
                                unsigned euid);
+};
+
+// The symbols of a cache file used where it is mapped, which read() has not walked: each is
+// checked when find() hands it out, and all of them (views inside the names block, ranges
+// non-empty, starts ascending) the first time anyone asks for the whole list.
+struct UncheckedSymbols {
+  std::uintptr_t lo = 0, hi = 0;  // the names block, where every view must lie
+
+  bool entry_ok(const KernelSymbol& s) const;
+  bool all_ok(std::span<const KernelSymbol> symbols);  // thread-safe; checks once
+
+ private:
+  std::once_flag once_;
+  bool ok_ = false;
 };
 
 class KallsymsCache {

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <random>
 
@@ -178,6 +180,37 @@ TEST(KallsymsCache, HiddenAddressesAndLoadingModulesAreNeverCached) {
   EXPECT_FALSE(loading.write(KallsymsTable::parse(kText)));
   struct stat st {};
   EXPECT_NE(stat(dir.file("k.bin").c_str(), &st), 0);
+}
+
+// A table used where the file is mapped is not walked when it is read (first touches of its
+// pages were most of a small capture's symbolizing time): a damaged entry is found out when it
+// is looked up (a miss) or when the whole list is asked for (empty), never handed out.
+TEST(KallsymsCache, ADamagedEntryOfAMappedTableIsNeverHandedOut) {
+  prof::test::TempDir dir;
+  const std::string file = dir.file("k.bin");
+  KallsymsCache cache(file, identity());
+  ASSERT_TRUE(cache.write(KallsymsTable::parse(kText)));
+  std::string bytes = prof::test::read_file(file);
+  // __pi_memcpy's entry: its start, its end (do_syscall_64's start), then its name's view; the
+  // view's size is made to reach far past the file.
+  const std::uint64_t range[2] = {0xffffffff81000100, 0xffffffff81000200};
+  const std::size_t at =
+      bytes.find(std::string(reinterpret_cast<const char*>(range), sizeof range));
+  ASSERT_NE(at, std::string::npos);
+  std::string_view name;
+  std::memcpy(&name, bytes.data() + at + offsetof(KernelSymbol, name), sizeof name);
+  std::string_view damaged(name.data(), std::size_t{1} << 40);
+  std::memcpy(bytes.data() + at + offsetof(KernelSymbol, name), &damaged, sizeof damaged);
+  prof::test::write_file(file, bytes);
+
+  auto t = cache.read();  // mapped at its preferred address, as in the round trip above
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->find(0xffffffff81000104), nullptr);
+  ASSERT_NE(t->find(0xffffffff81000204), nullptr);  // its neighbours are fine
+  EXPECT_EQ(t->find(0xffffffff81000204)->name, "do_syscall_64");
+  EXPECT_TRUE(t->symbols().empty());
+  // The relocated copy (the address is now taken) checks everything as it reads: a miss.
+  EXPECT_FALSE(cache.read());
 }
 
 // Every prefix, every single-byte change in the header and sampled ones everywhere else,

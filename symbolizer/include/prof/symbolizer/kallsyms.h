@@ -38,7 +38,8 @@ namespace prof::symbolizer {
 
 namespace detail {
 struct KallsymsCacheAccess;  // the cache reader/writer (kallsyms_cache.cpp)
-}
+struct UncheckedSymbols;     // a mapped cache file's symbols, checked as they are used
+}  // namespace detail
 
 struct KernelSymbol {
   std::uint64_t start = 0;
@@ -72,8 +73,12 @@ class KallsymsTable {
   std::uint64_t lowest() const { return symbols_.empty() ? 0 : symbols_.front().start; }
   // End of the highest symbol, 0 when empty.
   std::uint64_t highest_end() const { return symbols_.empty() ? 0 : symbols_.back().end; }
-  // Every symbol, sorted by start.
-  std::span<const KernelSymbol> symbols() const { return symbols_; }
+  // Every symbol, sorted by start. A table mapped from the cache checks its symbols on first
+  // use (find() the one it returns, symbols() all of them, once): a damaged file then looks
+  // like an empty table (or misses) instead of crashing, and a run that looks up a few hundred
+  // kernel addresses does not touch the 6 MB of the others (first touches of pages are most of
+  // a small capture's symbolizing time on a VM).
+  std::span<const KernelSymbol> symbols() const;
 
   // True when the table came from the cache file rather than from reading the file now.
   bool from_cache() const { return from_cache_; }
@@ -100,6 +105,7 @@ class KallsymsTable {
   std::size_t skipped_ = 0;
   bool from_cache_ = false;
   std::vector<Range> trusted_;  // sorted, disjoint; only consulted when from_cache_
+  std::shared_ptr<detail::UncheckedSymbols> unchecked_;  // set for a mapped cache file
 };
 
 }  // namespace prof::symbolizer
