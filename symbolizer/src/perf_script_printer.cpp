@@ -223,9 +223,11 @@ bool write_perf_script(const Profile& profile, const ScriptFormat& fmt, ThreadPo
   }
   loc_at.back() = loc_text.size();
   // A chunk's text, written through a raw pointer: a sample is a header and a few location
-  // texts, and per-piece std::string appends were most of the formatting time.
-  // Buffers start at 4 MB (a chunk's text is ~1-2 MB), 2 MB-aligned with huge pages asked
-  // for: a handful of page faults per buffer instead of hundreds, and no regrowth copy.
+  // texts, and per-piece std::string appends were most of the formatting time. Chunks are
+  // small (a few hundred kB of text) and their buffers reused: on a VM the first touch of each
+  // fresh page is costly, and 2048-sample chunks in 4 MB buffers touched 3.4 MB for a small
+  // capture (a quarter of symbolizing it). A buffer that must grow past 2 MB asks for huge
+  // pages.
   struct FreeAligned {
     void operator()(char* p) const { std::free(p); }
   };
@@ -234,12 +236,13 @@ bool write_perf_script(const Profile& profile, const ScriptFormat& fmt, ThreadPo
     std::size_t cap = 0, len = 0;
     char* room(std::size_t n) {  // at least n bytes free at the end
       if (cap - len < n) {
-        constexpr std::size_t kHuge = std::size_t{2} << 20;
-        std::size_t want = std::max({cap * 2, len + n, 2 * kHuge});
-        want = (want + kHuge - 1) & ~(kHuge - 1);
-        char* bigger = static_cast<char*>(std::aligned_alloc(kHuge, want));
+        constexpr std::size_t kHuge = std::size_t{2} << 20, kPage = 4096;
+        std::size_t want = std::max({cap * 2, len + n, std::size_t{256} << 10});
+        const std::size_t align = want >= kHuge ? kHuge : kPage;
+        want = (want + align - 1) & ~(align - 1);
+        char* bigger = static_cast<char*>(std::aligned_alloc(align, want));
         if (!bigger) throw std::bad_alloc();
-        huge_pages(bigger, want);
+        if (align == kHuge) huge_pages(bigger, want);
         if (len) std::memcpy(bigger, data.get(), len);
         data.reset(bigger);
         cap = want;
@@ -315,7 +318,7 @@ bool write_perf_script(const Profile& profile, const ScriptFormat& fmt, ThreadPo
   // to the sink in order (writing 25 MB to a file is a third of the time formatting takes, and
   // overlaps it), formatting itself when the next chunk is not ready. A chunk's buffer is
   // reused once it has been written: at most `slots` chunks are ahead of the sink.
-  constexpr std::size_t kChunk = 2048;
+  constexpr std::size_t kChunk = 256;
   const std::size_t total = samples.size();
   const std::size_t chunks = (total + kChunk - 1) / kChunk;
   std::size_t threads = pool ? pool->size() + 1 : 1;
