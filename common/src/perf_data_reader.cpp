@@ -544,7 +544,13 @@ Result<std::unique_ptr<PerfDataReader>> PerfDataReader::open(const std::string& 
         "is a directory: directory-format perf.data (perf record --threads) is not supported; "
         "convert it with 'perf inject -i DIR -o FILE'");
   if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    im.map = MemoryMap::map(im.fd, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE);
+    // Every page is read, in order. Up to 256 MB the mapping is populated at once: a page
+    // faulted in by its first read costs several times more on a VM (docs/PERFORMANCE.md);
+    // a larger file is faulted in as it is read, so the first records need not wait for all.
+    const auto size = static_cast<std::size_t>(st.st_size);
+    constexpr std::size_t kPopulateUpTo = std::size_t{256} << 20;
+    im.map = MemoryMap::map(im.fd, size, PROT_READ,
+                            MAP_PRIVATE | (size <= kPopulateUpTo ? MAP_POPULATE : 0));
     if (!im.map) return Error{Errc::kIo, "'" + path + "': cannot map: " + std::strerror(errno)};
     ::madvise(im.map.data(), im.map.size(), MADV_SEQUENTIAL);
     im.img = im.map.bytes();
