@@ -257,18 +257,23 @@ void Symbolizer::for_each_sample(const std::function<void(const StackSampleView&
 Summary Symbolizer::summary() const {
   const Profile& p = impl_->profile;
   Summary s = impl_->summary;
-  // Frame counts follow what the samples print, inline expansion included.
-  for (const Sample& st : p.samples()) {
-    for (LocationId id : p.stack(st.stack)) {
+  // Frame counts follow what the samples print, inline expansion included. Samples share
+  // stacks (a few thousand distinct among tens of thousands of samples): counted per stack.
+  std::vector<std::uint64_t> per_stack(p.stacks().size(), 0);
+  for (const Sample& st : p.samples()) per_stack[st.stack] += st.count;
+  for (StackId stack = 0; stack < per_stack.size(); ++stack) {
+    const std::uint64_t count = per_stack[stack];
+    if (count == 0) continue;
+    for (LocationId id : p.stack(stack)) {
       if (id >= p.locations().size()) continue;  // not resolved yet
       const std::uint32_t object = impl_->locations[id].key.object;
       for (const Line& l : p.lines(p.locations()[id])) {
-        s.frames += st.count;
-        if (object == detail::kKernelObject) s.kernel_frames += st.count;
-        if (l.inlined) s.inlined_frames += st.count;
+        s.frames += count;
+        if (object == detail::kKernelObject) s.kernel_frames += count;
+        if (l.inlined) s.inlined_frames += count;
         if (l.function == 0) {
-          if (object == detail::kNoObject) s.unmapped_frames += st.count;
-          else s.unresolved_frames += st.count;
+          if (object == detail::kNoObject) s.unmapped_frames += count;
+          else s.unresolved_frames += count;
         }
       }
     }
