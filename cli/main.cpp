@@ -9,10 +9,12 @@
 
 #include "collector_command.h"
 #include "commands.h"
+#include "docgen.h"
 #include "export.h"
 #include "folder_command.h"
 #include "prof/cli/support.h"
 #include "renderer_command.h"
+#include "version.h"
 
 #ifndef PROF_VERSION
 #define PROF_VERSION "0.0.0"
@@ -20,11 +22,7 @@
 
 namespace {
 
-struct Subcommand {
-  const char* name;
-  int (*run)(int, char**);
-  const char* summary;
-};
+using prof::app::Subcommand;
 
 constexpr Subcommand kSubcommands[] = {
     {"record", prof::collector::record_command, "sample with perf_event_open -> perf.data"},
@@ -96,10 +94,19 @@ void tune_malloc(char** argv) {
   ::unsetenv(kTunedMark);
 }
 
+// Commands that print a page and end (help, version, the documentation generator): not
+// worth a second start for the allocator.
+bool needs_no_tuning(int argc, char** argv) {
+  if (argc < 2) return false;
+  std::string_view first = argv[1];
+  return first == "--version" || first == "-V" || first == "--help" || first == "-h" ||
+         first == "help" || first == "--help-all" || first.starts_with("--help-format=");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  tune_malloc(argv);
+  if (!needs_no_tuning(argc, argv)) tune_malloc(argv);
   std::ios::sync_with_stdio(false);
   prof::cli::remember_command_line(argc, argv);
   prof::app::install_pprof_input();
@@ -125,8 +132,11 @@ int main(int argc, char** argv) {
       return prof::app::pipeline_command(2, args);
     }
     if (first == "--version" || first == "-V") {
-      std::cout << "profile " PROF_VERSION "\n";
+      std::cout << "profile " PROF_VERSION " (git " << prof::app::git_revision() << ")\n";
       return prof::cli::kExitOk;
+    }
+    if (first.starts_with("--help-format=")) {  // for the build: man pages and completions
+      return prof::app::help_format_command(first.substr(14), kSubcommands, argc - 2, argv + 2);
     }
     for (const auto& s : kSubcommands) {
       if (first == s.name) return s.run(argc - 1, argv + 1);
