@@ -10,6 +10,7 @@
 #include "collector_command.h"
 #include "commands.h"
 #include "docgen.h"
+#include "doctor.h"
 #include "export.h"
 #include "folder_command.h"
 #include "prof/cli/support.h"
@@ -34,6 +35,7 @@ constexpr Subcommand kSubcommands[] = {
     {"merge", prof::app::merge_command, "folded and pprof files -> one profile (exact)"},
     {"top", prof::app::top_command, "hottest functions, overall and per CPU"},
     {"list", prof::collector::list_command, "events available on this machine"},
+    {"doctor", prof::app::doctor_command, "what works on this machine and what to change"},
 };
 
 void print_help(std::ostream& out) {
@@ -94,13 +96,14 @@ void tune_malloc(char** argv) {
   ::unsetenv(kTunedMark);
 }
 
-// Commands that print a page and end (help, version, the documentation generator): not
+// Commands that print a page and end (help, version, the documentation generator, doctor): not
 // worth a second start for the allocator.
 bool needs_no_tuning(int argc, char** argv) {
   if (argc < 2) return false;
   std::string_view first = argv[1];
   return first == "--version" || first == "-V" || first == "--help" || first == "-h" ||
-         first == "help" || first == "--help-all" || first.starts_with("--help-format=");
+         first == "help" || first == "--help-all" || first == "doctor" ||
+         first.starts_with("--help-format=");
 }
 
 }  // namespace
