@@ -1,6 +1,8 @@
 #include "docgen.h"
 
+#include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -332,8 +334,8 @@ complete -F _profile profile
 )";
 }
 
-// zsh's _arguments specs: '--name=[description]:VALUE:_files'; brackets, colons and
-// backslashes in the description are escaped, single quotes closed and reopened.
+// zsh's _arguments specs: '--name=[description]:VALUE:_files'; brackets and backslashes in
+// the description are escaped (the first bare ']' ends it), single quotes closed and reopened.
 std::string zsh_quote(std::string_view s) {
   std::string out = "'";
   for (char c : s) {
@@ -345,7 +347,7 @@ std::string zsh_quote(std::string_view s) {
 std::string zsh_description(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '[' || c == ']' || c == ':' || c == '\\') out += '\\';
+    if (c == '[' || c == ']' || c == '\\') out += '\\';
     out += c;
   }
   if (out.size() > 100) out = out.substr(0, 97) + "...";
@@ -363,8 +365,9 @@ void write_zsh(std::ostream& out, const std::vector<HelpPage>& pages) {
       for (const auto& o : sec.options) {
         bool value = o->semantic()->max_tokens() > 0;
         std::string desc = "[" + zsh_description(o->description()) + "]";
-        std::string arg =
-            value ? ":" + split_parameter(o->format_parameter()).first + ":_files" : "";
+        std::string message = split_parameter(o->format_parameter()).first;
+        if (message == "arg") message = "value";  // Boost's name for an unnamed value
+        std::string arg = value ? ":" + message + ":_files" : "";
         if (!o->long_name().empty())
           out << "    " << zsh_quote("--" + o->long_name() + (value ? "=" : "") + desc + arg)
               << " \\\n";
