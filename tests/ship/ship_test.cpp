@@ -255,8 +255,9 @@ TEST(Package, DebHasTheToolItsPagesAndShlibdepsPlusLibpfm4) {
 
   auto contents = run({"dpkg-deb", "-c", deb});
   for (const char* f :
-       {"./usr/bin/profile", "./usr/share/man/man1/profile.1",
-        "./usr/share/man/man1/profile-doctor.1", "./usr/share/bash-completion/completions/profile",
+       {"./usr/bin/profile", "./usr/share/man/man1/profile.1.gz",
+        "./usr/share/man/man1/profile-doctor.1.gz",
+        "./usr/share/bash-completion/completions/profile",
         "./usr/share/zsh/vendor-completions/_profile", "./usr/share/doc/profile/README.md"})
     EXPECT_NE(contents.out.find(std::string(f) + "\n"), std::string::npos) << f;
 
