@@ -3,6 +3,7 @@
 // and what nobody itself can read.
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,9 +112,15 @@ TEST(Doctor, AsNobodyFollowsParanoidAndSaysTheFix) {
   if (::geteuid() != 0) PROF_SKIP_UNLESS_REQUIRED("needs root to become nobody");
   struct passwd* nobody = ::getpwnam("nobody");
   ASSERT_NE(nobody, nullptr);
-  test::TempDir d;
-  ASSERT_EQ(::chmod(d.path().c_str(), 0755), 0);
-  const std::string bin = d.file("profile");
+  // Under /tmp, not $TMPDIR: nobody must be able to reach it, and $TMPDIR may be private.
+  char dir_template[] = "/tmp/profile-doctor-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{dir_template};
+  ASSERT_EQ(::chmod(dir_template, 0755), 0);
+  const std::string bin = std::string(dir_template) + "/profile";
   fs::copy_file(test::profile_binary(), bin);
   const std::vector<std::string> as_nobody = {"setpriv", "--reuid=nobody", "--regid=nogroup",
                                               "--clear-groups", "--inh-caps=-all"};
