@@ -21,6 +21,7 @@
 #include "folder_command.h"
 #include "options.h"
 #include "pipeline.h"
+#include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/collector/advice.h"
 #include "prof/common/event_name.h"
@@ -308,10 +309,7 @@ int pipeline_command(int argc, char** argv) {
   auto opts = pipeline_options();
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, opts.all, opts.positional, vm, "")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts.visible << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts.visible, "");
   Reporter rep;
   rep.quiet = vm.count("quiet") > 0;
   rep.verbose = vm.count("verbose") > 0;
@@ -418,10 +416,7 @@ int report_command(int argc, char** argv) {
   auto opts = report_options();
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, opts.all, opts.positional, vm, "report")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts.visible << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts.visible, "report");
   std::string path = "perf.data";
   if (vm.count("file")) {
     const auto& f = vm["file"].as<std::vector<std::string>>();
@@ -589,10 +584,7 @@ int top_command(int argc, char** argv) {
   pos.add("positional", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "top")) return *rc;
-  if (vm.count("help")) {
-    std::cout << visible << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(visible, "top");
   Reporter rep;
   rep.quiet = vm.count("quiet") > 0;
   rep.verbose = vm.count("verbose") > 0;

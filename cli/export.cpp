@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/interop/convert.h"
 #include "prof/interop/pprof.h"
@@ -117,10 +118,7 @@ int merge_command(int argc, char** argv) {
   pos.add("input", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "merge")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts, "merge");
   if (!vm.count("input")) return cli::usage_error("expected one or more profiles", "merge");
   const auto files = vm["input"].as<std::vector<std::string>>();
   std::string format = vm.count("format") ? vm["format"].as<std::string>() : "";

@@ -9,11 +9,14 @@
 
 #include "collector_command.h"
 #include "commands.h"
+#include "docgen.h"
+#include "doctor.h"
 #include "export.h"
 #include "folder_command.h"
 #include "malloc_tuning.h"
 #include "prof/cli/support.h"
 #include "renderer_command.h"
+#include "version.h"
 
 #ifndef PROF_VERSION
 #define PROF_VERSION "0.0.0"
@@ -21,11 +24,7 @@
 
 namespace {
 
-struct Subcommand {
-  const char* name;
-  int (*run)(int, char**);
-  const char* summary;
-};
+using prof::app::Subcommand;
 
 constexpr Subcommand kSubcommands[] = {
     {"record", prof::collector::record_command, "sample with perf_event_open -> perf.data"},
@@ -37,6 +36,7 @@ constexpr Subcommand kSubcommands[] = {
     {"merge", prof::app::merge_command, "folded and pprof files -> one profile (exact)"},
     {"top", prof::app::top_command, "hottest functions, overall and per CPU"},
     {"list", prof::collector::list_command, "events available on this machine"},
+    {"doctor", prof::app::doctor_command, "what works on this machine and what to change"},
 };
 
 void print_help(std::ostream& out) {
@@ -88,8 +88,11 @@ int main(int argc, char** argv) {
       return prof::app::pipeline_command(2, args);
     }
     if (first == "--version" || first == "-V") {
-      std::cout << "profile " PROF_VERSION "\n";
+      std::cout << "profile " PROF_VERSION " (git " << prof::app::git_revision() << ")\n";
       return prof::cli::kExitOk;
+    }
+    if (first.starts_with("--help-format=")) {  // for the build: man pages and completions
+      return prof::app::help_format_command(first.substr(14), kSubcommands, argc - 2, argv + 2);
     }
     for (const auto& s : kSubcommands) {
       if (first == s.name) return s.run(argc - 1, argv + 1);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that profile's build and tests need (idempotent), then
 # configures and builds into ./build. Run as root (or with sudo available).
-#   scripts/setup.sh            install + build (RelWithDebInfo)
+#   scripts/setup.sh            install + build everything (RelWithDebInfo)
+#   PROF_TARGETS=profile scripts/setup.sh   install + build only these targets (the README's
+#                               first command: the tool alone, no test suites or benchmarks)
 #   PROF_SKIP_APT=1 scripts/setup.sh   build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,9 @@ PACKAGES=(
   # tests: reference perf, compressors, XML checker, headless browser, clang for fuzzing
   linux-perf gzip bzip2 xz-utils zstd libxml2-utils chromium clang libclang-rt-14-dev
   python3 binutils util-linux procps clang-format-14
+  # shipping tests: man pages checked with man-db/groff, completions with bash and zsh, the
+  # .deb built by CPack (dpkg-shlibdeps from dpkg-dev; CPack's DEB generator runs `file`)
+  man-db groff-base zsh dpkg-dev file
   # interop tests: the real `go tool pprof`; Node.js with npm (on this machine from NodeSource,
   # whose nodejs carries npm) for speedscope, installed into the build tree
   golang-go nodejs
@@ -44,7 +49,9 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${CMAKE_ARGS:-} >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)"
+# shellcheck disable=SC2086  # PROF_TARGETS is a list of words
+cmake --build "$BUILD_DIR" -j"$(nproc)" ${PROF_TARGETS:+--target $PROF_TARGETS}
+[ -z "${PROF_TARGETS:-}" ] || exit 0  # the speedscope package below serves the tests only
 
 # speedscope (the npm package, pinned) in the build tree, for the test that opens our speedscope
 # output in it (tests/interop). Not part of the build: a machine without npm skips that test.

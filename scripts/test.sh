@@ -4,7 +4,7 @@
 #   BUILD_DIR=build-asan CMAKE_ARGS=-DPROF_SANITIZE=ON scripts/test.sh   sanitizer build
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+PROF_TARGETS= scripts/setup.sh  # everything, whatever the caller exported
 BUILD_DIR=${BUILD_DIR:-build}
 export PROF_PEER_DIR=${PROF_PEER_DIR:-$(cd .. && pwd)/shared/peer}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" ${CTEST_ARGS:-}

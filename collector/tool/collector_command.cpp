@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/collector/advice.h"
 #include "prof/collector/collector.h"
@@ -318,10 +319,7 @@ int record_command(int argc, char** argv) {
   pos.add("duration", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "record")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts, "record");
   const bool quiet = vm.count("quiet") > 0;
   auto req = sampling_from(vm, command);
   if (!req) return cli::usage_error(req.error().message, "record");
@@ -420,10 +418,7 @@ int list_command(int argc, char** argv) {
   pos.add("filter", 1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "list")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts, "list");
   auto events = list_events(vm.count("filter") ? vm["filter"].as<std::string>() : "");
   if (!events) return cli::report_error(events.error());
   const bool show_all = vm.count("all") > 0;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/common/input.h"
 #include "prof/common/warnings.h"
@@ -92,10 +93,7 @@ int fold_command(int argc, char** argv) {
   pos.add("input", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "fold")) return *rc;
-  if (vm.count("help")) {
-    std::cout << visible << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(visible, "fold");
   std::string path = "-";
   if (vm.count("input")) {
     const auto& in = vm["input"].as<std::vector<std::string>>();

@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/common/folded.h"
 #include "prof/common/input.h"
@@ -250,10 +251,7 @@ int render_command(int argc, char** argv) {
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "render")) return *rc;
   const std::string out_path = vm.count("output") ? vm["output"].as<std::string>() : "-";
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts, "render");
   WarningSink sink;
   auto setup = render_setup_from(vm, sink);
   if (!setup) {
@@ -305,10 +303,7 @@ int diff_command(int argc, char** argv) {
   pos.add("input", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "diff")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts, "diff");
   std::vector<std::string> files =
       vm.count("input") ? vm["input"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (files.size() != 2) return cli::usage_error("expected two folded files: BEFORE AFTER", "diff");

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/common/perf_data.h"
 #include "prof/common/warnings.h"
@@ -64,10 +65,7 @@ int symbolize_command(int argc, char** argv) {
   pos.add("positional", -1);
   po::variables_map vm;
   if (auto rc = cli::parse(argc, argv, all, pos, vm, "symbolize")) return *rc;
-  if (vm.count("help")) {
-    std::cout << opts << '\n';
-    return cli::kExitOk;
-  }
+  if (vm.count("help")) return cli::print_help(opts, "symbolize");
   std::string input = "perf.data";
   if (vm.count("positional")) {
     const auto& p = vm["positional"].as<std::vector<std::string>>();
