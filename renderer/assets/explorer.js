@@ -5,21 +5,44 @@
 (function () {
   var D = JSON.parse(document.getElementById("profile-data").textContent);
 
-  function decode(b64, Type) {
+  function bytesOf(b64) {
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(b64);
     var bin = atob(b64), n = bin.length, bytes = new Uint8Array(n);
     for (var i = 0; i < n; i++) bytes[i] = bin.charCodeAt(i);
-    return new Type(bytes.buffer);
+    return bytes;
+  }
+  // {width, data}: little-endian unsigned values of 1, 2 or 4 bytes.
+  function column(c) {
+    var b = bytesOf(c.data);
+    var T = c.width === 1 ? Uint8Array : c.width === 2 ? Uint16Array : Uint32Array;
+    return new T(b.buffer, b.byteOffset, b.length / c.width);
+  }
+  // Zigzag LEB128 differences -> microseconds from the capture's start.
+  function times(b64, n) {
+    var b = bytesOf(b64), out = new Uint32Array(n), prev = 0, k = 0;
+    for (var i = 0; i < n; i++) {
+      var z = 0, mul = 1, byte;
+      do { byte = b[k++]; z += (byte & 127) * mul; mul *= 128; } while (byte & 128);
+      prev += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      out[i] = prev;
+    }
+    return out;
+  }
+  function minusOne(col, Type) {
+    var out = new Type(col.length);
+    for (var i = 0; i < col.length; i++) out[i] = col[i] - 1;
+    return out;
   }
 
   var frames = D.frames;
-  var nodeParent = decode(D.nodeParent, Int32Array);
-  var nodeFrame = decode(D.nodeFrame, Uint32Array);
+  var nodeParent = minusOne(column(D.nodeParent), Int32Array);
+  var nodeFrame = column(D.nodeFrame);
   var N = D.samples;
-  var sTime = decode(D.time, Uint32Array);
-  var sCpu = decode(D.cpu, Int16Array);
-  var sThread = decode(D.thread, Uint32Array);
-  var sNode = decode(D.node, Uint32Array);
-  var sWeight = D.weight ? decode(D.weight, Uint32Array) : null;
+  var sTime = times(D.timeDeltas, N);
+  var sCpu = minusOne(column(D.cpu), Int16Array);
+  var sThread = column(D.thread);
+  var sNode = column(D.node);
+  var sWeight = D.weight ? column(D.weight) : null;
   var threads = D.threads; // [pid, tid, comm]
   var nodes = nodeParent.length;
   var durationS = D.durationUs / 1e6;
@@ -317,12 +340,12 @@
 
   // --- trees (flame graph, sandwich) -------------------------------------------------------------
   // A drawable tree: {name, total, self, node (main tree only), children: [...]}.
-  function mainTree(n) {
+  function mainTree(n, minTotal) {
     var t = { name: n === 0 ? "all" : frames[nodeFrame[n]], total: nodeTotal[n],
               self: nodeSelf[n], node: n, children: [] };
     for (var k = childStart[n]; k < childStart[n + 1]; k++) {
       var c = childList[k];
-      if (nodeTotal[c] > 0) t.children.push(mainTree(c));
+      if (nodeTotal[c] > 0 && nodeTotal[c] >= minTotal) t.children.push(mainTree(c, minTotal));
     }
     return t;
   }
@@ -405,18 +428,27 @@
     g.clearRect(0, 0, W, H);
     g.font = "11px ui-monospace, 'DejaVu Sans Mono', monospace";
     g.textBaseline = "middle";
+    // One path per colour: a fillRect per frame costs far more on a software canvas.
+    var byColour = {}, labels = [];
     rects.forEach(function (r) {
       r.y = up ? (maxDepth - r.depth) * ROW_H : r.depth * ROW_H;
       r.h = ROW_H - 1;
       var matched = searchRe && searchRe.test(r.t.name);
-      g.fillStyle = matched ? "rgb(230,0,230)" : r.ancestor ? "#e8d9a8" : frameColour(r.t.name);
-      g.fillRect(r.x, r.y, Math.max(r.w - 0.5, 0.5), r.h);
+      var c = matched ? "rgb(230,0,230)" : r.ancestor ? "#e8d9a8" : frameColour(r.t.name);
+      (byColour[c] || (byColour[c] = [])).push(r);
+      if (r.w >= 3 * charW + 6) labels.push(r);
+    });
+    Object.keys(byColour).forEach(function (c) {
+      g.beginPath();
+      byColour[c].forEach(function (r) { g.rect(r.x, r.y, Math.max(r.w - 0.5, 0.5), r.h); });
+      g.fillStyle = c;
+      g.fill();
+    });
+    g.fillStyle = "#000";
+    labels.forEach(function (r) {
       var chars = Math.floor((r.w - 6) / charW);
-      if (chars >= 3) {
-        var label = r.t.name.length <= chars ? r.t.name : r.t.name.slice(0, chars - 2) + "..";
-        g.fillStyle = "#000";
-        g.fillText(label, r.x + 3, r.y + r.h / 2 + 1);
-      }
+      var label = r.t.name.length <= chars ? r.t.name : r.t.name.slice(0, chars - 2) + "..";
+      g.fillText(label, r.x + 3, r.y + r.h / 2 + 1);
     });
     canvas._rects = rects;
     return rects;
@@ -479,7 +511,9 @@
     head.hidden = true;
     calleesCanvas.hidden = true;
     if (nodeTotal[S.zoom] === 0) S.zoom = 0;
-    var tree = mainTree(0), zoomPath = null;
+    // Frames narrower than 0.4 px of the zoomed one's width are neither built nor drawn.
+    var W = Math.max(300, flame.parentNode.clientWidth - 24);
+    var tree = mainTree(0, nodeTotal[S.zoom] * 0.4 / W), zoomPath = null;
     if (S.zoom !== 0) {
       var chain = [];
       for (var a = S.zoom; a >= 0; a = nodeParent[a]) { chain.unshift(a); if (a === 0) break; }

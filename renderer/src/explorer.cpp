@@ -13,18 +13,9 @@
 namespace prof::renderer {
 namespace {
 
-// Bytes of a little-endian typed array (the page reads them with Uint32Array and friends, which
-// use the platform's order: every machine a browser runs on today is little-endian).
-template <typename T>
-void append_base64(std::string& out, const std::vector<T>& values) {
+void append_base64(std::string& out, const std::vector<unsigned char>& bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<unsigned char> bytes(values.size() * sizeof(T));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    auto v = static_cast<std::make_unsigned_t<T>>(values[i]);
-    for (std::size_t b = 0; b < sizeof(T); ++b)
-      bytes[i * sizeof(T) + b] = static_cast<unsigned char>(v >> (8 * b));
-  }
   out.reserve(out.size() + (bytes.size() + 2) / 3 * 4 + 2);
   out += '"';
   std::size_t i = 0;
@@ -44,6 +35,41 @@ void append_base64(std::string& out, const std::vector<T>& values) {
     out += '=';
   }
   out += '"';
+}
+
+// `{"width":W,"data":"BASE64"}`: the values as a little-endian array of the narrowest unsigned
+// type (1, 2 or 4 bytes) that holds the largest. The page reads it with Uint8Array, Uint16Array
+// or Uint32Array, which use the platform's order: little-endian wherever a browser runs today.
+void append_column(std::string& out, const std::vector<std::uint32_t>& values) {
+  std::uint32_t max = 0;
+  for (auto v : values) max = std::max(max, v);
+  const std::size_t width = max < 0x100 ? 1 : max < 0x10000 ? 2 : 4;
+  std::vector<unsigned char> bytes(values.size() * width);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    for (std::size_t b = 0; b < width; ++b)
+      bytes[i * width + b] = static_cast<unsigned char>(values[i] >> (8 * b));
+  out += "{\"width\":" + std::to_string(width) + ",\"data\":";
+  append_base64(out, bytes);
+  out += '}';
+}
+
+// Sample times as the differences from the previous sample's, zigzag-signed (samples from
+// several CPUs are not quite in time order) and LEB128 variable-length: most take one byte.
+void append_time_deltas(std::string& out, const std::vector<std::uint32_t>& times) {
+  std::vector<unsigned char> bytes;
+  bytes.reserve(times.size() * 2);
+  std::int64_t prev = 0;
+  for (auto t : times) {
+    const std::int64_t d = static_cast<std::int64_t>(t) - prev;
+    prev = t;
+    auto z = static_cast<std::uint64_t>(d < 0 ? -2 * d - 1 : 2 * d);
+    do {
+      unsigned char b = z & 0x7F;
+      z >>= 7;
+      bytes.push_back(z ? b | 0x80 : b);
+    } while (z);
+  }
+  append_base64(out, bytes);
 }
 
 // Length of the valid UTF-8 sequence at s[i], 0 when it is not one.
@@ -143,7 +169,7 @@ Result<ExplorerStats> write_explorer(const Profile& profile, const ExplorerOptio
   std::vector<bool> loc_done(profile.locations().size());
 
   // Stack prefix tree: node 0 is the root; a child always gets a larger id than its parent.
-  std::vector<std::int32_t> node_parent{-1};
+  std::vector<std::uint32_t> node_parent{0};  // parent + 1; 0 for the root
   std::vector<std::uint32_t> node_frame{0};
   std::unordered_map<std::uint64_t, std::uint32_t> children;
   constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
@@ -164,7 +190,7 @@ Result<ExplorerStats> write_explorer(const Profile& profile, const ExplorerOptio
         const std::uint64_t key = std::uint64_t{node} << 32 | *f;
         auto [c, fresh] = children.try_emplace(key, static_cast<std::uint32_t>(node_parent.size()));
         if (fresh) {
-          node_parent.push_back(static_cast<std::int32_t>(node));
+          node_parent.push_back(node + 1);
           node_frame.push_back(*f);
         }
         node = c->second;
@@ -183,8 +209,7 @@ Result<ExplorerStats> write_explorer(const Profile& profile, const ExplorerOptio
   if (!has_time) start = end = 0;
 
   const std::size_t n = samples.size();
-  std::vector<std::uint32_t> time_us(n), sample_node(n), sample_thread(n), weight(n);
-  std::vector<std::int16_t> cpu(n);
+  std::vector<std::uint32_t> time_us(n), sample_node(n), sample_thread(n), weight(n), cpu(n);
   bool weighted = false;
   std::vector<ThreadKey> threads;
   std::unordered_map<ThreadKey, std::uint32_t, ThreadKeyHash> thread_ids;
@@ -193,7 +218,7 @@ Result<ExplorerStats> write_explorer(const Profile& profile, const ExplorerOptio
     const std::uint64_t t = s.time_ns > start ? (s.time_ns - start) / 1000 : 0;
     time_us[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(t, UINT32_MAX));
     sample_node[i] = node_of_stack(s.stack);
-    cpu[i] = static_cast<std::int16_t>(std::clamp<std::int32_t>(s.cpu, -1, INT16_MAX));
+    cpu[i] = static_cast<std::uint32_t>(std::clamp<std::int32_t>(s.cpu, -1, INT16_MAX) + 1);
     ThreadKey key{s.pid, s.tid, s.comm};
     auto [it, fresh] = thread_ids.try_emplace(key, static_cast<std::uint32_t>(threads.size()));
     if (fresh) threads.push_back(key);
@@ -226,19 +251,19 @@ Result<ExplorerStats> write_explorer(const Profile& profile, const ExplorerOptio
     data += ']';
   }
   data += "],\"nodeParent\":";
-  append_base64(data, node_parent);
+  append_column(data, node_parent);
   data += ",\"nodeFrame\":";
-  append_base64(data, node_frame);
-  data += ",\"samples\":" + std::to_string(n) + ",\"time\":";
-  append_base64(data, time_us);
-  data += ",\"cpu\":";
-  append_base64(data, cpu);
+  append_column(data, node_frame);
+  data += ",\"samples\":" + std::to_string(n) + ",\"timeDeltas\":";
+  append_time_deltas(data, time_us);
+  data += ",\"cpu\":";  // CPU + 1, 0 = unknown
+  append_column(data, cpu);
   data += ",\"thread\":";
-  append_base64(data, sample_thread);
+  append_column(data, sample_thread);
   data += ",\"node\":";
-  append_base64(data, sample_node);
+  append_column(data, sample_node);
   data += ",\"weight\":";
-  if (weighted) append_base64(data, weight);
+  if (weighted) append_column(data, weight);
   else data += "null";
   data += '}';
 

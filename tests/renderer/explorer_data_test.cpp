@@ -43,8 +43,10 @@ TEST(Explorer, EmbedsInternedStacksAndPerSampleColumns) {
   EXPECT_NE(html.find("<table id=\"functions\">"), std::string::npos);
   EXPECT_NE(html.find("id=\"heatmap\""), std::string::npos);
   EXPECT_EQ(between(html, "\"durationUs\":", ","), "2000000");
-  // 3 samples x 4 bytes of microseconds: 0, 500000, 2000000 little-endian, base64.
-  EXPECT_EQ(between(html, "\"time\":\"", "\""), "AAAAACChBwCAhB4A");
+  // Microseconds 0, 500000, 2000000 as zigzag LEB128 differences (0, 1000000, 3000000), base64.
+  EXPECT_EQ(between(html, "\"timeDeltas\":\"", "\""), "AMCEPcCNtwE=");
+  // CPU + 1 in one byte each: 1, 4, 1.
+  EXPECT_EQ(between(html, "\"cpu\":", "}"), "{\"width\":1,\"data\":\"AQQB\"");
   EXPECT_EQ(between(html, "\"weight\":", "}"), "null");
   EXPECT_EQ(html.find("://"), std::string::npos) << "no URL in the page";
 }
