@@ -491,7 +491,6 @@
     });
   });
 
-  var currentTree = null;
   function drawGraph() {
     var head = document.getElementById("sandwich-head");
     var matchedEl = document.getElementById("matched");
@@ -505,7 +504,6 @@
       calleesCanvas.hidden = false;
       drawTree(flame, sw.callers, true, null);
       drawTree(calleesCanvas, sw.callees, false, null);
-      currentTree = sw;
       return;
     }
     head.hidden = true;
@@ -524,7 +522,6 @@
         zoomPath.push(t);
       });
     }
-    currentTree = tree;
     drawTree(flame, tree, S.view !== "icicle", zoomPath);
     document.getElementById("reset").disabled = S.zoom === 0;
     if (searchRe) {
@@ -702,6 +699,8 @@
     document.getElementById("heatmap-scroll").hidden = true;
     document.getElementById("no-time").hidden = false;
     lanes.hidden = true;
+    Array.prototype.forEach.call(document.querySelectorAll("#time-panel .panel-head"),
+      function (e) { e.hidden = true; });
   }
   window.addEventListener("hashchange", function () { readHash(); S.zoom = 0; update(); });
   var resizeTimer = 0;

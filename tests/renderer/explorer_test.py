@@ -58,30 +58,32 @@ def script_samples(profile, data):
         if not m:
             continue
         t = int(m.group(1)) * 10**9 + int(m.group(2).ljust(9, "0"))
+        c = re.search(r"\[(\d+)\]", lines[0])
         funcs = []
         for l in lines[1:]:
             parts = l.split(None, 1)
             if len(parts) == 2:
                 funcs.append(re.sub(r"\+0x[0-9a-f]+$", "", parts[1].rsplit(" (", 1)[0]))
-        samples.append((t, funcs))
+        samples.append((t, funcs, int(c.group(1)) if c else -1))
     check(len(samples) > 200, "the capture has samples (%d)" % len(samples))
     return samples
 
 
 def in_range(samples, a, b):
     """The samples a page selection (or --time-range) A,B keeps: microseconds from the first."""
-    start = min(t for t, _ in samples)
+    start = min(s[0] for s in samples)
     return [s for s in samples if a * 1e6 <= (s[0] - start) // 1000 < b * 1e6]
 
 
 def total_of(samples, name):
-    return sum(1 for _, f in samples if name in f)
+    return sum(1 for s in samples if name in s[1])
 
 
 def caller_count(samples, caller, callee):
     """Samples whose stack has `callee` called directly by `caller` (leaf first lists)."""
     n = 0
-    for _, f in samples:
+    for s in samples:
+        f = s[1]
         for i in range(len(f) - 1):
             if f[i] == callee and f[i + 1] == caller:
                 n += 1
@@ -291,6 +293,22 @@ def run(profile, out_dir, chrome):
         after = frame_named(cdp, "phase_two")
         check(abs(after["w"] - before["w"]) < 0.5, "reset restores the whole graph")
 
+        # The icicle toggle puts the root on top.
+        flame_all, flame_main = frame_named(cdp, "all"), frame_named(cdp, "main")
+        check(flame_all["y"] > flame_main["y"], "flame graph: root below its callees")
+        ib = cdp.eval("""(function(){ var b = document.getElementById('v-icicle')
+            .getBoundingClientRect(); return {x: b.left + b.width/2, y: b.top + b.height/2};
+            })()""")
+        browser_test.click(cdp, ib["x"], ib["y"])
+        ice_all, ice_main = frame_named(cdp, "all"), frame_named(cdp, "main")
+        check(ice_all["y"] < ice_main["y"], "icicle: root above its callees")
+        check("view=icicle" in cdp.eval("location.hash"), "icicle kept in the URL")
+        fb = cdp.eval("""(function(){ var b = document.getElementById('v-flame')
+            .getBoundingClientRect(); return {x: b.left + b.width/2, y: b.top + b.height/2};
+            })()""")
+        browser_test.click(cdp, fb["x"], fb["y"])
+        check(frame_named(cdp, "all")["y"] > frame_named(cdp, "main")["y"], "back to flame")
+
         # 6. Search: exact Matched % (of the whole selection), highlighted, kept in the URL.
         sb = cdp.eval("""(function(){ var b = document.getElementById('search')
             .getBoundingClientRect(); return {x: b.left + 10, y: b.top + b.height/2}; })()""")
@@ -301,6 +319,16 @@ def run(profile, out_dir, chrome):
         check(matched == "Matched: %.2f%%" % want, "Matched %r == %.2f%%" % (matched, want))
         check("search=%5Ephase_two%24" in cdp.eval("location.hash"), "search in the URL")
         screenshot(cdp, os.path.join(out_dir, "explorer-search.png"))
+
+        # A CPU filter from the URL: the busiest CPU's samples only, exactly.
+        busiest = max(set(x[2] for x in samples), key=lambda c: sum(1 for x in samples
+                                                                    if x[2] == c))
+        open_url(cdp, url + "#cpu=%d" % busiest)
+        on_cpu = [x for x in samples if x[2] == busiest]
+        check(cdp.eval("explorer.selectionTotal()") == len(on_cpu),
+              "#cpu=%d selects its %d samples" % (busiest, len(on_cpu)))
+        check(row(table(cdp), "shared_work")["total"] == total_of(on_cpu, "shared_work"),
+              "the table follows the CPU filter")
 
         # 7. Nothing left file://: every request the page made, and its resource entries.
         urls = [e["params"]["request"]["url"] for e in cdp.events
