@@ -542,8 +542,9 @@ int symbolize_command(int argc, char** argv) {
 // `profile top FILE` where FILE is a pprof profile or folded stacks (not perf.data): the tables
 // from its stacks. nullopt when FILE is something else (perf.data, stdin), for the usual path.
 static std::optional<int> top_of_profile_file(const std::string& file, const po::variables_map& vm,
-                                              bool per_cpu, const std::string& output,
-                                              Reporter& rep) {
+                                              const folder::Options& fopt,
+                                              const std::string& output, Reporter& rep) {
+  const bool per_cpu = fopt.per_cpu;
   if (file == "-") return std::nullopt;
   auto in = InputFile::open(file);
   if (!in) return std::nullopt;  // the perf.data reader says why
@@ -551,6 +552,10 @@ static std::optional<int> top_of_profile_file(const std::string& file, const po:
   if (!head) return std::nullopt;
   const ContentKind kind = sniff_content(*head).kind;
   if (kind != ContentKind::kBinary && kind != ContentKind::kText) return std::nullopt;
+  if (fopt.time_range)
+    return cli::usage_error("--time-range needs sample times, which '" + file +
+                                "' (pprof or folded stacks) does not keep: use perf.data",
+                            "top");
   in->reset();
   interop::PprofReadOptions ropt;
   if (vm.count("sample-index")) ropt.sample_index = vm["sample-index"].as<std::string>();
@@ -685,9 +690,7 @@ int top_command(int argc, char** argv) {
     live_req = std::move(*req);
   } else {
     if (file.empty()) file = "perf.data";
-    if (!fopt.time_range) {
-      if (auto profile = top_of_profile_file(file, vm, fopt.per_cpu, output, rep)) return *profile;
-    }
+    if (auto profile = top_of_profile_file(file, vm, fopt, output, rep)) return *profile;
     auto s = symbolize_file(file, sopt, &rep.sink);
     if (!s) return cli::report_error(s.error());
     sym = std::move(s->first);

@@ -173,6 +173,12 @@ def run(profile, out_dir, chrome):
           "fold and report take --time-range")
     check(folded_text.stdout == folded_report.stdout and folded_text.stdout,
           "fold --time-range (perf script text) == report --time-range (perf.data)")
+    top = subprocess.run([profile, "top", data, "--time-range", "2.2,3.9", "--json", "-n", "0"],
+                         stdout=subprocess.PIPE, timeout=60)
+    check(top.returncode == 0, "top takes --time-range")
+    rows_ = {r["function"]: r["total"] for r in json.loads(top.stdout)["tables"][0]["rows"]}
+    check(rows_.get("phase_two", 0) > 0 and rows_.get("phase_one", 0) <= 0.02 * rows_["phase_two"],
+          "top --time-range 2.2,3.9: phase_two only")
     bad = subprocess.run([profile, "report", data, "--time-range", "1.6,0.2"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     err = bad.stderr.decode().strip()
