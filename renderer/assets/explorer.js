@@ -192,14 +192,26 @@
     // Columns as wide as the panel allows (FlameScope's layout), scrolling beyond 10 px each.
     var room = document.getElementById("heatmap-scroll").clientWidth - LEFT - 8;
     CW = Math.max(10, Math.min(48, Math.floor(room / cols)));
-    var counts = new Float64Array(cols * ROWS), max = 0;
-    for (var i = 0; i < N; i++) {
-      if (!passes(i, false)) continue;
-      var t = sTime[i] / 1e6, c = Math.floor(t), r = Math.floor((t - c) * ROWS);
-      if (c >= cols) continue;
-      var k = c * ROWS + r;
-      counts[k] += sWeight ? sWeight[i] : 1;
-      if (counts[k] > max) max = counts[k];
+    // The counts depend on the filters only: a drag redraws without counting again.
+    var key = S.cpu + "/" + S.pid + "/" + S.tid, counts, max = 0, i, c, r;
+    if (heat._key === key) {
+      counts = heat._counts;
+      max = heat._max;
+    } else {
+      counts = new Float64Array(cols * ROWS);
+      for (i = 0; i < N; i++) {
+        if (!passes(i, false)) continue;
+        var t = sTime[i] / 1e6;
+        c = Math.floor(t);
+        r = Math.floor((t - c) * ROWS);
+        if (c >= cols) continue;
+        var k = c * ROWS + r;
+        counts[k] += sWeight ? sWeight[i] : 1;
+        if (counts[k] > max) max = counts[k];
+      }
+      heat._key = key;
+      heat._counts = counts;
+      heat._max = max;
     }
     var W = LEFT + cols * CW + 4, H = TOP + ROWS * CH + 2, dpr = window.devicePixelRatio || 1;
     heat.width = W * dpr; heat.height = H * dpr;
@@ -231,7 +243,6 @@
         }
       }
     }
-    heat._counts = counts;
   }
   heat.addEventListener("mousedown", function (ev) {
     if (ev.button !== 0) return;
@@ -263,19 +274,13 @@
   // --- per-CPU lanes ---------------------------------------------------------------------------
   var lanes = document.getElementById("lanes");
   var LANE_H = 14, LANE_LEFT = 52, laneBins = null;
-  function drawLanes() {
-    if (!D.hasTime || cpus.length === 0) { lanes.hidden = true; return; }
-    var W = Math.max(200, lanes.parentNode.clientWidth - 24), H = cpus.length * LANE_H + 2;
-    var dpr = window.devicePixelRatio || 1;
-    lanes.width = W * dpr; lanes.height = H * dpr; lanes.style.height = H + "px";
-    var B = Math.max(1, Math.floor((W - LANE_LEFT) / 2)), cpuRow = {};
-    cpus.forEach(function (c, k) { cpuRow[c] = k; });
-    // The thread that ran most in each bin (majority vote: one candidate and a count per cell).
+  function laneVotes(B, cpuRow, span) {
     var cand = new Int32Array(cpus.length * B).fill(-1), votes = new Int32Array(cpus.length * B);
-    var span = Math.max(D.durationUs, 1);
+    var b, k;
     for (var i = 0; i < N; i++) {
       if (sCpu[i] < 0) continue;
-      var b = Math.min(B - 1, Math.floor(sTime[i] / span * B)), k = cpuRow[sCpu[i]] * B + b;
+      b = Math.min(B - 1, Math.floor(sTime[i] / span * B));
+      k = cpuRow[sCpu[i]] * B + b;
       var th = sThread[i];
       if (votes[k] === 0) { cand[k] = th; votes[k] = 1; }
       else if (cand[k] === th) votes[k]++;
@@ -287,7 +292,21 @@
       b = Math.min(B - 1, Math.floor(sTime[i] / span * B)); k = cpuRow[sCpu[i]] * B + b;
       if (cand[k] < 0) cand[k] = -2 - sThread[i];
     }
-    laneBins = { B: B, cand: cand, W: W };
+    return cand;
+  }
+  function drawLanes() {
+    if (!D.hasTime || cpus.length === 0) { lanes.hidden = true; return; }
+    var W = Math.max(200, lanes.parentNode.clientWidth - 24), H = cpus.length * LANE_H + 2;
+    var dpr = window.devicePixelRatio || 1;
+    lanes.width = W * dpr; lanes.height = H * dpr; lanes.style.height = H + "px";
+    var B = Math.max(1, Math.floor((W - LANE_LEFT) / 2)), cpuRow = {};
+    cpus.forEach(function (c, k) { cpuRow[c] = k; });
+    // The thread that ran most in each bin (majority vote: one candidate and a count per cell),
+    // counted again only when the width changes.
+    var span = Math.max(D.durationUs, 1);
+    if (!laneBins || laneBins.B !== B) laneBins = { B: B, cand: laneVotes(B, cpuRow, span), W: W };
+    laneBins.W = W;
+    var cand = laneBins.cand;
     var g = lanes.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = "#fff"; g.fillRect(0, 0, W, H);
