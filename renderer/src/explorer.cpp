@@ -133,7 +133,9 @@ struct ThreadKey {
 };
 struct ThreadKeyHash {
   std::size_t operator()(const ThreadKey& k) const noexcept {
-    return std::hash<std::int64_t>()(k.pid * 1000003 + k.tid) ^ (std::size_t{k.comm} << 1);
+    return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.pid) * 1000003u +
+                                      static_cast<std::uint64_t>(k.tid)) ^
+           (std::size_t{k.comm} << 1);
   }
 };
 

@@ -336,6 +336,19 @@ def run(profile, out_dir, chrome):
         check(row(table(cdp), "shared_work")["total"] == total_of(on_cpu, "shared_work"),
               "the table follows the CPU filter")
 
+        # merge --format html of a pprof (no sample times): table and flame graph, no heatmap.
+        pb = os.path.join(out_dir, "phases.pb.gz")
+        merged = os.path.join(out_dir, "merged.html")
+        r1 = subprocess.run([profile, "report", data, "--format", "pprof", "-o", pb], timeout=60)
+        r2 = subprocess.run([profile, "merge", "--format", "html", pb, pb, "-o", merged],
+                            timeout=60)
+        check(r1.returncode == 0 and r2.returncode == 0, "merge --format html exits 0")
+        open_url(cdp, "file://" + os.path.abspath(merged))
+        check(row(table(cdp), "phase_one")["total"] > 0, "the merged page has its table")
+        check(cdp.eval("document.getElementById('heatmap-scroll').hidden && "
+                       "!document.getElementById('no-time').hidden"),
+              "an input without times says it has no heatmap")
+
         # 7. Nothing left file://: every request the page made, and its resource entries.
         urls = [e["params"]["request"]["url"] for e in cdp.events
                 if e.get("method") == "Network.requestWillBeSent"]
