@@ -1,5 +1,7 @@
 #include "explorer.h"
 
+#include <algorithm>
+
 #include "pipeline.h"
 #include "prof/renderer/explorer.h"
 
