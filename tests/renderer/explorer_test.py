@@ -91,6 +91,11 @@ def caller_count(samples, caller, callee):
     return n
 
 
+def js_seconds(x):
+    """Seconds as the page writes them: at most 3 decimals, no trailing zeros."""
+    return ("%.3f" % x).rstrip("0").rstrip(".")
+
+
 def wait_ready(cdp, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -160,6 +165,13 @@ def run(profile, out_dir, chrome):
                        stderr=subprocess.PIPE, timeout=60)
     check(r.returncode == 0, "report --format html exits 0 (%s)" % r.stderr.decode().strip())
     samples = script_samples(profile, data)
+    # Where phase_two ran, in ns from the first sample (2 s to 4 s on an idle machine; the
+    # phases are CPU time, so later when the capture's CPU was shared).
+    start = min(x[0] for x in samples)
+    t_two = min(x[0] for x in samples if "phase_two" in x[1]) - start
+    t_end = max(x[0] for x in samples) - start
+    check(t_end - t_two > 1e9, "phase_two lasted over a second (%.2f s)" % ((t_end - t_two) / 1e9))
+    second = "%s,%s" % (js_seconds(t_two / 1e9 + 0.1), js_seconds(t_end / 1e9))
 
     # CLI parity: fold on perf script text and report on perf.data cut the same samples.
     text = subprocess.run([profile, "symbolize", data], stdout=subprocess.PIPE,
@@ -173,12 +185,12 @@ def run(profile, out_dir, chrome):
           "fold and report take --time-range")
     check(folded_text.stdout == folded_report.stdout and folded_text.stdout,
           "fold --time-range (perf script text) == report --time-range (perf.data)")
-    top = subprocess.run([profile, "top", data, "--time-range", "2.2,3.9", "--json", "-n", "0"],
+    top = subprocess.run([profile, "top", data, "--time-range", second, "--json", "-n", "0"],
                          stdout=subprocess.PIPE, timeout=60)
     check(top.returncode == 0, "top takes --time-range")
     rows_ = {r["function"]: r["total"] for r in json.loads(top.stdout)["tables"][0]["rows"]}
     check(rows_.get("phase_two", 0) > 0 and rows_.get("phase_one", 0) <= 0.02 * rows_["phase_two"],
-          "top --time-range 2.2,3.9: phase_two only")
+          "top --time-range %s: phase_two only" % second)
     bad = subprocess.run([profile, "report", data, "--time-range", "1.6,0.2"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     err = bad.stderr.decode().strip()
@@ -239,17 +251,26 @@ def run(profile, out_dir, chrome):
             return (geo["x"] + geo["l"] + sec * geo["cw"] + geo["cw"] / 2,
                     geo["y"] + geo["t"] + row_ * geo["ch"] + geo["ch"] / 2)
 
-        x0, y0 = cell(2, geo["rows"] // 5)        # 2.2 s
-        x1, y1 = cell(3, geo["rows"] * 4 // 5)    # 3.8 s + one bucket
+        # From 0.1 s after phase_two's first sample to 0.1 s before the last sample.
+        rows_n = geo["rows"]
+        c0, r0 = divmod(int((t_two / 1e9 + 0.1) * rows_n), rows_n)
+        c1, r1 = divmod(int((t_end / 1e9 - 0.1) * rows_n), rows_n)
+        x0, y0 = cell(c0, r0)
+        x1, y1 = cell(c1, r1)
         mouse(cdp, "mouseMoved", x0, y0)
         mouse(cdp, "mousePressed", x0, y0, 1)
         for k in range(1, 6):
             mouse(cdp, "mouseMoved", x0 + (x1 - x0) * k / 5, y0 + (y1 - y0) * k / 5, 1)
         mouse(cdp, "mouseReleased", x1, y1)
-        a = 2 + (geo["rows"] // 5) / geo["rows"]
-        b = 3 + (geo["rows"] * 4 // 5 + 1) / geo["rows"]
+        a, b = cdp.eval("explorer.state.range")
+        check(abs(a - (c0 + r0 / float(rows_n))) < 1e-9 and
+              abs(b - (c1 + (r1 + 1) / float(rows_n))) < 1e-9,
+              "the drag selected its first cell's start to its last cell's end (%s, %s)" % (a, b))
+
+        want_hash = "#range=%s,%s" % (js_seconds(a), js_seconds(b))
         href = cdp.eval("location.href")
-        check("#range=2.2,3.82" in href, "the drag's range is in the URL fragment (%s)" % href)
+        check(want_hash in href, "the drag's range %s is in the URL fragment (%s)"
+              % (want_hash, href))
         rows = table(cdp)
         sel = in_range(samples, a, b)
         one, two = row(rows, "phase_one"), row(rows, "phase_two")
