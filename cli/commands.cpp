@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "collector_command.h"
+#include "explorer.h"
 #include "export.h"
 #include "folder_command.h"
 #include "options.h"
@@ -40,7 +41,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-enum class Format { kSvg, kFolded, kPerfScript, kPprof, kSpeedscope };
+enum class Format { kSvg, kFolded, kPerfScript, kPprof, kSpeedscope, kHtml };
 
 Result<Format> parse_format(const std::string& s) {
   if (s == "svg") return Format::kSvg;
@@ -48,8 +49,9 @@ Result<Format> parse_format(const std::string& s) {
   if (s == "perf-script") return Format::kPerfScript;
   if (s == "pprof") return Format::kPprof;
   if (s == "speedscope") return Format::kSpeedscope;
-  return Error{Errc::kUsage,
-               "--format '" + s + "': expected svg, folded, perf-script, pprof or speedscope"};
+  if (s == "html") return Format::kHtml;
+  return Error{Errc::kUsage, "--format '" + s +
+                                 "': expected svg, html, folded, perf-script, pprof or speedscope"};
 }
 
 bool is_export(Format f) { return f == Format::kPprof || f == Format::kSpeedscope; }
@@ -125,7 +127,25 @@ struct Outputs {
 // the first one's time, so every further sleep of the same stack was lost (issue 14 item 3).
 bool aggregate_samples(Format format, bool off_cpu) {
   // speedscope: every sample, in time order (its time-order view).
-  return format != Format::kPerfScript && format != Format::kSpeedscope && !off_cpu;
+  // html: every sample with its own time, CPU and thread.
+  return format != Format::kPerfScript && format != Format::kSpeedscope &&
+         format != Format::kHtml && !off_cpu;
+}
+
+// --format html and --time-range need every sample with its own time (no merging); the page
+// draws on-CPU samples only.
+Result<void> check_html(Format format, bool off_cpu, const folder::Options& fopt,
+                        symbolizer::Options& sopt, const std::string& output) {
+  if (fopt.time_range) sopt.aggregate = false;
+  if (format != Format::kHtml) return ok();
+  if (off_cpu) return Error{Errc::kUsage, "--format html draws on-CPU samples: drop --off-cpu"};
+  return cli::check_not_terminal(output, "an HTML page", "out.html");
+}
+
+// The command the explorer page shows for a selection: this one, named `profile`.
+std::string page_command(std::vector<std::string> words) {
+  if (!words.empty()) words[0] = "profile";
+  return selection_command(words);
 }
 
 // Produces the requested output from symbolized samples.
@@ -335,6 +355,8 @@ int pipeline_command(int argc, char** argv) {
     return cli::usage_error(e.error().message, "");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "");
+  if (auto h = check_html(*format, off_cpu, *fopt, *sopt, output); !h)
+    return cli::usage_error(h.error().message, "");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "");
   if (*format == Format::kSvg) {
@@ -348,7 +370,14 @@ int pipeline_command(int argc, char** argv) {
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",
                      collector::buildid_cache_dir(vm), cmdline, rep, off_cpu ? &tracker : nullptr);
   if (!cap) return cli::report_error(cap.error());
-  auto result = is_export(*format)
+  if (auto r = apply_time_range(cap->sym->profile(), fopt->time_range); !r)
+    return cli::report_error(r.error());
+  const std::string save = vm.count("save") ? vm["save"].as<std::string>() : "";
+  auto result = *format == Format::kHtml
+                    ? explorer_page(cap->sym->profile(), cap->event_names,
+                                    save.empty() ? page_command(cmdline)
+                                                 : selection_command({"profile", "report", save}))
+                : is_export(*format)
                     ? export_profile(*cap->sym, *format, cap->info, joined(cmdline),
                                      off_cpu ? &tracker : nullptr)
                     : produce(*cap->sym, *format, *fopt, (*ropt)->options, cap->event_names,
@@ -437,6 +466,8 @@ int report_command(int argc, char** argv) {
     return cli::usage_error(e.error().message, "report");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "report");
+  if (auto h = check_html(*format, off_cpu, *fopt, *sopt, output); !h)
+    return cli::usage_error(h.error().message, "report");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "report");
   if (*format == Format::kSvg) {
@@ -445,10 +476,15 @@ int report_command(int argc, char** argv) {
   OffCpuTracker tracker;
   auto sym = symbolize_file(path, *sopt, &rep.sink, off_cpu ? &tracker : nullptr);
   if (!sym) return cli::report_error(sym.error());
-  auto result = is_export(*format) ? export_profile(*sym->first, *format, sym->info, path,
-                                                    off_cpu ? &tracker : nullptr)
-                                   : produce(*sym->first, *format, *fopt, (*ropt)->options,
-                                             sym->second, off_cpu ? &tracker : nullptr, &rep.sink);
+  if (auto r = apply_time_range(sym->first->profile(), fopt->time_range); !r)
+    return cli::report_error(r.error().with_context("'" + path + "'"));
+  auto result =
+      *format == Format::kHtml ? explorer_page(sym->first->profile(), sym->second,
+                                               page_command(command_line(argc, argv)))
+      : is_export(*format)
+          ? export_profile(*sym->first, *format, sym->info, path, off_cpu ? &tracker : nullptr)
+          : produce(*sym->first, *format, *fopt, (*ropt)->options, sym->second,
+                    off_cpu ? &tracker : nullptr, &rep.sink);
   if (!result) return cli::report_error(result.error().with_context("'" + path + "'"));
   if (auto w = cli::write_output(output, *result); !w) return cli::report_error(w.error());
   if (auto saved = renderer::save_palette_map(**ropt); !saved)
@@ -501,8 +537,9 @@ int symbolize_command(int argc, char** argv) {
 // `profile top FILE` where FILE is a pprof profile or folded stacks (not perf.data): the tables
 // from its stacks. nullopt when FILE is something else (perf.data, stdin), for the usual path.
 static std::optional<int> top_of_profile_file(const std::string& file, const po::variables_map& vm,
-                                              bool per_cpu, const std::string& output,
-                                              Reporter& rep) {
+                                              const folder::Options& fopt,
+                                              const std::string& output, Reporter& rep) {
+  const bool per_cpu = fopt.per_cpu;
   if (file == "-") return std::nullopt;
   auto in = InputFile::open(file);
   if (!in) return std::nullopt;  // the perf.data reader says why
@@ -510,6 +547,10 @@ static std::optional<int> top_of_profile_file(const std::string& file, const po:
   if (!head) return std::nullopt;
   const ContentKind kind = sniff_content(*head).kind;
   if (kind != ContentKind::kBinary && kind != ContentKind::kText) return std::nullopt;
+  if (fopt.time_range)
+    return cli::usage_error("--time-range needs sample times, which '" + file +
+                                "' (pprof or folded stacks) does not keep: use perf.data",
+                            "top");
   in->reset();
   interop::PprofReadOptions ropt;
   if (vm.count("sample-index")) ropt.sample_index = vm["sample-index"].as<std::string>();
@@ -571,6 +612,8 @@ int top_command(int argc, char** argv) {
       "kallsyms", po::value<std::string>(),
       "kernel symbols from this file (default /proc/kallsyms)")(
       "inline", "count inlined functions as their own frames")(
+      "time-range", po::value<std::string>()->value_name("A,B"),
+      "only the samples from A to B seconds after the capture's first sample (default: all)")(
       "sample-index", po::value<std::string>()->value_name("TYPE"),
       "a pprof file: the sample type to rank by (as 'profile render --sample-index')")(
       "output,o", po::value<std::string>()->value_name("FILE"),
@@ -595,8 +638,13 @@ int top_command(int argc, char** argv) {
   symbolizer::Options sopt;
   if (vm.count("kallsyms")) sopt.kallsyms = vm["kallsyms"].as<std::string>();
   sopt.inline_frames = vm.count("inline") > 0;
-  sopt.aggregate = true;
   folder::Options fopt;
+  if (vm.count("time-range")) {
+    auto r = parse_time_range(vm["time-range"].as<std::string>());
+    if (!r) return cli::usage_error(r.error().message, "top");
+    fopt.time_range = *r;
+  }
+  sopt.aggregate = !fopt.time_range;  // a merged sample keeps only its first time
   fopt.per_cpu = vm.count("per-cpu") > 0;
   if (vm.count("event-filter")) {
     fopt.event_filter = vm["event-filter"].as<std::string>();
@@ -634,12 +682,14 @@ int top_command(int argc, char** argv) {
     live_req = std::move(*req);
   } else {
     if (file.empty()) file = "perf.data";
-    if (auto profile = top_of_profile_file(file, vm, fopt.per_cpu, output, rep)) return *profile;
+    if (auto profile = top_of_profile_file(file, vm, fopt, output, rep)) return *profile;
     auto s = symbolize_file(file, sopt, &rep.sink);
     if (!s) return cli::report_error(s.error());
     sym = std::move(s->first);
     names = s->second;
   }
+  if (auto r = apply_time_range(sym->profile(), fopt.time_range); !r)
+    return cli::report_error(r.error());
   auto drawn = choose_events(names, fopt);
   if (!drawn) return cli::report_error(drawn.error());
   auto counts = fold_samples(*sym, fopt, &rep.sink);

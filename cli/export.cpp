@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "explorer.h"
 #include "prof/cli/help.h"
 #include "prof/cli/support.h"
 #include "prof/interop/convert.h"
@@ -106,7 +107,8 @@ int merge_command(int argc, char** argv) {
       "grouping. One input converts it. Output: folded when every input is folded, else pprof.\n\n"
       "Options");
   opts.add_options()("help,h", "show this help")(
-      "format", po::value<std::string>()->value_name("FMT"), "folded, pprof or speedscope")(
+      "format", po::value<std::string>()->value_name("FMT"),
+      "folded, pprof, speedscope or html (the explorer page)")(
       "output,o", po::value<std::string>()->value_name("FILE"), "write here (default: stdout)")(
       "sample-index", po::value<std::string>()->value_name("TYPE"),
       "pprof input: the one sample type to keep, by name or 0-based index (default: every "
@@ -122,8 +124,9 @@ int merge_command(int argc, char** argv) {
   if (!vm.count("input")) return cli::usage_error("expected one or more profiles", "merge");
   const auto files = vm["input"].as<std::vector<std::string>>();
   std::string format = vm.count("format") ? vm["format"].as<std::string>() : "";
-  if (!format.empty() && format != "folded" && format != "pprof" && format != "speedscope")
-    return cli::usage_error("--format '" + format + "': expected folded, pprof or speedscope",
+  if (!format.empty() && format != "folded" && format != "pprof" && format != "speedscope" &&
+      format != "html")
+    return cli::usage_error("--format '" + format + "': expected folded, pprof, speedscope or html",
                             "merge");
   const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
@@ -141,6 +144,10 @@ int merge_command(int argc, char** argv) {
     inputs.push_back(std::move(loaded->profile));
   }
   if (format.empty()) format = all_folded ? "folded" : "pprof";
+  if (format == "html") {
+    if (auto t = cli::check_not_terminal(output, "an HTML page", "out.html"); !t)
+      return cli::usage_error(t.error().message, "merge");
+  }
   if (format == "pprof") {
     if (auto t = cli::check_not_terminal(output, "a pprof profile", "out.pb.gz"); !t)
       return cli::usage_error(t.error().message, "merge");
@@ -150,6 +157,13 @@ int merge_command(int argc, char** argv) {
   std::string out;
   if (format == "folded") {
     out = interop::to_folded(merged);
+  } else if (format == "html") {
+    // Inputs without sample times (pprof, folded, speedscope) give a page without a heatmap.
+    std::vector<std::string> events;
+    for (const EventType& e : merged.info().events) events.emplace_back(merged.str(e.name));
+    auto page = explorer_page(merged, events, "");
+    if (!page) return cli::report_error(page.error());
+    out = std::move(*page);
   } else if (format == "pprof") {
     auto bytes = interop::write_pprof(merged);
     if (!bytes) return cli::report_error(bytes.error());

@@ -17,9 +17,9 @@ namespace {
 void add_output_options(po::options_description& d) {
   d.add_options()(
       "format", po::value<std::string>()->default_value("svg"),
-      "svg, folded, perf-script, pprof (gzipped protobuf for go tool pprof, Pyroscope, Parca) "
-      "or speedscope (JSON)")("output,o", po::value<std::string>(),
-                              "write the result here (default: stdout)")(
+      "svg, html (the explorer: heatmap, CPU lanes, flame/sandwich, table), folded, "
+      "perf-script, pprof (gzipped protobuf for go tool pprof, Pyroscope, Parca) or speedscope "
+      "(JSON)")("output,o", po::value<std::string>(), "write the result here (default: stdout)")(
       "quiet,q", "print nothing but errors")("verbose,v", "print every warning, not one per kind");
 }
 

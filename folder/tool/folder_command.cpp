@@ -9,6 +9,7 @@
 #include "prof/common/input.h"
 #include "prof/common/warnings.h"
 #include "prof/folder/folder.h"
+#include "prof/folder/time_filter.h"
 
 namespace prof::folder {
 namespace {
@@ -52,7 +53,10 @@ void add_folder_options(po::options_description& opts, bool pipeline) {
       "per-cpu", po::bool_switch(), "root frame cpu-NNN from the sample's CPU (default: off)")(
       "skip-after", po::value<std::vector<std::string>>()->value_name("FUNC")->composing(),
       "drop the frames rootward of the leaf-most FUNC frame, process frame included; "
-      "repeatable (default: none)");
+      "repeatable (default: none)")(
+      "time-range", po::value<std::string>()->value_name("A,B"),
+      "only the samples from A to B seconds after the capture's first sample (default: all; "
+      "the HTML explorer shows this option for its selection)");
 }
 
 Result<Options> folder_options_from(const po::variables_map& vm) {
@@ -71,6 +75,11 @@ Result<Options> folder_options_from(const po::variables_map& vm) {
     const auto& event_filter = vm["event-filter"].as<std::string>();
     if (event_filter.empty()) return Error{Errc::kUsage, "--event-filter needs an event name"};
     opt.event_filter = event_filter;
+  }
+  if (vm.count("time-range")) {
+    auto r = parse_time_range(vm["time-range"].as<std::string>());
+    if (!r) return r.error();
+    opt.time_range = *r;
   }
   return opt;
 }
@@ -121,7 +130,21 @@ int fold_command(int argc, char** argv) {
   })
                              : WarningSink();
   FoldStats stats;
-  auto counts = fold_input(**input, opt, &sink, threads, &stats);
+  Result<FoldedCounts> counts = FoldedCounts{};
+  if (opt.time_range) {
+    // The capture's start is its smallest sample time, so the whole text is read first.
+    auto text = (*input)->read_all();
+    if (!text) return cli::report_error(text.error());
+    auto kept = filter_time_range(*text, *opt.time_range);
+    if (!kept) return cli::report_error(kept.error().with_context("'" + opt.input_name + "'"));
+    Folder folder(opt, &sink);
+    if (auto fed = folder.feed(*kept); !fed) return cli::report_error(fed.error());
+    if (auto fin = folder.finish(); !fin) return cli::report_error(fin.error());
+    stats = folder.stats();
+    counts = folder.take_counts();
+  } else {
+    counts = fold_input(**input, opt, &sink, threads, &stats);
+  }
   if (!counts) return cli::report_error(counts.error());
   if (stats.perf_data && counts->empty()) {
     return cli::report_error(Error{

@@ -8,5 +8,8 @@ namespace prof::renderer::detail {
 
 extern const std::string_view kFlamegraphJs;   // assets/flamegraph.js
 extern const std::string_view kFlamegraphCss;  // assets/flamegraph.css
+extern const std::string_view kExplorerJs;     // assets/explorer.js
+extern const std::string_view kExplorerCss;    // assets/explorer.css
+extern const std::string_view kExplorerHtml;   // assets/explorer.html (the page's body)
 
 }  // namespace prof::renderer::detail

@@ -37,6 +37,7 @@
 #include "prof/common/profile.h"
 #include "prof/common/result.h"
 #include "prof/common/stack.h"
+#include "prof/common/time_range.h"
 #include "prof/common/warnings.h"
 
 namespace prof::folder {
@@ -72,6 +73,10 @@ struct Options {
   // keeps its text, the others are only counted.
   bool keep_all_warnings = false;
   std::string input_name = "<input>";  // names the input in warnings and errors
+  // --time-range A,B (default: none). Not applied by Folder or fold_input: `profile fold` cuts
+  // perf-script text with filter_time_range() (time_filter.h) first, and the commands that fold
+  // a Profile cut it with prof::retain_time_range().
+  std::optional<TimeRange> time_range;
 };
 
 // What a fold saw, for messages and tests.
