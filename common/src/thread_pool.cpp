@@ -7,6 +7,12 @@
 
 namespace prof {
 
+namespace {
+std::atomic<void (*)()> worker_start_hook{nullptr};
+}  // namespace
+
+void ThreadPool::set_worker_start_hook(void (*hook)()) { worker_start_hook.store(hook); }
+
 unsigned default_thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 ThreadPool::ThreadPool(unsigned threads, WarningSink* warnings) {
@@ -49,6 +55,7 @@ void ThreadPool::submit(std::function<void()> task) {
 }
 
 void ThreadPool::worker_loop() {
+  if (auto hook = worker_start_hook.load()) hook();
   for (;;) {
     std::function<void()> task;
     {

@@ -69,6 +69,10 @@ class ThreadPool {
   // from inside a task (the caller then works through the items itself).
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
 
+  // A function every worker runs first, before any task (the executable tunes the allocator
+  // with it: cli/malloc_tuning.cpp). Set once, before the first pool starts; null: none.
+  static void set_worker_start_hook(void (*hook)());
+
  private:
   void worker_loop();
 
