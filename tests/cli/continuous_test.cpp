@@ -4,12 +4,16 @@
 // (±1 %); a process that ran and exited inside a window is symbolized in it.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "prof/interop/pprof.h"
@@ -101,6 +105,52 @@ TEST(Windows, EveryTwoSecondsOverEightSecondsMatchesOneEightSecondCapture) {
   ASSERT_GT(whole, 0u);
   const double ratio = static_cast<double>(sum) / static_cast<double>(whole);
   EXPECT_NEAR(ratio, 1.0, 0.01) << "windows: " << sum << " samples, one 8 s capture: " << whole;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> v;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) v.push_back(e.path().string());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Without a total DURATION the agent runs until SIGTERM (systemd's stop), then writes the
+// window it is in, cut where it stopped: nothing sampled is lost, and the windows still meet.
+TEST(Windows, SigtermEndsTheRunWithTheCurrentWindowWritten) {
+  PROF_REQUIRE_LIVE();
+  TempDir tmp;
+  const std::string dir = tmp.file("windows");
+  pid_t pid = spawn({profile_binary(), "-a", "--every", "1s", "--output-dir", dir}, "/dev/null",
+                    tmp.file("err"));
+  ASSERT_GT(pid, 0);
+  std::size_t before = 0;
+  for (int i = 0; i < 1200 && before < 2; ++i) {  // up to 60 s on a loaded machine
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    before = files_in(dir).size();
+  }
+  ASSERT_GE(before, 2u) << read_file(tmp.file("err"));
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(wait_for(pid, 60000), 0) << read_file(tmp.file("err"));
+  const auto files = files_in(dir);
+  ASSERT_GE(files.size(), before + 1) << read_file(tmp.file("err"));
+  std::uint64_t prev_end = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    SCOPED_TRACE(files[i]);
+    EXPECT_EQ(files[i].find(".tmp"), std::string::npos);
+    auto p = prof::interop::read_pprof(read_file(files[i]), {}, files[i]);
+    ASSERT_TRUE(p) << p.error().message;
+    const std::uint64_t start = p->info().start_unix_ns, dur = p->info().duration_ns;
+    if (i > 0) {
+      EXPECT_EQ(start, prev_end);
+    }
+    if (i + 1 < files.size()) {
+      EXPECT_EQ(dur, 1'000'000'000u);
+    } else {
+      EXPECT_LE(dur, 1'000'000'000u);  // the window it was in, cut at the stop
+    }
+    prev_end = start + dur;
+  }
 }
 
 }  // namespace

@@ -172,6 +172,11 @@ class Symbolizer {
                          const std::function<bool(std::string_view)>& sink) const;
   // Drops stored samples (resolved locations and maps stay), for streaming use.
   void clear_samples();
+  // Drops the maps and thread names of the processes and threads whose EXIT was added since
+  // the last call. For a long capture cut into windows: call once a window's samples are
+  // stored (no sample of an exited task comes after its EXIT), so that memory follows the
+  // living processes, not every process ever seen.
+  void forget_exited();
   // How many samples are stored: every added one, or with Options::aggregate the distinct ones.
   // Samples still queued for unwinding are not stored yet (see flush()).
   std::size_t stored_samples() const;
