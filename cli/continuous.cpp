@@ -385,6 +385,9 @@ int continuous_command(const po::variables_map& vm, ContinuousRequest req) {
   }
 
   req.sampling.options.clockid = CLOCK_MONOTONIC;
+  // Objects stay open from window to window (a window's new addresses are mostly in objects
+  // seen before): the most used 64, a bound on what they hold.
+  req.symbols.kept_objects = 64;
   collector::install_stop_signals();
   auto col = collector::Collector::open(req.sampling.options, req.warnings);
   if (!col) return cli::report_error(col.error());

@@ -75,6 +75,11 @@ struct Options {
   // results are the same. Off: every sample through libdwfl (slower; for comparison).
   bool unwind_cached_rules = true;
   std::size_t max_stack = 127;  // frames kept per sample (perf's default --max-stack)
+  // Keep up to this many opened objects (ELF, DWARF) between resolve() calls, the least
+  // recently used dropped first, for callers that resolve again and again (`--every`
+  // windows: an object is opened once, not once per window). Default 0: closed after each
+  // resolve(), for the one-shot commands, whose memory they would only hold.
+  std::size_t kept_objects = 0;
   // Merge samples with the same comm, pid, tid, cpu, event and frames into one stored sample
   // whose period is the sum (a period of 0 counts as 1, as folding counts it) and whose time is
   // the first one's; off. Memory then grows with distinct stacks, not with samples. For folded
