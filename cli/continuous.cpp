@@ -91,9 +91,9 @@ Result<void> WindowCutter::cut(std::uint64_t end_mono_ns) {
   w.end_mono_ns = std::max(end_mono_ns, w.start_mono_ns);
   w.end_unix_ns = w.end_mono_ns + plan_.mono_to_unix_ns;
   Result<void> handled = handler_(sym_, w);
-  // Samples go, resolved locations and every cache stay for the next window; the maps of
-  // processes that exited in this window go (their samples are resolved).
-  sym_.clear_samples();
+  // Samples and stacks go, resolved locations and every cache stay for the next window; the
+  // maps of processes that exited in this window go (their samples are resolved).
+  sym_.clear_samples_and_stacks();
   sym_.forget_exited();
   current_ = window_at(current_.index + 1);
   feeder_->hold_from(is_last() ? UINT64_MAX : current_.end_mono_ns);

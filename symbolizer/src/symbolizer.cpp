@@ -231,6 +231,11 @@ void Symbolizer::clear_samples() {
   impl_->flush();  // their locations stay, like those of the samples dropped here
   impl_->profile.clear_samples();
 }
+void Symbolizer::clear_samples_and_stacks() {
+  impl_->flush();
+  impl_->profile.clear_stacks();
+  impl_->translator.forget_stacks();
+}
 std::size_t Symbolizer::stored_samples() const { return impl_->profile.samples().size(); }
 
 void Symbolizer::for_each_sample(const std::function<void(const StackSampleView&)>& visit) const {

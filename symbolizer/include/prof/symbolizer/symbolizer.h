@@ -177,6 +177,10 @@ class Symbolizer {
                          const std::function<bool(std::string_view)>& sink) const;
   // Drops stored samples (resolved locations and maps stay), for streaming use.
   void clear_samples();
+  // Drops the stored samples and the profile's stacks (Profile::clear_stacks); resolved
+  // locations, maps and every cache stay. For a long capture cut into windows, whose memory
+  // would otherwise grow with every distinct stack ever seen.
+  void clear_samples_and_stacks();
   // Drops the maps and thread names of the processes and threads whose EXIT was added since
   // the last call. For a long capture cut into windows: call once a window's samples are
   // stored (no sample of an exited task comes after its EXIT), so that memory follows the
