@@ -107,10 +107,10 @@ Result<void> WindowCutter::finish(std::uint64_t stop_mono_ns) {
   return cut(stop_mono_ns);
 }
 
-Profile window_profile(const Profile& p) {
+Profile window_profile(const Profile& p, bool thread_labels) {
   // Ids are remapped as samples first use them: the window's own order, and nothing it does
   // not use (the symbolizer's model keeps every location it resolved, for later windows).
-  Profile out;
+  Profile out(Profile::Options{.merge_samples = !thread_labels});
   constexpr std::uint32_t kNone = UINT32_MAX;
   std::vector<std::uint32_t> loc_map(p.locations().size(), kNone);
   std::vector<std::uint32_t> fn_map(p.functions().size(), kNone);
@@ -154,6 +154,10 @@ Profile window_profile(const Profile& p) {
       stack_map[s.stack] = out.intern_stack(locs);
     }
     t.stack = stack_map[s.stack];
+    if (!thread_labels) {
+      t.pid = t.tid = kUnknownPid;
+      t.cpu = -1;
+    }
     t.comm = str(s.comm);
     t.event = str(s.event);
     if (s.labels) {
@@ -403,6 +407,19 @@ int continuous_command(const po::variables_map& vm, ContinuousRequest req) {
     wi.start_unix_ns = w.start_unix_ns;
     wi.duration_ns = w.duration_ns();
     Result<std::string> bytes = std::string();
+    if (pusher) {
+      // A server makes a series of each distinct label set: pid, tid and cpu would make one
+      // per thread. Pushed windows keep comm, event and cgroup (the files keep everything).
+      Profile one = window_profile(s.profile(), /*thread_labels=*/false);
+      fill_profile_info(one, wi);
+      auto pushed = interop::write_pprof(one);
+      if (!pushed) return pushed.error();
+      PROF_TRY(pusher->enqueue(w, *pushed));
+      if (!dir) {
+        ++written;
+        return ok();
+      }
+    }
     if (req.format == "pprof") {
       // Only what this window's samples use: the symbolizer's model keeps every location it
       // has resolved, for the windows to come.
@@ -418,7 +435,6 @@ int continuous_command(const po::variables_map& vm, ContinuousRequest req) {
     }
     if (!bytes) return bytes.error();
     if (dir) PROF_TRY(dir->write(w, *bytes));
-    if (pusher) PROF_TRY(pusher->enqueue(w, *bytes));
     ++written;
     return ok();
   };

@@ -88,8 +88,9 @@ class WindowCutter final : public collector::RecordSink {
 };
 
 // The profile of one window: `p`'s samples with only the locations, functions, mappings and
-// strings they use (pprof writes every location a profile has).
-Profile window_profile(const Profile& p);
+// strings they use (pprof writes every location a profile has). Without `thread_labels` the
+// samples lose pid, tid and cpu and merge where they then agree (what --push sends).
+Profile window_profile(const Profile& p, bool thread_labels = true);
 
 // Where windows go: --output-dir files, named by host and window start, written atomically
 // (a temporary file renamed into place), the oldest removed beyond --keep files or --max-bytes.

@@ -96,10 +96,21 @@ TEST(WindowProfile, KeepsOnlyWhatTheSamplesUse) {
   s.comm = p.intern("app");
   s.count = 3;
   p.add_sample(s);
+  s.tid = s.pid = 7;
+  p.add_sample(s);
+  s.tid = 8;
+  p.add_sample(s);
   prof::Profile w = prof::app::window_profile(p);
   EXPECT_EQ(w.locations().size(), 1u);
   EXPECT_EQ(w.mappings().size(), 2u);  // "no mapping" and /bin/app
+  EXPECT_EQ(w.samples().size(), 3u);
   EXPECT_EQ(prof::interop::to_folded(w), prof::interop::to_folded(p));
+  // For a server: no thread labels, and samples that then agree are one.
+  prof::Profile pushed = prof::app::window_profile(p, /*thread_labels=*/false);
+  ASSERT_EQ(pushed.samples().size(), 1u);
+  EXPECT_EQ(pushed.samples()[0].count, 9u);
+  EXPECT_EQ(pushed.samples()[0].tid, prof::kUnknownPid);
+  EXPECT_EQ(prof::interop::to_folded(pushed), prof::interop::to_folded(p));
 }
 
 TEST(Sizes, ParseWithBinaryUnitsAndRefuseTheRest) {

@@ -113,6 +113,9 @@ TEST(Push, FiveWindowsThroughAThreeSecondOutageArriveOnceInOrder) {
     RunResult go = run({env("PROF_GO"), "tool", "pprof", "-raw", body});
     EXPECT_EQ(go.exit_code, 0) << go.err;
     EXPECT_NE(go.out.find("samples/count"), std::string::npos);
+    // Labels a server turns into series: comm, not one per thread.
+    EXPECT_NE(go.out.find("comm:["), std::string::npos);
+    EXPECT_EQ(go.out.find("tid:["), std::string::npos);
   }
   // Nothing is left waiting.
   std::size_t left = 0;
