@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "collector_command.h"
+#include "continuous.h"
 #include "explorer.h"
 #include "export.h"
 #include "folder_command.h"
@@ -333,7 +334,10 @@ int pipeline_command(int argc, char** argv) {
   Reporter rep;
   rep.quiet = vm.count("quiet") > 0;
   rep.verbose = vm.count("verbose") > 0;
-  auto format = parse_format(vm["format"].as<std::string>());
+  const bool windows = wants_continuous(vm);
+  const std::string format_word =
+      windows && vm["format"].defaulted() ? "pprof" : vm["format"].as<std::string>();
+  auto format = parse_format(format_word);
   if (!format) return cli::usage_error(format.error().message, "");
   auto req = collector::sampling_from(vm, command, /*call_graph_by_default=*/true);
   if (!req) return cli::usage_error(req.error().message, "");
@@ -351,7 +355,8 @@ int pipeline_command(int argc, char** argv) {
   if (!sopt) return cli::usage_error(sopt.error().message, "");
   sopt->aggregate = aggregate_samples(*format, off_cpu);
   std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
-  if (auto e = prepare_export(*format, off_cpu, *sopt, output); !e)
+  // (Windows go to files or a server, never to a terminal: no check of stdout for them.)
+  if (auto e = prepare_export(*format, off_cpu, *sopt, output); !e && !windows)
     return cli::usage_error(e.error().message, "");
   auto fopt = folder::folder_options_from(vm);
   if (!fopt) return cli::usage_error(fopt.error().message, "");
@@ -359,12 +364,23 @@ int pipeline_command(int argc, char** argv) {
     return cli::usage_error(h.error().message, "");
   auto ropt = renderer::render_setup_from(vm, rep.sink);
   if (!ropt) return cli::usage_error(ropt.error().message, "");
-  if (*format == Format::kSvg) {
+  if (*format == Format::kSvg && !windows) {
     if (auto t = cli::check_svg_destination(output); !t) return cli::report_error(t.error());
   }
   // Our result goes to stdout: the command's own output must not land in it.
   req->options.command_stdout_to_stderr = output.empty() || output == "-";
 
+  if (windows) {
+    // Always-on: one capture, one profile per window (continuous.h).
+    WindowFormatter formatter = [&](symbolizer::Symbolizer& s, const CaptureInfo& info) {
+      return is_export(*format) ? export_profile(s, *format, info, joined(cmdline), nullptr)
+                                : produce(s, *format, *fopt, (*ropt)->options, info.event_names,
+                                          nullptr, &rep.sink);
+    };
+    int rc = continuous_command(vm, {*req, *sopt, format_word, formatter, &rep.sink, rep.quiet});
+    rep.summarize();
+    return rc;
+  }
   if (auto c = cli::check_output(output); !c) return cli::report_error(c.error());
   OffCpuTracker tracker;
   auto cap = capture(*req, *sopt, vm.count("save") ? vm["save"].as<std::string>() : "",

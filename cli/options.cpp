@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "collector_command.h"
+#include "continuous.h"
 #include "folder_command.h"
 #include "renderer_command.h"
 #include "symbolizer_options.h"
@@ -57,8 +58,10 @@ CommandOptions pipeline_options() {
       "off-cpu",
       "off-CPU time flame graph: record sched:sched_switch with stacks and weight each by "
       "the time its task stayed off the CPU (ns); not with -e");
+  po::options_description continuous("Always-on (windows to files or a Pyroscope server)");
+  add_continuous_options(continuous);
   CommandOptions c;
-  c.visible.add(general).add(sampling).add(symbolizing).add(folding).add(rendering);
+  c.visible.add(general).add(sampling).add(symbolizing).add(folding).add(rendering).add(continuous);
   c.all.add(c.visible).add_options()("duration", po::value<std::vector<std::string>>(), "duration");
   c.positional.add("duration", -1);
   return c;

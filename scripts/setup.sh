@@ -14,7 +14,7 @@ PACKAGES=(
   libpfm4-dev libboost-program-options-dev libboost-iostreams-dev libdw-dev libelf-dev
   libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   # tests: reference perf, compressors, XML checker, headless browser, clang for fuzzing
   linux-perf gzip bzip2 xz-utils zstd libxml2-utils chromium clang libclang-rt-14-dev
   python3 binutils util-linux procps clang-format-14

@@ -4,12 +4,13 @@
 #   scripts/tsan.sh                       the CI step (.ci/run)
 #   TSAN_GTEST_FILTER='ThreadPool.*' scripts/tsan.sh    a narrower run
 # Which suites: common_test (ThreadPool, WarningSink), symbolizer_test (parallel resolution,
-# DWARF unwinding and perf-script formatting), folder_test (parallel folding, `profile fold -j`).
+# DWARF unwinding and perf-script formatting), folder_test (parallel folding, `profile fold -j`),
+# continuous_unit_test (the --push spool's sender thread beside the sampling thread).
 # The `profile` binary the suites run is built with TSan too, so its threads are checked as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
-SUITES=(common_test symbolizer_test folder_test)
+SUITES=(common_test symbolizer_test folder_test continuous_unit_test)
 
 # -O1: TSan slows code 5-15x; -O1 keeps the stacks readable and the run short. Fixtures stay
 # unsanitized (tests/fixtures/CMakeLists.txt), and the benchmarks are not needed.

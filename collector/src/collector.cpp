@@ -463,6 +463,10 @@ Result<void> Collector::Impl::build_attrs() {
     a.size = sizeof(perf_event_attr);
     a.disabled = 1;
     a.sample_id_all = 1;
+    if (options.clockid >= 0) {
+      a.use_clockid = 1;
+      a.clockid = options.clockid;
+    }
     // IDENTIFIER always: readers map every record to its event without guessing, and several
     // events (or a later one) need it anyway (perf refuses mixed files without it).
     a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |

@@ -215,6 +215,13 @@ void Profile::clear_samples() {
   idx_->samples.clear();
 }
 
+void Profile::clear_stacks() {
+  clear_samples();
+  stacks_.clear();
+  stack_locations_.clear();
+  idx_->stacks.clear();
+}
+
 void Profile::forget_sample_index() {
   // Indexes into samples_ that moved: merging starts afresh from here.
   idx_->samples.clear();

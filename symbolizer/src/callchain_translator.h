@@ -58,6 +58,10 @@ class CallchainTranslator {
   // The frames of a frame-pointer callchain, at most Options::max_stack; `kernel`: the sample
   // started in kernel mode.
   Chain translate_chain(std::span<const std::uint64_t> chain, std::uint32_t pid, bool kernel);
+  // The profile's stacks were dropped: every chain's noted stack id is void.
+  void forget_stacks() {
+    for (Entry& e : entries_) e.stack = kNoStack;
+  }
 
  private:
   struct Entry {

@@ -203,7 +203,11 @@ void LocationResolver::resolve_objects(std::span<const LocationKey> keys, Work& 
     groups[id].push_back(w);
   }
   std::vector<std::vector<std::size_t>> jobs;
-  for (auto& [id, ws] : groups) jobs.push_back(std::move(ws));
+  std::vector<std::string> identities;
+  for (auto& [id, ws] : groups) {
+    jobs.push_back(std::move(ws));
+    identities.push_back(id);
+  }
   counts.objects += jobs.size();
   // Objects the prefetcher opened already, by job (each job takes only its own).
   auto ready = take_prefetched();
@@ -215,7 +219,7 @@ void LocationResolver::resolve_objects(std::span<const LocationKey> keys, Work& 
   std::vector<std::uint64_t> missing(jobs.size(), 0);
   std::mutex warn_mu;
   auto run = [&](std::size_t j) {
-    resolve_job(keys, work, jobs[j], opened[j], out, missing[j], warn_mu);
+    resolve_job(keys, work, jobs[j], identities[j], opened[j], out, missing[j], warn_mu);
   };
   if (pool && jobs.size() > 1) {
     pool->parallel_for(jobs.size(), run);
@@ -225,10 +229,29 @@ void LocationResolver::resolve_objects(std::span<const LocationKey> keys, Work& 
   for (std::uint64_t m : missing) counts.missing_objects += m;
 }
 
+std::unique_ptr<Binary> LocationResolver::take_kept(const std::string& identity) {
+  if (options_.kept_objects == 0 || identity.rfind("f:", 0) != 0) return nullptr;
+  std::lock_guard lock(kept_mu_);
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    if (it->first != identity) continue;
+    std::unique_ptr<Binary> bin = std::move(it->second);
+    kept_.erase(it);
+    return bin;
+  }
+  return nullptr;
+}
+
+void LocationResolver::keep(const std::string& identity, std::unique_ptr<Binary> bin) {
+  if (options_.kept_objects == 0 || !bin || identity.rfind("f:", 0) != 0) return;
+  std::lock_guard lock(kept_mu_);
+  kept_.emplace_back(identity, std::move(bin));
+  if (kept_.size() > options_.kept_objects) kept_.erase(kept_.begin());
+}
+
 void LocationResolver::resolve_job(std::span<const LocationKey> keys, const Work& work,
-                                   const std::vector<std::size_t>& job, OpenedObject* opened,
-                                   std::vector<ResolvedLocation>& out, std::uint64_t& missing,
-                                   std::mutex& warn_mu) {
+                                   const std::vector<std::size_t>& job, const std::string& identity,
+                                   OpenedObject* opened, std::vector<ResolvedLocation>& out,
+                                   std::uint64_t& missing, std::mutex& warn_mu) {
   const LookupOptions lo{options_.inline_frames, options_.srcline, options_.srcline_full_path,
                          false};
   const BinaryOptions bo{options_.symfs, options_.demangle, options_.demangle_params};
@@ -240,10 +263,13 @@ void LocationResolver::resolve_job(std::span<const LocationKey> keys, const Work
     // Not the recorded object, and no copy of that: [unknown], as warned in checked_path().
   } else if (first.kind == ObjectKind::kFile) {
     const std::string& path = *first.checked_path;
-    OpenedObject o =
-        opened && path == first.open_path ? std::move(*opened) : open_object(path, false);
-    bin = std::move(o.bin);
-    failure = std::move(o.failure);
+    bin = take_kept(identity);  // (a prefetched copy, if any, is then simply dropped)
+    if (!bin) {
+      OpenedObject o =
+          opened && path == first.open_path ? std::move(*opened) : open_object(path, false);
+      bin = std::move(o.bin);
+      failure = std::move(o.failure);
+    }
   } else if (first.kind == ObjectKind::kVdso) {
     auto image = options_.symfs.empty() ? own_vdso_image() : std::nullopt;
     if (image) {
@@ -289,6 +315,7 @@ void LocationResolver::resolve_job(std::span<const LocationKey> keys, const Work
       if (bin) out[i].build_id = bin->build_id();
     }
   }
+  if (first.kind == ObjectKind::kFile) keep(identity, std::move(bin));
 }
 
 }  // namespace prof::symbolizer::detail

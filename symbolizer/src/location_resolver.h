@@ -132,8 +132,14 @@ class LocationResolver {
   void resolve_objects(std::span<const LocationKey> keys, Work& work,
                        std::vector<ResolvedLocation>& out, ThreadPool* pool, ResolveCounts& counts);
   void resolve_job(std::span<const LocationKey> keys, const Work& work,
-                   const std::vector<std::size_t>& job, OpenedObject* opened,
-                   std::vector<ResolvedLocation>& out, std::uint64_t& missing, std::mutex& warn_mu);
+                   const std::vector<std::size_t>& job, const std::string& identity,
+                   OpenedObject* opened, std::vector<ResolvedLocation>& out, std::uint64_t& missing,
+                   std::mutex& warn_mu);
+  // Options::kept_objects: opened objects by file identity, most recently used last.
+  std::unique_ptr<Binary> take_kept(const std::string& identity);
+  void keep(const std::string& identity, std::unique_ptr<Binary> bin);
+  std::mutex kept_mu_;
+  std::vector<std::pair<std::string, std::unique_ptr<Binary>>> kept_;
   void warn(std::string_view kind, const std::string& msg) {
     if (warnings_) warnings_->warn(kind, msg);
   }

@@ -282,6 +282,12 @@ KeyedAddress ObjectRegistry::user_key(const MapEntry& e, std::uint64_t ip, bool 
   return {{e.object, caller, unwound, off}, off};
 }
 
+void ObjectRegistry::forget_process(std::uint32_t pid) {
+  if (processes_.erase(pid) == 0) return;
+  tcache_ = {};
+  process_cache_.fill(ProcessSlot{});
+}
+
 void ObjectRegistry::select_process(std::uint32_t pid) {
   if (tcache_.process && tcache_.pid == pid) return;
   ProcessSlot& slot = process_cache_[pid & 63];

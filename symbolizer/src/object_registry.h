@@ -121,6 +121,9 @@ class ObjectRegistry {
   void add_mmap(const perf::Mmap& m);
   // A new process starts with a copy of its parent's maps.
   void add_fork(const perf::Task& t);
+  // Drops `pid`'s maps (it has exited and its samples are stored): long captures of many
+  // short processes keep only the living ones'. A reused pid starts again with its FORK.
+  void forget_process(std::uint32_t pid);
 
   // The object of id `obj` (>= kFirstMapped).
   MappedObject& object(std::uint32_t obj) { return objects_[obj - kFirstMapped]; }
@@ -169,8 +172,8 @@ class ObjectRegistry {
   std::unordered_map<std::uint32_t, std::unique_ptr<Binary>> unwind_binaries_;
   std::optional<UniqueFd> vdso_fd_;  // memfd holding this machine's vdso for libdwfl
 
-  // Process nodes never move (unordered_map) and are never erased; a mapping is reused only
-  // while its process's maps keep their generation.
+  // Process nodes never move (unordered_map); forget_process() clears both caches below when
+  // it erases one. A mapping is reused only while its process's maps keep their generation.
   struct TranslateCache {
     std::uint32_t pid = 0;
     Process* process = nullptr;
@@ -208,6 +211,10 @@ class CommTable {
     if (c == comms_.end()) return kNone;
     remember(tid, c->second);
     return c->second;
+  }
+  void erase(std::uint32_t tid) {
+    forget();
+    comms_.erase(tid);
   }
   void remember(std::uint32_t tid, std::uint32_t name) {
     cache_[tid & (kCacheSize - 1)] = {true, tid, name};

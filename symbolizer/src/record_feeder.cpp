@@ -94,7 +94,7 @@ void RecordFeeder::add(const perf::Record& r) {
 }
 
 void RecordFeeder::round_end() {
-  flush_until(prev_round_max_);
+  flush_until(hold_ > 0 ? std::min(prev_round_max_, hold_ - 1) : 0);
   prev_round_max_ = round_max_;
 }
 

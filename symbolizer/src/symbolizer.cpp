@@ -58,6 +58,7 @@ struct Symbolizer::Impl {
   Options options;
   WarningSink* warnings;
   Profile profile;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> exited;  // (pid, tid) since forget_exited
   Summary summary;
   detail::ObjectRegistry registry;
   detail::CommTable comms;
@@ -192,9 +193,19 @@ void Symbolizer::add_fork(const perf::Task& t) {
   impl_->comms.inherit(t.tid, t.ptid);
   impl_->registry.add_fork(t);
 }
-void Symbolizer::add_exit(const perf::Task&) {
+void Symbolizer::add_exit(const perf::Task& t) {
   // The maps stay: samples recorded just before EXIT are flushed after it, and a reused pid
-  // arrives with a FORK that replaces them.
+  // arrives with a FORK that replaces them. forget_exited() lets them go when the caller knows
+  // the samples are in.
+  impl_->exited.push_back({t.pid, t.tid});
+}
+void Symbolizer::forget_exited() {
+  impl_->flush();  // the queued DWARF samples hold snapshots of their maps, not the maps
+  for (const auto& [pid, tid] : impl_->exited) {
+    impl_->comms.erase(tid);
+    if (pid == tid) impl_->registry.forget_process(pid);
+  }
+  impl_->exited.clear();
 }
 void Symbolizer::set_recorded_build_ids(const std::vector<perf::BuildIdEntry>& entries) {
   impl_->registry.set_recorded_build_ids(entries);
@@ -219,6 +230,11 @@ Profile& Symbolizer::profile() { return impl_->profile; }
 void Symbolizer::clear_samples() {
   impl_->flush();  // their locations stay, like those of the samples dropped here
   impl_->profile.clear_samples();
+}
+void Symbolizer::clear_samples_and_stacks() {
+  impl_->flush();
+  impl_->profile.clear_stacks();
+  impl_->translator.forget_stacks();
 }
 std::size_t Symbolizer::stored_samples() const { return impl_->profile.samples().size(); }
 

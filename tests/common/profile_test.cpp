@@ -270,6 +270,28 @@ TEST(Profile, MergeSamplesSaturatesInsteadOfWrapping) {
   EXPECT_EQ(q.samples()[0].period, kMax);
 }
 
+TEST(Profile, ClearStacksDropsSamplesAndStacksButKeepsLocations) {
+  Profile p(Profile::Options{.merge_samples = true});
+  const FunctionId f = p.add_function("f");
+  const LocationId a = p.add_location(1, p.add_mapping("/bin/x"), {{.function = f}});
+  const LocationId b = p.add_location(2, 0, {{.function = f}});
+  p.intern_stack(std::vector<LocationId>{a});
+  const StackId ab = p.intern_stack(std::vector<LocationId>{a, b});
+  p.add_sample(sample(ab, 3, 100));
+  p.clear_stacks();
+  EXPECT_TRUE(p.samples().empty());
+  EXPECT_TRUE(p.stacks().empty());
+  EXPECT_TRUE(p.stack_locations().empty());
+  EXPECT_EQ(p.locations().size(), 2u);
+  // Ids start again, and no stale index entry answers for a stack that is gone.
+  const StackId again = p.intern_stack(std::vector<LocationId>{b});
+  EXPECT_EQ(again, 0u);
+  EXPECT_EQ(p.intern_stack(std::vector<LocationId>{a, b}), 1u);
+  EXPECT_EQ(p.stack(1).size(), 2u);
+  EXPECT_EQ(p.add_sample(sample(again, 5, 200)), 0u);
+  EXPECT_EQ(p.samples()[0].period, 5u);
+}
+
 TEST(Profile, ClearSamplesDropsSamplesAndMergeIndexButKeepsTheRest) {
   Profile p(Profile::Options{.merge_samples = true});
   const FunctionId f = p.add_function("f");

@@ -107,6 +107,10 @@ struct Options {
   // sampled task is switched in and out. Default off. Off-CPU analysis of per-task targets
   // needs the switch-ins, which a per-task sched_switch tracepoint never sees.
   bool switch_events = false;
+  // perf's -k: the clock of the records' timestamps (attr.use_clockid, e.g. CLOCK_MONOTONIC),
+  // so that they compare with clock_gettime (cutting a capture into windows by time). Default
+  // -1: the kernel's perf clock (perf's default).
+  int clockid = -1;
 };
 
 // When run() stops. It always also stops on request_stop() (e.g. from SIGINT), when the command

@@ -185,6 +185,10 @@ class Profile {
   // Drops the samples (and the merge index); strings, functions, mappings, locations and
   // stacks stay.
   void clear_samples();
+  // Drops the samples and the stacks (ids handed out before are void); strings, functions,
+  // mappings and locations stay. For a producer that starts afresh again and again (each
+  // window of a long capture), whose stacks would otherwise pile up.
+  void clear_stacks();
   // Calls `keep` on every sample, which may change it (its weights, event); keeps those it
   // returns true for, in order. Equal samples are not merged again.
   template <typename Keep>

@@ -47,6 +47,15 @@ class RecordFeeder {
 
   std::size_t queued() const { return queue_.size(); }
 
+  // Windows (`profile --every`): round_end() delivers nothing at or after `time` until it is
+  // raised again, so that a window's samples are all in the symbolizer, and no later ones, when
+  // it is cut. UINT64_MAX (the default) holds nothing back. finish() delivers everything.
+  void hold_from(std::uint64_t time) { hold_ = time; }
+  // Delivers every queued record older than `time` (a window's end), whatever the rounds say.
+  void deliver_before(std::uint64_t time) {
+    if (time > 0) flush_until(time - 1);
+  }
+
  private:
   struct Queued {
     std::uint64_t time;
@@ -72,6 +81,7 @@ class RecordFeeder {
   std::vector<std::size_t> runs_;
   std::uint64_t round_max_ = 0;       // newest timestamp seen so far
   std::uint64_t prev_round_max_ = 0;  // newest timestamp at the previous round end
+  std::uint64_t hold_ = UINT64_MAX;   // hold_from()
   std::vector<std::string> event_names_;
   perf::Sample sample_;  // reused decoding buffer
 };

@@ -75,6 +75,11 @@ struct Options {
   // results are the same. Off: every sample through libdwfl (slower; for comparison).
   bool unwind_cached_rules = true;
   std::size_t max_stack = 127;  // frames kept per sample (perf's default --max-stack)
+  // Keep up to this many opened objects (ELF, DWARF) between resolve() calls, the least
+  // recently used dropped first, for callers that resolve again and again (`--every`
+  // windows: an object is opened once, not once per window). Default 0: closed after each
+  // resolve(), for the one-shot commands, whose memory they would only hold.
+  std::size_t kept_objects = 0;
   // Merge samples with the same comm, pid, tid, cpu, event and frames into one stored sample
   // whose period is the sum (a period of 0 counts as 1, as folding counts it) and whose time is
   // the first one's; off. Memory then grows with distinct stacks, not with samples. For folded
@@ -172,6 +177,15 @@ class Symbolizer {
                          const std::function<bool(std::string_view)>& sink) const;
   // Drops stored samples (resolved locations and maps stay), for streaming use.
   void clear_samples();
+  // Drops the stored samples and the profile's stacks (Profile::clear_stacks); resolved
+  // locations, maps and every cache stay. For a long capture cut into windows, whose memory
+  // would otherwise grow with every distinct stack ever seen.
+  void clear_samples_and_stacks();
+  // Drops the maps and thread names of the processes and threads whose EXIT was added since
+  // the last call. For a long capture cut into windows: call once a window's samples are
+  // stored (no sample of an exited task comes after its EXIT), so that memory follows the
+  // living processes, not every process ever seen.
+  void forget_exited();
   // How many samples are stored: every added one, or with Options::aggregate the distinct ones.
   // Samples still queued for unwinding are not stored yet (see flush()).
   std::size_t stored_samples() const;
