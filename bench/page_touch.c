@@ -21,7 +21,8 @@ static double now_ms(void) {
 int main(int argc, char** argv) {
   const size_t huge = 2u << 20;
   const size_t n = (size_t)(argc > 1 ? atoi(argv[1]) : 16) << 20;
-  const char* names[] = {"4 kB pages", "MADV_POPULATE_WRITE first", "MAP_POPULATE", "MADV_HUGEPAGE"};
+  const char* names[] = {"4 kB pages", "MADV_POPULATE_WRITE first", "MAP_POPULATE",
+                         "MADV_HUGEPAGE"};
   for (int mode = 0; mode < 4; ++mode) {
     char* raw = mmap(NULL, n + huge, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | (mode == 2 ? MAP_POPULATE : 0), -1, 0);
