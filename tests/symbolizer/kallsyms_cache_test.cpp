@@ -203,6 +203,11 @@ TEST(KallsymsCache, ADamagedEntryOfAMappedTableIsNeverHandedOut) {
   std::memcpy(bytes.data() + at + offsetof(KernelSymbol, name), &damaged, sizeof damaged);
   prof::test::write_file(file, bytes);
 
+#if defined(__SANITIZE_THREAD__)
+  // TSan builds always read and relocate the file (kallsyms_cache.cpp), checking every entry.
+  EXPECT_FALSE(cache.read());
+  return;
+#endif
   auto t = cache.read();  // mapped at its preferred address, as in the round trip above
   ASSERT_TRUE(t);
   EXPECT_EQ(t->find(0xffffffff81000104), nullptr);
